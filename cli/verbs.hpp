@@ -1,0 +1,21 @@
+// cli/verbs.hpp — each verb of the smtpkit binary registers itself here.
+// A verb adds its subcommand, its flags, and the function to run once the
+// command line parsed. Exit status: 0 holds, 1 violations, 2 usage/setup.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace smtpkit::cli {
+
+using runner = std::function<int()>;
+
+/// Registers a verb; `run` is set to the verb's action when it is chosen.
+using verb_setup = void (*)(CLI::App& app, runner& run);
+
+void add_parse(CLI::App& app, runner& run);
+
+/// Exit statuses shared by every verb.
+enum exit_code : int { exit_ok = 0, exit_violations = 1, exit_usage = 2 };
+
+}  // namespace smtpkit::cli

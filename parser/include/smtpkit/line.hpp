@@ -1,0 +1,100 @@
+// smtpkit/line.hpp — streaming line framer (RFC 5321 §2.3.8, §4.5.3.1).
+//
+// Bytes arrive in arbitrary pieces. The caller keeps one buffer of the bytes
+// not yet consumed and calls next() with all of them; the framer remembers
+// how far it has scanned, so each byte is examined once. A line comes out
+// with its terminator classified: CRLF, bare LF, or bare CR (a CR followed by
+// anything but LF). A CR at the very end of the buffer is not yet decidable
+// and yields need_more.
+//
+// Limits: the limit counts the terminator (512 for command and reply lines,
+// 1000 for text lines, §4.5.3.1.4-6). A line that grows past it is reported
+// once as `overflow` with its head, then discarded up to its terminator
+// (reported as `overflow_end` with its full length), so a peer can never make
+// the caller buffer more than the limit.
+//
+// Every line also reports the octets a grammar cares about before it parses:
+// NUL, other controls, 8-bit octets (first offset of each kind).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "smtpkit/error.hpp"
+#include "smtpkit/options.hpp"
+
+namespace smtpkit {
+
+enum class line_ending : std::uint8_t {
+  none,  ///< no terminator (yet): need_more, or the final piece at close
+  crlf,
+  lf,    ///< bare LF
+  cr,    ///< bare CR
+};
+
+std::string_view to_string(line_ending e) noexcept;
+
+enum class line_status : std::uint8_t {
+  line,          ///< a complete line; see `ending` and `diag`
+  need_more,     ///< no complete line in the buffer; `consumed` is 0
+  overflow,      ///< the line passed the limit; `line` is its head, now dropped
+  overflow_end,  ///< the end of an over-long line was reached; `length` is its size
+};
+
+/// Flags of octets seen in a line (before its terminator).
+enum line_flags : std::uint8_t {
+  has_nul = 1u << 0,
+  has_control = 1u << 1,  ///< C0 control other than HT, CR, LF; or DEL
+  has_8bit = 1u << 2,
+  has_tab = 1u << 3,
+};
+
+struct line_result {
+  line_status status = line_status::need_more;
+  line_ending ending = line_ending::none;
+  std::uint8_t flags = 0;
+  /// Bytes to drop from the front of the caller's buffer.
+  std::size_t consumed = 0;
+  /// The line without its terminator (a view into the input).
+  std::string_view line;
+  /// overflow_end: the full length of the over-long line, terminator included.
+  std::size_t length = 0;
+  /// First problem with the line: bare terminator, NUL or control octet,
+  /// or line_too_long; offset relative to the line's first byte.
+  diagnostic diag;
+};
+
+class line_framer {
+ public:
+  /// `limit` counts the terminator (RFC 5321 §4.5.3.1).
+  explicit line_framer(std::size_t limit = 512, parse_options opts = {}) noexcept
+      : limit_(limit < 3 ? 3 : limit), opts_(opts) {}
+
+  /// `buf` holds every byte given and not yet consumed, in order.
+  [[nodiscard]] line_result next(std::string_view buf) noexcept;
+
+  /// At end of stream: whatever is left is a line without terminator.
+  [[nodiscard]] line_result finish(std::string_view buf) noexcept;
+
+  void set_limit(std::size_t limit) noexcept { limit_ = limit < 3 ? 3 : limit; }
+  [[nodiscard]] std::size_t limit() const noexcept { return limit_; }
+  [[nodiscard]] bool discarding() const noexcept { return discarding_; }
+  void reset() noexcept { scanned_ = 0; flags_ = 0; first_bad_ = npos_; bad_code_ = errc::ok; discarding_ = false; discarded_ = 0; }
+
+ private:
+  static constexpr std::size_t npos_ = static_cast<std::size_t>(-1);
+  line_result emit(std::string_view buf, std::size_t end, std::size_t term_len, line_ending e) noexcept;
+  void note(std::size_t pos, unsigned char c) noexcept;
+
+  std::size_t limit_;
+  parse_options opts_;
+  std::size_t scanned_ = 0;     // bytes of the current line already examined
+  std::uint8_t flags_ = 0;
+  std::size_t first_bad_ = npos_;
+  errc bad_code_ = errc::ok;
+  bool discarding_ = false;     // inside an over-long line
+  std::size_t discarded_ = 0;
+};
+
+}  // namespace smtpkit

@@ -1,0 +1,289 @@
+// command.cpp — SMTP command lines (RFC 5321 §4.1.1-4.1.2 and extensions).
+#include "smtpkit/command.hpp"
+
+#include <bit>
+#include <cstring>
+
+#include "smtpkit/detail/rfc5321.hpp"
+
+namespace smtpkit {
+
+using detail::in;
+
+namespace {
+
+diagnostic fail(errc e, std::size_t at) noexcept { return {e, static_cast<std::uint32_t>(at)}; }
+
+constexpr std::uint32_t tag4(const char (&s)[5]) noexcept {
+  return static_cast<std::uint32_t>(static_cast<unsigned char>(s[0])) |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(s[1])) << 8 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(s[2])) << 16 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(s[3])) << 24;
+}
+
+// Four-letter verbs folded to lower case in one 32-bit OR; every verb
+// letter is alphabetic, so x|0x20 equals a lower-case letter only for that
+// letter in either case.
+verb lookup_verb(std::string_view v) noexcept {
+  if (v.size() == 4) {
+    std::uint32_t w;
+    std::memcpy(&w, v.data(), 4);
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap32(w);
+    w |= 0x20202020u;
+    switch (w) {
+      case tag4("ehlo"): return verb::ehlo;
+      case tag4("helo"): return verb::helo;
+      case tag4("mail"): return verb::mail;
+      case tag4("rcpt"): return verb::rcpt;
+      case tag4("data"): return verb::data;
+      case tag4("rset"): return verb::rset;
+      case tag4("vrfy"): return verb::vrfy;
+      case tag4("expn"): return verb::expn;
+      case tag4("help"): return verb::help;
+      case tag4("noop"): return verb::noop;
+      case tag4("quit"): return verb::quit;
+      case tag4("auth"): return verb::auth;
+      case tag4("bdat"): return verb::bdat;
+      default: return verb::unknown;
+    }
+  }
+  if (v.size() == 8 && detail::iequals(v, "STARTTLS")) return verb::starttls;
+  return verb::unknown;
+}
+
+// After an argument: end of line, or (lenient) trailing white space.
+diagnostic expect_end(std::string_view s, std::size_t pos, parse_options opts) noexcept {
+  if (pos == s.size()) return {};
+  if (s[pos] == ' ' || s[pos] == '\t') {
+    std::size_t p = pos;
+    while (p < s.size() && (s[p] == ' ' || s[p] == '\t')) ++p;
+    if (p == s.size()) return opts.allows(lenient::trailing_whitespace) ? diagnostic{} : fail(errc::trailing_whitespace, pos);
+    return fail(errc::unexpected_argument, p);
+  }
+  return fail(errc::trailing_data, pos);
+}
+
+// String = Atom / Quoted-string
+diagnostic scan_string(std::string_view s, std::size_t& pos, parse_options opts) noexcept {
+  if (pos < s.size() && s[pos] == '"') return detail::scan_quoted_string(s, pos, opts);
+  return detail::scan_atom(s, pos, opts);
+}
+
+diagnostic parse_mail_rcpt(std::string_view s, std::size_t pos, bool mail, parse_options opts, command& c) noexcept {
+  // "MAIL FROM:" / "RCPT TO:" — the SP and keyword are part of the literal.
+  const std::string_view kw = mail ? " FROM:" : " TO:";
+  if (!detail::istarts_with(s.substr(pos), kw)) {
+    errc e = mail ? errc::mail_from_keyword : errc::rcpt_to_keyword;
+    return fail(e, pos);
+  }
+  pos += kw.size();
+  c.argument = s.substr(pos);
+  if (pos < s.size() && s[pos] == ' ') {
+    if (!opts.allows(lenient::space_after_colon)) return fail(errc::space_after_colon, pos);
+    while (pos < s.size() && s[pos] == ' ') ++pos;
+  }
+  if (auto d = detail::scan_path(s, pos, mail ? path_kind::reverse : path_kind::forward, opts, c.address)) return d;
+  if (pos == s.size()) return {};
+  if (s[pos] != ' ') return fail(c.address.bracketed ? errc::trailing_data : errc::path_brackets, pos);
+  // SP Mail-parameters
+  std::size_t params = pos + 1;
+  if (params == s.size() || s[params] == ' ' || s[params] == '\t') {
+    if (s.find_first_not_of(" \t", params) == std::string_view::npos) return expect_end(s, pos, opts);
+    return fail(errc::extra_space, params);
+  }
+  std::string_view text = s.substr(params);
+  // Lenient trailing white space: strip it before the list is validated.
+  if (opts.allows(lenient::trailing_whitespace))
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  c.params = param_list(text);
+  diagnostic d = parse_params(text, mail, opts, c.typed);
+  if (d) d.offset += static_cast<std::uint32_t>(params);
+  return d;
+}
+
+diagnostic parse_auth(std::string_view s, std::size_t pos, parse_options opts, command& c) noexcept {
+  // auth-command = "AUTH" SP sasl-mech [SP initial-response]
+  const std::size_t mstart = pos;
+  const bool lower_ok = opts.allows(lenient::auth_mechanism_case);
+  while (pos < s.size() && (in(detail::mech_char, s[pos]) || (lower_ok && s[pos] >= 'a' && s[pos] <= 'z'))) ++pos;
+  c.mechanism = s.substr(mstart, pos - mstart);
+  if (c.mechanism.empty() || c.mechanism.size() > 20) return fail(errc::auth_mechanism, mstart);
+  if (pos == s.size()) return {};
+  if (s[pos] != ' ') return fail(errc::auth_mechanism, pos);
+  const std::size_t rstart = pos + 1;
+  if (rstart == s.size() || s[rstart] == ' ') return expect_end(s, pos, opts);
+  std::size_t end = rstart;
+  while (end < s.size() && s[end] != ' ' && s[end] != '\t') ++end;
+  c.has_initial_response = true;
+  c.initial_response = s.substr(rstart, end - rstart);
+  if (c.initial_response != "=" && !is_base64(c.initial_response)) {
+    std::size_t bad = rstart;
+    while (bad < end && in(detail::base64_char, s[bad])) ++bad;
+    return fail(errc::auth_initial_response, bad < end ? bad : rstart);
+  }
+  return expect_end(s, end, opts);
+}
+
+diagnostic parse_bdat(std::string_view s, std::size_t pos, parse_options opts, command& c) noexcept {
+  // bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ]; chunk-size = 1*DIGIT
+  const std::size_t start = pos;
+  std::uint64_t n = 0;
+  bool overflow = false;
+  while (pos < s.size() && detail::is_digit(s[pos])) {
+    auto d = static_cast<std::uint64_t>(s[pos] - '0');
+    if (n > (UINT64_MAX - d) / 10) overflow = true;
+    n = n * 10 + d;
+    ++pos;
+  }
+  if (pos == start || overflow) return fail(errc::bdat_size, start);
+  if (pos < s.size() && s[pos] != ' ' && s[pos] != '\t') return fail(errc::bdat_size, pos);
+  c.chunk_size = n;
+  if (pos == s.size()) return {};
+  if (pos + 1 < s.size() && s[pos] == ' ' && s[pos + 1] != ' ' && s[pos + 1] != '\t') {
+    std::size_t m = pos + 1;
+    std::size_t end = m;
+    while (end < s.size() && s[end] != ' ' && s[end] != '\t') ++end;
+    if (!detail::iequals(s.substr(m, end - m), "LAST")) return fail(errc::bdat_last, m);
+    c.last = true;
+    return expect_end(s, end, opts);
+  }
+  return expect_end(s, pos, opts);
+}
+
+}  // namespace
+
+std::string_view to_string(verb v) noexcept {
+  switch (v) {
+    case verb::ehlo: return "EHLO";
+    case verb::helo: return "HELO";
+    case verb::mail: return "MAIL";
+    case verb::rcpt: return "RCPT";
+    case verb::data: return "DATA";
+    case verb::rset: return "RSET";
+    case verb::vrfy: return "VRFY";
+    case verb::expn: return "EXPN";
+    case verb::help: return "HELP";
+    case verb::noop: return "NOOP";
+    case verb::quit: return "QUIT";
+    case verb::starttls: return "STARTTLS";
+    case verb::auth: return "AUTH";
+    case verb::bdat: return "BDAT";
+    case verb::unknown:
+    case verb::count_: break;
+  }
+  return "unknown";
+}
+
+bool is_base64(std::string_view s) noexcept {
+  // base64-terms = *(4base64-char); base64-final = (2base64-char "==") / (3base64-char "=")
+  if (s.empty() || s.size() % 4 != 0) return false;
+  std::size_t pad = 0;
+  if (s.back() == '=') pad = (s[s.size() - 2] == '=') ? 2 : 1;
+  for (std::size_t i = 0; i < s.size() - pad; ++i)
+    if (!in(detail::base64_char, s[i])) return false;
+  return true;
+}
+
+parse_result<auth_response> parse_auth_response(std::string_view line) noexcept {
+  parse_result<auth_response> r;
+  if (line == "*") {
+    r.value.cancel = true;
+    return r;
+  }
+  r.value.base64 = line;
+  // An empty line is an empty response (RFC 4954 §4: "[base64] CRLF").
+  if (!line.empty() && !is_base64(line)) {
+    std::size_t bad = 0;
+    while (bad < line.size() && in(detail::base64_char, line[bad])) ++bad;
+    r.diag = fail(errc::auth_response, bad < line.size() ? bad : 0);
+  }
+  return r;
+}
+
+command_result parse_command(std::string_view s, parse_options opts) noexcept {
+  command_result r;
+  command& c = r.cmd;
+  if (s.empty()) {
+    r.diag = fail(errc::empty_command, 0);
+    return r;
+  }
+  std::size_t sp = 0;
+  while (sp < s.size() && s[sp] != ' ') ++sp;
+  c.verb_text = s.substr(0, sp);
+  if (sp == 0) {
+    r.diag = fail(errc::extra_space, 0);
+    return r;
+  }
+  c.kind = lookup_verb(c.verb_text);
+  const bool has_arg = sp < s.size();
+  std::size_t pos = has_arg ? sp + 1 : sp;
+  c.argument = s.substr(pos);
+
+  auto no_argument = [&]() -> diagnostic { return expect_end(s, sp, opts); };
+  auto need_sp = [&]() -> diagnostic {
+    if (!has_arg || pos == s.size()) return fail(errc::missing_argument, sp);
+    if (s[pos] == ' ') return fail(errc::extra_space, pos);
+    return {};
+  };
+
+  diagnostic& d = r.diag;
+  switch (c.kind) {
+    case verb::unknown:
+      d = fail(errc::unknown_verb, 0);
+      break;
+    case verb::data:
+    case verb::rset:
+    case verb::quit:
+    case verb::starttls:
+      d = no_argument();
+      break;
+    case verb::ehlo:
+    case verb::helo:
+      if ((d = need_sp())) break;
+      if ((d = detail::scan_host(s, pos, opts, c.client))) break;
+      if (c.kind == verb::helo && c.client.kind != host_kind::domain && !opts.allows(lenient::helo_address_literal)) {
+        d = fail(errc::helo_address_literal, sp + 1);
+        break;
+      }
+      d = expect_end(s, pos, opts);
+      break;
+    case verb::mail:
+    case verb::rcpt:
+      // The SP belongs to the "MAIL FROM:" literal.
+      d = parse_mail_rcpt(s, sp, c.kind == verb::mail, opts, c);
+      break;
+    case verb::vrfy:
+    case verb::expn:
+    case verb::help:
+    case verb::noop: {
+      const bool required = c.kind == verb::vrfy || c.kind == verb::expn;
+      if (!required && (!has_arg || s.find_first_not_of(" \t", sp) == std::string_view::npos)) {
+        d = expect_end(s, sp, opts);
+        break;
+      }
+      if ((d = need_sp())) break;
+      const std::size_t start = pos;
+      if ((d = scan_string(s, pos, opts))) break;
+      c.text = s.substr(start, pos - start);
+      if (required && opts.smtputf8 && detail::iequals(s.substr(pos), " SMTPUTF8")) {
+        c.smtputf8_flag = true;
+        pos = s.size();
+      }
+      d = expect_end(s, pos, opts);
+      break;
+    }
+    case verb::auth:
+      if ((d = need_sp())) break;
+      d = parse_auth(s, pos, opts, c);
+      break;
+    case verb::bdat:
+      if ((d = need_sp())) break;
+      d = parse_bdat(s, pos, opts, c);
+      break;
+    case verb::count_:
+      break;
+  }
+  return r;
+}
+
+}  // namespace smtpkit

@@ -1,0 +1,327 @@
+// params.cpp — esmtp-param lists and the typed values of known extensions.
+#include "smtpkit/params.hpp"
+
+#include <array>
+
+#include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/detail/utf8.hpp"
+
+namespace smtpkit {
+
+using detail::iequals;
+using detail::in;
+
+namespace {
+
+diagnostic fail(errc e, std::size_t at) noexcept { return {e, static_cast<std::uint32_t>(at)}; }
+
+struct known_param {
+  std::string_view keyword;
+  param_id id;
+  bool mail;
+};
+
+constexpr std::array<known_param, static_cast<std::size_t>(param_id::count_)> known{{
+    {"SIZE", param_id::size, true},
+    {"BODY", param_id::body, true},
+    {"SMTPUTF8", param_id::smtputf8, true},
+    {"RET", param_id::ret, true},
+    {"ENVID", param_id::envid, true},
+    {"AUTH", param_id::auth, true},
+    {"MT-PRIORITY", param_id::mt_priority, true},
+    {"REQUIRETLS", param_id::requiretls, true},
+    {"NOTIFY", param_id::notify, false},
+    {"ORCPT", param_id::orcpt, false},
+}};
+
+// RFC 3461 §4.1: notify-esmtp-value = "NEVER" / 1#notify-list-element
+bool parse_notify(std::string_view v, std::uint8_t& flags) noexcept {
+  if (iequals(v, "NEVER")) {
+    flags = notify_never;
+    return true;
+  }
+  flags = 0;
+  std::size_t pos = 0;
+  for (;;) {
+    std::size_t comma = v.find(',', pos);
+    std::string_view item = v.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    std::uint8_t bit = 0;
+    if (iequals(item, "SUCCESS")) bit = notify_success;
+    else if (iequals(item, "FAILURE")) bit = notify_failure;
+    else if (iequals(item, "DELAY")) bit = notify_delay;
+    if (bit == 0 || (flags & bit)) return false;
+    flags |= bit;
+    if (comma == std::string_view::npos) return true;
+    pos = comma + 1;
+  }
+}
+
+// RFC 1870 §6: size-value ::= 1*20DIGIT   (values past 2^64-1 saturate)
+bool parse_size(std::string_view v, std::uint64_t& out) noexcept {
+  if (v.empty() || v.size() > 20) return false;
+  std::uint64_t n = 0;
+  for (char c : v) {
+    if (!detail::is_digit(c)) return false;
+    auto d = static_cast<std::uint64_t>(c - '0');
+    if (n > (UINT64_MAX - d) / 10) n = UINT64_MAX;
+    else n = n * 10 + d;
+  }
+  out = n;
+  return true;
+}
+
+// RFC 6710 §7: priority-value = (["-"] NZDIGIT) / "0"   ; -9 to 9, no "+", no "-0"
+bool parse_priority(std::string_view v, std::int8_t& out) noexcept {
+  if (v == "0") {
+    out = 0;
+    return true;
+  }
+  bool neg = !v.empty() && v[0] == '-';
+  if (neg) v.remove_prefix(1);
+  if (v.size() != 1 || v[0] < '1' || v[0] > '9') return false;
+  out = static_cast<std::int8_t>(neg ? -(v[0] - '0') : v[0] - '0');
+  return true;
+}
+
+}  // namespace
+
+std::string_view to_string(param_id p) noexcept {
+  auto i = static_cast<std::size_t>(p);
+  return i < known.size() ? known[i].keyword : std::string_view{"?"};
+}
+
+param_id param_from_keyword(std::string_view keyword) noexcept {
+  for (const auto& k : known)
+    if (iequals(k.keyword, keyword)) return k.id;
+  return param_id::count_;
+}
+
+bool is_mail_param(param_id p) noexcept {
+  auto i = static_cast<std::size_t>(p);
+  return i < known.size() && known[i].mail;
+}
+
+std::string_view to_string(body_type b) noexcept {
+  switch (b) {
+    case body_type::seven_bit: return "7BIT";
+    case body_type::eight_bit_mime: return "8BITMIME";
+    case body_type::binary_mime: return "BINARYMIME";
+    case body_type::none: break;
+  }
+  return "";
+}
+
+std::string_view to_string(dsn_ret r) noexcept {
+  switch (r) {
+    case dsn_ret::full: return "FULL";
+    case dsn_ret::hdrs: return "HDRS";
+    case dsn_ret::none: break;
+  }
+  return "";
+}
+
+void param_list::iterator::load() noexcept {
+  if (pos_ == npos || pos_ >= text_.size()) {
+    pos_ = npos;
+    return;
+  }
+  std::size_t sp = text_.find(' ', pos_);
+  std::size_t end = sp == std::string_view::npos ? text_.size() : sp;
+  std::string_view item = text_.substr(pos_, end - pos_);
+  std::size_t eq = item.find('=');
+  cur_.offset = static_cast<std::uint32_t>(pos_);
+  cur_.has_value = eq != std::string_view::npos;
+  cur_.keyword = item.substr(0, eq);
+  cur_.value = cur_.has_value ? item.substr(eq + 1) : std::string_view{};
+  next_ = sp == std::string_view::npos ? npos : sp + 1;
+}
+
+std::size_t param_list::size() const noexcept {
+  std::size_t n = 0;
+  for (auto it = begin(); it != end(); ++it) ++n;
+  return n;
+}
+
+const esmtp_param* param_list::find(std::string_view keyword, esmtp_param& out) const noexcept {
+  for (const auto& p : *this)
+    if (iequals(p.keyword, keyword)) {
+      out = p;
+      return &out;
+    }
+  return nullptr;
+}
+
+bool is_xtext(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '+') {
+      if (i + 2 >= s.size()) return false;
+      if (!in(detail::xtext_hex, s[i + 1]) || !in(detail::xtext_hex, s[i + 2])) return false;
+      i += 2;
+    } else if (!detail::xchar[c]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool xtext_decode(std::string_view s, std::string& out) {
+  out.clear();
+  if (!is_xtext(s)) return false;
+  auto hex = [](char c) { return c <= '9' ? c - '0' : c - 'A' + 10; };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return true;
+}
+
+std::string xtext_encode(std::string_view s) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (detail::xchar[c]) {
+      out.push_back(ch);
+    } else {
+      out.push_back('+');
+      out.push_back(digits[c >> 4]);
+      out.push_back(digits[c & 15]);
+    }
+  }
+  return out;
+}
+
+diagnostic parse_params(std::string_view text, bool for_mail, parse_options opts, mail_params& out) noexcept {
+  out = mail_params{};
+  // Syntax: esmtp-param *(SP esmtp-param)
+  std::size_t pos = 0;
+  const std::size_t n = text.size();
+  if (n == 0) return fail(errc::param_syntax, 0);
+  for (;;) {
+    if (!in(detail::let_dig, text[pos])) {
+      if (text[pos] == ' ') return fail(errc::extra_space, pos);
+      return fail(static_cast<unsigned char>(text[pos]) >= 0x80 && !opts.smtputf8 ? errc::eight_bit : errc::param_syntax, pos);
+    }
+    while (pos < n && in(detail::ldh, text[pos])) ++pos;
+    if (pos < n && text[pos] == '=') {
+      const std::size_t vstart = ++pos;
+      while (pos < n) {
+        unsigned char c = static_cast<unsigned char>(text[pos]);
+        if (detail::esmtp_value_char[c]) {
+          ++pos;
+        } else if (c >= 0x80 && opts.smtputf8) {  // RFC 6531 §3.3: esmtp-value =/ UTF8-non-ascii
+          std::size_t len = detail::utf8_sequence(text, pos);
+          if (len == 0) return fail(errc::invalid_utf8, pos);
+          pos += len;
+        } else {
+          break;
+        }
+      }
+      if (pos == vstart) {
+        bool high = pos < n && static_cast<unsigned char>(text[pos]) >= 0x80;
+        return fail(high && !opts.smtputf8 ? errc::eight_bit : errc::param_syntax, pos);
+      }
+    }
+    if (pos == n) break;
+    if (text[pos] != ' ') {
+      unsigned char c = static_cast<unsigned char>(text[pos]);
+      return fail(c >= 0x80 && !opts.smtputf8 ? errc::eight_bit : errc::param_syntax, pos);
+    }
+    ++pos;
+    if (pos == n) return fail(errc::trailing_whitespace, pos - 1);
+  }
+
+  // Semantics: known values, duplicates, placement; the first problem wins.
+  diagnostic first;
+  auto note = [&](errc e, std::size_t at) {
+    if (first.ok()) first = fail(e, at);
+  };
+  param_list list(text);
+  for (auto it = list.begin(); it != list.end(); ++it) {
+    const esmtp_param& p = *it;
+    const param_id id = param_from_keyword(p.keyword);
+    const std::size_t value_at = p.offset + p.keyword.size() + 1;
+    if (id == param_id::count_) {
+      ++out.unknown;
+      bool dup = false;
+      for (auto prev = list.begin(); prev != it; ++prev)
+        if (iequals(prev->keyword, p.keyword)) dup = true;
+      note(dup ? errc::param_duplicate : errc::param_unknown, p.offset);
+      continue;
+    }
+    const std::uint32_t bit = 1u << static_cast<unsigned>(id);
+    if (out.present & bit) {
+      note(errc::param_duplicate, p.offset);
+      continue;
+    }
+    out.present |= bit;
+    if (is_mail_param(id) != for_mail) note(errc::param_misplaced, p.offset);
+    const bool needs_value = id != param_id::smtputf8 && id != param_id::requiretls;
+    if (needs_value && !p.has_value) {
+      note(errc::param_value_missing, p.offset + p.keyword.size());
+      continue;
+    }
+    if (!needs_value && p.has_value) {
+      note(errc::param_value_unexpected, p.offset + p.keyword.size());
+      continue;
+    }
+    switch (id) {
+      case param_id::size:
+        if (!parse_size(p.value, out.size)) note(errc::param_size, value_at);
+        break;
+      case param_id::body:
+        if (iequals(p.value, "7BIT")) out.body = body_type::seven_bit;
+        else if (iequals(p.value, "8BITMIME")) out.body = body_type::eight_bit_mime;
+        else if (iequals(p.value, "BINARYMIME")) out.body = body_type::binary_mime;
+        else note(errc::param_body, value_at);
+        break;
+      case param_id::ret:
+        if (iequals(p.value, "FULL")) out.ret = dsn_ret::full;
+        else if (iequals(p.value, "HDRS")) out.ret = dsn_ret::hdrs;
+        else note(errc::param_ret, value_at);
+        break;
+      case param_id::envid:
+        out.envid = p.value;
+        if (p.value.size() > 100 || !is_xtext(p.value)) note(errc::param_envid, value_at);
+        break;
+      case param_id::auth:
+        out.auth = p.value;
+        if (!is_xtext(p.value)) note(errc::param_auth, value_at);
+        break;
+      case param_id::mt_priority:
+        if (!parse_priority(p.value, out.mt_priority)) note(errc::param_mt_priority, value_at);
+        break;
+      case param_id::notify:
+        if (!parse_notify(p.value, out.notify)) note(errc::param_notify, value_at);
+        break;
+      case param_id::orcpt: {
+        // RFC 3461 §4.2: orcpt-parameter = "ORCPT=" addr-type ";" xtext
+        std::size_t semi = p.value.find(';');
+        bool good = semi != std::string_view::npos && semi > 0 && semi + 1 < p.value.size() &&
+                    p.value.size() <= 500;
+        if (good) {
+          out.orcpt_type = p.value.substr(0, semi);
+          out.orcpt = p.value.substr(semi + 1);
+          for (char c : out.orcpt_type)
+            if (!in(detail::atext, c)) good = false;
+          if (!is_xtext(out.orcpt)) good = false;
+        }
+        if (!good) note(errc::param_orcpt, value_at);
+        break;
+      }
+      case param_id::smtputf8:
+      case param_id::requiretls:
+      case param_id::count_:
+        break;
+    }
+  }
+  return first;
+}
+
+}  // namespace smtpkit

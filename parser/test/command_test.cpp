@@ -1,0 +1,183 @@
+// command_test.cpp — command lines (RFC 5321 §4.1.1, §4.1.2; RFC 3207,
+// RFC 4954, RFC 3030, RFC 6531). Every case is also framed from a stream
+// split at every byte before it is parsed.
+#include "smtpkit/command.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "split.hpp"
+
+namespace smtpkit {
+namespace {
+
+struct cmd_case {
+  int line;
+  const char* rfc;
+  std::string input;
+  errc expect;
+  int offset = -1;
+  verb kind = verb::unknown;  // checked when not unknown
+  lenient relax = lenient::none;
+  bool utf8 = false;
+};
+
+const cmd_case cases[] = {
+    // --- EHLO / HELO §4.1.1.1 ---
+    {__LINE__, "RFC 5321 §4.1.1.1 EHLO", "EHLO client.example.test", errc::ok, -1, verb::ehlo},
+    {__LINE__, "RFC 5321 §4.1.1.1 verbs are case-insensitive", "ehlo client.example", errc::ok, -1, verb::ehlo},
+    {__LINE__, "RFC 5321 §4.1.1.1 EHLO mixed case", "eHlO client.example", errc::ok, -1, verb::ehlo},
+    {__LINE__, "RFC 5321 §4.1.1.1 EHLO address literal", "EHLO [192.0.2.1]", errc::ok, -1, verb::ehlo},
+    {__LINE__, "RFC 5321 §4.1.1.1 EHLO IPv6 literal", "EHLO [IPv6:2001:db8::1]", errc::ok, -1, verb::ehlo},
+    {__LINE__, "RFC 5321 §4.1.1.1 EHLO without argument", "EHLO", errc::missing_argument, 4, verb::ehlo},
+    {__LINE__, "RFC 5321 §4.1.1.1 EHLO SP only", "EHLO ", errc::missing_argument, 4, verb::ehlo},
+    {__LINE__, "RFC 5321 §4.1.1.1 EHLO two SP", "EHLO  client.example", errc::extra_space, 5, verb::ehlo},
+    {__LINE__, "RFC 5321 §4.1.1.1 EHLO with trailing text", "EHLO client.example hello", errc::unexpected_argument, 20, verb::ehlo},
+    {__LINE__, "RFC 5321 §4.1.1 trailing SP", "EHLO client.example ", errc::trailing_whitespace, 19, verb::ehlo},
+    {__LINE__, "RFC 5321 §4.1.1 trailing SP tolerated", "EHLO client.example ", errc::ok, -1, verb::ehlo, lenient::trailing_whitespace},
+    {__LINE__, "RFC 5321 §4.1.2 EHLO underscore", "EHLO my_host", errc::domain_syntax, 7, verb::ehlo},
+    {__LINE__, "RFC 5321 §4.1.1.1 HELO", "HELO client.example", errc::ok, -1, verb::helo},
+    {__LINE__, "RFC 5321 §4.1.1.1 HELO literal", "HELO [192.0.2.1]", errc::helo_address_literal, 5, verb::helo},
+    {__LINE__, "RFC 5321 §4.1.1.1 HELO literal lenient", "HELO [192.0.2.1]", errc::ok, -1, verb::helo, lenient::helo_address_literal},
+    // --- MAIL §4.1.1.2 ---
+    {__LINE__, "RFC 5321 §4.1.1.2 MAIL", "MAIL FROM:<a@example.test>", errc::ok, -1, verb::mail},
+    {__LINE__, "RFC 5321 §4.1.1.2 MAIL lower case", "mail from:<a@example.test>", errc::ok, -1, verb::mail},
+    {__LINE__, "RFC 5321 §4.1.1.2 MAIL null path", "MAIL FROM:<>", errc::ok, -1, verb::mail},
+    {__LINE__, "RFC 5321 §4.1.1.2 MAIL SP after colon", "MAIL FROM: <a@example.test>", errc::space_after_colon, 10, verb::mail},
+    {__LINE__, "RFC 5321 §4.1.1.2 MAIL SP after colon lenient", "MAIL FROM: <a@example.test>", errc::ok, -1, verb::mail, lenient::space_after_colon},
+    {__LINE__, "RFC 5321 §4.1.1.2 MAIL without brackets", "MAIL FROM:a@example.test", errc::path_open, 10, verb::mail},
+    {__LINE__, "RFC 5321 §4.1.1.2 MAIL without brackets lenient", "MAIL FROM:a@example.test", errc::ok, -1, verb::mail, lenient::path_brackets},
+    {__LINE__, "RFC 5321 §4.1.1.2 MAIL TO:", "MAIL TO:<a@example.test>", errc::mail_from_keyword, 4, verb::mail},
+    {__LINE__, "RFC 5321 §4.1.1.2 MAIL FROM without colon", "MAIL FROM <a@example.test>", errc::mail_from_keyword, 4, verb::mail},
+    {__LINE__, "RFC 5321 §4.1.1.2 MAIL no argument", "MAIL", errc::mail_from_keyword, 4, verb::mail},
+    {__LINE__, "RFC 5321 §4.1.1.2 MAIL empty path", "MAIL FROM:", errc::path_open, 10, verb::mail},
+    {__LINE__, "RFC 5321 §4.1.1.2 MAIL SIZE", "MAIL FROM:<a@example.test> SIZE=1000", errc::ok, -1, verb::mail},
+    {__LINE__, "RFC 5321 §4.1.1.2 MAIL params", "MAIL FROM:<a@example.test> BODY=8BITMIME SIZE=12 RET=HDRS ENVID=QQ314159", errc::ok, -1, verb::mail},
+    {__LINE__, "RFC 5321 §4.1.2 MAIL two SP before params", "MAIL FROM:<a@example.test>  SIZE=1", errc::extra_space, 27, verb::mail},
+    {__LINE__, "RFC 5321 §4.1.2 MAIL text after path", "MAIL FROM:<a@example.test>x", errc::trailing_data, 26, verb::mail},
+    {__LINE__, "RFC 5321 §4.1.1 MAIL trailing SP", "MAIL FROM:<a@example.test> ", errc::trailing_whitespace, 26, verb::mail},
+    {__LINE__, "RFC 5321 §4.1.1 MAIL trailing SP tolerated", "MAIL FROM:<a@example.test> ", errc::ok, -1, verb::mail, lenient::trailing_whitespace},
+    {__LINE__, "RFC 5321 §4.1.1 MAIL params trailing SP tolerated", "MAIL FROM:<a@example.test> SIZE=1 ", errc::ok, -1, verb::mail, lenient::trailing_whitespace},
+    {__LINE__, "RFC 6531 §3.3 MAIL UTF-8 without SMTPUTF8", "MAIL FROM:<j\xc3\xb6rg@example.test>", errc::eight_bit, 12, verb::mail},
+    {__LINE__, "RFC 6531 §3.3 MAIL UTF-8", "MAIL FROM:<j\xc3\xb6rg@example.test> SMTPUTF8", errc::ok, -1, verb::mail, lenient::none, true},
+    {__LINE__, "RFC 5321 §4.1.2 MAIL control in path", "MAIL FROM:<a\x01@example.test>", errc::local_part_syntax, 12, verb::mail},
+    // --- RCPT §4.1.1.3 ---
+    {__LINE__, "RFC 5321 §4.1.1.3 RCPT", "RCPT TO:<b@example.test>", errc::ok, -1, verb::rcpt},
+    {__LINE__, "RFC 5321 §4.1.1.3 RCPT <Postmaster>", "RCPT TO:<Postmaster>", errc::ok, -1, verb::rcpt},
+    {__LINE__, "RFC 5321 §4.1.1.3 RCPT <Postmaster@domain>", "RCPT TO:<Postmaster@example.test>", errc::ok, -1, verb::rcpt},
+    {__LINE__, "RFC 5321 §4.1.1.3 RCPT null path", "RCPT TO:<>", errc::local_part_syntax, 9, verb::rcpt},
+    {__LINE__, "RFC 5321 §4.1.1.3 RCPT source route", "RCPT TO:<@hosta.example,@hostb.example:user@hostc.example>", errc::ok, -1, verb::rcpt},
+    {__LINE__, "RFC 5321 §4.1.1.3 RCPT FROM:", "RCPT FROM:<b@example.test>", errc::rcpt_to_keyword, 4, verb::rcpt},
+    {__LINE__, "RFC 3461 §4.1 RCPT NOTIFY", "RCPT TO:<b@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@example.test", errc::ok, -1, verb::rcpt},
+    {__LINE__, "RFC 3461 §4.1 NOTIFY on MAIL", "MAIL FROM:<a@example.test> NOTIFY=NEVER", errc::param_misplaced, 27, verb::mail},
+    {__LINE__, "RFC 1870 §6 SIZE on RCPT", "RCPT TO:<b@example.test> SIZE=1", errc::param_misplaced, 25, verb::rcpt},
+    // --- DATA RSET QUIT STARTTLS §4.1.1.4, 4.1.1.5, 4.1.1.10, RFC 3207 §4 ---
+    {__LINE__, "RFC 5321 §4.1.1.4 DATA", "DATA", errc::ok, -1, verb::data},
+    {__LINE__, "RFC 5321 §4.1.1 DATA argument", "DATA x", errc::unexpected_argument, 5, verb::data},
+    {__LINE__, "RFC 5321 §4.1.1 DATA trailing SP", "DATA ", errc::trailing_whitespace, 4, verb::data},
+    {__LINE__, "RFC 5321 §4.1.1.5 RSET", "RSET", errc::ok, -1, verb::rset},
+    {__LINE__, "RFC 5321 §4.1.1.5 RSET argument", "RSET now", errc::unexpected_argument, 5, verb::rset},
+    {__LINE__, "RFC 5321 §4.1.1.10 QUIT", "quit", errc::ok, -1, verb::quit},
+    {__LINE__, "RFC 3207 §4 STARTTLS", "STARTTLS", errc::ok, -1, verb::starttls},
+    {__LINE__, "RFC 3207 §4 starttls case", "StartTLS", errc::ok, -1, verb::starttls},
+    {__LINE__, "RFC 3207 §4 STARTTLS argument", "STARTTLS now", errc::unexpected_argument, 9, verb::starttls},
+    // --- VRFY EXPN HELP NOOP §4.1.1.6-9 ---
+    {__LINE__, "RFC 5321 §4.1.1.6 VRFY", "VRFY Smith", errc::ok, -1, verb::vrfy},
+    {__LINE__, "RFC 5321 §4.1.1.6 VRFY quoted", "VRFY \"John Smith\"", errc::ok, -1, verb::vrfy},
+    {__LINE__, "RFC 5321 §4.1.1.6 VRFY no argument", "VRFY", errc::missing_argument, 4, verb::vrfy},
+    {__LINE__, "RFC 5321 §4.1.2 VRFY mailbox is not a String", "VRFY <a@example.test>", errc::string_syntax, 5, verb::vrfy},
+    {__LINE__, "RFC 6531 §3.7.4 VRFY SMTPUTF8", "VRFY j\xc3\xb6rg SMTPUTF8", errc::ok, -1, verb::vrfy, lenient::none, true},
+    {__LINE__, "RFC 5321 §4.1.1.7 EXPN", "EXPN Example-People", errc::ok, -1, verb::expn},
+    {__LINE__, "RFC 5321 §4.1.1.8 HELP", "HELP", errc::ok, -1, verb::help},
+    {__LINE__, "RFC 5321 §4.1.1.8 HELP topic", "HELP MAIL", errc::ok, -1, verb::help},
+    {__LINE__, "RFC 5321 §4.1.1.8 HELP two words", "HELP MAIL FROM", errc::unexpected_argument, 10, verb::help},
+    {__LINE__, "RFC 5321 §4.1.1.9 NOOP", "NOOP", errc::ok, -1, verb::noop},
+    {__LINE__, "RFC 5321 §4.1.1.9 NOOP String", "NOOP ping", errc::ok, -1, verb::noop},
+    {__LINE__, "RFC 5321 §4.1.1 NOOP trailing SP", "NOOP ", errc::trailing_whitespace, 4, verb::noop},
+    // --- AUTH RFC 4954 §4 ---
+    {__LINE__, "RFC 4954 §4 AUTH", "AUTH LOGIN", errc::ok, -1, verb::auth},
+    {__LINE__, "RFC 4954 §4 AUTH initial response", "AUTH PLAIN AHRlc3QAdGVzdA==", errc::ok, -1, verb::auth},
+    {__LINE__, "RFC 4954 §4 AUTH empty initial response", "AUTH PLAIN =", errc::ok, -1, verb::auth},
+    {__LINE__, "RFC 4954 §4 AUTH bad base64", "AUTH PLAIN AHRlc3QAdGVzdA=", errc::auth_initial_response, 25, verb::auth},
+    {__LINE__, "RFC 4954 §4 AUTH base64 bad char", "AUTH PLAIN AH*lc3Q=", errc::auth_initial_response, 13, verb::auth},
+    {__LINE__, "RFC 4954 §4 AUTH lower-case mechanism", "AUTH plain", errc::auth_mechanism, 5, verb::auth},
+    {__LINE__, "RFC 4954 §4 AUTH lower-case mechanism lenient", "AUTH plain", errc::ok, -1, verb::auth, lenient::auth_mechanism_case},
+    {__LINE__, "RFC 4954 §4 AUTH mechanism of 21", "AUTH ABCDEFGHIJKLMNOPQRSTU", errc::auth_mechanism, 5, verb::auth},
+    {__LINE__, "RFC 4954 §4 AUTH no mechanism", "AUTH", errc::missing_argument, 4, verb::auth},
+    {__LINE__, "RFC 4954 §4 AUTH SCRAM mechanism", "AUTH SCRAM-SHA-256", errc::ok, -1, verb::auth},
+    // --- BDAT RFC 3030 §2 ---
+    {__LINE__, "RFC 3030 §2 BDAT", "BDAT 1000", errc::ok, -1, verb::bdat},
+    {__LINE__, "RFC 3030 §2 BDAT LAST", "BDAT 0 LAST", errc::ok, -1, verb::bdat},
+    {__LINE__, "RFC 3030 §2 BDAT last any case", "bdat 12 last", errc::ok, -1, verb::bdat},
+    {__LINE__, "RFC 3030 §2 BDAT no size", "BDAT LAST", errc::bdat_size, 5, verb::bdat},
+    {__LINE__, "RFC 3030 §2 BDAT negative", "BDAT -1", errc::bdat_size, 5, verb::bdat},
+    {__LINE__, "RFC 3030 §2 BDAT overflow", "BDAT 99999999999999999999999", errc::bdat_size, 5, verb::bdat},
+    {__LINE__, "RFC 3030 §2 BDAT bad marker", "BDAT 10 FIRST", errc::bdat_last, 8, verb::bdat},
+    // --- unknown and malformed §4.1.1 ---
+    {__LINE__, "RFC 5321 §4.1.1 unknown verb", "XYZZY", errc::unknown_verb, 0},
+    {__LINE__, "RFC 5321 §4.1.1 unknown verb with argument", "MAILX FROM:<a@b>", errc::unknown_verb, 0},
+    {__LINE__, "RFC 5321 §4.1.1 empty line", "", errc::empty_command, 0},
+    {__LINE__, "RFC 5321 §4.1.1 leading SP", " NOOP", errc::extra_space, 0},
+};
+
+class command_table : public ::testing::TestWithParam<cmd_case> {};
+
+TEST_P(command_table, parses_with_the_named_rule) {
+  const auto& c = GetParam();
+  SCOPED_TRACE(testing::Message() << __FILE__ << ":" << c.line << " (" << c.rfc << ")");
+  parse_options opts;
+  opts.smtputf8 = c.utf8;
+  opts.relax = c.relax;
+  auto r = parse_command(c.input, opts);
+  EXPECT_EQ(r.diag.rule(), rule_id(c.expect)) << "input: " << c.input << " at " << r.diag.offset;
+  if (c.offset >= 0 && !r.diag.ok()) EXPECT_EQ(r.diag.offset, static_cast<std::uint32_t>(c.offset));
+  if (c.kind != verb::unknown) EXPECT_EQ(to_string(r.cmd.kind), to_string(c.kind));
+  if (c.relax != lenient::none) {
+    parse_options strict = opts;
+    strict.relax = lenient::none;
+    EXPECT_FALSE(parse_command(c.input, strict).ok()) << "lenient-only input passed strictly";
+  }
+  // Streaming: framed from every split of "input CRLF", the same line comes out.
+  std::string wire = c.input + "\r\n";
+  std::vector<test::framed> expect{{line_status::line, line_ending::crlf, c.input, errc::ok}};
+  bool has_ctl = c.input.find_first_of(std::string("\x01\0", 2)) != std::string::npos;
+  if (!has_ctl) EXPECT_EQ(test::check_splits(wire, expect), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(rfc5321, command_table, ::testing::ValuesIn(cases));
+
+TEST(command, fields_of_mail) {
+  auto r = parse_command("MAIL FROM:<a@example.test> SIZE=1000 BODY=8BITMIME XFOO=bar");
+  EXPECT_EQ(r.diag.code, errc::param_unknown);  // reported, and the rest still decoded
+  EXPECT_EQ(r.cmd.kind, verb::mail);
+  EXPECT_EQ(r.cmd.address.mbox.local_part, "a");
+  EXPECT_EQ(r.cmd.address.mbox.domain.text, "example.test");
+  EXPECT_EQ(r.cmd.typed.size, 1000u);
+  EXPECT_EQ(r.cmd.typed.body, body_type::eight_bit_mime);
+  EXPECT_EQ(r.cmd.typed.unknown, 1u);
+  EXPECT_EQ(r.cmd.params.size(), 3u);
+}
+
+TEST(command, fields_of_auth_and_bdat) {
+  auto a = parse_command("AUTH PLAIN =");
+  EXPECT_EQ(a.cmd.mechanism, "PLAIN");
+  EXPECT_TRUE(a.cmd.has_initial_response);
+  EXPECT_EQ(a.cmd.initial_response, "=");
+  auto b = parse_command("BDAT 4096 LAST");
+  EXPECT_EQ(b.cmd.chunk_size, 4096u);
+  EXPECT_TRUE(b.cmd.last);
+  auto c = parse_command("BDAT 18446744073709551615");
+  EXPECT_TRUE(c.ok());
+  EXPECT_EQ(c.cmd.chunk_size, 18446744073709551615ull);
+}
+
+TEST(command, auth_responses) {
+  EXPECT_TRUE(parse_auth_response("*").value.cancel);
+  EXPECT_TRUE(parse_auth_response("dGVzdA==").ok());
+  EXPECT_TRUE(parse_auth_response("").ok());
+  EXPECT_EQ(parse_auth_response("dGVzdA=").diag.code, errc::auth_response);
+}
+
+}  // namespace
+}  // namespace smtpkit
