@@ -2,6 +2,7 @@
 #include "smtpkit/params.hpp"
 
 #include <array>
+#include <initializer_list>
 
 #include "smtpkit/detail/rfc5321.hpp"
 #include "smtpkit/detail/utf8.hpp"
@@ -41,18 +42,18 @@ bool parse_notify(std::string_view v, std::uint8_t& flags) noexcept {
     return true;
   }
   flags = 0;
-  std::size_t pos = 0;
   for (;;) {
-    std::size_t comma = v.find(',', pos);
-    std::string_view item = v.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    std::size_t comma = 0;
+    while (comma < v.size() && v[comma] != ',') ++comma;  // items are short: no memchr call
+    const std::string_view item = v.substr(0, comma);
     std::uint8_t bit = 0;
     if (iequals(item, "SUCCESS")) bit = notify_success;
     else if (iequals(item, "FAILURE")) bit = notify_failure;
     else if (iequals(item, "DELAY")) bit = notify_delay;
     if (bit == 0 || (flags & bit)) return false;
     flags |= bit;
-    if (comma == std::string_view::npos) return true;
-    pos = comma + 1;
+    if (comma == v.size()) return true;
+    v.remove_prefix(comma + 1);
   }
 }
 
@@ -91,9 +92,23 @@ std::string_view to_string(param_id p) noexcept {
 }
 
 param_id param_from_keyword(std::string_view keyword) noexcept {
-  for (const auto& k : known)
-    if (iequals(k.keyword, keyword)) return k.id;
-  return param_id::count_;
+  // The length leaves at most three candidates to compare.
+  auto is = [&](param_id id) { return iequals(known[static_cast<std::size_t>(id)].keyword, keyword); };
+  auto first_of = [&](std::initializer_list<param_id> ids) {
+    for (param_id id : ids)
+      if (is(id)) return id;
+    return param_id::count_;
+  };
+  switch (keyword.size()) {
+    case 3: return first_of({param_id::ret});
+    case 4: return first_of({param_id::size, param_id::body, param_id::auth});
+    case 5: return first_of({param_id::envid, param_id::orcpt});
+    case 6: return first_of({param_id::notify});
+    case 8: return first_of({param_id::smtputf8});
+    case 10: return first_of({param_id::requiretls});
+    case 11: return first_of({param_id::mt_priority});
+    default: return param_id::count_;
+  }
 }
 
 bool is_mail_param(param_id p) noexcept {
@@ -197,129 +212,152 @@ std::string xtext_encode(std::string_view s) {
   return out;
 }
 
+namespace {
+
+// The semantics of one grammatical parameter: decode a known one into `out`
+// and return its first problem (unknown, duplicate, misplaced, bad value).
+// `before` is the list text ahead of it, for spotting a repeated unknown one.
+diagnostic check_param(const esmtp_param& p, std::string_view before, bool for_mail, mail_params& out) noexcept {
+  diagnostic problem;
+  auto note = [&](errc e, std::size_t at) {
+    if (problem.ok()) problem = fail(e, at);
+  };
+  const param_id id = param_from_keyword(p.keyword);
+  const std::size_t value_at = p.offset + p.keyword.size() + 1;
+  if (id == param_id::count_) {
+    ++out.unknown;
+    bool dup = false;
+    for (const esmtp_param& prev : param_list(before))
+      if (iequals(prev.keyword, p.keyword)) dup = true;
+    note(dup ? errc::param_duplicate : errc::param_unknown, p.offset);
+    return problem;
+  }
+  const std::uint32_t bit = 1u << static_cast<unsigned>(id);
+  if (out.present & bit) {
+    note(errc::param_duplicate, p.offset);
+    return problem;
+  }
+  out.present |= bit;
+  if (is_mail_param(id) != for_mail) note(errc::param_misplaced, p.offset);
+  const bool needs_value = id != param_id::smtputf8 && id != param_id::requiretls;
+  if (needs_value && !p.has_value) {
+    note(errc::param_value_missing, p.offset + p.keyword.size());
+    return problem;
+  }
+  if (!needs_value && p.has_value) {
+    note(errc::param_value_unexpected, p.offset + p.keyword.size());
+    return problem;
+  }
+  switch (id) {
+    case param_id::size:
+      if (!parse_size(p.value, out.size)) note(errc::param_size, value_at);
+      break;
+    case param_id::body:
+      if (iequals(p.value, "7BIT")) out.body = body_type::seven_bit;
+      else if (iequals(p.value, "8BITMIME")) out.body = body_type::eight_bit_mime;
+      else if (iequals(p.value, "BINARYMIME")) out.body = body_type::binary_mime;
+      else note(errc::param_body, value_at);
+      break;
+    case param_id::ret:
+      if (iequals(p.value, "FULL")) out.ret = dsn_ret::full;
+      else if (iequals(p.value, "HDRS")) out.ret = dsn_ret::hdrs;
+      else note(errc::param_ret, value_at);
+      break;
+    case param_id::envid:
+      out.envid = p.value;
+      if (p.value.size() > 100 || !is_xtext(p.value)) note(errc::param_envid, value_at);
+      break;
+    case param_id::auth:
+      out.auth = p.value;
+      if (!is_xtext(p.value)) note(errc::param_auth, value_at);
+      break;
+    case param_id::mt_priority:
+      if (!parse_priority(p.value, out.mt_priority)) note(errc::param_mt_priority, value_at);
+      break;
+    case param_id::notify:
+      if (!parse_notify(p.value, out.notify)) note(errc::param_notify, value_at);
+      break;
+    case param_id::orcpt: {
+      // RFC 3461 §4.2: orcpt-parameter = "ORCPT=" addr-type ";" xtext
+      std::size_t semi = 0;
+      while (semi < p.value.size() && p.value[semi] != ';') ++semi;
+      bool good = semi > 0 && semi + 1 < p.value.size() && p.value.size() <= 500;
+      if (good) {
+        out.orcpt_type = p.value.substr(0, semi);
+        out.orcpt = p.value.substr(semi + 1);
+        for (char c : out.orcpt_type)
+          if (!in(detail::atext, c)) good = false;
+        if (!is_xtext(out.orcpt)) good = false;
+      }
+      if (!good) note(errc::param_orcpt, value_at);
+      break;
+    }
+    case param_id::smtputf8:
+    case param_id::requiretls:
+    case param_id::count_:
+      break;
+  }
+  return problem;
+}
+
+}  // namespace
+
 diagnostic parse_params(std::string_view text, bool for_mail, parse_options opts, mail_params& out) noexcept {
   out = mail_params{};
-  // Syntax: esmtp-param *(SP esmtp-param)
-  std::size_t pos = 0;
+  // One pass. A syntax error returns at once, with `out` cleared as if
+  // nothing had been decoded; the first semantic problem is held until the
+  // whole list has proved grammatical, so syntax errors still come first.
+  auto syntax = [&](errc e, std::size_t at) {
+    out = mail_params{};
+    return fail(e, at);
+  };
+  auto octet_error = [&](std::size_t at) {
+    const bool high = at < text.size() && static_cast<unsigned char>(text[at]) >= 0x80;
+    return syntax(high && !opts.smtputf8 ? errc::eight_bit : errc::param_syntax, at);
+  };
+  // esmtp-param *(SP esmtp-param)
   const std::size_t n = text.size();
-  if (n == 0) return fail(errc::param_syntax, 0);
+  if (n == 0) return syntax(errc::param_syntax, 0);
+  diagnostic first;
+  std::size_t pos = 0;
   for (;;) {
+    // esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
+    const std::size_t kstart = pos;
     if (!in(detail::let_dig, text[pos])) {
-      if (text[pos] == ' ') return fail(errc::extra_space, pos);
-      return fail(static_cast<unsigned char>(text[pos]) >= 0x80 && !opts.smtputf8 ? errc::eight_bit : errc::param_syntax, pos);
+      if (text[pos] == ' ') return syntax(errc::extra_space, pos);
+      return octet_error(pos);
     }
     while (pos < n && in(detail::ldh, text[pos])) ++pos;
+    esmtp_param p;
+    p.offset = static_cast<std::uint32_t>(kstart);
+    p.keyword = text.substr(kstart, pos - kstart);
     if (pos < n && text[pos] == '=') {
+      // esmtp-value = 1*(%d33-60 / %d62-126), =/ UTF8-non-ascii (RFC 6531 §3.3)
       const std::size_t vstart = ++pos;
       while (pos < n) {
         unsigned char c = static_cast<unsigned char>(text[pos]);
         if (detail::esmtp_value_char[c]) {
           ++pos;
-        } else if (c >= 0x80 && opts.smtputf8) {  // RFC 6531 §3.3: esmtp-value =/ UTF8-non-ascii
+        } else if (c >= 0x80 && opts.smtputf8) {
           std::size_t len = detail::utf8_sequence(text, pos);
-          if (len == 0) return fail(errc::invalid_utf8, pos);
+          if (len == 0) return syntax(errc::invalid_utf8, pos);
           pos += len;
         } else {
           break;
         }
       }
-      if (pos == vstart) {
-        bool high = pos < n && static_cast<unsigned char>(text[pos]) >= 0x80;
-        return fail(high && !opts.smtputf8 ? errc::eight_bit : errc::param_syntax, pos);
-      }
+      if (pos == vstart) return octet_error(pos);
+      p.has_value = true;
+      p.value = text.substr(vstart, pos - vstart);
     }
+    if (pos < n && text[pos] != ' ') return octet_error(pos);
+    // Every parameter is decoded, even after a problem, as callers read
+    // the typed values of a list that has one bad parameter.
+    const diagnostic d = check_param(p, text.substr(0, kstart), for_mail, out);
+    if (first.ok()) first = d;
     if (pos == n) break;
-    if (text[pos] != ' ') {
-      unsigned char c = static_cast<unsigned char>(text[pos]);
-      return fail(c >= 0x80 && !opts.smtputf8 ? errc::eight_bit : errc::param_syntax, pos);
-    }
     ++pos;
-    if (pos == n) return fail(errc::trailing_whitespace, pos - 1);
-  }
-
-  // Semantics: known values, duplicates, placement; the first problem wins.
-  diagnostic first;
-  auto note = [&](errc e, std::size_t at) {
-    if (first.ok()) first = fail(e, at);
-  };
-  param_list list(text);
-  for (auto it = list.begin(); it != list.end(); ++it) {
-    const esmtp_param& p = *it;
-    const param_id id = param_from_keyword(p.keyword);
-    const std::size_t value_at = p.offset + p.keyword.size() + 1;
-    if (id == param_id::count_) {
-      ++out.unknown;
-      bool dup = false;
-      for (auto prev = list.begin(); prev != it; ++prev)
-        if (iequals(prev->keyword, p.keyword)) dup = true;
-      note(dup ? errc::param_duplicate : errc::param_unknown, p.offset);
-      continue;
-    }
-    const std::uint32_t bit = 1u << static_cast<unsigned>(id);
-    if (out.present & bit) {
-      note(errc::param_duplicate, p.offset);
-      continue;
-    }
-    out.present |= bit;
-    if (is_mail_param(id) != for_mail) note(errc::param_misplaced, p.offset);
-    const bool needs_value = id != param_id::smtputf8 && id != param_id::requiretls;
-    if (needs_value && !p.has_value) {
-      note(errc::param_value_missing, p.offset + p.keyword.size());
-      continue;
-    }
-    if (!needs_value && p.has_value) {
-      note(errc::param_value_unexpected, p.offset + p.keyword.size());
-      continue;
-    }
-    switch (id) {
-      case param_id::size:
-        if (!parse_size(p.value, out.size)) note(errc::param_size, value_at);
-        break;
-      case param_id::body:
-        if (iequals(p.value, "7BIT")) out.body = body_type::seven_bit;
-        else if (iequals(p.value, "8BITMIME")) out.body = body_type::eight_bit_mime;
-        else if (iequals(p.value, "BINARYMIME")) out.body = body_type::binary_mime;
-        else note(errc::param_body, value_at);
-        break;
-      case param_id::ret:
-        if (iequals(p.value, "FULL")) out.ret = dsn_ret::full;
-        else if (iequals(p.value, "HDRS")) out.ret = dsn_ret::hdrs;
-        else note(errc::param_ret, value_at);
-        break;
-      case param_id::envid:
-        out.envid = p.value;
-        if (p.value.size() > 100 || !is_xtext(p.value)) note(errc::param_envid, value_at);
-        break;
-      case param_id::auth:
-        out.auth = p.value;
-        if (!is_xtext(p.value)) note(errc::param_auth, value_at);
-        break;
-      case param_id::mt_priority:
-        if (!parse_priority(p.value, out.mt_priority)) note(errc::param_mt_priority, value_at);
-        break;
-      case param_id::notify:
-        if (!parse_notify(p.value, out.notify)) note(errc::param_notify, value_at);
-        break;
-      case param_id::orcpt: {
-        // RFC 3461 §4.2: orcpt-parameter = "ORCPT=" addr-type ";" xtext
-        std::size_t semi = p.value.find(';');
-        bool good = semi != std::string_view::npos && semi > 0 && semi + 1 < p.value.size() &&
-                    p.value.size() <= 500;
-        if (good) {
-          out.orcpt_type = p.value.substr(0, semi);
-          out.orcpt = p.value.substr(semi + 1);
-          for (char c : out.orcpt_type)
-            if (!in(detail::atext, c)) good = false;
-          if (!is_xtext(out.orcpt)) good = false;
-        }
-        if (!good) note(errc::param_orcpt, value_at);
-        break;
-      }
-      case param_id::smtputf8:
-      case param_id::requiretls:
-      case param_id::count_:
-        break;
-    }
+    if (pos == n) return syntax(errc::trailing_whitespace, pos - 1);
   }
   return first;
 }
