@@ -652,11 +652,20 @@ class summary_reporter : public benchmark::BenchmarkReporter {
   bool ReportContext(const Context& context) override { return display_->ReportContext(context); }
   void ReportRuns(const std::vector<Run>& runs) override {
     display_->ReportRuns(runs);
+    // Repetitions arrive one by one, or only as aggregates under
+    // --benchmark_report_aggregates_only: keep whichever comes.
     for (const Run& r : runs) {
-      if (r.run_type != Run::RT_Iteration || r.error_occurred) continue;
+      if (r.error_occurred) continue;
       auto& s = samples_[r.run_name.function_name];
-      s.bytes.push_back(counter(r, "bytes_per_second"));
-      s.items.push_back(counter(r, "items_per_second"));
+      if (r.run_type == Run::RT_Iteration) {
+        s.bytes.push_back(counter(r, "bytes_per_second"));
+        s.items.push_back(counter(r, "items_per_second"));
+        ++s.runs;
+      } else if (r.aggregate_name == "median") {
+        s.median_bytes = counter(r, "bytes_per_second");
+        s.median_items = counter(r, "items_per_second");
+        s.runs = static_cast<std::size_t>(r.repetitions);
+      }
     }
   }
   void Finalize() override { display_->Finalize(); }
@@ -664,7 +673,7 @@ class summary_reporter : public benchmark::BenchmarkReporter {
   void print(std::ostream& os) const {
     if (samples_.empty()) return;
     std::size_t reps = 0;
-    for (const auto& [name, s] : samples_) reps = std::max(reps, s.bytes.size());
+    for (const auto& [name, s] : samples_) reps = std::max(reps, s.runs);
     os << "\nSummary: median of " << reps << " run(s); MB/s = 10^6 bytes/s\n";
     os << "  " << std::left << std::setw(28) << "benchmark" << std::right << std::setw(12) << "MB/s" << std::setw(16)
        << "items/s" << "\n";
@@ -672,12 +681,12 @@ class summary_reporter : public benchmark::BenchmarkReporter {
       auto it = samples_.find(name);
       if (it == samples_.end()) continue;
       os << "  " << std::left << std::setw(28) << name << std::right << std::fixed << std::setprecision(1)
-         << std::setw(12) << median(it->second.bytes) / 1e6 << std::setw(14) << std::setprecision(2)
-         << median(it->second.items) / 1e6 << " M\n";
+         << std::setw(12) << it->second.bytes_rate() / 1e6 << std::setw(14) << std::setprecision(2)
+         << it->second.items_rate() / 1e6 << " M\n";
     }
     auto mbps = [&](const char* name) {
       auto it = samples_.find(name);
-      return it == samples_.end() ? 0.0 : median(it->second.bytes) / 1e6;
+      return it == samples_.end() ? 0.0 : it->second.bytes_rate() / 1e6;
     };
     const double commands = mbps("BM_command_stream");
     const double commands_memchr = mbps("BM_command_stream_memchr");
@@ -698,6 +707,11 @@ class summary_reporter : public benchmark::BenchmarkReporter {
   struct samples {
     std::vector<double> bytes;
     std::vector<double> items;
+    double median_bytes = -1;  // from a "median" aggregate, when reported
+    double median_items = -1;
+    std::size_t runs = 0;
+    double bytes_rate() const { return median_bytes >= 0 ? median_bytes : median(bytes); }
+    double items_rate() const { return median_items >= 0 ? median_items : median(items); }
   };
   static double counter(const Run& r, const char* name) {
     auto it = r.counters.find(name);
