@@ -1,0 +1,258 @@
+// engine.cpp — event plumbing of the conformance engine: octets in, lines
+// and replies out to the judges, findings collected.
+#include <algorithm>
+
+#include "engine_impl.hpp"
+#include "smtpkit/escape.hpp"
+
+namespace smtpkit::conformance {
+
+std::string excerpt_of(std::string_view line) {
+  constexpr std::size_t max = 160;
+  if (line.size() <= max) return escape(line);
+  return escape(line.substr(0, max)) + "...";
+}
+
+engine::impl::impl(engine_options o) : opts(o) {
+  const auto n = catalogue().size();
+  counts.assign(n, 0);
+  touched.assign(n, false);
+}
+
+void engine::impl::report(int rule, side anchor, std::uint64_t offset, std::string message, std::string_view excerpt) {
+  if (rule < 0) return;
+  const auto& r = catalogue()[static_cast<std::size_t>(rule)];
+  if (r.binds == side::client && !opts.judge_client) return;
+  if (r.binds == side::server && !opts.judge_server) return;
+  touched[static_cast<std::size_t>(rule)] = true;
+  if (++counts[static_cast<std::size_t>(rule)] > opts.max_per_rule) return;
+  finding f;
+  f.rule = rule;
+  f.anchor = anchor;
+  f.offset = offset;
+  f.message = std::move(message);
+  f.excerpt = std::string(excerpt);
+  found.push_back(std::move(f));
+  if (listener) listener(found.back());
+}
+
+void engine::impl::pump_client() {
+  while (!cbuf.empty()) {
+    switch (cmode) {
+      case client_mode::closed:
+        coff += cbuf.size();
+        cbuf.clear();
+        return;
+      case client_mode::paused:
+      case client_mode::tls_wait:
+        client_paused_bytes(coff + cbuf.size());
+        if (cbuf.size() > opts.max_buffered) {
+          // Bounded: what a peer piles up while it should be waiting is dropped.
+          coff += cbuf.size();
+          cbuf.clear();
+        }
+        return;
+      case client_mode::data: {
+        std::size_t before = cbuf.size();
+        client_data(cbuf);
+        if (cbuf.size() == before) return;
+        break;
+      }
+      case client_mode::bdat: {
+        std::string_view part = chunk.take(cbuf);
+        coff += part.size();
+        cbuf.erase(0, part.size());
+        if (chunk.done()) cmode = client_mode::lines;
+        break;
+      }
+      case client_mode::auth_response:
+      case client_mode::lines: {
+        line_result r = cframer.next(cbuf);
+        if (r.status == line_status::need_more) return;
+        const std::uint64_t at = coff;
+        if (r.status == line_status::line) {
+          if (cmode == client_mode::auth_response) client_auth_line(r.line, at);
+          else client_line(r.line, r.ending, r.flags, r.diag, at);
+        } else if (r.status == line_status::overflow) {
+          report(rk::client_line_too_long, side::client, at, "command line longer than " + std::to_string(cframer.limit()) + " octets",
+                 r.line.substr(0, 64));
+        } else {  // overflow_end: the over-long line still expects a reply (500)
+          pending p;
+          p.offset = at;
+          p.grammar = errc::line_too_long;
+          p.sync_point = true;
+          queue.push_back(std::move(p));
+        }
+        coff += r.consumed;
+        cbuf.erase(0, r.consumed);
+        break;
+      }
+    }
+  }
+}
+
+void engine::impl::resume_client() {
+  paused_reported = false;
+  pump_client();
+}
+
+void engine::impl::pump_server() {
+  while (!sbuf.empty()) {
+    if (server_closed) {
+      soff += sbuf.size();
+      sbuf.clear();
+      return;
+    }
+    if (tls_pending) {
+      // RFC 3207 §4: after "220" to STARTTLS only the TLS handshake follows.
+      if (!injected_from_server)
+        report(rk::server_starttls_data_after_220, side::server, soff, "server sent octets after 220 to STARTTLS, before TLS",
+               excerpt_of(std::string_view(sbuf).substr(0, 80)));
+      injected_from_server = true;
+      soff += sbuf.size();
+      sbuf.clear();
+      return;
+    }
+    line_result r = sframer.next(sbuf);
+    if (r.status == line_status::need_more) return;
+    server_line(r, soff);
+    soff += r.consumed;
+    sbuf.erase(0, r.consumed);
+  }
+}
+
+void engine::impl::server_line(const line_result& r, std::uint64_t at) {
+  touch(rk::server_line_too_long);
+  if (r.status == line_status::overflow) {
+    report(rk::server_line_too_long, side::server, at, "reply line longer than " + std::to_string(sframer.limit()) + " octets",
+           excerpt_of(r.line.substr(0, 64)));
+    return;
+  }
+  if (r.status == line_status::overflow_end) return;
+  if (r.line.size() + 2 > 512)
+    report(rk::server_line_too_long, side::server, at,
+           "reply line of " + std::to_string(r.line.size() + 2) + " octets (limit 512, §4.5.3.1.5)", excerpt_of(r.line));
+  if (r.diag && (r.diag.code == errc::nul_byte || r.diag.code == errc::control_char))
+    report(grammar_rule(side::server, r.diag.code), side::server, at + r.diag.offset, std::string(r.diag.why()),
+           excerpt_of(r.line));
+  if (!assembler.in_progress()) {
+    reply_offset = at;
+    reply_texts.clear();
+    reply_text.clear();
+    reply_bad = false;
+  }
+  parse_options po;
+  // RFC 4954 §4: continue-req = "334" SP [base64] — an empty challenge is "334 ".
+  if (r.line.size() >= 3 && r.line.substr(0, 3) == "334") po.relax = lenient::trailing_whitespace;
+  po.smtputf8 = st.has(extension::smtputf8);
+  auto step = assembler.feed(r.line, r.ending, po);
+  if (step.diag) {
+    reply_bad = true;
+    errc e = step.diag.code;
+    if (e == errc::reply_line_ending) e = r.ending == line_ending::lf ? errc::bare_lf : r.ending == line_ending::cr ? errc::bare_cr : e;
+    report(grammar_rule(side::server, e), side::server, at + step.diag.offset, std::string(rule_id(e)) + ": " +
+           std::string(reason(e)), excerpt_of(r.line));
+  }
+  if (!reply_text.empty()) reply_text += "\r\n";
+  reply_text.append(r.line);
+  reply_texts.emplace_back(step.line.text);
+  if (step.complete) {
+    std::uint16_t code = step.line.code;
+    if (reply_texts.size() > 1 && assembler.code() != 0) code = assembler.code();
+    server_reply_code = code;
+    server_reply(reply_offset);
+  }
+}
+
+engine::engine(engine_options opts) : p_(std::make_unique<impl>(opts)) {}
+engine::~engine() = default;
+engine::engine(engine&&) noexcept = default;
+engine& engine::operator=(engine&&) noexcept = default;
+
+void engine::client_bytes(std::string_view octets) {
+  if (octets.empty()) return;
+  p_->touch(rk::client_early_talker);
+  if (!p_->greeted && !p_->early_reported && p_->cmode != client_mode::closed) {
+    p_->early_reported = true;
+    p_->report(rk::client_early_talker, side::client, p_->coff + p_->cbuf.size(),
+               "client sent octets before the server's greeting", excerpt_of(octets.substr(0, 80)));
+  }
+  p_->cbuf.append(octets);
+  p_->pump_client();
+}
+
+void engine::server_bytes(std::string_view octets) {
+  if (octets.empty()) return;
+  p_->sbuf.append(octets);
+  p_->pump_server();
+}
+
+void engine::tls_start() {
+  impl& s = *p_;
+  if (s.cmode == client_mode::tls_wait) {
+    // Octets the client sent before the handshake are discarded by a correct
+    // server; count them as commands to catch a server that answers them.
+    line_framer f(1u << 16);
+    std::string_view rest = s.cbuf;
+    while (!rest.empty()) {
+      auto r = f.finish(rest);
+      if (r.status == line_status::need_more || r.consumed == 0) break;
+      if (r.status == line_status::line) ++s.injected_commands;
+      rest.remove_prefix(r.consumed);
+    }
+    s.coff += s.cbuf.size();
+    s.cbuf.clear();
+    s.cframer.reset();
+  }
+  s.sframer.reset();
+  s.sbuf.clear();
+  s.assembler.reset();
+  s.tls_pending = false;
+  // RFC 3207 §4.2: both sides return to the state right after the greeting.
+  const bool was_greeted = s.greeted;
+  s.st = smtp_state{};
+  s.st.tls = true;
+  s.greeted = was_greeted;
+  s.first_after_tls = was_greeted;
+  s.cmode = client_mode::lines;
+  s.pump_client();
+}
+
+void engine::close(side who) {
+  if (who == side::client) {
+    if (p_->cmode == client_mode::closed) return;
+    p_->client_close();
+  } else {
+    if (p_->server_closed) return;
+    p_->server_close();
+  }
+}
+
+void engine::finish() {}
+
+const std::vector<finding>& engine::findings() const noexcept { return p_->found; }
+
+std::size_t engine::suppressed(int rule) const noexcept {
+  if (rule < 0 || static_cast<std::size_t>(rule) >= p_->counts.size()) return 0;
+  auto c = p_->counts[static_cast<std::size_t>(rule)];
+  return c > p_->opts.max_per_rule ? c - p_->opts.max_per_rule : 0;
+}
+
+std::vector<int> engine::applied() const {
+  std::vector<int> out;
+  const auto cat = catalogue();
+  for (std::size_t i = 0; i < p_->touched.size(); ++i) {
+    if (!p_->touched[i]) continue;
+    const auto& r = cat[i];
+    if (r.binds == side::client && !p_->opts.judge_client) continue;
+    if (r.binds == side::server && !p_->opts.judge_server) continue;
+    out.push_back(static_cast<int>(i));
+  }
+  return out;
+}
+
+void engine::on_finding(std::function<void(const finding&)> fn) { p_->listener = std::move(fn); }
+
+bool engine::advertised(extension e) const noexcept { return p_->st.has(e); }
+
+}  // namespace smtpkit::conformance

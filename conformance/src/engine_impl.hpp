@@ -1,0 +1,173 @@
+// engine_impl.hpp — state of the conformance engine, shared by the event
+// plumbing (engine.cpp), the client judge (judge_client.cpp) and the server
+// judge (judge_server.cpp).
+#pragma once
+
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "smtpkit/command.hpp"
+#include "smtpkit/conformance/engine.hpp"
+#include "smtpkit/data.hpp"
+#include "smtpkit/line.hpp"
+#include "smtpkit/params.hpp"
+#include "smtpkit/reply.hpp"
+
+namespace smtpkit::conformance {
+
+/// What a session has established; the server's view, or (for the client
+/// view) the same with pending commands assumed to succeed.
+struct smtp_state {
+  bool hello = false;  ///< EHLO or HELO accepted
+  bool esmtp = false;  ///< by EHLO
+  std::uint32_t ext = 0;
+  std::uint64_t size_limit = 0;
+  std::string auth_mechs;
+  bool tls = false;
+  bool authed = false;
+  enum class txn : std::uint8_t { none, mail, rcpt } t = txn::none;
+  int rcpts = 0;
+  bool txn_smtputf8 = false;
+  body_type body = body_type::none;
+  bool used_data = false;
+  bool used_bdat = false;
+  bool bdat_last = false;
+  bool quit = false;
+
+  [[nodiscard]] bool has(extension e) const noexcept { return (ext >> static_cast<unsigned>(e)) & 1u; }
+  void reset_txn() noexcept {
+    t = txn::none;
+    rcpts = 0;
+    txn_smtputf8 = false;
+    body = body_type::none;
+    used_data = used_bdat = bdat_last = false;
+  }
+};
+
+enum class pending_kind : std::uint8_t { command, data_end, bdat_chunk, auth_response };
+
+struct pending {
+  pending_kind kind = pending_kind::command;
+  verb v = verb::unknown;
+  std::uint64_t offset = 0;
+  std::string excerpt;
+  line_ending ending = line_ending::crlf;
+  errc grammar = errc::ok;  ///< first grammar error of the line
+  // facts the judges need
+  bool rset_plain = true;
+  bool postmaster = false;
+  bool mail_smtputf8 = false;
+  body_type body = body_type::none;
+  bool size_declared = false;
+  std::uint64_t size = 0;
+  bool bdat_last = false;
+  bool auth_cancel = false;
+  bool auth_initial = false;
+  bool sync_point = false;
+  bool extension_verb = false;  ///< unknown to the grammar but advertised
+};
+
+enum class client_mode : std::uint8_t {
+  lines,          ///< commands
+  data,           ///< mail data after 354
+  bdat,           ///< a BDAT chunk
+  auth_response,  ///< the next line answers a 334 challenge
+  paused,         ///< awaiting a reply that decides how to read what follows
+  tls_wait,       ///< 220 to STARTTLS seen; nothing may come before TLS
+  closed,
+};
+
+struct engine::impl {
+  explicit impl(engine_options o);
+
+  engine_options opts;
+  std::vector<finding> found;
+  std::vector<std::size_t> counts;  // per rule
+  std::vector<bool> touched;        // per rule
+  std::function<void(const finding&)> listener;
+
+  // client stream
+  std::string cbuf;
+  std::uint64_t coff = 0;  // stream offset of cbuf[0]
+  line_framer cframer{1u << 16};
+  client_mode cmode = client_mode::lines;
+  data_decoder decoder;
+  std::uint64_t data_start = 0;
+  std::uint64_t last_variant_end = UINT64_MAX;  // stream offset just past the last "." variant
+  bdat_reader chunk;
+  bool client_closed = false;
+  bool early_reported = false;
+  bool paused_reported = false;
+  bool first_after_tls = false;
+
+  // server stream
+  std::string sbuf;
+  std::uint64_t soff = 0;
+  line_framer sframer{1u << 16};
+  reply_assembler assembler;
+  std::string reply_text;  // lines of the reply being assembled, CRLF-joined
+  std::uint64_t reply_offset = 0;
+  std::uint16_t server_reply_code = 0;
+  std::vector<std::string> reply_texts;
+  bool reply_bad = false;
+  bool server_closed = false;
+
+  // session
+  bool greeted = false;
+  bool refused = false;  // greeting was 554
+  smtp_state st;
+  std::deque<pending> queue;
+  bool quit_replied = false;
+  bool got_421 = false;
+  bool desync = false;
+  bool tls_pending = false;       // 220 to STARTTLS seen, TLS not yet started
+  bool injected_from_server = false;
+  bool replies_after_tls = false;
+  std::size_t injected_commands = 0;  // client commands discarded by TLS
+  bool esc_unadvertised_reported = false;
+
+  // --- findings ---
+  void report(int rule, side anchor, std::uint64_t offset, std::string message, std::string_view excerpt = {});
+  void report(rk k, side anchor, std::uint64_t offset, std::string message, std::string_view excerpt = {}) {
+    report(index(k), anchor, offset, std::move(message), excerpt);
+  }
+  void touch(int rule) {
+    if (rule >= 0) touched[static_cast<std::size_t>(rule)] = true;
+  }
+  void touch(rk k) { touch(index(k)); }
+
+  // --- plumbing (engine.cpp) ---
+  void pump_client();
+  void pump_server();
+  void server_line(const line_result& r, std::uint64_t at);
+  void resume_client();
+
+  // --- client judge (judge_client.cpp) ---
+  [[nodiscard]] smtp_state client_view() const;
+  void client_line(std::string_view line, line_ending ending, std::uint8_t flags, diagnostic framing, std::uint64_t at);
+  void client_auth_line(std::string_view line, std::uint64_t at);
+  void client_data(std::string_view piece);
+  void client_paused_bytes(std::uint64_t at);
+  void client_close();
+
+  // --- server judge (judge_server.cpp) ---
+  void server_reply(std::uint64_t at);
+  void greeting(std::uint16_t code, std::string_view text, std::uint64_t at);
+  void judge(const pending& p, std::uint16_t code, std::uint64_t at);
+  void judge_ehlo(std::string_view text, std::uint64_t at);
+  void judge_esc(const pending* p, std::uint16_t code, std::uint64_t at);
+  void server_close();
+  void unsolicited(std::uint16_t code, std::uint64_t at);
+};
+
+/// Apply a command's outcome to a state (code 0: assume success).
+void apply(smtp_state& s, const pending& p, std::uint16_t code, const ehlo_info* ehlo = nullptr);
+
+/// Commands after which a pipelining client must wait (RFC 2920 §3.1,
+/// RFC 3207 §4, RFC 4954 §4).
+bool is_sync_point(const pending& p);
+
+std::string excerpt_of(std::string_view line);
+
+}  // namespace smtpkit::conformance

@@ -1,0 +1,125 @@
+// engine_test.cpp — the conformance engine on small dialogues: each case
+// names the rules it must report, and is fed coalesced, record by record
+// and byte by byte with the same findings.
+#include "smtpkit/conformance/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "smtpkit/conformance/check.hpp"
+
+namespace smtpkit::conformance {
+namespace {
+
+std::multiset<std::string> ids(const session_report& r) {
+  std::multiset<std::string> out;
+  for (const auto& f : r.findings) out.insert(f.r().id);
+  return out;
+}
+
+session_report run(const std::string& text, feed_mode mode = feed_mode::record) {
+  auto t = read_transcript(text, "case.smtp");
+  EXPECT_TRUE(t.ok()) << t.error.to_string();
+  return check_transcript(*t.value, {}, mode);
+}
+
+struct engine_case {
+  int line;
+  const char* rfc;
+  std::string dialogue;
+  std::multiset<std::string> expect;
+};
+
+const std::string hello =
+    "S: 220 mx.example.test ESMTP\n"
+    "C: EHLO client.example.test\n"
+    "S: 250-mx.example.test\n"
+    "S: 250-PIPELINING\n"
+    "S: 250-SIZE 1000\n"
+    "S: 250-8BITMIME\n"
+    "S: 250-ENHANCEDSTATUSCODES\n"
+    "S: 250-STARTTLS\n"
+    "S: 250 AUTH PLAIN LOGIN\n";
+
+const std::string hello_plain =
+    "S: 220 mx.example.test ESMTP\n"
+    "C: EHLO client.example.test\n"
+    "S: 250 mx.example.test\n";
+
+const engine_case cases[] = {
+    {__LINE__, "RFC 5321 D.1", hello_plain +
+     "C: MAIL FROM:<a@example.test>\nS: 250 OK\nC: RCPT TO:<b@example.test>\nS: 250 OK\nC: DATA\n"
+     "S: 354 go\nC: hello\nC: .\nS: 250 OK\nC: QUIT\nS: 221 bye\n@close S\n@close C\n", {}},
+    {__LINE__, "RFC 5321 §4.3.1 early talker", "C: EHLO client.example.test\nS: 220 mx.example.test\nS: 250 mx.example.test\n",
+     {"client.greeting.early-talker"}},
+    {__LINE__, "RFC 5321 §4.3.1 lockstep", hello_plain +
+     "C: MAIL FROM:<a@example.test>\nC: RCPT TO:<b@example.test>\nS: 250 OK\nS: 250 OK\n", {"client.sequence.lockstep"}},
+    {__LINE__, "RFC 2920 pipelined transaction", hello +
+     "C: MAIL FROM:<a@example.test>\nC: RCPT TO:<b@example.test>\nC: DATA\nS: 250 2.1.0 OK\nS: 250 2.1.5 OK\n"
+     "S: 354 go\nC: x\nC: .\nC: QUIT\nS: 250 2.0.0 OK\nS: 221 2.0.0 bye\n", {}},
+    {__LINE__, "RFC 2920 §3.1 sync point", hello + "C: NOOP\nC: MAIL FROM:<a@example.test>\nS: 250 2.0.0 ok\nS: 250 2.1.0 ok\n",
+     {"client.pipelining.sync-point"}},
+    {__LINE__, "RFC 5321 §4.1.4 MAIL before EHLO",
+     "S: 220 mx.example.test\nC: MAIL FROM:<a@example.test>\nS: 503 EHLO first\n", {"client.sequence.no-ehlo"}},
+    {__LINE__, "RFC 5321 §4.1.4 server accepts RCPT without MAIL", hello_plain + "C: RCPT TO:<b@example.test>\nS: 250 ok\n",
+     {"client.sequence.rcpt-without-mail", "server.sequence.rcpt-without-mail"}},
+    {__LINE__, "RFC 5321 §4.1.4 nested MAIL", hello_plain +
+     "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: MAIL FROM:<a@example.test>\nS: 503 nested\n", {"client.sequence.nested-mail"}},
+    {__LINE__, "RFC 5321 §4.1.4 DATA without RCPT", hello_plain +
+     "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: DATA\nS: 554 no valid recipients\n", {"client.sequence.data-without-rcpt"}},
+    {__LINE__, "RFC 5321 §4.1.1.10 no QUIT", hello_plain + "@close C\n", {"client.session.no-quit"}},
+    {__LINE__, "RFC 5321 §4.2 unsolicited", hello_plain + "S: 250 surprise\n", {"server.reply.unsolicited"}},
+    {__LINE__, "RFC 5321 §4.1.1.10 QUIT not 221", hello_plain + "C: QUIT\nS: 250 bye\n", {"server.quit.reply", "server.reply.unexpected-code"}},
+    {__LINE__, "RFC 2034 §4 missing status code", hello + "C: NOOP\nS: 250 OK\n", {"server.esc.missing"}},
+    {__LINE__, "RFC 2034 §4 class mismatch", hello + "C: NOOP\nS: 250 5.0.0 OK\n", {"server.esc.class"}},
+    {__LINE__, "RFC 3207 §4 STARTTLS pipelined", hello + "C: STARTTLS\nC: NOOP\nS: 220 2.0.0 go\n@tls\n",
+     {"client.starttls.pipelined"}},
+    {__LINE__, "RFC 3207 §4.2 injection answered", hello + "C: STARTTLS\nC: NOOP\nS: 220 2.0.0 go\n@tls\nS: 250 2.0.0 NOOP ok\n",
+     {"client.starttls.pipelined", "server.starttls.injection"}},
+    {__LINE__, "RFC 3207 §4.2 state reset and EHLO first", hello + "C: STARTTLS\nS: 220 2.0.0 go\n@tls\nC: MAIL FROM:<a@example.test>\nS: 503 EHLO first\n",
+     {"client.starttls.ehlo-first", "client.sequence.no-ehlo"}},
+    {__LINE__, "RFC 3207 §4.2 readvertised", hello + "C: STARTTLS\nS: 220 2.0.0 go\n@tls\nC: EHLO client.example.test\n"
+     "S: 250-mx.example.test\nS: 250 STARTTLS\n", {"server.starttls.readvertised"}},
+    {__LINE__, "RFC 5321 §2.3.8 bare LF command", hello_plain + "C= NOOP\\n\nS: 250 ok\n",
+     {"client.line.bare-lf", "server.line.bare-lf-accepted", "server.syntax.accepted"}},
+    {__LINE__, "RFC 5321 §2.3.8 smuggling accepted", hello_plain +
+     "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\n"
+     "C= x\\n.\\n\nS: 250 queued\n",
+     {"client.data.bare-lf", "client.data.bare-lf", "client.data.eod.lf-dot-lf", "server.data.eod-variant-accepted"}},
+    {__LINE__, "RFC 1870 §4 SIZE over the limit", hello + "C: MAIL FROM:<a@example.test> SIZE=5000\nS: 250 2.1.0 ok\n",
+     {"client.size.over-limit", "server.size.over-limit-accepted"}},
+    {__LINE__, "RFC 5321 §4.1.1.2 unadvertised parameter", hello_plain + "C: MAIL FROM:<a@example.test> BODY=8BITMIME\nS: 250 ok\n",
+     {"client.param.unadvertised"}},
+    {__LINE__, "RFC 5321 §2.2.2 unregistered keyword",
+     "S: 220 mx.example.test\nC: EHLO client.example.test\nS: 250-mx.example.test\nS: 250-FOO\nS: 250 XFOO\n",
+     {"server.ehlo.keyword-unregistered"}},
+    {__LINE__, "RFC 5321 §2.3.5 unqualified EHLO", "S: 220 mx.example.test\nC: EHLO client\nS: 250 mx.example.test\n",
+     {"client.domain.unqualified"}},
+    {__LINE__, "RFC 6761 localhost is qualified", "S: 220 mx.example.test\nC: EHLO localhost\nS: 250 mx.example.test\n", {}},
+    {__LINE__, "RFC 4954 §4 AUTH exchange", hello + "C: STARTTLS\nS: 220 2.0.0 go\n@tls\nC: EHLO client.example.test\n"
+     "S: 250-mx.example.test\nS: 250-ENHANCEDSTATUSCODES\nS: 250 AUTH PLAIN LOGIN\nC: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\n"
+     "C: dXNlcg==\nS: 334 UGFzc3dvcmQ6\nC: cGFzcw==\nS: 235 2.7.0 ok\n", {}},
+    {__LINE__, "RFC 4954 §4 cancel", hello + "C: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: *\nS: 535 5.7.8 no\n",
+     {"client.auth.plaintext", "server.auth.cancel"}},
+    {__LINE__, "RFC 5321 §4.5.1 postmaster", hello_plain + "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<Postmaster>\nS: 550 no\n",
+     {"server.postmaster.rejected"}},
+};
+
+class engine_table : public ::testing::TestWithParam<engine_case> {};
+
+TEST_P(engine_table, reports_exactly_the_named_rules) {
+  const auto& c = GetParam();
+  SCOPED_TRACE(testing::Message() << __FILE__ << ":" << c.line << " (" << c.rfc << ")");
+  auto whole = run(c.dialogue, feed_mode::coalesce);
+  EXPECT_EQ(ids(whole), c.expect);
+  if (ids(whole) != c.expect)
+    for (const auto& f : whole.findings) ADD_FAILURE() << "found " << f.r().id << " at line " << f.line << ": " << f.message;
+  EXPECT_EQ(ids(run(c.dialogue, feed_mode::record)), c.expect) << "record by record";
+  EXPECT_EQ(ids(run(c.dialogue, feed_mode::bytes)), c.expect) << "byte by byte";
+}
+
+INSTANTIATE_TEST_SUITE_P(rfc5321, engine_table, ::testing::ValuesIn(cases));
+
+}  // namespace
+}  // namespace smtpkit::conformance
