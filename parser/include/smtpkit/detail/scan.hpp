@@ -1,9 +1,16 @@
 // scan.hpp — vectorised search for the octets a line or DATA scanner must
-// stop at. SSE2 is baseline on x86-64; other targets use the scalar loop.
+// stop at, and for the end of a run of one ABNF character class.
+// SSE2 is baseline on x86-64; other targets use the scalar loops and the
+// tables of rfc5321.hpp, which stay the definition of every class.
+//
+// Limits: nothing here reads outside the view it is given (the fuzz
+// targets run under ASan), so a run that reaches the last 16 octets of a
+// short input falls back to a shifted block or to the table loop.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -45,6 +52,102 @@ inline const char* find_line_special(const char* p, const char* end) noexcept {
   while (p < end && !line_special[static_cast<unsigned char>(*p)]) ++p;
   return p;
 }
+
+#if defined(__SSE2__)
+// Character classes, 16 octets at once. Each returns a bit mask of the
+// octets OUTSIDE the class and must agree with the table of the same name
+// in rfc5321.hpp (scan_test.cpp checks every octet). Compares are signed:
+// 8-bit octets are negative, so no ASCII range below ever takes them in.
+namespace simd {
+
+inline __m128i load(const char* p) noexcept { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+inline __m128i is(__m128i v, char c) noexcept { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); }
+// lo <= v <= hi, for 0 < lo <= hi < 127
+inline __m128i in_range(__m128i v, char lo, char hi) noexcept {
+  return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                       _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
+}
+inline __m128i let_dig(__m128i v) noexcept {
+  const __m128i alpha = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 'z');
+  return _mm_or_si128(alpha, in_range(v, '0', '9'));
+}
+inline unsigned outside(__m128i in_class) noexcept {
+  return ~static_cast<unsigned>(_mm_movemask_epi8(in_class)) & 0xFFFFu;
+}
+
+inline unsigned ldh(__m128i v) noexcept { return outside(_mm_or_si128(let_dig(v), is(v, '-'))); }
+
+// atext is every printable octet but the specials " ( ) , . : ; < > @ [ \ ]
+inline unsigned atext(__m128i v) noexcept {
+  __m128i special = _mm_or_si128(is(v, '"'), in_range(v, '(', ')'));
+  special = _mm_or_si128(special, _mm_or_si128(is(v, ','), is(v, '.')));
+  special = _mm_or_si128(special, _mm_or_si128(in_range(v, ':', '<'), is(v, '>')));
+  special = _mm_or_si128(special, _mm_or_si128(is(v, '@'), in_range(v, '[', ']')));
+  return outside(_mm_andnot_si128(special, in_range(v, '!', '~')));
+}
+
+inline unsigned esmtp_value_char(__m128i v) noexcept {
+  return outside(_mm_andnot_si128(is(v, '='), in_range(v, '!', '~')));
+}
+
+inline unsigned xchar(__m128i v) noexcept {
+  return outside(_mm_andnot_si128(_mm_or_si128(is(v, '+'), is(v, '=')), in_range(v, '!', '~')));
+}
+
+inline unsigned base64_char(__m128i v) noexcept {
+  return outside(_mm_or_si128(let_dig(v), _mm_or_si128(is(v, '+'), is(v, '/'))));
+}
+
+inline unsigned text_char(__m128i v) noexcept { return outside(_mm_or_si128(is(v, '\t'), in_range(v, ' ', '~'))); }
+
+}  // namespace simd
+#else
+namespace simd {
+// Placeholders, so the span_* functions below read the same on every target.
+inline constexpr int ldh = 0, atext = 0, esmtp_value_char = 0, xchar = 0, base64_char = 0, text_char = 0;
+}  // namespace simd
+#endif
+
+/// Offset of the first octet at or after `pos` outside the class (s.size()
+/// when there is none). `table` is the class; `block` the same class from
+/// namespace simd.
+///
+/// A run shorter than 16 octets costs one block test and no branch per
+/// octet, so where it ends is never mispredicted: that is what makes the
+/// short tokens of SMTP (labels, atoms, keywords, values) cheap.
+template <class Block>
+inline std::size_t span(std::string_view s, std::size_t pos, const char_table& table,
+                        [[maybe_unused]] Block block) noexcept {
+  const char* const begin = s.data();
+  const char* const end = begin + s.size();
+  const char* p = begin + pos;
+#if defined(__SSE2__)
+  while (end - p >= 16) {
+    if (unsigned m = block(simd::load(p))) return static_cast<std::size_t>(p - begin) + static_cast<unsigned>(__builtin_ctz(m));
+    p += 16;
+  }
+  if (p < end && end - begin >= 16) {
+    // Fewer than 16 octets left: test the input's last 16 instead, which
+    // overlap octets already passed; shift those away and stop at the end.
+    const char* const last = end - 16;
+    const unsigned m = (block(simd::load(last)) >> (p - last)) | (1u << (end - p));
+    return static_cast<std::size_t>(p - begin) + static_cast<unsigned>(__builtin_ctz(m));
+  }
+#endif
+  while (p < end && table[static_cast<unsigned char>(*p)]) ++p;
+  return static_cast<std::size_t>(p - begin);
+}
+
+inline std::size_t span_ldh(std::string_view s, std::size_t pos) noexcept { return span(s, pos, ldh, simd::ldh); }
+inline std::size_t span_atext(std::string_view s, std::size_t pos) noexcept { return span(s, pos, atext, simd::atext); }
+inline std::size_t span_esmtp_value(std::string_view s, std::size_t pos) noexcept {
+  return span(s, pos, esmtp_value_char, simd::esmtp_value_char);
+}
+inline std::size_t span_xchar(std::string_view s, std::size_t pos) noexcept { return span(s, pos, xchar, simd::xchar); }
+inline std::size_t span_base64(std::string_view s, std::size_t pos) noexcept {
+  return span(s, pos, base64_char, simd::base64_char);
+}
+inline std::size_t span_text(std::string_view s, std::size_t pos) noexcept { return span(s, pos, text_char, simd::text_char); }
 
 /// First CR, LF or NUL in [p, end); `high` collects whether any 8-bit octet
 /// was passed over (only when the caller asks, it costs a movemask).
