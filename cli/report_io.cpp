@@ -1,0 +1,63 @@
+// cli/report_io.cpp — report flags and writing reports to a file or stdout.
+#include "report_io.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+namespace smtpkit::cli {
+
+void add_report_flags(CLI::App* sub, report_flags& f) {
+  sub->add_option("--format", f.format, "Report format")
+      ->check(CLI::IsMember({"text", "json", "junit"}))
+      ->capture_default_str();
+  sub->add_option("--output,-o", f.output, "Write the report to FILE ('-': standard output)")->capture_default_str();
+  sub->add_option("--fail-on", f.fail_on, "Lowest level that fails: must or should")
+      ->check(CLI::IsMember({"must", "should", "may"}))
+      ->capture_default_str();
+  sub->add_option("--color", f.color, "Colour in text reports")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+}
+
+conformance::level fail_level(const report_flags& f) {
+  conformance::level l = conformance::level::must;
+  conformance::level_from_string(f.fail_on, l);
+  return l;
+}
+
+bool want_color(const std::string& mode, bool to_stdout) {
+  if (mode == "never") return false;
+  if (mode == "always") return true;
+  const char* nc = std::getenv("NO_COLOR");
+  if (nc != nullptr && *nc != '\0') return false;
+  return to_stdout && isatty(STDOUT_FILENO);
+}
+
+bool emit_report(const report_flags& f, const std::vector<conformance::session_report>& sessions,
+                 const std::string& tool) {
+  conformance::report_options o;
+  o.fail_on = fail_level(f);
+  o.tool = tool;
+  const bool to_stdout = f.output == "-";
+  o.color = f.format == "text" && want_color(f.color, to_stdout);
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (!to_stdout) {
+    file.open(f.output, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      std::cerr << tool << ": cannot write " << f.output << "\n";
+      return false;
+    }
+    out = &file;
+  }
+  if (f.format == "json") conformance::write_json(*out, sessions, o);
+  else if (f.format == "junit") conformance::write_junit(*out, sessions, o);
+  else conformance::write_text(*out, sessions, o);
+  out->flush();
+  return static_cast<bool>(*out);
+}
+
+}  // namespace smtpkit::cli

@@ -1,0 +1,34 @@
+// cli/report_io.hpp — shared report options of the verbs that judge
+// (check, replay, probe, serve): --format, --output, --fail-on, colour.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "smtpkit/conformance/report.hpp"
+
+namespace smtpkit::cli {
+
+struct report_flags {
+  std::string format = "text";
+  std::string output = "-";
+  std::string fail_on = "must";
+  std::string color = "auto";
+};
+
+/// Adds --format, --output, --fail-on, --color to a subcommand.
+void add_report_flags(CLI::App* sub, report_flags& f);
+
+/// Writes the report where --output says; returns false (message on stderr)
+/// when the output cannot be written.
+bool emit_report(const report_flags& f, const std::vector<conformance::session_report>& sessions,
+                 const std::string& tool);
+
+conformance::level fail_level(const report_flags& f);
+
+/// Colour only on a terminal, never with NO_COLOR set (no-color.org).
+bool want_color(const std::string& mode, bool to_stdout);
+
+}  // namespace smtpkit::cli
