@@ -55,7 +55,9 @@ std::span<const std::string_view> registered_keywords() noexcept { return keywor
 bool registered_keyword(std::string_view keyword) noexcept {
   for (auto k : keywords)
     if (detail::iequals(k, keyword)) return true;
-  return false;
+  // VRFY names a command RFC 5321 itself defines, and RFC 5321 Appendix D.4
+  // advertises it; it is accepted like the base commands EXPN and HELP.
+  return detail::iequals(keyword, "VRFY");
 }
 
 bool private_keyword(std::string_view keyword) noexcept {
