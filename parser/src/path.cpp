@@ -3,6 +3,7 @@
 #include "smtpkit/path.hpp"
 
 #include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/detail/scan.hpp"
 #include "smtpkit/detail/utf8.hpp"
 
 namespace smtpkit {
@@ -121,16 +122,9 @@ diagnostic check_general(std::string_view s, std::size_t from, std::size_t colon
 diagnostic scan_dot_string(std::string_view s, std::size_t& pos, parse_options opts, bool& utf8) noexcept {
   for (;;) {
     std::size_t begin = pos;
-    while (pos < s.size()) {
-      unsigned char c = static_cast<unsigned char>(s[pos]);
-      if (detail::atext[c]) {
-        ++pos;
-      } else if (c >= 0x80) {
-        if (auto d = take_utf8(s, pos, opts)) return d;
-        utf8 = true;
-      } else {
-        break;
-      }
+    while ((pos = detail::span_atext(s, pos)) < s.size() && at(s, pos) >= 0x80) {
+      if (auto d = take_utf8(s, pos, opts)) return d;
+      utf8 = true;
     }
     if (pos == begin) return fail(errc::local_part_syntax, pos);
     if (at(s, pos) != '.') return ok_diag;
@@ -201,16 +195,9 @@ diagnostic scan_domain(std::string_view s, std::size_t& pos, parse_options opts,
   bool utf8 = false;
   for (;;) {
     const std::size_t label = pos;
-    while (pos < s.size()) {
-      unsigned char c = static_cast<unsigned char>(s[pos]);
-      if (ldh[c]) {
-        ++pos;
-      } else if (c >= 0x80) {
-        if (auto d = take_utf8(s, pos, opts)) return d;
-        utf8 = true;
-      } else {
-        break;
-      }
+    while ((pos = span_ldh(s, pos)) < s.size() && at(s, pos) >= 0x80) {
+      if (auto d = take_utf8(s, pos, opts)) return d;
+      utf8 = true;
     }
     if (pos == label) return fail(errc::domain_empty, pos);
     if (s[label] == '-') return fail(errc::domain_hyphen, label);
@@ -272,16 +259,8 @@ diagnostic scan_host(std::string_view s, std::size_t& pos, parse_options opts, h
 
 diagnostic scan_atom(std::string_view s, std::size_t& pos, parse_options opts) noexcept {
   const std::size_t begin = pos;
-  while (pos < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[pos]);
-    if (atext[c]) {
-      ++pos;
-    } else if (c >= 0x80) {
-      if (auto d = take_utf8(s, pos, opts)) return d;
-    } else {
-      break;
-    }
-  }
+  while ((pos = span_atext(s, pos)) < s.size() && at(s, pos) >= 0x80)
+    if (auto d = take_utf8(s, pos, opts)) return d;
   if (pos == begin) return fail(errc::string_syntax, pos);
   return ok_diag;
 }
