@@ -273,7 +273,6 @@ diagnostic scan_quoted_string(std::string_view s, std::size_t& pos, parse_option
 
 diagnostic scan_path(std::string_view s, std::size_t& pos, path_kind kind, parse_options opts, path& out) noexcept {
   const std::size_t start = pos;
-  out = path{};
   if (at(s, pos) != '<') {
     if (!opts.allows(lenient::path_brackets) || pos >= s.size()) return fail(errc::path_open, pos);
     out.bracketed = false;
