@@ -212,8 +212,11 @@ diagnostic scan_domain(std::string_view s, std::size_t& pos, parse_options opts,
     char c = s[pos];
     if (c != ' ' && c != '>' && c != ',' && c != ':') return fail(errc::domain_syntax, pos);
   }
-  out.text = s.substr(start, pos - start);
-  out.address = out.text;
+  // From a local: copying out.text would read back, as one 16-octet load,
+  // the two stores that just wrote it, which stalls store forwarding.
+  const std::string_view text = s.substr(start, pos - start);
+  out.text = text;
+  out.address = text;
   out.kind = host_kind::domain;
   out.tag = {};
   out.utf8 = utf8;
@@ -310,8 +313,9 @@ diagnostic scan_path(std::string_view s, std::size_t& pos, path_kind kind, parse
   constexpr std::string_view pm = "postmaster>";
   if (kind == path_kind::forward && out.source_route.empty() && istarts_with(s.substr(pos), pm)) {
     out.postmaster = true;
-    out.mbox.local_part = s.substr(pos, 10);
-    out.mbox.text = out.mbox.local_part;
+    const std::string_view local_part = s.substr(pos, 10);
+    out.mbox.local_part = local_part;
+    out.mbox.text = local_part;
     pos += 10;
   } else if (auto d = scan_mailbox(s, pos, opts, out.mbox)) {
     return d;
