@@ -1,0 +1,4 @@
+# peers — shared code of the pytest folder scripts/tests: real SMTP servers
+# and clients from Debian run on 127.0.0.1 (servers.py, clients.py), the
+# dialogue format in Python (dialogue.py) and a recording proxy (recorder.py).
+# Standard library only; run with Debian's /usr/bin/python3.
