@@ -2,9 +2,11 @@
 #include "smtpkit/params.hpp"
 
 #include <array>
+#include <cstring>
 #include <initializer_list>
 
 #include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/detail/scan.hpp"
 #include "smtpkit/detail/utf8.hpp"
 
 namespace smtpkit {
@@ -35,6 +37,65 @@ constexpr std::array<known_param, static_cast<std::size_t>(param_id::count_)> kn
     {"ORCPT", param_id::orcpt, false},
 }};
 
+// The lookup of a keyword the parser has already found to be an Ldh-str.
+// Parameters come in no set order, so a chain of tests by length or letter
+// mispredicts; instead a hash of (first octet, last octet, length), folded
+// to lower case, names the one candidate, and one comparison decides.
+constexpr unsigned keyword_hash(unsigned char first, unsigned char last, std::size_t size) noexcept {
+  return ((first | 0x20u) + 3u * (last | 0x20u) + 4u * static_cast<unsigned>(size)) & 15u;
+}
+
+constexpr unsigned keyword_hash(std::string_view k) noexcept {
+  return keyword_hash(static_cast<unsigned char>(k.front()), static_cast<unsigned char>(k.back()), k.size());
+}
+
+constexpr std::array<param_id, 16> keyword_slots = [] {
+  std::array<param_id, 16> slots{};
+  slots.fill(param_id::count_);
+  for (const auto& k : known) slots[keyword_hash(k.keyword)] = k.id;
+  return slots;
+}();
+
+static_assert([] {
+  for (const auto& k : known)
+    if (keyword_slots[keyword_hash(k.keyword)] != k.id) return false;
+  return true;
+}(), "two known keywords share a keyword_hash slot: change its factors");
+
+template <class Word>
+Word load(const char* p) noexcept {
+  Word w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+// Equality ignoring case of two Ldh-strs of the same length, as two
+// overlapping word compares. Among letters, digits and "-" two octets
+// differ in nothing but bit 5 (0x20) only when they are one letter in two
+// cases, so masking that bit out is exact here (and only here).
+template <class Word>
+bool same_words(const char* a, const char* b, std::size_t n) noexcept {
+  constexpr Word case_bits = static_cast<Word>(0x2020202020202020ull);
+  const Word head = load<Word>(a) ^ load<Word>(b);
+  const Word tail = load<Word>(a + n - sizeof(Word)) ^ load<Word>(b + n - sizeof(Word));
+  return ((head | tail) & static_cast<Word>(~case_bits)) == 0;
+}
+
+bool ldh_iequals(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size() || n == 0) return n == b.size();
+  if (n >= 8) return same_words<std::uint64_t>(a.data(), b.data(), n);
+  if (n >= 4) return same_words<std::uint32_t>(a.data(), b.data(), n);
+  if (n >= 2) return same_words<std::uint16_t>(a.data(), b.data(), n);
+  return ((a[0] ^ b[0]) & ~0x20) == 0;
+}
+
+param_id lookup_ldh_keyword(std::string_view k) noexcept {
+  const param_id id = keyword_slots[keyword_hash(k)];
+  if (id == param_id::count_ || !ldh_iequals(k, known[static_cast<std::size_t>(id)].keyword)) return param_id::count_;
+  return id;
+}
+
 // RFC 3461 §4.1: notify-esmtp-value = "NEVER" / 1#notify-list-element
 bool parse_notify(std::string_view v, std::uint8_t& flags) noexcept {
   if (iequals(v, "NEVER")) {
@@ -43,8 +104,8 @@ bool parse_notify(std::string_view v, std::uint8_t& flags) noexcept {
   }
   flags = 0;
   for (;;) {
-    std::size_t comma = 0;
-    while (comma < v.size() && v[comma] != ',') ++comma;  // items are short: no memchr call
+    // Items are letters: the first octet that is not ends the item.
+    const std::size_t comma = detail::span_ldh(v, 0);
     const std::string_view item = v.substr(0, comma);
     std::uint8_t bit = 0;
     if (iequals(item, "SUCCESS")) bit = notify_success;
@@ -53,6 +114,7 @@ bool parse_notify(std::string_view v, std::uint8_t& flags) noexcept {
     if (bit == 0 || (flags & bit)) return false;
     flags |= bit;
     if (comma == v.size()) return true;
+    if (v[comma] != ',') return false;
     v.remove_prefix(comma + 1);
   }
 }
@@ -167,17 +229,14 @@ const esmtp_param* param_list::find(std::string_view keyword, esmtp_param& out) 
 }
 
 bool is_xtext(std::string_view s) noexcept {
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '+') {
-      if (i + 2 >= s.size()) return false;
-      if (!in(detail::xtext_hex, s[i + 1]) || !in(detail::xtext_hex, s[i + 2])) return false;
-      i += 2;
-    } else if (!detail::xchar[c]) {
-      return false;
-    }
+  for (std::size_t i = 0;;) {
+    i = detail::span_xchar(s, i);
+    if (i == s.size()) return true;
+    // hexchar = "+" 2(%x30-39 / %x41-46)
+    if (s[i] != '+' || i + 2 >= s.size()) return false;
+    if (!in(detail::xtext_hex, s[i + 1]) || !in(detail::xtext_hex, s[i + 2])) return false;
+    i += 3;
   }
-  return true;
 }
 
 bool xtext_decode(std::string_view s, std::string& out) {
@@ -222,7 +281,7 @@ diagnostic check_param(const esmtp_param& p, std::string_view before, bool for_m
   auto note = [&](errc e, std::size_t at) {
     if (problem.ok()) problem = fail(e, at);
   };
-  const param_id id = param_from_keyword(p.keyword);
+  const param_id id = lookup_ldh_keyword(p.keyword);
   const std::size_t value_at = p.offset + p.keyword.size() + 1;
   if (id == param_id::count_) {
     ++out.unknown;
@@ -238,7 +297,7 @@ diagnostic check_param(const esmtp_param& p, std::string_view before, bool for_m
     return problem;
   }
   out.present |= bit;
-  if (is_mail_param(id) != for_mail) note(errc::param_misplaced, p.offset);
+  if (known[static_cast<std::size_t>(id)].mail != for_mail) note(errc::param_misplaced, p.offset);
   const bool needs_value = id != param_id::smtputf8 && id != param_id::requiretls;
   if (needs_value && !p.has_value) {
     note(errc::param_value_missing, p.offset + p.keyword.size());
@@ -279,15 +338,15 @@ diagnostic check_param(const esmtp_param& p, std::string_view before, bool for_m
       break;
     case param_id::orcpt: {
       // RFC 3461 §4.2: orcpt-parameter = "ORCPT=" addr-type ";" xtext
-      std::size_t semi = 0;
-      while (semi < p.value.size() && p.value[semi] != ';') ++semi;
-      bool good = semi > 0 && semi + 1 < p.value.size() && p.value.size() <= 500;
+      // addr-type is an atom, so the first octet that is not atext is
+      // normally the ";"; otherwise look further for it.
+      const std::size_t atom = detail::span_atext(p.value, 0);
+      const std::size_t semi = atom < p.value.size() && p.value[atom] == ';' ? atom : p.value.find(';');
+      bool good = semi != std::string_view::npos && semi > 0 && semi + 1 < p.value.size() && p.value.size() <= 500;
       if (good) {
         out.orcpt_type = p.value.substr(0, semi);
         out.orcpt = p.value.substr(semi + 1);
-        for (char c : out.orcpt_type)
-          if (!in(detail::atext, c)) good = false;
-        if (!is_xtext(out.orcpt)) good = false;
+        if (atom != semi || !is_xtext(out.orcpt)) good = false;
       }
       if (!good) note(errc::param_orcpt, value_at);
       break;
@@ -327,24 +386,18 @@ diagnostic parse_params(std::string_view text, bool for_mail, parse_options opts
       if (text[pos] == ' ') return syntax(errc::extra_space, pos);
       return octet_error(pos);
     }
-    while (pos < n && in(detail::ldh, text[pos])) ++pos;
+    pos = detail::span_ldh(text, pos);
     esmtp_param p;
     p.offset = static_cast<std::uint32_t>(kstart);
     p.keyword = text.substr(kstart, pos - kstart);
     if (pos < n && text[pos] == '=') {
       // esmtp-value = 1*(%d33-60 / %d62-126), =/ UTF8-non-ascii (RFC 6531 §3.3)
       const std::size_t vstart = ++pos;
-      while (pos < n) {
-        unsigned char c = static_cast<unsigned char>(text[pos]);
-        if (detail::esmtp_value_char[c]) {
-          ++pos;
-        } else if (c >= 0x80 && opts.smtputf8) {
-          std::size_t len = detail::utf8_sequence(text, pos);
-          if (len == 0) return syntax(errc::invalid_utf8, pos);
-          pos += len;
-        } else {
-          break;
-        }
+      while ((pos = detail::span_esmtp_value(text, pos)) < n && opts.smtputf8 &&
+             static_cast<unsigned char>(text[pos]) >= 0x80) {
+        std::size_t len = detail::utf8_sequence(text, pos);
+        if (len == 0) return syntax(errc::invalid_utf8, pos);
+        pos += len;
       }
       if (pos == vstart) return octet_error(pos);
       p.has_value = true;
