@@ -1,0 +1,104 @@
+# conftest.py — fixtures of the scripts/tests pytest folder: real SMTP
+# servers (peers/servers.py) started per test and always stopped, a
+# recording proxy factory, and a check after every test that no process
+# started from a test's work directories is still running.
+#
+# Run with Debian's /usr/bin/python3 (python3-pytest, python3-aiosmtpd);
+# peers that are not installed make their tests skip, not fail.
+import os
+import shutil
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from peers import servers  # noqa: E402
+from peers.recorder import Recorder  # noqa: E402
+
+
+def have(tool):
+    return shutil.which(tool) is not None or os.access(tool, os.X_OK)
+
+
+def processes_using(paths):
+    """[(pid, cmdline)] of processes whose command line names one of paths."""
+    found = []
+    if not paths:
+        return found
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if any(p in cmd for p in paths):
+            found.append((int(entry), cmd))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_processes():
+    before = len(servers.started_workdirs)
+    yield
+    mine = servers.started_workdirs[before:]
+    deadline = time.monotonic() + 5
+    left = processes_using(mine)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = processes_using(mine)
+    assert not left, "processes left running: %r" % left
+
+
+def _started(factory, skip_unless):
+    if not have(skip_unless):
+        pytest.skip("%s is not installed" % skip_unless)
+    peer = factory()
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
+@pytest.fixture
+def aiosmtpd_server():
+    yield from _started(servers.start_aiosmtpd, servers.PYTHON)
+
+
+@pytest.fixture
+def aiosmtpd_tls_auth():
+    """aiosmtpd with STARTTLS and AUTH PLAIN/LOGIN (after TLS) for alice/wonderland."""
+    yield from _started(lambda: servers.start_aiosmtpd(tls=True, auth=("alice", "wonderland")), servers.PYTHON)
+
+
+@pytest.fixture
+def exim_server():
+    yield from _started(servers.start_exim, servers.EXIM)
+
+
+@pytest.fixture
+def exim_tls_auth():
+    yield from _started(lambda: servers.start_exim(tls=True, auth=("alice", "wonderland")), servers.EXIM)
+
+
+@pytest.fixture
+def smtp_sink():
+    yield from _started(servers.start_smtp_sink, servers.SMTP_SINK)
+
+
+@pytest.fixture
+def recorder():
+    """recorder(peer) -> a started Recorder in front of peer; all stopped after the test."""
+    made = []
+
+    def make(peer, **kwargs):
+        rec = Recorder(peer.host, peer.port, **kwargs).start()
+        made.append(rec)
+        return rec
+
+    yield make
+    for rec in made:
+        rec.stop()
