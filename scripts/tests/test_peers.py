@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -113,6 +114,11 @@ def test_cpp_reads_python_escapes_as_the_same_octets():
 
 # --- servers start and stop ---------------------------------------------------
 
+def need_server(path):
+    if not os.access(path, os.X_OK):
+        pytest.skip("%s is not installed" % path)
+
+
 def _refused(port):
     try:
         socket.create_connection((servers.HOST, port), timeout=1).close()
@@ -127,6 +133,8 @@ def _refused(port):
     (servers.start_smtp_sink, b"220 sink.smtpkit.test "),
 ], ids=["aiosmtpd", "exim", "smtp-sink"])
 def test_server_starts_and_stops_cleanly(start, banner):
+    binaries = {servers.start_exim: servers.EXIM, servers.start_smtp_sink: servers.SMTP_SINK}
+    need_server(binaries.get(start, servers.PYTHON))
     peer = start()
     try:
         assert peer.banner.startswith(banner.rstrip())
@@ -140,6 +148,7 @@ def test_server_starts_and_stops_cleanly(start, banner):
 
 
 def test_a_lost_port_race_is_retried(monkeypatch):
+    need_server(servers.EXIM)
     # Someone takes the port between free_port() and exim's bind: exim logs
     # "Address already in use"; the helper notices and takes another port.
     squatter = socket.socket()
@@ -187,8 +196,17 @@ def _check_stored(client, stored, sent):
 CLIENT_NAMES = list(clients.CLIENTS)
 
 
+def need_client(name, tls=False):
+    if name != "smtplib" and not shutil.which(clients.VERSION_ARGV[name][0]):
+        pytest.skip("%s is not installed" % name)
+    if name == "swaks" and tls and b"=== TLS supported" not in subprocess.run(
+            ["swaks", "--support"], capture_output=True, timeout=20).stdout:
+        pytest.skip("swaks has no TLS (install libnet-ssleay-perl)")
+
+
 @pytest.mark.parametrize("client", CLIENT_NAMES)
 def test_client_delivers_to_aiosmtpd(aiosmtpd_server, client):
+    need_client(client)
     sent = _message_for(client)
     r = clients.CLIENTS[client](aiosmtpd_server.host, aiosmtpd_server.port, SENDER, [RCPT], sent)
     assert r.ok, r
@@ -200,6 +218,7 @@ def test_client_delivers_to_aiosmtpd(aiosmtpd_server, client):
 
 @pytest.mark.parametrize("client", CLIENT_NAMES)
 def test_client_delivers_to_exim(exim_server, client):
+    need_client(client)
     sent = _message_for(client)
     r = clients.CLIENTS[client](exim_server.host, exim_server.port, SENDER, [RCPT], sent)
     assert r.ok, r
@@ -212,6 +231,7 @@ def test_client_delivers_to_exim(exim_server, client):
 
 @pytest.mark.parametrize("client", CLIENT_NAMES)
 def test_client_starttls_and_auth_with_aiosmtpd(aiosmtpd_tls_auth, client):
+    need_client(client, tls=True)
     sent = _message_for(client)
     r = clients.CLIENTS[client](aiosmtpd_tls_auth.host, aiosmtpd_tls_auth.port, SENDER, [RCPT], sent,
                                 tls=True, auth=AUTH)
@@ -223,6 +243,7 @@ def test_client_starttls_and_auth_with_aiosmtpd(aiosmtpd_tls_auth, client):
 
 @pytest.mark.parametrize("client", CLIENT_NAMES)
 def test_client_starttls_and_auth_with_exim(exim_tls_auth, client):
+    need_client(client, tls=True)
     sent = _message_for(client)
     r = clients.CLIENTS[client](exim_tls_auth.host, exim_tls_auth.port, SENDER, [RCPT], sent,
                                 tls=True, auth=AUTH)
@@ -234,6 +255,7 @@ def test_client_starttls_and_auth_with_exim(exim_tls_auth, client):
 
 @pytest.mark.parametrize("client", ["msmtp", "smtplib", "curl"])
 def test_client_delivers_to_smtp_sink(smtp_sink, client):
+    need_client(client)
     r = clients.CLIENTS[client](smtp_sink.host, smtp_sink.port, SENDER, [RCPT], MESSAGE)
     assert r.ok, r
     dump, = smtp_sink.wait_messages(1, contains=b"Last line.")
@@ -244,6 +266,8 @@ def test_client_delivers_to_smtp_sink(smtp_sink, client):
 
 
 def test_exim_bs_speaks_smtp_on_stdio():
+    need_server(servers.EXIM)
+    need_client("swaks")
     workdir, config, user = servers.prepare_exim()
     try:
         dialogue = (b"EHLO client.smtpkit.test\r\nMAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n"
