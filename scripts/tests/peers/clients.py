@@ -13,7 +13,8 @@
 # - s-nail (-t) adds its own Date: (SOURCE_DATE_EPOCH fixes it) and
 #   User-Agent: headers, says HELO unless it needs an extension, takes the
 #   envelope sender from its `from` variable, and reads LF text only.
-# - msmtp and smtplib turn LF into CRLF and dot-stuff.
+# - msmtp and smtplib turn LF into CRLF and dot-stuff; smtplib writes its
+#   verbs and MAIL parameters in lower case ("ehlo", "mail FROM:", "size=").
 # TLS is STARTTLS without certificate checks (self-signed test servers).
 import os
 import shutil

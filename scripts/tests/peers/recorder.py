@@ -157,7 +157,7 @@ class Recorder:
                     who = key.data
                     try:
                         data = sock[who].recv(65536)
-                    except (ConnectionResetError, OSError):
+                    except OSError:
                         data = b""
                     if data:
                         (session.client_bytes if who == CLIENT else session.server_bytes)(data)
