@@ -54,9 +54,9 @@ inline const char* find_line_special(const char* p, const char* end) noexcept {
 }
 
 #if defined(__SSE2__)
-// Character classes, 16 octets at once. Each returns a bit mask of the
-// octets OUTSIDE the class and must agree with the table of the same name
-// in rfc5321.hpp (scan_test.cpp checks every octet). Compares are signed:
+// Character classes, 16 octets at once: each gives 0xFF in the lanes of the
+// octets IN the class and must agree with the table of the same name in
+// rfc5321.hpp (scan_test.cpp checks every octet). Compares are signed:
 // 8-bit octets are negative, so no ASCII range below ever takes them in.
 namespace simd {
 
@@ -67,38 +67,35 @@ inline __m128i in_range(__m128i v, char lo, char hi) noexcept {
   return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
                        _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
 }
+inline unsigned bits(__m128i lanes) noexcept { return static_cast<unsigned>(_mm_movemask_epi8(lanes)); }
+
 inline __m128i let_dig(__m128i v) noexcept {
   const __m128i alpha = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 'z');
   return _mm_or_si128(alpha, in_range(v, '0', '9'));
 }
-inline unsigned outside(__m128i in_class) noexcept {
-  return ~static_cast<unsigned>(_mm_movemask_epi8(in_class)) & 0xFFFFu;
-}
 
-inline unsigned ldh(__m128i v) noexcept { return outside(_mm_or_si128(let_dig(v), is(v, '-'))); }
+inline __m128i ldh(__m128i v) noexcept { return _mm_or_si128(let_dig(v), is(v, '-')); }
 
 // atext is every printable octet but the specials " ( ) , . : ; < > @ [ \ ]
-inline unsigned atext(__m128i v) noexcept {
+inline __m128i atext(__m128i v) noexcept {
   __m128i special = _mm_or_si128(is(v, '"'), in_range(v, '(', ')'));
   special = _mm_or_si128(special, _mm_or_si128(is(v, ','), is(v, '.')));
   special = _mm_or_si128(special, _mm_or_si128(in_range(v, ':', '<'), is(v, '>')));
   special = _mm_or_si128(special, _mm_or_si128(is(v, '@'), in_range(v, '[', ']')));
-  return outside(_mm_andnot_si128(special, in_range(v, '!', '~')));
+  return _mm_andnot_si128(special, in_range(v, '!', '~'));
 }
 
-inline unsigned esmtp_value_char(__m128i v) noexcept {
-  return outside(_mm_andnot_si128(is(v, '='), in_range(v, '!', '~')));
+inline __m128i esmtp_value_char(__m128i v) noexcept { return _mm_andnot_si128(is(v, '='), in_range(v, '!', '~')); }
+
+inline __m128i xchar(__m128i v) noexcept {
+  return _mm_andnot_si128(_mm_or_si128(is(v, '+'), is(v, '=')), in_range(v, '!', '~'));
 }
 
-inline unsigned xchar(__m128i v) noexcept {
-  return outside(_mm_andnot_si128(_mm_or_si128(is(v, '+'), is(v, '=')), in_range(v, '!', '~')));
+inline __m128i base64_char(__m128i v) noexcept {
+  return _mm_or_si128(let_dig(v), _mm_or_si128(is(v, '+'), is(v, '/')));
 }
 
-inline unsigned base64_char(__m128i v) noexcept {
-  return outside(_mm_or_si128(let_dig(v), _mm_or_si128(is(v, '+'), is(v, '/'))));
-}
-
-inline unsigned text_char(__m128i v) noexcept { return outside(_mm_or_si128(is(v, '\t'), in_range(v, ' ', '~'))); }
+inline __m128i text_char(__m128i v) noexcept { return _mm_or_si128(is(v, '\t'), in_range(v, ' ', '~')); }
 
 }  // namespace simd
 #else
@@ -123,14 +120,16 @@ inline std::size_t span(std::string_view s, std::size_t pos, const char_table& t
   const char* p = begin + pos;
 #if defined(__SSE2__)
   while (end - p >= 16) {
-    if (unsigned m = block(simd::load(p))) return static_cast<std::size_t>(p - begin) + static_cast<unsigned>(__builtin_ctz(m));
+    if (unsigned m = ~simd::bits(block(simd::load(p))) & 0xFFFFu)
+      return static_cast<std::size_t>(p - begin) + static_cast<unsigned>(__builtin_ctz(m));
     p += 16;
   }
   if (p < end && end - begin >= 16) {
     // Fewer than 16 octets left: test the input's last 16 instead, which
     // overlap octets already passed; shift those away and stop at the end.
     const char* const last = end - 16;
-    const unsigned m = (block(simd::load(last)) >> (p - last)) | (1u << (end - p));
+    const unsigned outside = ~simd::bits(block(simd::load(last))) & 0xFFFFu;
+    const unsigned m = (outside >> (p - last)) | (1u << (end - p));
     return static_cast<std::size_t>(p - begin) + static_cast<unsigned>(__builtin_ctz(m));
   }
 #endif
@@ -148,6 +147,54 @@ inline std::size_t span_base64(std::string_view s, std::size_t pos) noexcept {
   return span(s, pos, base64_char, simd::base64_char);
 }
 inline std::size_t span_text(std::string_view s, std::size_t pos) noexcept { return span(s, pos, text_char, simd::text_char); }
+
+#if defined(__SSE2__)
+/// A dotted run (Domain, Dot-string) as bit masks: bit i stands for the
+/// octet at start + i.
+struct run_masks {
+  std::size_t size = 0;     ///< octets in the run
+  std::uint64_t dots = 0;   ///< its "." octets
+  std::uint64_t marks = 0;  ///< its octets the classifier marked (e.g. "-")
+};
+
+/// What a classifier returns for one block: lanes that continue the run,
+/// lanes that are ".", lanes to mark.
+struct run_block {
+  __m128i run, dots, marks;
+};
+
+/// Classifies the run of octets from `start` 16 at a time until one is
+/// outside it. False when the run may reach 64 octets or the input is
+/// shorter than one block: the caller then takes its general path.
+template <class Classify>
+inline bool classify_run(std::string_view s, std::size_t start, Classify classify, run_masks& out) noexcept {
+  const std::size_t n = s.size();
+  if (n < 16) return false;
+  std::uint64_t dots = 0, marks = 0;
+  for (std::size_t k = 0; k < 64; k += 16) {
+    const std::size_t at = start + k;
+    if (at >= n) {  // the run ends with the input, on a block boundary
+      out = {n - start, dots, marks};
+      return true;
+    }
+    // Near the end, the input's last 16 octets, shifted so that bit 0 is
+    // the octet at `at`; the lanes past the end shift in as zero, which
+    // ends the run there.
+    const std::size_t from = n - at >= 16 ? at : n - 16;
+    const unsigned shift = static_cast<unsigned>(at - from);
+    const run_block b = classify(simd::load(s.data() + from));
+    dots |= static_cast<std::uint64_t>(simd::bits(b.dots) >> shift) << k;
+    marks |= static_cast<std::uint64_t>(simd::bits(b.marks) >> shift) << k;
+    if (const unsigned stop = ~(simd::bits(b.run) >> shift) & 0xFFFFu) {
+      const std::size_t size = k + static_cast<unsigned>(__builtin_ctz(stop));
+      const std::uint64_t keep = (std::uint64_t{1} << size) - 1;  // size < 64
+      out = {size, dots & keep, marks & keep};
+      return true;
+    }
+  }
+  return false;
+}
+#endif
 
 /// First CR, LF or NUL in [p, end); `high` collects whether any 8-bit octet
 /// was passed over (only when the caller asks, it costs a movemask).
