@@ -17,7 +17,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # tests: the Python driver and real SMTP peers
   python3 python3-pytest python3-aiosmtpd
-  exim4-daemon-light swaks msmtp curl s-nail openssl ca-certificates
+  exim4-daemon-light swaks libnet-ssleay-perl msmtp curl s-nail openssl ca-certificates
   # benchmarks
   hyperfine
 )

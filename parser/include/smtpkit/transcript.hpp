@@ -97,6 +97,13 @@ class transcript_writer {
   /// Write out any partial line still held.
   void flush();
   [[nodiscard]] const std::string& str() const noexcept { return out_; }
+  /// All complete records so far, leaving any partial line held back (for
+  /// writing a long session out in pieces).
+  std::string drain() {
+    std::string s = std::move(out_);
+    out_.clear();
+    return s;
+  }
   std::string take();
 
  private:

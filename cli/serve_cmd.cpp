@@ -1,0 +1,152 @@
+// cli/serve_cmd.cpp — `smtpkit serve`: the mock SMTP server.
+#include <iostream>
+
+#include "smtpkit/mock/server.hpp"
+#include "verbs.hpp"
+
+namespace smtpkit::cli {
+namespace {
+
+struct serve_args {
+  std::vector<std::string> listen;
+  std::vector<std::string> tls_listen;
+  std::vector<std::string> users;
+  std::vector<std::string> no_ext;
+  std::string fail_on;
+  bool no_check = false;
+  std::size_t idle = 300, total = 3600, grace = 10;
+  mock::server_config cfg;
+};
+
+// "HOST:PORT", "[v6]:PORT" or ":PORT"/"PORT" (127.0.0.1).
+bool parse_endpoint(const std::string& s, mock::listen_spec& out) {
+  std::string host = "127.0.0.1";
+  std::string port = s;
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else if (auto colon = s.rfind(':'); colon != std::string::npos) {
+    if (colon > 0) host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  }
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  unsigned long p = std::stoul(port);
+  if (p > 65535) return false;
+  out.host = host;
+  out.port = static_cast<std::uint16_t>(p);
+  return true;
+}
+
+int run_serve(serve_args& a) {
+  auto& cfg = a.cfg;
+  for (const auto& l : a.listen) {
+    mock::listen_spec spec;
+    if (!parse_endpoint(l, spec)) {
+      std::cerr << "smtpkit serve: --listen " << l << ": expected HOST:PORT\n";
+      return exit_usage;
+    }
+    cfg.listens.push_back(spec);
+  }
+  for (const auto& l : a.tls_listen) {
+    mock::listen_spec spec;
+    if (!parse_endpoint(l, spec)) {
+      std::cerr << "smtpkit serve: --tls-listen " << l << ": expected HOST:PORT\n";
+      return exit_usage;
+    }
+    spec.implicit_tls = true;
+    cfg.listens.push_back(spec);
+  }
+  for (const auto& u : a.users) {
+    auto colon = u.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      std::cerr << "smtpkit serve: --user " << u << ": expected NAME:PASSWORD\n";
+      return exit_usage;
+    }
+    cfg.users.push_back({u.substr(0, colon), u.substr(colon + 1)});
+  }
+  for (const auto& e : a.no_ext) {
+    auto& x = cfg.ext;
+    if (e == "pipelining") x.pipelining = false;
+    else if (e == "size") x.size = false;
+    else if (e == "8bitmime") x.eightbitmime = false;
+    else if (e == "smtputf8") x.smtputf8 = false;
+    else if (e == "enhancedstatuscodes") x.enhancedstatuscodes = false;
+    else if (e == "dsn") x.dsn = false;
+    else if (e == "chunking") x.chunking = false;
+    else if (e == "binarymime") x.binarymime = false;
+    else if (e == "starttls") x.starttls = false;
+    else if (e == "auth") x.auth = false;
+  }
+  if (!a.fail_on.empty()) {
+    conformance::level l;
+    conformance::level_from_string(a.fail_on, l);
+    cfg.fail_on = l;
+  }
+  cfg.check_client = !a.no_check;
+  cfg.idle_timeout = std::chrono::seconds(a.idle);
+  cfg.session_timeout = std::chrono::seconds(a.total);
+  cfg.shutdown_grace = std::chrono::seconds(a.grace);
+  try {
+    mock::server srv(cfg);
+    return srv.run();
+  } catch (const mock::setup_error& e) {
+    std::cerr << "smtpkit serve: " << e.what() << "\n";
+    return exit_usage;
+  }
+}
+
+}  // namespace
+
+void add_serve(CLI::App& app, runner& run) {
+  auto a = std::make_shared<serve_args>();
+  auto* sub = app.add_subcommand("serve", "Run the mock SMTP server: stores mail, checks each client live");
+  sub->footer(
+      "Listens on 127.0.0.1:2525 unless told; port 0 picks a free port (printed on stderr and in the\n"
+      "'listening' event). Events (--events) are JSON lines, schema in docs/serve.md.\n"
+      "SIGINT/SIGTERM: stop accepting, let messages in progress finish (--shutdown-grace), exit 0 —\n"
+      "or 1 with --fail-on must|should when a client broke a rule of that level. Setup errors exit 2.");
+  auto& c = a->cfg;
+  sub->add_option("--listen", a->listen, "HOST:PORT to listen on (repeatable; port 0: any free port)");
+  sub->add_option("--tls-listen", a->tls_listen, "HOST:PORT for implicit TLS, RFC 8314 (repeatable)");
+  sub->add_option("--hostname", c.hostname, "Name in the greeting and EHLO reply")->capture_default_str();
+  sub->add_option("--maildir", c.maildir, "Store accepted messages in this Maildir (envelope/ beside new/)")
+      ->capture_default_str();
+  sub->add_flag("--discard", c.discard, "Accept and forget messages (no storage)");
+  sub->add_flag("--durable", c.durable, "fsync each message and its envelope before the 250 reply");
+  sub->add_option("--events", c.events, "Write JSON-lines events to FILE ('-': standard output)");
+  sub->add_option("--transcripts", c.transcripts, "Write one transcript per session to this folder");
+  sub->add_option("--tls-cert", c.tls_cert, "PEM certificate (default: self-signed, made at start)");
+  sub->add_option("--tls-key", c.tls_key, "PEM private key");
+  sub->add_option("--user", a->users, "NAME:PASSWORD accepted by AUTH (repeatable; none: accept any)");
+  sub->add_flag("--auth-required", c.auth_required, "Refuse MAIL (530) until the client authenticated");
+  sub->add_option("--auth-mechanisms", c.auth_mechanisms, "SASL mechanisms to offer")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"}));
+  sub->add_option("--no", a->no_ext, "Turn an extension off (repeatable)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"pipelining", "size", "8bitmime", "smtputf8", "enhancedstatuscodes", "dsn", "chunking",
+                             "binarymime", "starttls", "auth"}));
+  for (const char* ext : {"pipelining", "size", "8bitmime", "smtputf8", "enhancedstatuscodes", "dsn", "chunking",
+                          "binarymime", "starttls", "auth"}) {
+    std::string name = std::string("--no-") + ext;
+    std::string e = ext;
+    sub->add_flag_callback(name, [a, e] { a->no_ext.push_back(e); }, "Do not offer " + e);
+  }
+  sub->add_option("--max-size", c.max_size, "Largest message accepted, advertised as SIZE (octets)")->capture_default_str();
+  sub->add_option("--max-recipients", c.max_recipients, "Recipients per message (452 beyond)")->capture_default_str();
+  sub->add_option("--max-sessions", c.max_sessions, "Sessions at once (421 beyond)")->capture_default_str();
+  sub->add_option("--max-line", c.max_line, "Longest command line accepted (500 beyond)")->capture_default_str();
+  sub->add_option("--max-errors", c.max_errors, "Error replies before 421 and close")->capture_default_str();
+  sub->add_option("--idle-timeout", a->idle, "Seconds without input before 421 and close")->capture_default_str();
+  sub->add_option("--session-timeout", a->total, "Seconds a session may last")->capture_default_str();
+  sub->add_option("--shutdown-grace", a->grace, "Seconds messages in progress get on SIGTERM")->capture_default_str();
+  sub->add_flag("--lenient-bare-lf", c.lenient_bare_lf, "Take a bare LF as the end of a command line (like many servers)");
+  sub->add_option("--fail-on", a->fail_on, "Exit 1 when a client broke a rule at this level")
+      ->check(CLI::IsMember({"must", "should"}));
+  sub->add_flag("--no-check", a->no_check, "Do not run the conformance engine on clients");
+  sub->callback([a, &run] { run = [a] { return run_serve(*a); }; });
+}
+
+}  // namespace smtpkit::cli

@@ -1,0 +1,63 @@
+// session.hpp — one client connection: reads octets, hands them to the
+// behaviour, carries out the actions it returns (writes, pauses, TLS,
+// close, faults), and feeds the same octets, exactly as they crossed the
+// wire, to the conformance engine and the transcript.
+//
+// Memory: an idle plain-text session holds no read buffer — it waits for
+// readability and then reads into one buffer shared by all sessions of the
+// thread; behaviours, the engine and the transcript keep only what they
+// must. TLS sessions own a buffer (OpenSSL reads are not zero-length).
+#pragma once
+
+#include "server_impl.hpp"
+#include "smtpkit/conformance/engine.hpp"
+#include "smtpkit/transcript.hpp"
+
+namespace smtpkit::mock {
+
+class session {
+ public:
+  session(server::impl& srv, tcp::socket sock, bool implicit_tls, std::size_t ordinal);
+  ~session();
+
+  asio::awaitable<void> run();
+  /// Sweeper: idle or total timeout reached.
+  void timeout();
+  /// Shutdown grace is over (or the session is idle while stopping).
+  void shutdown();
+
+  clock_type::time_point started;
+  clock_type::time_point last_activity;
+  [[nodiscard]] bool busy() const { return beh_ && beh_->busy(); }
+  [[nodiscard]] bool ending() const { return ending_; }
+
+ private:
+  asio::awaitable<std::size_t> read_some(char*& data);
+  asio::awaitable<bool> write_all(std::string_view bytes);
+  asio::awaitable<bool> execute(std::vector<action> list);
+  asio::awaitable<bool> handshake();
+  void client_bytes(std::string_view b);
+  void server_bytes(std::string_view b);
+  void finish();
+  void flush_transcript(bool final);
+  void report_finding(const conformance::finding& f);
+
+  server::impl& srv_;
+  tcp::socket sock_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+  std::unique_ptr<char[]> tls_buf_;
+  bool implicit_tls_;
+  session_env env_;
+  std::unique_ptr<behaviour> beh_;
+  std::unique_ptr<conformance::engine> engine_;
+  std::unique_ptr<transcript_writer> rec_;
+  std::string transcript_path_;
+  bool transcript_started_ = false;
+  bool timed_out_ = false;
+  bool shutdown_ = false;
+  bool ending_ = false;
+  bool peer_closed_ = false;
+  std::size_t findings_ = 0;
+};
+
+}  // namespace smtpkit::mock
