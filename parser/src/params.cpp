@@ -69,10 +69,11 @@ Word load(const char* p) noexcept {
   return w;
 }
 
-// Equality ignoring case of two Ldh-strs of the same length, as two
-// overlapping word compares. Among letters, digits and "-" two octets
-// differ in nothing but bit 5 (0x20) only when they are one letter in two
-// cases, so masking that bit out is exact here (and only here).
+// Equality ignoring case, as two overlapping word compares, for strings in
+// which two octets that differ only in bit 5 (0x20) can only be one letter
+// in its two cases: two Ldh-strs, or a word of letters and digits against
+// any text without C0 controls (a digit's partner 0x10-0x19 is one). Under
+// that condition masking bit 5 out is exact; it is not in general.
 template <class Word>
 bool same_words(const char* a, const char* b, std::size_t n) noexcept {
   constexpr Word case_bits = static_cast<Word>(0x2020202020202020ull);
@@ -81,7 +82,7 @@ bool same_words(const char* a, const char* b, std::size_t n) noexcept {
   return ((head | tail) & static_cast<Word>(~case_bits)) == 0;
 }
 
-bool ldh_iequals(std::string_view a, std::string_view b) noexcept {
+bool word_iequals(std::string_view a, std::string_view b) noexcept {
   const std::size_t n = a.size();
   if (n != b.size() || n == 0) return n == b.size();
   if (n >= 8) return same_words<std::uint64_t>(a.data(), b.data(), n);
@@ -92,13 +93,14 @@ bool ldh_iequals(std::string_view a, std::string_view b) noexcept {
 
 param_id lookup_ldh_keyword(std::string_view k) noexcept {
   const param_id id = keyword_slots[keyword_hash(k)];
-  if (id == param_id::count_ || !ldh_iequals(k, known[static_cast<std::size_t>(id)].keyword)) return param_id::count_;
+  if (id == param_id::count_ || !word_iequals(k, known[static_cast<std::size_t>(id)].keyword)) return param_id::count_;
   return id;
 }
 
 // RFC 3461 §4.1: notify-esmtp-value = "NEVER" / 1#notify-list-element
+// (Values are esmtp-value octets, 33-126: word_iequals is exact for them.)
 bool parse_notify(std::string_view v, std::uint8_t& flags) noexcept {
-  if (iequals(v, "NEVER")) {
+  if (word_iequals(v, "NEVER")) {
     flags = notify_never;
     return true;
   }
@@ -108,9 +110,9 @@ bool parse_notify(std::string_view v, std::uint8_t& flags) noexcept {
     const std::size_t comma = detail::span_ldh(v, 0);
     const std::string_view item = v.substr(0, comma);
     std::uint8_t bit = 0;
-    if (iequals(item, "SUCCESS")) bit = notify_success;
-    else if (iequals(item, "FAILURE")) bit = notify_failure;
-    else if (iequals(item, "DELAY")) bit = notify_delay;
+    if (word_iequals(item, "SUCCESS")) bit = notify_success;
+    else if (word_iequals(item, "FAILURE")) bit = notify_failure;
+    else if (word_iequals(item, "DELAY")) bit = notify_delay;
     if (bit == 0 || (flags & bit)) return false;
     flags |= bit;
     if (comma == v.size()) return true;
@@ -126,7 +128,8 @@ bool parse_size(std::string_view v, std::uint64_t& out) noexcept {
   for (char c : v) {
     if (!detail::is_digit(c)) return false;
     auto d = static_cast<std::uint64_t>(c - '0');
-    if (n > (UINT64_MAX - d) / 10) n = UINT64_MAX;
+    // Only a 20th digit can pass 2^64-1, so shorter values skip the test.
+    if (v.size() == 20 && n > (UINT64_MAX - d) / 10) n = UINT64_MAX;
     else n = n * 10 + d;
   }
   out = n;
@@ -312,14 +315,14 @@ diagnostic check_param(const esmtp_param& p, std::string_view before, bool for_m
       if (!parse_size(p.value, out.size)) note(errc::param_size, value_at);
       break;
     case param_id::body:
-      if (iequals(p.value, "7BIT")) out.body = body_type::seven_bit;
-      else if (iequals(p.value, "8BITMIME")) out.body = body_type::eight_bit_mime;
-      else if (iequals(p.value, "BINARYMIME")) out.body = body_type::binary_mime;
+      if (word_iequals(p.value, "8BITMIME")) out.body = body_type::eight_bit_mime;
+      else if (word_iequals(p.value, "7BIT")) out.body = body_type::seven_bit;
+      else if (word_iequals(p.value, "BINARYMIME")) out.body = body_type::binary_mime;
       else note(errc::param_body, value_at);
       break;
     case param_id::ret:
-      if (iequals(p.value, "FULL")) out.ret = dsn_ret::full;
-      else if (iequals(p.value, "HDRS")) out.ret = dsn_ret::hdrs;
+      if (word_iequals(p.value, "FULL")) out.ret = dsn_ret::full;
+      else if (word_iequals(p.value, "HDRS")) out.ret = dsn_ret::hdrs;
       else note(errc::param_ret, value_at);
       break;
     case param_id::envid:
