@@ -13,10 +13,13 @@ std::string excerpt_of(std::string_view line) {
   return escape(line.substr(0, max)) + "...";
 }
 
-engine::impl::impl(engine_options o) : opts(o) {
-  const auto n = catalogue().size();
-  counts.assign(n, 0);
-  touched.assign(n, false);
+engine::impl::impl(engine_options o) : opts(o) {}
+
+std::uint32_t& engine::impl::count_of(int rule) {
+  for (auto& [r, n] : counts)
+    if (r == rule) return n;
+  counts.emplace_back(static_cast<std::uint16_t>(rule), 0);
+  return counts.back().second;
 }
 
 void engine::impl::report(int rule, side anchor, std::uint64_t offset, std::string message, std::string_view excerpt) {
@@ -24,8 +27,8 @@ void engine::impl::report(int rule, side anchor, std::uint64_t offset, std::stri
   const auto& r = catalogue()[static_cast<std::size_t>(rule)];
   if (r.binds == side::client && !opts.judge_client) return;
   if (r.binds == side::server && !opts.judge_server) return;
-  touched[static_cast<std::size_t>(rule)] = true;
-  if (++counts[static_cast<std::size_t>(rule)] > opts.max_per_rule) return;
+  touched.set(static_cast<std::size_t>(rule));
+  if (++count_of(rule) > opts.max_per_rule) return;
   finding f;
   f.rule = rule;
   f.anchor = anchor;
@@ -91,6 +94,16 @@ void engine::impl::pump_client() {
   }
 }
 
+void engine::impl::take_client_cr() {
+  line_result r = cframer.finish(cbuf);
+  if (r.status != line_status::line) return;
+  const std::uint64_t at = coff;
+  if (cmode == client_mode::auth_response) client_auth_line(r.line, at);
+  else client_line(r.line, r.ending, r.flags, r.diag, at);
+  coff += r.consumed;
+  cbuf.erase(0, r.consumed);
+}
+
 void engine::impl::resume_client() {
   paused_reported = false;
   pump_client();
@@ -146,12 +159,19 @@ void engine::impl::server_line(const line_result& r, std::uint64_t at) {
   if (r.line.size() >= 3 && r.line.substr(0, 3) == "334") po.relax = lenient::trailing_whitespace;
   po.smtputf8 = st.has(extension::smtputf8);
   auto step = assembler.feed(r.line, r.ending, po);
-  if (step.diag) {
-    reply_bad = true;
+  // A NUL or control octet reported above also breaks textstring at the
+  // same octet: one octet, one finding.
+  const bool same_octet = r.diag && step.diag && (r.diag.code == errc::nul_byte || r.diag.code == errc::control_char) &&
+                          step.diag.offset == r.diag.offset;
+  if (step.diag) reply_bad = true;
+  if (step.diag && !same_octet) {
     errc e = step.diag.code;
     if (e == errc::reply_line_ending) e = r.ending == line_ending::lf ? errc::bare_lf : r.ending == line_ending::cr ? errc::bare_cr : e;
-    report(grammar_rule(side::server, e), side::server, at + step.diag.offset, std::string(rule_id(e)) + ": " +
-           std::string(reason(e)), excerpt_of(r.line));
+    // A bare CR or LF is an octet of the line; a missing line end (the
+    // last line before a close) has none, so the finding names the line.
+    const std::uint64_t where = e == errc::reply_line_ending ? at : at + step.diag.offset;
+    report(grammar_rule(side::server, e), side::server, where, std::string(rule_id(e)) + ": " + std::string(reason(e)),
+           excerpt_of(r.line));
   }
   if (!reply_text.empty()) reply_text += "\r\n";
   reply_text.append(r.line);
@@ -233,16 +253,16 @@ void engine::finish() {}
 const std::vector<finding>& engine::findings() const noexcept { return p_->found; }
 
 std::size_t engine::suppressed(int rule) const noexcept {
-  if (rule < 0 || static_cast<std::size_t>(rule) >= p_->counts.size()) return 0;
-  auto c = p_->counts[static_cast<std::size_t>(rule)];
-  return c > p_->opts.max_per_rule ? c - p_->opts.max_per_rule : 0;
+  for (const auto& [r, c] : p_->counts)
+    if (r == rule) return c > p_->opts.max_per_rule ? c - p_->opts.max_per_rule : 0;
+  return 0;
 }
 
 std::vector<int> engine::applied() const {
   std::vector<int> out;
   const auto cat = catalogue();
-  for (std::size_t i = 0; i < p_->touched.size(); ++i) {
-    if (!p_->touched[i]) continue;
+  for (std::size_t i = 0; i < cat.size() && i < p_->touched.size(); ++i) {
+    if (!p_->touched.test(i)) continue;
     const auto& r = cat[i];
     if (r.binds == side::client && !p_->opts.judge_client) continue;
     if (r.binds == side::server && !p_->opts.judge_server) continue;

@@ -3,7 +3,7 @@
 // judge (judge_server.cpp).
 #pragma once
 
-#include <deque>
+#include <bitset>
 #include <string>
 #include <vector>
 
@@ -68,6 +68,32 @@ struct pending {
   bool extension_verb = false;  ///< unknown to the grammar but advertised
 };
 
+/// FIFO of commands awaiting replies. A vector with a moving head: no
+/// allocation until the first command (std::deque allocates when built,
+/// which an idle session of the mock server cannot afford).
+class pending_queue {
+ public:
+  [[nodiscard]] bool empty() const noexcept { return head_ == items_.size(); }
+  [[nodiscard]] std::size_t size() const noexcept { return items_.size() - head_; }
+  pending& front() { return items_[head_]; }
+  const pending& front() const { return items_[head_]; }
+  pending& back() { return items_.back(); }
+  const pending& back() const { return items_.back(); }
+  void push_back(pending p) { items_.push_back(std::move(p)); }
+  void pop_front() {
+    if (++head_ == items_.size()) {
+      items_.clear();
+      head_ = 0;
+    }
+  }
+  [[nodiscard]] auto begin() const { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  [[nodiscard]] auto end() const { return items_.end(); }
+
+ private:
+  std::vector<pending> items_;
+  std::size_t head_ = 0;
+};
+
 enum class client_mode : std::uint8_t {
   lines,          ///< commands
   data,           ///< mail data after 354
@@ -83,8 +109,9 @@ struct engine::impl {
 
   engine_options opts;
   std::vector<finding> found;
-  std::vector<std::size_t> counts;  // per rule
-  std::vector<bool> touched;        // per rule
+  // Occurrences per rule, only for rules that fired (usually none).
+  std::vector<std::pair<std::uint16_t, std::uint32_t>> counts;
+  std::bitset<512> touched;  // per rule index; the catalogue is smaller
   std::function<void(const finding&)> listener;
 
   // client stream
@@ -117,7 +144,7 @@ struct engine::impl {
   bool greeted = false;
   bool refused = false;  // greeting was 554
   smtp_state st;
-  std::deque<pending> queue;
+  pending_queue queue;
   bool quit_replied = false;
   bool got_421 = false;
   bool desync = false;
@@ -133,15 +160,17 @@ struct engine::impl {
     report(index(k), anchor, offset, std::move(message), excerpt);
   }
   void touch(int rule) {
-    if (rule >= 0) touched[static_cast<std::size_t>(rule)] = true;
+    if (rule >= 0) touched.set(static_cast<std::size_t>(rule));
   }
   void touch(rk k) { touch(index(k)); }
+  std::uint32_t& count_of(int rule);
 
   // --- plumbing (engine.cpp) ---
   void pump_client();
   void pump_server();
   void server_line(const line_result& r, std::uint64_t at);
   void resume_client();
+  void take_client_cr();
 
   // --- client judge (judge_client.cpp) ---
   [[nodiscard]] smtp_state client_view() const;

@@ -186,13 +186,24 @@ bool replaced(errc e) {
          e == errc::line_too_long;
 }
 
+// Grammar errors that never reach the engine from a server's octets, so no
+// rule is published for them:
+//  * enhanced_code, enhanced_class: the reply grammar does not check status
+//    codes; the engine judges them as server.esc.syntax / server.esc.class,
+//    and only once ENHANCEDSTATUSCODES was advertised (RFC 2034 §4);
+//  * trailing_data: replies reach the engine line by line, so a complete
+//    reply is never followed by octets in the same parse.
 bool server_side(errc e) {
+  if (e == errc::enhanced_code || e == errc::enhanced_class || e == errc::trailing_data) return false;
   auto id = rule_id(e);
   return detail::istarts_with(id, "reply.") || detail::istarts_with(id, "ehlo-reply.") ||
-         detail::istarts_with(id, "greeting.") || detail::istarts_with(id, "line.") || e == errc::trailing_data;
+         detail::istarts_with(id, "greeting.") || detail::istarts_with(id, "line.");
 }
 
+// path_brackets is reported only under lenient::path_brackets, which the
+// engine never sets: a strict parse reports a path without '<' as path.open.
 bool client_side(errc e) {
+  if (e == errc::path_brackets) return false;
   auto id = rule_id(e);
   return !(detail::istarts_with(id, "reply.") || detail::istarts_with(id, "ehlo-reply.") ||
            detail::istarts_with(id, "greeting."));
@@ -273,7 +284,10 @@ bool level_from_string(std::string_view s, level& out) noexcept {
   return true;
 }
 
-std::span<const rule> catalogue() { return get().all; }
+std::span<const rule> catalogue() {
+  // engine::impl keeps a std::bitset<512> of rules applied: the catalogue fits.
+  return get().all;
+}
 
 int find_rule(std::string_view id) {
   const auto& all = get().all;

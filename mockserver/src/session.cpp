@@ -58,8 +58,24 @@ void session::report_finding(const conformance::finding& f) {
                     {"offset", f.offset}});
 }
 
+// The engine is made when the client first speaks: an idle session (the
+// common case when many are open) costs only the greeting it was sent.
+conformance::engine* session::engine() {
+  if (!srv_.cfg.check_client) return nullptr;
+  if (!engine_) {
+    conformance::engine_options eo;
+    eo.judge_server = false;  // this is the server: it judges its client
+    engine_ = std::make_unique<conformance::engine>(eo);
+    engine_->on_finding([this](const conformance::finding& f) { report_finding(f); });
+    if (implicit_tls_) engine_->tls_start();
+    if (!engine_backlog_.empty()) engine_->server_bytes(engine_backlog_);
+    std::string().swap(engine_backlog_);
+  }
+  return engine_.get();
+}
+
 void session::client_bytes(std::string_view b) {
-  if (engine_) engine_->client_bytes(b);
+  if (auto* e = engine()) e->client_bytes(b);
   if (rec_) {
     rec_->sent(side::client, b);
     if (rec_->str().size() > (1u << 16)) flush_transcript(false);
@@ -68,6 +84,7 @@ void session::client_bytes(std::string_view b) {
 
 void session::server_bytes(std::string_view b) {
   if (engine_) engine_->server_bytes(b);
+  else if (srv_.cfg.check_client && engine_backlog_.size() < 4096) engine_backlog_.append(b);
   if (rec_) {
     rec_->sent(side::server, b);
     if (rec_->str().size() > (1u << 16)) flush_transcript(false);
@@ -203,7 +220,7 @@ asio::awaitable<bool> session::execute(std::vector<action> list) {
       case act::start_tls: {
         if (!srv_.tls.ctx) co_return false;
         if (rec_) rec_->tls();
-        if (engine_) engine_->tls_start();
+        if (auto* e = engine()) e->tls_start();
         if (!co_await handshake()) co_return false;
         actions next;
         beh_->tls_started(next);
@@ -233,12 +250,6 @@ asio::awaitable<void> session::run() {
   } else {
     beh_ = std::make_unique<reference_server>(env_);
   }
-  if (srv_.cfg.check_client) {
-    conformance::engine_options eo;
-    eo.judge_server = false;  // this is the server: it judges its client
-    engine_ = std::make_unique<conformance::engine>(eo);
-    engine_->on_finding([this](const conformance::finding& f) { report_finding(f); });
-  }
   if (!srv_.cfg.transcripts.empty()) rec_ = std::make_unique<transcript_writer>();
   if (srv_.events.enabled())
     srv_.events.emit({{"event", "session"}, {"state", "open"}, {"session", env_.id}, {"peer", env_.peer},
@@ -247,7 +258,6 @@ asio::awaitable<void> session::run() {
   bool alive = true;
   if (implicit_tls_) {
     if (rec_) rec_->tls();
-    if (engine_) engine_->tls_start();
     alive = co_await handshake();
   }
   if (alive) {
@@ -266,7 +276,7 @@ asio::awaitable<void> session::run() {
       else {
         peer_closed_ = true;
         beh_->peer_closed();
-        if (engine_) engine_->close(side::client);
+        if (auto* e = engine()) e->close(side::client);
         if (rec_) rec_->close(side::client);
       }
       if (!last.empty()) co_await execute(last.take());
@@ -296,9 +306,10 @@ void session::finish() {
     sock_.shutdown(tcp::socket::shutdown_both, ec);
     sock_.close(ec);
   }
-  if (engine_) {
-    if (!peer_closed_) engine_->close(side::server);
-    engine_->finish();
+  if (engine_ || !engine_backlog_.empty()) {
+    auto* e = engine();
+    if (!peer_closed_) e->close(side::server);
+    e->finish();
   }
   if (rec_) {
     if (!peer_closed_) rec_->close(side::server);

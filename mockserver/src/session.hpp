@@ -41,6 +41,7 @@ class session {
   void finish();
   void flush_transcript(bool final);
   void report_finding(const conformance::finding& f);
+  conformance::engine* engine();
 
   server::impl& srv_;
   tcp::socket sock_;
@@ -50,6 +51,7 @@ class session {
   session_env env_;
   std::unique_ptr<behaviour> beh_;
   std::unique_ptr<conformance::engine> engine_;
+  std::string engine_backlog_;  // server octets sent before the engine was made
   std::unique_ptr<transcript_writer> rec_;
   std::string transcript_path_;
   bool transcript_started_ = false;
