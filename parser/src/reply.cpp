@@ -1,6 +1,7 @@
 // reply.cpp — replies, greeting, EHLO response, enhanced status codes.
 #include "smtpkit/reply.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "smtpkit/detail/rfc5321.hpp"
@@ -236,6 +237,8 @@ parse_result<greeting> parse_greeting(std::string_view text, parse_options opts)
     return r;
   }
   if (pos < first.size() && first[pos] != ' ') r.diag = fail(errc::greeting_domain, pos);
+  // textstring is 1*: "220 mx.example " has an empty one after its SP.
+  else if (pos + 1 == first.size() && !opts.allows(lenient::trailing_whitespace)) r.diag = fail(errc::reply_text, pos);
   return r;
 }
 
@@ -267,18 +270,20 @@ parse_result<ehlo_info> parse_ehlo_reply(std::string_view text, parse_options op
   };
   // First line: "250" SP/"-" Domain [ SP ehlo-greet ]
   std::string_view first = rep.value.first_text;
+  // A bare "250" has no separator: its (empty) text starts at 3, not 4.
+  const std::size_t first_at = text.size() > 3 && (text[3] == ' ' || text[3] == '-') ? 4 : 3;
   std::size_t pos = 0;
   host h;
   if (auto d = detail::scan_host(first, pos, opts, h); d || h.kind != host_kind::domain) {
-    note(errc::ehlo_domain, 4 + (d ? d.offset : 0));
+    note(errc::ehlo_domain, first_at + (d ? d.offset : 0));
   } else {
     info.domain = h.text;
     if (pos < first.size()) {
-      if (first[pos] != ' ' || pos + 1 == first.size()) note(errc::ehlo_domain, 4 + pos);
+      if (first[pos] != ' ' || pos + 1 == first.size()) note(errc::ehlo_domain, first_at + pos);
       info.greet = first.substr(pos < first.size() ? pos + 1 : pos);
       for (std::size_t i = 0; i < info.greet.size(); ++i)
         if (!detail::ehlo_greet_char[static_cast<unsigned char>(info.greet[i])]) {
-          note(errc::reply_text, 4 + pos + 1 + i);
+          note(errc::reply_text, first_at + pos + 1 + i);
           break;
         }
     }
@@ -289,7 +294,9 @@ parse_result<ehlo_info> parse_ehlo_reply(std::string_view text, parse_options op
   ehlo_keywords kws(text);
   ehlo_keyword kw;
   while (kws.next(kw)) {
-    std::size_t base = line_start + 4;
+    // Offsets stay inside the input even for a bare "250" last line.
+    const std::size_t line_end = std::min(text.find("\r\n", line_start), text.size());
+    std::size_t base = std::min(line_start + 4, line_end);
     ++info.keywords;
     bool good = !kw.keyword.empty() && in(detail::let_dig, kw.keyword[0]);
     for (char c : kw.keyword)
@@ -307,7 +314,7 @@ parse_result<ehlo_info> parse_ehlo_reply(std::string_view text, parse_options op
       for (; i < kw.params.size() && params_ok; ++i) {
         char c = kw.params[i];
         if (c == ' ') {
-          if (i + 1 == kw.params.size() || kw.params[i + 1] == ' ') params_ok = false;
+          if (i == 0 || i + 1 == kw.params.size() || kw.params[i + 1] == ' ') params_ok = false;
         } else if (!in(detail::ehlo_param_char, c)) {
           params_ok = false;
         }

@@ -52,6 +52,8 @@ const reply_case cases[] = {
     {__LINE__, "RFC 5321 §4.2 Greeting without domain", as::greeting, "220 ", errc::reply_text, 3},
     {__LINE__, "RFC 5321 §4.2 Greeting with text only", as::greeting, "220 Welcome!", errc::greeting_domain, 11},
     {__LINE__, "RFC 5321 §4.2 Greeting 554", as::greeting, "554 no service", errc::ok},
+    {__LINE__, "RFC 5321 §4.2 Greeting SP without text", as::greeting, "220 mx.example.test ", errc::reply_text, 19},
+    {__LINE__, "RFC 5321 §4.2 Greeting SP without text lenient", as::greeting, "220 mx.example.test ", errc::ok, -1, lenient::trailing_whitespace},
     // EHLO response §4.1.1.1
     {__LINE__, "RFC 5321 §4.1.1.1 ehlo-ok-rsp single", as::ehlo, "250 mx.example.test", errc::ok},
     {__LINE__, "RFC 5321 §4.1.1.1 ehlo-ok-rsp greet", as::ehlo, "250 mx.example.test greets you", errc::ok},
@@ -60,9 +62,12 @@ const reply_case cases[] = {
     {__LINE__, "RFC 5321 §4.1.1.1 keyword with '='", as::ehlo, "250-mx.example.test\r\n250 AUTH=PLAIN", errc::ehlo_keyword, 29},
     {__LINE__, "RFC 5321 §4.1.1.1 keyword starting with '-'", as::ehlo, "250-mx.example.test\r\n250 -X", errc::ehlo_keyword, 25},
     {__LINE__, "RFC 5321 §4.1.1.1 empty param", as::ehlo, "250-mx.example.test\r\n250 SIZE ", errc::ehlo_param, 30},
+    {__LINE__, "RFC 5321 §4.1.1.1 two SP before a param", as::ehlo, "250-mx.example.test\r\n250 AUTH  PLAIN", errc::ehlo_param, 30},
     {__LINE__, "RFC 1870 §4 SIZE param not a number", as::ehlo, "250-mx.example.test\r\n250 SIZE big", errc::ehlo_param, 30},
     {__LINE__, "RFC 5321 §4.1.1.1 not 250", as::ehlo, "550 no", errc::ehlo_domain, 0},
     {__LINE__, "RFC 5321 §4.1.1.1 no domain", as::ehlo, "250 Hello!", errc::ehlo_domain, 9},
+    {__LINE__, "RFC 5321 §4.1.1.1 code alone", as::ehlo, "250", errc::ehlo_domain, 3},
+    {__LINE__, "RFC 5321 §4.1.1.1 last line code alone", as::ehlo, "250-mx.example.test\r\n250", errc::ehlo_keyword, 24},
 };
 
 class reply_table : public ::testing::TestWithParam<reply_case> {};
