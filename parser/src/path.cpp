@@ -273,7 +273,7 @@ diagnostic scan_address_literal(std::string_view s, std::size_t& pos, parse_opti
   if (at(s, pos) != '[') return fail(errc::address_literal, pos);
   const std::size_t from = pos + 1;
   std::size_t close = from;
-  while (close < s.size() && s[close] != ']' && s[close] != '>' && s[close] != ' ') ++close;
+  while (close < s.size() && s[close] != ']' && s[close] != ' ') ++close;  // dcontent may hold '>'
   if (close >= s.size() || s[close] != ']') return fail(errc::address_literal, close);
   if (close == from) return fail(errc::address_literal, from);
   std::size_t colon = from;

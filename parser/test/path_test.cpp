@@ -90,6 +90,8 @@ const path_case cases[] = {
     {__LINE__, "§4.1.3 General tag ends with hyphen", as::host, "[tag-:x]", errc::general_literal, 4},
     {__LINE__, "§4.1.3 General empty content", as::host, "[tag:]", errc::general_literal, 5},
     {__LINE__, "§4.1.3 General bad dcontent", as::host, "[tag:a\\b]", errc::general_literal, 6},
+    {__LINE__, "§4.1.3 dcontent holds '>'", as::host, "[x-tag:a>b]", errc::ok, -1},
+    {__LINE__, "§4.1.3 '>' in a General literal of a path", as::forward, "<u@[x-tag:a>b]>", errc::ok, -1},
     // --- Mailbox (§4.1.2) ---
     {__LINE__, "§4.1.2 Mailbox", as::mailbox, "user@example.test", errc::ok, -1},
     {__LINE__, "§4.1.2 Dot-string", as::mailbox, "first.last@example.test", errc::ok, -1},
