@@ -53,6 +53,12 @@ read_result read_transcript(std::string_view text, std::string_view source, read
       r.args = sp == std::string_view::npos ? std::string() : std::string(line.substr(sp + 1));
       r.text = std::string(line);
       if (r.name.empty()) return fail(line_no, 2, "expected a directive name after '@'");
+      // Directives have no escapes, and a raw CR would not survive writing
+      // and reading again (one trailing CR is taken as a CRLF line end).
+      for (std::size_t i = 0; i < line.size(); ++i) {
+        const auto c = static_cast<unsigned char>(line[i]);
+        if ((c < 0x20 && c != '\t') || c == 0x7F) return fail(line_no, i + 1, "raw control octet in a directive");
+      }
       if (r.name == "tls") {
         if (!r.args.empty()) return fail(line_no, 6, "@tls takes no arguments");
       } else if (r.name == "close") {

@@ -67,6 +67,8 @@ const bad_case bad[] = {
     {__LINE__, "@pause 5\n", 1, 1, "unknown directive '@pause'"},
     {__LINE__, "C~ EHLO {*}\n", 1, 1, "only allowed in scripts"},
     {__LINE__, "C=\n", 1, 3, "needs a payload"},
+    {__LINE__, "@close C\r\r\n", 1, 9, "raw control octet in a directive"},
+    {__LINE__, "@tls\x01\n", 1, 5, "raw control octet in a directive"},
 };
 
 TEST(transcript, errors_say_where_and_what_was_expected) {
