@@ -25,7 +25,9 @@ if(SMTPKIT_FUZZ)
     message(FATAL_ERROR "SMTPKIT_FUZZ needs clang (use the 'fuzz' preset)")
   endif()
   # Instrument everything for coverage; the fuzzer main is linked per target.
-  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize=function)
+  # UBSan must stop at the first report, or libFuzzer never sees the bug.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize=function
+                      -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
