@@ -1,0 +1,128 @@
+// fuzz/fuzz_line_framer.cpp — libFuzzer target for the streaming line framer
+// (RFC 5321 §2.3.8 line endings, §4.5.3.1.4-6 line limits).
+//
+// Split scheme of fuzz_support.hpp. Option bits 0-2 pick the limit (small
+// ones reach the overflow paths quickly), bit 3 the lenient bare-LF flag.
+// Invariants: each piece is fed from its own heap block holding exactly the
+// unconsumed bytes; consumed <= buffer; lines are views at the buffer's
+// start; a line plus its terminator is what was consumed and fits the limit;
+// the flags name exactly the octets the line holds; the whole stream is
+// consumed by the end; and the stream cut into pieces gives the same lines,
+// endings, flags, lengths and diagnostics as the stream given whole.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fuzz_support.hpp"
+#include "smtpkit/line.hpp"
+
+namespace {
+
+using namespace smtpkit;
+using fuzz::inside;
+
+constexpr std::size_t limits[8] = {3, 4, 5, 16, 78, 512, 1000, 2000};
+
+struct event {
+  line_status status;
+  line_ending ending;
+  std::uint8_t flags;
+  std::string line;
+  std::size_t length;
+  errc code;
+  std::uint32_t offset;
+  bool operator==(const event&) const = default;
+};
+
+std::string_view terminator(line_ending e) {
+  switch (e) {
+    case line_ending::crlf: return "\r\n";
+    case line_ending::lf: return "\n";
+    case line_ending::cr: return "\r";
+    case line_ending::none: break;
+  }
+  return "";
+}
+
+std::uint8_t flags_of(std::string_view line) {
+  std::uint8_t f = 0;
+  for (char ch : line) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == 0) f |= has_nul;
+    else if (c == '\t') f |= has_tab;
+    else if (c >= 0x80) f |= has_8bit;
+    else if (c < 0x20 || c == 0x7F) f |= has_control;
+  }
+  return f;
+}
+
+void check(const line_result& r, std::string_view b, std::size_t limit) {
+  SMTPKIT_FUZZ_CHECK(r.consumed <= b.size());
+  SMTPKIT_FUZZ_CHECK(inside(r.line, b));
+  switch (r.status) {
+    case line_status::line: {
+      SMTPKIT_FUZZ_CHECK(r.line.data() == b.data());
+      const std::string_view term = terminator(r.ending);
+      SMTPKIT_FUZZ_CHECK(r.consumed == r.line.size() + term.size());
+      SMTPKIT_FUZZ_CHECK(b.substr(r.line.size(), term.size()) == term);
+      SMTPKIT_FUZZ_CHECK(r.consumed <= limit);
+      SMTPKIT_FUZZ_CHECK(r.line.find_first_of("\r\n") == std::string_view::npos);
+      SMTPKIT_FUZZ_CHECK(r.flags == flags_of(r.line));
+      SMTPKIT_FUZZ_CHECK(r.diag.offset <= r.line.size());
+      break;
+    }
+    case line_status::overflow:
+      SMTPKIT_FUZZ_CHECK(r.line.data() == b.data() && r.consumed == r.line.size());
+      SMTPKIT_FUZZ_CHECK(r.line.size() <= limit && r.line.size() + 1 >= limit);
+      SMTPKIT_FUZZ_CHECK(r.diag.code == errc::line_too_long);
+      break;
+    case line_status::overflow_end:
+      SMTPKIT_FUZZ_CHECK(r.length >= limit && r.diag.code == errc::line_too_long);
+      break;
+    case line_status::need_more:
+      SMTPKIT_FUZZ_CHECK(r.line.empty());
+      break;
+  }
+}
+
+std::vector<event> frame(const std::vector<std::string_view>& pieces, std::size_t limit, parse_options opts) {
+  line_framer f(limit, opts);
+  std::string buf;
+  std::vector<event> out;
+  auto drain = [&](bool eof) {
+    for (;;) {
+      const fuzz::owned_input block(buf);
+      const std::string_view b = block.view();
+      line_result r = eof ? f.finish(b) : f.next(b);
+      check(r, b, f.limit());
+      if (r.status != line_status::need_more)
+        out.push_back({r.status, r.ending, r.status == line_status::line ? r.flags : std::uint8_t{0},
+                       std::string(r.line), r.length, r.diag.code, r.diag.offset});
+      buf.erase(0, r.consumed);
+      if (r.status == line_status::need_more) break;
+    }
+  };
+  for (auto p : pieces) {
+    const fuzz::owned_input piece(p);
+    buf.append(piece.view());
+    drain(false);
+  }
+  drain(true);
+  SMTPKIT_FUZZ_CHECK(buf.empty() && !f.discarding());
+  return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const fuzz::owned_input owned(data, size);
+  const fuzz::split_input s = fuzz::split(owned.view());
+  const std::size_t limit = limits[s.options & 7u];
+  parse_options opts;
+  if (s.options & 8u) opts.relax = lenient::bare_lf;
+  auto whole = frame({s.payload}, limit, opts);
+  auto pieces = frame(s.pieces, limit, opts);
+  SMTPKIT_FUZZ_CHECK(whole == pieces);
+  return 0;
+}

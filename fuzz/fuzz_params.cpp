@@ -1,0 +1,84 @@
+// fuzz/fuzz_params.cpp — libFuzzer target for ESMTP parameter lists
+// (RFC 5321 §4.1.2 esmtp-param; SIZE RFC 1870, BODY RFC 6152/3030, SMTPUTF8
+// RFC 6531, RET/ENVID/NOTIFY/ORCPT RFC 3461, AUTH= RFC 4954 §5,
+// MT-PRIORITY RFC 6710, REQUIRETLS RFC 8689) and xtext (RFC 3461 §4).
+//
+// Byte 0: bit 0 MAIL (else RCPT), bit 1 SMTPUTF8. The rest is the parameter
+// text. Invariants: views inside the input; an accepted list iterates to
+// parameters that print back to the same text, and its typed values agree
+// with the generic list; parsing is repeatable; xtext decoding inverts
+// encoding for any octets, and decode(encode(decode(x))) == decode(x).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "fuzz_support.hpp"
+#include "smtpkit/params.hpp"
+
+namespace {
+
+using namespace smtpkit;
+using fuzz::inside;
+
+void check_typed(const mail_params& p, std::string_view in) {
+  SMTPKIT_FUZZ_CHECK(inside(p.envid, in) && inside(p.auth, in));
+  SMTPKIT_FUZZ_CHECK(inside(p.orcpt_type, in) && inside(p.orcpt, in));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const fuzz::owned_input owned(data + 1, size - 1);
+  const std::string_view in = owned.view();
+  const bool for_mail = (data[0] & 1) != 0;
+  parse_options opts;
+  opts.smtputf8 = (data[0] & 2) != 0;
+
+  mail_params out;
+  diagnostic d = parse_params(in, for_mail, opts, out);
+  SMTPKIT_FUZZ_CHECK(d.offset <= in.size());
+  check_typed(out, in);
+  mail_params again;
+  diagnostic d2 = parse_params(in, for_mail, opts, again);
+  SMTPKIT_FUZZ_CHECK(d2.code == d.code && d2.offset == d.offset && again.present == out.present);
+
+  if (d.ok()) {
+    SMTPKIT_FUZZ_CHECK(out.unknown == 0);
+    param_list list(in);
+    std::string printed;
+    std::size_t n = 0;
+    for (const esmtp_param& e : list) {
+      SMTPKIT_FUZZ_CHECK(inside(e.keyword, in) && inside(e.value, in));
+      SMTPKIT_FUZZ_CHECK(e.offset < in.size() && in.substr(e.offset, e.keyword.size()) == e.keyword);
+      const param_id id = param_from_keyword(e.keyword);
+      SMTPKIT_FUZZ_CHECK(id != param_id::count_ && is_mail_param(id) == for_mail && out.has(id));
+      if (n++) printed += ' ';
+      printed.append(e.keyword);
+      if (e.has_value) printed.append("=").append(e.value);
+      esmtp_param found;
+      SMTPKIT_FUZZ_CHECK(list.find(e.keyword, found) != nullptr && found.offset == e.offset);
+    }
+    SMTPKIT_FUZZ_CHECK(printed == in && n == list.size());
+    std::string decoded;
+    if (out.has(param_id::envid)) SMTPKIT_FUZZ_CHECK(xtext_decode(out.envid, decoded));
+    if (out.has(param_id::orcpt)) SMTPKIT_FUZZ_CHECK(xtext_decode(out.orcpt, decoded));
+    if (out.has(param_id::size)) SMTPKIT_FUZZ_CHECK(for_mail);
+  }
+
+  // xtext (RFC 3461 §4): encoding any octets gives xtext that decodes back.
+  const std::string enc = xtext_encode(in);
+  SMTPKIT_FUZZ_CHECK(is_xtext(enc));
+  std::string dec;
+  SMTPKIT_FUZZ_CHECK(xtext_decode(enc, dec) && dec == in);
+  if (is_xtext(in)) {
+    std::string first;
+    SMTPKIT_FUZZ_CHECK(xtext_decode(in, first));
+    std::string second;
+    SMTPKIT_FUZZ_CHECK(xtext_decode(xtext_encode(first), second) && second == first);
+  } else {
+    std::string ignored;
+    SMTPKIT_FUZZ_CHECK(!xtext_decode(in, ignored));
+  }
+  return 0;
+}
