@@ -70,6 +70,7 @@ const data_case cases[] = {
     {__LINE__, "RFC 6152 8-bit", "caf\xc3\xa9\r\n.\r\n", "caf\xc3\xa9\r\n", {A::eight_bit}, true, 10},
     {__LINE__, "§4.5.3.1.6 line of 1000", std::string(998, 'x') + "\r\n.\r\n", std::string(998, 'x') + "\r\n", {}, true, 1003},
     {__LINE__, "§4.5.3.1.6 line of 1001", std::string(999, 'x') + "\r\n.\r\n", std::string(999, 'x') + "\r\n", {A::line_too_long}, true, 1004},
+    {__LINE__, "§4.5.3.1.6 line of 1202", std::string(1200, 'x') + "\r\n.\r\n", std::string(1200, 'x') + "\r\n", {A::line_too_long}, true, 1205},
     // SMTP smuggling variants: content, never the end (strict).
     {__LINE__, "smuggling <LF>.<LF>", "a\n.\nb\r\n.\r\n", "a\n.\nb\r\n", {A::bare_lf, A::lf_dot_lf, A::bare_lf}, true, 10},
     {__LINE__, "smuggling <LF>.<CR><LF>", "a\n.\r\nb\r\n.\r\n", "a\n.\r\nb\r\n", {A::bare_lf, A::lf_dot_crlf}, true, 11},
@@ -117,6 +118,11 @@ TEST(data_decoder, offsets_are_stream_positions) {
   EXPECT_EQ(o.anomalies[0], std::make_pair(A::bare_lf, std::uint64_t{2}));
   EXPECT_EQ(o.anomalies[1], std::make_pair(A::bare_cr, std::uint64_t{4}));
   EXPECT_EQ(o.anomalies[2].first, A::cr_dot_crlf);
+  // §4.5.3.1.6: an over-long line is reported at its 999th octet, wherever the pieces end.
+  const std::string long_line = "ab\r\n" + std::string(1200, 'x') + "\r\n.\r\n";
+  auto l = run({std::string_view(long_line).substr(0, 1100), std::string_view(long_line).substr(1100)}, 0);
+  ASSERT_EQ(l.anomalies.size(), 1u);
+  EXPECT_EQ(l.anomalies[0], std::make_pair(A::line_too_long, std::uint64_t{4 + 998}));
 }
 
 TEST(data_decoder, large_body_in_odd_pieces) {

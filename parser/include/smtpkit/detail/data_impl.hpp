@@ -75,7 +75,9 @@ data_result data_decoder::feed(std::string_view piece, Handler& h) {
         line_len_ += j - i;
         if (line_len_ > 998 && !long_reported_) {
           long_reported_ = true;
-          report(h, data_anomaly::line_too_long, offset_ + j);
+          // At the line's 999th octet, not at the end of this run, so the
+          // offset does not depend on how the stream was cut into pieces.
+          report(h, data_anomaly::line_too_long, offset_ + j - (line_len_ - 998));
         }
         i = j;
         if (i == n) break;
