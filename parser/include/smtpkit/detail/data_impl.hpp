@@ -83,6 +83,14 @@ data_result data_decoder::feed(std::string_view piece, Handler& h) {
         if (i == n) break;
         const char c = p[i];
         if (c == '\r') {
+          // The usual line end: CRLF and a next line that starts with
+          // neither "." nor NUL. Take it here rather than through the cr
+          // and bol_crlf states, which would do the same a step at a time.
+          if (i + 2 < n && p[i + 1] == '\n' && p[i + 2] != '.' && p[i + 2] != '\0') {
+            i += 2;
+            new_line();
+            break;
+          }
           ++i;
           state_ = st::cr;
         } else if (c == '\n') {
