@@ -1,0 +1,113 @@
+// smtpkit/mock/script.hpp — scripts: the dialogue format (v1 transcripts)
+// plus pattern records and @ directives (docs/dialogue-format.md). A script
+// is played from one side: the records of that side are sent, the other
+// side's records are expectations. Any v1 transcript is a valid script.
+//
+//   dialogue   C:/S:/C=/S= records, C~/S~ patterns, @tls, @close X
+//   timing     @pause D, @rate N|off, @split N|off
+//   faults     @reset, @hang, @stall-tls D
+//   rules      @rule [session=N] [nth=N] [times=N] [after=N] [per=session]
+//                    [chance=P] PATTERN|@connect|@data   ...records...   @end
+//   structure  @session N|*, @repeat N ... @end, @on-mismatch reply TEXT|close,
+//              @seed N
+//   metadata   @scenario ID, @title TEXT, @group NAME, @checks ID..., @requires KEYWORD...,
+//              @timeout D
+//
+// Loading validates everything (patterns compile, durations parse, blocks
+// close) and reports the first problem as file:line:col: what was expected,
+// so a bad script never starts a half-working server.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "smtpkit/mock/pattern.hpp"
+#include "smtpkit/transcript.hpp"
+
+namespace smtpkit::mock {
+
+enum class op : std::uint8_t {
+  send,          ///< this side sends `bytes` (captures substituted)
+  expect_line,   ///< the peer sends one line matching `pat` (C:/C~ seen from the server)
+  expect_raw,    ///< the peer sends exactly `bytes` (C=)
+  tls,           ///< both sides start TLS here
+  close,         ///< this side closes
+  expect_close,  ///< the peer closes
+  pause,         ///< wait `delay`
+  rate,          ///< later sends at `n` octets per second (0: off)
+  split,         ///< later sends in writes of `n` octets (0: off)
+  reset,         ///< abort the connection (RST)
+  hang,          ///< stop; keep the connection open until timeouts
+  stall_tls,     ///< accept TLS but never complete the handshake, for `delay`
+};
+
+struct step {
+  op kind = op::send;
+  std::string bytes;
+  std::optional<pattern> pat;
+  std::chrono::milliseconds delay{0};
+  std::uint64_t n = 0;
+  std::size_t line = 0;
+};
+
+struct rule_def {
+  enum class trigger : std::uint8_t { line, connect, data } on = trigger::line;
+  std::optional<pattern> pat;
+  std::size_t session = 0;  ///< only the Nth session (1-based); 0: every session
+  std::size_t nth = 0;      ///< only the Nth match; 0: every match
+  std::size_t times = 0;    ///< only the first N matches; 0: no limit
+  std::size_t after = 0;    ///< only after the first N matches
+  bool per_session = false; ///< count matches per session instead of per server
+  double chance = 1.0;      ///< needs @seed
+  std::vector<step> body;
+  std::size_t line = 0;
+};
+
+struct script_meta {
+  std::string id;
+  std::string title;
+  std::string group;
+  std::vector<std::string> checks;
+  std::vector<std::string> requires_;
+  std::optional<std::chrono::milliseconds> timeout;
+};
+
+struct script {
+  std::string source;
+  side plays = side::server;
+  /// Dialogues by session: {0, steps} applies to every session without its own.
+  std::vector<std::pair<std::size_t, std::vector<step>>> dialogues;
+  std::vector<rule_def> rules;
+  bool mismatch_closes = false;
+  std::string mismatch_reply = "503 5.5.1 Unexpected command";
+  std::optional<std::uint64_t> seed;
+  script_meta meta;
+  std::vector<std::string> capture_names;  ///< every {name} a pattern can capture
+
+  [[nodiscard]] bool has_dialogue() const noexcept;
+  /// The dialogue for the Nth session (1-based), or nullptr.
+  [[nodiscard]] const std::vector<step>* dialogue_for(std::size_t session) const noexcept;
+};
+
+struct script_error {
+  std::string source;
+  std::size_t line = 0;
+  std::size_t column = 0;  ///< 1-based; 0 when the whole line is at fault
+  std::string message;
+  [[nodiscard]] std::string to_string() const;
+};
+
+using load_result = std::variant<script, script_error>;
+
+/// `plays`: the side whose records are sent; the other side's are expected.
+[[nodiscard]] load_result load_script(std::string_view text, std::string_view source, side plays);
+[[nodiscard]] load_result load_script_file(const std::string& path, side plays);
+
+/// "5s", "250ms", "1.5s", "2m" → milliseconds; nullopt when malformed.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view s);
+
+}  // namespace smtpkit::mock
