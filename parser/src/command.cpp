@@ -69,10 +69,23 @@ diagnostic scan_string(std::string_view s, std::size_t& pos, parse_options opts)
   return detail::scan_atom(s, pos, opts);
 }
 
+// s continues at pos with kw, whose letters match in either case: x | 0x20
+// folds a letter onto its lower case and leaves " " and ":" as they are, so
+// only the letters are folded. Shorter than iequals' per-octet tolower.
+bool keyword_follows(std::string_view s, std::size_t pos, std::string_view kw) noexcept {
+  if (s.size() - pos < kw.size()) return false;
+  for (std::size_t i = 0; i < kw.size(); ++i) {
+    const char k = detail::to_lower_ascii(kw[i]);
+    const char x = detail::is_alpha(k) ? static_cast<char>(s[pos + i] | 0x20) : s[pos + i];
+    if (x != k) return false;
+  }
+  return true;
+}
+
 diagnostic parse_mail_rcpt(std::string_view s, std::size_t pos, bool mail, parse_options opts, command& c) noexcept {
   // "MAIL FROM:" / "RCPT TO:" — the SP and keyword are part of the literal.
   const std::string_view kw = mail ? " FROM:" : " TO:";
-  if (!detail::istarts_with(s.substr(pos), kw)) {
+  if (!keyword_follows(s, pos, kw)) {
     errc e = mail ? errc::mail_from_keyword : errc::rcpt_to_keyword;
     return fail(e, pos);
   }

@@ -82,7 +82,7 @@ bool same_words(const char* a, const char* b, std::size_t n) noexcept {
   return ((head | tail) & static_cast<Word>(~case_bits)) == 0;
 }
 
-bool word_iequals(std::string_view a, std::string_view b) noexcept {
+inline bool word_iequals(std::string_view a, std::string_view b) noexcept {
   const std::size_t n = a.size();
   if (n != b.size() || n == 0) return n == b.size();
   if (n >= 8) return same_words<std::uint64_t>(a.data(), b.data(), n);

@@ -356,7 +356,9 @@ diagnostic scan_path(std::string_view s, std::size_t& pos, path_kind kind, parse
     ++pos;
   }
   constexpr std::string_view pm = "postmaster>";
-  if (kind == path_kind::forward && out.source_route.empty() && istarts_with(s.substr(pos), pm)) {
+  // The first octet rules out nearly every path before the whole compare.
+  if (kind == path_kind::forward && (at(s, pos) | 0x20) == 'p' && out.source_route.empty() &&
+      istarts_with(s.substr(pos), pm)) {
     out.postmaster = true;
     const std::string_view local_part = s.substr(pos, 10);
     out.mbox.local_part = local_part;
