@@ -1,0 +1,18 @@
+# smtpkit — Python drivers for the smtpkit binary: MockServer (`smtpkit
+# serve` for tests), check/probe_server/replay (the report verbs) and a
+# pytest plugin (smtpkit.pytest_plugin). Standard library only.
+#
+# Limits: Linux; the binary must be built (see smtpkit.binary.find_binary
+# for where it is looked for). API reference: docs/python.md.
+from .binary import find_binary, has_flag, has_verb, verbs
+from .errors import (BinaryNotFound, NotAvailable, ServerDied, ServerError, ServerStartError, SmtpkitError,
+                     ToolError, WaitTimeout)
+from .server import Finding, Message, MockServer, Reply, Session
+from .tools import Report, check, probe_server, replay
+
+__all__ = [
+    "BinaryNotFound", "Finding", "Message", "MockServer", "NotAvailable", "Reply", "Report", "ServerDied",
+    "ServerError", "ServerStartError", "Session", "SmtpkitError", "ToolError", "WaitTimeout", "check",
+    "find_binary", "has_flag", "has_verb", "probe_server", "replay", "verbs",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,68 @@
+# smtpkit/errors.py — the exceptions of the Python drivers. Every error that
+# comes from the smtpkit binary carries what the binary said (its stderr)
+# and its exit status, so a failing test tells why without a second run.
+#
+# Limits: the text of stderr is kept whole up to 64 KiB (the tail beyond).
+
+
+class SmtpkitError(Exception):
+    """Base class of every error raised by the smtpkit package."""
+
+
+class BinaryNotFound(SmtpkitError):
+    """No smtpkit binary; the message lists every place that was tried."""
+
+
+class NotAvailable(SmtpkitError):
+    """This smtpkit binary lacks a verb or a flag the call needs."""
+
+
+class ToolError(SmtpkitError):
+    """A smtpkit verb failed to run (exit status 2, or output that is not its report)."""
+
+    def __init__(self, message, returncode=None, stderr="", argv=None):
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr = stderr
+        self.argv = argv
+
+
+class ServerError(SmtpkitError):
+    """`smtpkit serve` did not start, or stopped on its own."""
+
+    def __init__(self, message, returncode=None, stderr=""):
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class ServerStartError(ServerError):
+    """`smtpkit serve` exited (or hung) before it was ready."""
+
+
+class ServerDied(ServerError):
+    """`smtpkit serve` exited while a test was still using it."""
+
+
+class WaitTimeout(SmtpkitError, TimeoutError):
+    """A bounded wait ran out; the message says what was seen meanwhile."""
+
+
+def describe_exit(returncode):
+    """'exit status 2' or 'killed by SIGKILL'."""
+    import signal
+
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        try:
+            return "killed by %s" % signal.Signals(-returncode).name
+        except ValueError:
+            return "killed by signal %d" % -returncode
+    return "exit status %d" % returncode
+
+
+def tail(text, limit=65536):
+    if len(text) <= limit:
+        return text
+    return "…" + text[-limit:]

@@ -1,0 +1,162 @@
+# smtpkit/pytest_plugin.py — pytest fixtures for the smtpkit mock server.
+#
+#   smtp_server           a MockServer started fresh for each test
+#   smtp_server_factory   make as many as a test needs: factory(script=None, **options)
+#   @pytest.mark.smtp_script(SCRIPT, **options)   script (path or text) for smtp_server
+#   @pytest.mark.smtp_options(**options)          serve flags for smtp_server
+#   @pytest.mark.smtp_allow_findings(*rules)      findings --smtpkit-fail-on ignores (none: all)
+#   --smtpkit-fail-on must|should   fail a test whose client broke a rule of that level,
+#                                   even when the test's own assertions passed
+#   --smtpkit-bin PATH              the binary (default: SMTPKIT_BIN, build tree, PATH)
+#
+# A failing test gets each session's transcript and the findings as report
+# sections. Load with `-p smtpkit.pytest_plugin`, or by the `smtpkit`
+# pytest11 entry point once the package is installed (not both: pytest
+# refuses a plugin registered twice).
+#
+# Limits: the fail-on check looks at findings known when the test body
+# ends, after waiting up to 2 s for open sessions to close; a session the
+# test leaves open is judged on what it sent so far. Servers are stopped at
+# fixture teardown; a test that uses a script skips (with the reason) when
+# the binary has no `serve --script`.
+import pytest
+
+from . import binary as _binary
+from .errors import NotAvailable
+from .server import MockServer, counts, running
+
+_SERVERS = pytest.StashKey()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("smtpkit", "smtpkit mock SMTP server")
+    group.addoption("--smtpkit-fail-on", choices=("must", "should"), default=None,
+                    help="fail a test whose SMTP client broke a rule of this level (findings of smtpkit serve)")
+    group.addoption("--smtpkit-bin", default=None, help="smtpkit binary (default: $SMTPKIT_BIN, the build tree, PATH)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "smtp_script(script, **options): script (path or inline text) for smtp_server")
+    config.addinivalue_line("markers", "smtp_options(**options): smtpkit serve options for smtp_server")
+    config.addinivalue_line("markers", "smtp_allow_findings(*rules): findings --smtpkit-fail-on does not count")
+
+
+class ServerFactory:
+    """Starts MockServers for one test and stops them all at its end."""
+
+    def __init__(self, node, binary=None):
+        self.node = node
+        self.binary = binary
+        self.servers = []
+
+    def __call__(self, script=None, **options):
+        if self.binary and "binary" not in options:
+            options["binary"] = self.binary
+        if script is not None or options.get("scripts"):
+            bin_path = _binary.find_binary(options.get("binary"))
+            if not _binary.has_flag("serve", "--script", bin_path):
+                pytest.skip("smtpkit serve --script is not in this build (%s): scripted test skipped" % bin_path)
+        srv = MockServer(script, **options)
+        self.node.stash.setdefault(_SERVERS, []).append(srv)
+        self.servers.append(srv)
+        return srv.start()
+
+    def close(self):
+        errors = []
+        for srv in self.servers:
+            try:
+                srv.close()
+            except Exception as e:  # noqa: BLE001 (stop every server, then report)
+                errors.append(e)
+        if errors:
+            raise errors[0]
+
+
+@pytest.fixture
+def smtp_server_factory(request):
+    """factory(script=None, **options) -> a started MockServer; all are stopped after the test."""
+    factory = ServerFactory(request.node, request.config.getoption("smtpkit_bin"))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def smtp_server(smtp_server_factory, request):
+    """A fresh MockServer (reference behaviour, or the smtp_script marker's script)."""
+    options = {}
+    m = request.node.get_closest_marker("smtp_options")
+    if m:
+        options.update(m.kwargs)
+    script = None
+    m = request.node.get_closest_marker("smtp_script")
+    if m:
+        options.update({k: v for k, v in m.kwargs.items() if k != "script"})
+        script = m.args[0] if m.args else m.kwargs.get("script")
+        if len(m.args) > 1:
+            script = list(m.args)
+    try:
+        return smtp_server_factory(script=script, **options)
+    except NotAvailable as e:
+        pytest.skip(str(e))
+
+
+def _allowed(item):
+    m = item.get_closest_marker("smtp_allow_findings")
+    if m is None:
+        return set()
+    return set(m.args) if m.args else None  # None: every rule
+
+
+def _sections(servers):
+    out = []
+    for n, srv in enumerate(servers, 1):
+        name = "smtpkit server %d (127.0.0.1:%s)" % (n, srv.port)
+        lines = ["%s finding(s)" % len(srv.findings)] + ["  %s" % f for f in srv.findings]
+        if srv.returncode is not None or not srv.alive:
+            lines.append("server: %s" % srv.summary())
+            err = srv.stderr_text().strip()
+            if err:
+                lines += ["stderr:", err]
+        out.append(("%s: findings" % name, "\n".join(lines)))
+        for s in srv.sessions:
+            try:
+                text = s.transcript
+            except OSError as e:
+                text = "(transcript unreadable: %s)" % e
+            out.append(("%s: transcript %s" % (name, s.id), text))
+    return out
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    servers = item.stash.get(_SERVERS, None)
+    if not servers:
+        return
+    fail_on = item.config.getoption("smtpkit_fail_on")
+    if rep.when == "call" and rep.passed and fail_on and not hasattr(rep, "wasxfail"):
+        allowed = _allowed(item)
+        bad = []
+        if allowed is not None:
+            for srv in servers:
+                if srv.alive:
+                    srv.settle(2.0)
+                bad += [f for f in srv.findings if counts(f.level, fail_on) and f.rule not in allowed]
+        if bad:
+            rep.outcome = "failed"
+            rep.longrepr = ("the SMTP client broke the protocol (--smtpkit-fail-on %s):\n" % fail_on
+                            + "\n".join("  %s" % f for f in bad))
+    if rep.failed and not getattr(item, "_smtpkit_reported", False):
+        item._smtpkit_reported = True
+        for title, text in _sections(servers):
+            rep.sections.append((title, text))
+
+
+def pytest_sessionfinish(session):
+    # A server a test forgot to stop (started without the fixtures).
+    for srv in list(running.values()):
+        try:
+            srv.close()
+        except Exception:  # noqa: BLE001
+            pass

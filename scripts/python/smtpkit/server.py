@@ -1,0 +1,663 @@
+# smtpkit/server.py — MockServer: run `smtpkit serve` for a test and see
+# what it saw. The server writes JSON-lines events (docs/serve.md) into a
+# pipe; a reader thread turns them into messages, sessions and findings.
+# Readiness is the server's own "ready" event, never a sleep; every wait is
+# bounded; a server that dies raises ServerDied with its stderr.
+#
+# Limits: Linux (pass_fds, /dev/fd); standard library only. Listens on
+# 127.0.0.1 only, on ports the server picks (port 0). Message bodies are
+# read from the Maildir when first asked for (and before the work folder
+# is removed), not held in memory while the server runs. A server started
+# from the main thread dies with the Python process (PR_SET_PDEATHSIG);
+# one started from another thread does not, so stop it.
+import ctypes
+import email
+import email.policy
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+from . import binary as _binary
+from .errors import (NotAvailable, ServerDied, ServerError, ServerStartError, WaitTimeout, describe_exit, tail)
+
+LEVELS = ("MUST", "SHOULD", "MAY", "ADVICE")
+
+# Every server this process started and has not stopped (pid -> MockServer),
+# and the work folder of every server ever started, for leak checks.
+running = {}
+started_workdirs = []
+_running_lock = threading.Lock()
+
+
+def counts(level, fail_on):
+    """True when a finding of `level` fails a run with --fail-on `fail_on`."""
+    order = {"MUST": 0, "SHOULD": 1, "MAY": 2, "ADVICE": 3}
+    return order.get(str(level).upper(), 9) <= order.get(str(fail_on).upper(), -1)
+
+
+class Finding:
+    """One rule a peer broke: from a live session or from a report."""
+
+    __slots__ = ("session", "rule", "side", "level", "rfc", "message", "excerpt", "offset", "line", "source")
+
+    def __init__(self, rule, side, level, rfc, message, excerpt="", offset=None, session=None, line=None, source=None):
+        self.rule, self.side, self.level, self.rfc = rule, side, level, rfc
+        self.message, self.excerpt, self.offset = message, excerpt, offset
+        self.session, self.line, self.source = session, line, source
+
+    @classmethod
+    def from_event(cls, e):
+        return cls(e.get("rule"), e.get("side"), e.get("level"), e.get("rfc"), e.get("message", ""),
+                   e.get("excerpt", ""), e.get("offset"), session=e.get("session"))
+
+    def __str__(self):
+        where = self.session or ("%s:%s" % (self.source, self.line) if self.source else "")
+        return "%s%s %s %s: %s (%s)%s" % (where + ": " if where else "", self.side, self.level, self.rule,
+                                          self.message, self.rfc, " at %r" % self.excerpt if self.excerpt else "")
+
+    def __repr__(self):
+        return "Finding(%s)" % self
+
+    def as_dict(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+class Reply:
+    __slots__ = ("code", "text", "lines")
+
+    def __init__(self, code, text, lines=None):
+        self.code, self.text, self.lines = code, text, lines or [text]
+
+    def __repr__(self):
+        return "Reply(%d, %r)" % (self.code, self.text)
+
+
+class Message:
+    """A message the server accepted (it got 250): envelope, TLS and AUTH
+    facts, and the stored octets (`raw`, dot-unstuffed, byte for byte)."""
+
+    def __init__(self, event):
+        self.event = event
+        self.id = event.get("id")
+        self.session = event.get("session")
+        self.path = event.get("path") or None
+        self.envelope_path = event.get("envelope_path") or None
+        self.size = event.get("size")
+        self.sha256 = event.get("sha256")
+        self.envelope = event.get("envelope") or {}
+        self._raw = None
+        self._email = None
+
+    mail_from = property(lambda self: self.envelope.get("mail_from"))
+    mail_params = property(lambda self: self.envelope.get("mail_params", {}))
+    helo = property(lambda self: self.envelope.get("helo"))
+    esmtp = property(lambda self: self.envelope.get("esmtp"))
+    peer = property(lambda self: self.envelope.get("peer"))
+    transport = property(lambda self: self.envelope.get("transport"))
+    tls = property(lambda self: bool(self.envelope.get("tls")))
+    tls_version = property(lambda self: self.envelope.get("tls_version"))
+    tls_cipher = property(lambda self: self.envelope.get("tls_cipher"))
+    auth = property(lambda self: self.envelope.get("auth"))
+
+    @property
+    def rcpt_to(self):
+        return [r.get("address") for r in self.envelope.get("rcpt_to", [])]
+
+    @property
+    def rcpt_params(self):
+        return {r.get("address"): r.get("params", {}) for r in self.envelope.get("rcpt_to", [])}
+
+    @property
+    def raw(self):
+        """The stored octets (None with --discard)."""
+        if self._raw is None and self.path:
+            with open(self.path, "rb") as f:
+                self._raw = f.read()
+        return self._raw
+
+    @property
+    def email(self):
+        """The message parsed by the `email` package (policy.default)."""
+        if self._email is None and self.raw is not None:
+            self._email = email.message_from_bytes(self.raw, policy=email.policy.default)
+        return self._email
+
+    def stored_envelope(self):
+        """The envelope JSON file written beside the message in the Maildir."""
+        with open(self.envelope_path, encoding="utf-8") as f:
+            return json.load(f)
+
+    def __repr__(self):
+        return "Message(%s from %r to %r, %s octets)" % (self.id, self.mail_from, self.rcpt_to, self.size)
+
+
+class Session:
+    """One client connection as the server saw it."""
+
+    def __init__(self, sid, peer=None):
+        self.id = sid
+        self.peer = peer
+        self.state = "open"
+        self.implicit_tls = False
+        self.tls = None  # {"state", "version", "cipher"} after a handshake
+        self.auth_user = None
+        self.commands = []  # command lines, as the server took them
+        self.replies = []  # Reply
+        self.dialogue = []  # ("C", line) / ("S", "250 text") in event order
+        self.findings = []
+        self.findings_count = None  # from the "closed" event
+        self.messages = []
+        self.discarded = []  # "discarded" events (octets ignored, e.g. after STARTTLS)
+        self.transcript_path = None
+        self._transcript = None
+
+    @property
+    def closed(self):
+        return self.state == "closed"
+
+    @property
+    def transcript(self):
+        """The session's transcript (dialogue format), read from the server's
+        transcript folder; while it is open, what the events told so far."""
+        if self._transcript is not None:
+            return self._transcript
+        if self.transcript_path and os.path.exists(self.transcript_path):
+            with open(self.transcript_path, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+            if self.closed:
+                self._transcript = text
+            return text
+        lines = ["# session %s (%s): no transcript file yet; commands and replies so far" % (self.id, self.state)]
+        for side, text in self.dialogue:
+            lines.append("%s: %s" % (side, text))
+        return "\n".join(lines) + "\n"
+
+    def _load(self):
+        try:
+            self.transcript  # noqa: B018 (caches the file text once closed)
+        except OSError:
+            pass
+
+    def __repr__(self):
+        return "Session(%s %s, %d commands, %d findings)" % (self.id, self.state, len(self.commands), len(self.findings))
+
+
+_FLAG_SPECIAL = {"tls", "users", "user", "no", "auth_mechanisms", "args", "script", "scripts"}
+
+
+def _flags(options):
+    """Keyword options -> command-line flags: foo_bar=1 -> --foo-bar 1,
+    True -> --foo-bar, False/None -> nothing, list -> repeated."""
+    argv = []
+    for key, value in options.items():
+        if value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for v in value:
+                argv += [flag, str(v)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def _pdeathsig():
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 (best effort in the child)
+        pass
+
+
+class MockServer:
+    """`smtpkit serve` on 127.0.0.1, port chosen at run time.
+
+    script: a dialogue-format script, as a path or as inline text (or a list
+    of them); options: serve flags as keywords (max_size=1000 ->
+    --max-size 1000, durable=True -> --durable, no=["pipelining"] ->
+    --no pipelining, users={"alice": "pw"} -> --user alice:pw, tls=True adds
+    an implicit-TLS listener, args=[...] raw extra flags).
+    """
+
+    def __init__(self, script=None, *, binary=None, workdir=None, keep=False, start_timeout=30.0,
+                 stop_timeout=None, env=None, **options):
+        self.binary = _binary.find_binary(binary)
+        self.options = dict(options)
+        options.setdefault("shutdown_grace", 2)
+        self._own_workdir = workdir is None
+        self.workdir = os.path.abspath(workdir) if workdir else tempfile.mkdtemp(prefix="smtpkit-serve-")
+        self.keep = keep
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout if stop_timeout is not None else float(options["shutdown_grace"]) + 5.0
+        self.maildir = os.path.abspath(options.pop("maildir", None) or os.path.join(self.workdir, "maildir"))
+        self.transcripts_dir = os.path.abspath(options.pop("transcripts", None) or os.path.join(self.workdir, "transcripts"))
+        self.stderr_path = os.path.join(self.workdir, "stderr.txt")
+        self.scripts = self._script_files(script if script is not None else options.pop("scripts", None))
+        self._env = env
+        self._argv_options = options
+        self.proc = None
+        self.returncode = None
+        self.host = "127.0.0.1"
+        self.port = None
+        self.tls_port = None
+        self.endpoints = []
+        self.info = {}  # the "ready" event
+        self.stopped_info = None  # the "stopped" event
+        self.events = []
+        self.messages = []
+        self.findings = []
+        self._sessions = {}
+        self.refused = []  # "refused" session events (--max-sessions)
+        self.store_errors = []
+        self._cond = threading.Condition()
+        self._eof = False
+        self._reader = None
+        self._ready = False
+        self._stop_requested = False
+
+    # --- command line ---------------------------------------------------------
+
+    def _script_files(self, script):
+        if script is None:
+            return []
+        items = script if isinstance(script, (list, tuple)) else [script]
+        files = []
+        for i, s in enumerate(items):
+            if isinstance(s, os.PathLike) or (isinstance(s, str) and "\n" not in s and os.path.isfile(s)):
+                files.append(os.path.abspath(os.fspath(s)))
+                continue
+            if not isinstance(s, str):
+                raise TypeError("script must be a path or the script text, not %r" % type(s).__name__)
+            path = os.path.join(self.workdir, "inline-script-%d.smtp" % (i + 1))
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(s if s.endswith("\n") else s + "\n")
+            files.append(path)
+        return files
+
+    def argv(self, events_target):
+        o = dict(self._argv_options)
+        argv = [self.binary, "serve", "--listen", "127.0.0.1:0", "--events", events_target,
+                "--maildir", self.maildir, "--transcripts", self.transcripts_dir]
+        if o.pop("tls", False):
+            argv += ["--tls-listen", "127.0.0.1:0"]
+        users = o.pop("users", None) or o.pop("user", None)
+        if isinstance(users, dict):
+            users = ["%s:%s" % kv for kv in users.items()]
+        elif isinstance(users, (tuple, list)) and len(users) == 2 and all(isinstance(u, str) for u in users) \
+                and ":" not in users[0]:
+            users = ["%s:%s" % tuple(users)]  # ("alice", "pw")
+        elif isinstance(users, str):
+            users = [users]
+        for u in users or []:
+            argv += ["--user", u if isinstance(u, str) else "%s:%s" % tuple(u)]
+        no = o.pop("no", None)
+        for ext in ([no] if isinstance(no, str) else no or []):
+            argv += ["--no", ext]
+        mechs = o.pop("auth_mechanisms", None)
+        if mechs:
+            argv += ["--auth-mechanisms", mechs if isinstance(mechs, str) else ",".join(mechs)]
+        extra = list(o.pop("args", None) or [])
+        argv += _flags(o)
+        for s in self.scripts:
+            argv += ["--script", s]
+        return argv + extra
+
+    # --- life cycle -------------------------------------------------------------
+
+    def start(self):
+        if self.proc is not None:
+            return self
+        if self.scripts and not _binary.has_flag("serve", "--script", self.binary):
+            self._cleanup_workdir()
+            raise NotAvailable("smtpkit serve --script is not in this build (%s); cannot run a script" % self.binary)
+        r, w = os.pipe()
+        argv = self.argv("/dev/fd/%d" % w)
+        self.command_line = argv
+        stderr = open(self.stderr_path, "wb")
+        try:
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, pass_fds=(w,), cwd=self.workdir,
+                env=self._env, preexec_fn=_pdeathsig if threading.current_thread() is threading.main_thread() else None)
+        except OSError as e:
+            os.close(r)
+            os.close(w)
+            stderr.close()
+            self._cleanup_workdir()
+            raise ServerStartError("cannot run %s: %s" % (self.binary, e)) from e
+        finally:
+            if self.proc is not None:
+                os.close(w)
+                stderr.close()
+        with _running_lock:
+            running[self.proc.pid] = self
+            started_workdirs.append(self.workdir)
+        self._reader = threading.Thread(target=self._read_events, args=(r,), name="smtpkit-events-%d" % self.proc.pid,
+                                        daemon=True)
+        self._reader.start()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self._kill()
+            self._cleanup_workdir()
+            raise
+        return self
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + self.start_timeout
+        with self._cond:
+            while not self._ready:
+                if self._eof or self.proc.poll() is not None:
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(min(left, 0.5))
+        if self._ready:
+            return
+        # Exited (or exiting: its event stream ended), or still running.
+        rc = self._reap(2.0) if self._eof or self.proc.poll() is not None else None
+        if rc is None:
+            err = self.stderr_text()
+            raise ServerStartError("smtpkit serve was not ready within %.0f s (no 'ready' event); stderr:\n%s"
+                                   % (self.start_timeout, err or "(empty)"), None, err)
+        err = self.stderr_text()
+        raise ServerStartError("smtpkit serve exited before it was ready (%s): %s" % (describe_exit(rc), err.strip()
+                               or "(no message on stderr)"), rc, err)
+
+    def _reap(self, timeout):
+        try:
+            self.returncode = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self._forget()
+        return self.returncode
+
+    def _forget(self):
+        with _running_lock:
+            running.pop(self.proc.pid, None)
+
+    def _kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc:
+            self._reap(10)
+            self._join_reader(5)
+
+    def stop(self, timeout=None):
+        """SIGTERM, a bounded wait, then SIGKILL. Returns the exit status
+        (negative: killed by that signal). Safe to call twice."""
+        if self.proc is None:
+            return None
+        self._stop_requested = True
+        if self.returncode is None:
+            timeout = self.stop_timeout if timeout is None else timeout
+            if self.proc.poll() is None:
+                try:
+                    self.proc.send_signal(signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            if self._reap(timeout) is None:
+                self.proc.kill()
+                self._reap(10)
+        self._join_reader(5)
+        return self.returncode
+
+    def _join_reader(self, timeout):
+        if self._reader is not None and self._reader is not threading.current_thread():
+            self._reader.join(timeout)
+
+    def close(self):
+        """stop(), keep what tests may still read (message octets,
+        transcripts) in memory, and remove the work folder."""
+        rc = self.stop()
+        with self._cond:
+            for m in self.messages:
+                try:
+                    m.raw  # noqa: B018 (loads and caches)
+                except OSError:
+                    pass
+            for s in self._sessions.values():
+                s._load()
+        self._cleanup_workdir()
+        return rc
+
+    def _cleanup_workdir(self):
+        if self._own_workdir and not self.keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        proc = getattr(self, "proc", None)
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.kill()
+                proc.wait(5)
+            except Exception:  # noqa: BLE001
+                pass
+
+    # --- events -------------------------------------------------------------------
+
+    def _read_events(self, fd):
+        with os.fdopen(fd, "rb") as f:
+            for line in f:
+                try:
+                    e = json.loads(line)
+                except ValueError:
+                    e = {"event": "unparsed", "text": line.decode("utf-8", "replace")}
+                with self._cond:
+                    self._apply(e)
+                    self._cond.notify_all()
+        with self._cond:
+            self._eof = True
+            self._cond.notify_all()
+
+    def _session(self, sid, peer=None):
+        s = self._sessions.get(sid)
+        if s is None:
+            s = self._sessions[sid] = Session(sid, peer)
+        return s
+
+    def _apply(self, e):
+        self.events.append(e)
+        kind = e.get("event")
+        sid = e.get("session")
+        if kind == "listening":
+            self.endpoints.append(e)
+            if e.get("tls"):
+                self.tls_port = self.tls_port or e.get("port")
+            else:
+                self.port = self.port or e.get("port")
+        elif kind == "ready":
+            self.info = e
+            self._ready = True
+        elif kind == "session":
+            state = e.get("state")
+            if state == "refused" or sid is None:
+                self.refused.append(e)
+                return
+            s = self._session(sid, e.get("peer"))
+            s.state = state
+            if state == "open":
+                s.peer = e.get("peer")
+                s.implicit_tls = bool(e.get("tls"))
+            elif state == "closed":
+                s.findings_count = e.get("findings")
+                s.transcript_path = e.get("transcript")
+        elif kind == "command":
+            s = self._session(sid)
+            s.commands.append(e.get("line", ""))
+            s.dialogue.append(("C", e.get("line", "")))
+        elif kind == "reply":
+            s = self._session(sid)
+            r = Reply(e.get("code"), e.get("text", ""), e.get("lines"))
+            s.replies.append(r)
+            for i, text in enumerate(r.lines):
+                s.dialogue.append(("S", "%d%s%s" % (r.code, "-" if i + 1 < len(r.lines) else " ", text)))
+        elif kind == "tls":
+            self._session(sid).tls = e
+        elif kind == "auth":
+            self._session(sid).auth_user = e.get("user")
+        elif kind == "message":
+            m = Message(e)
+            self.messages.append(m)
+            self._session(sid).messages.append(m)
+        elif kind == "finding":
+            f = Finding.from_event(e)
+            self.findings.append(f)
+            self._session(sid).findings.append(f)
+        elif kind == "discarded":
+            self._session(sid).discarded.append(e)
+        elif kind == "store-error":
+            self.store_errors.append(e)
+        elif kind == "stopped":
+            self.stopped_info = e
+
+    # --- what was seen --------------------------------------------------------------
+
+    @property
+    def address(self):
+        return (self.host, self.port)
+
+    @property
+    def sessions(self):
+        """Sessions in the order they opened."""
+        with self._cond:
+            return sorted(self._sessions.values(), key=lambda s: s.id)
+
+    def session(self, sid):
+        with self._cond:
+            return self._sessions[sid]
+
+    @property
+    def alive(self):
+        return self.proc is not None and self.returncode is None and self.proc.poll() is None
+
+    def stderr_text(self):
+        try:
+            with open(self.stderr_path, encoding="utf-8", errors="replace") as f:
+                return tail(f.read())
+        except OSError:
+            return ""
+
+    def reset(self):
+        """Forget the messages, findings, events and closed sessions seen so
+        far (sessions still open stay). Stored files are left in place."""
+        with self._cond:
+            self.events.clear()
+            self.messages.clear()
+            self.findings.clear()
+            self.refused.clear()
+            self.store_errors.clear()
+            for sid in [k for k, s in self._sessions.items() if s.closed]:
+                del self._sessions[sid]
+            for s in self._sessions.values():
+                s.findings.clear()
+                s.messages.clear()
+
+    # --- waiting -------------------------------------------------------------------------
+
+    def _exit_status(self):
+        """The exit status once the event stream has ended (the process is
+        exiting: wait a little for it), or None if it is still running."""
+        if self.returncode is None:
+            try:
+                self.returncode = self.proc.wait(2.0)
+            except subprocess.TimeoutExpired:
+                return None
+            self._forget()
+        return self.returncode
+
+    def wait_for(self, predicate, timeout=10.0, what="the condition"):
+        """Wait until predicate(self) is true (checked after each event).
+        Raises WaitTimeout, or ServerDied when the server is gone."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = predicate(self)
+                if value:
+                    return value
+                if self._eof:
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WaitTimeout("waited %.1f s for %s; %s" % (timeout, what, self.summary()))
+                self._cond.wait(min(left, 0.5))
+        # The event stream ended: the server exited (or was stopped).
+        value = predicate(self)
+        if value:
+            return value
+        rc = self._exit_status()
+        err = self.stderr_text()
+        if rc is None:
+            raise ServerError("smtpkit serve closed its event stream but is still running; waited for %s; %s"
+                              % (what, self.summary()), None, err)
+        if self._stop_requested:
+            raise ServerError("smtpkit serve is stopped (%s); waited for %s; %s"
+                              % (describe_exit(rc), what, self.summary()), rc, err)
+        raise ServerDied("smtpkit serve stopped on its own (%s) while the test waited for %s; stderr:\n%s"
+                         % (describe_exit(rc), what, err.strip() or "(empty)"), rc, err)
+
+    def wait_for_messages(self, n=1, timeout=10.0):
+        """The first n messages collected (since start or reset())."""
+        self.wait_for(lambda s: len(s.messages) >= n, timeout, "%d message(s)" % n)
+        with self._cond:
+            return list(self.messages[:n])
+
+    def wait_for_sessions_closed(self, n=None, timeout=10.0):
+        """Wait until n sessions have closed (default: every session opened
+        so far, and at least one). Returns the closed sessions."""
+        def done(s):
+            closed = [x for x in s._sessions.values() if x.closed]
+            if n is None:
+                return bool(s._sessions) and len(closed) == len(s._sessions)
+            return len(closed) >= n
+        self.wait_for(done, timeout, "%s session(s) to close" % ("every" if n is None else n))
+        with self._cond:
+            return sorted((x for x in self._sessions.values() if x.closed), key=lambda x: x.id)
+
+    def settle(self, timeout=2.0):
+        """Wait (bounded, no error) until no session is open; True if so."""
+        try:
+            self.wait_for(lambda s: all(x.closed for x in s._sessions.values()), timeout, "open sessions to close")
+            return True
+        except (WaitTimeout, ServerError):
+            return False
+
+    def findings_at(self, fail_on="must"):
+        with self._cond:
+            return [f for f in self.findings if counts(f.level, fail_on)]
+
+    def assert_no_findings(self, level="ADVICE"):
+        """AssertionError listing each finding (with its session's
+        transcript) when there is one at `level` or above."""
+        bad = self.findings_at(level)
+        if bad:
+            text = ["%d finding(s):" % len(bad)] + ["  %s" % f for f in bad]
+            for sid in sorted({f.session for f in bad}):
+                text += ["--- transcript %s ---" % sid, self._sessions[sid].transcript]
+            raise AssertionError("\n".join(text))
+
+    def summary(self):
+        """One paragraph on the state: process, sessions, last replies."""
+        parts = ["server %s" % ("running" if self.alive else describe_exit(self.returncode if self.returncode is not None
+                                                                           else self.proc and self.proc.poll()))]
+        parts.append("%d message(s), %d finding(s)" % (len(self.messages), len(self.findings)))
+        for s in sorted(self._sessions.values(), key=lambda x: x.id)[-5:]:
+            last = s.dialogue[-4:]
+            parts.append("session %s %s, last: %s" % (s.id, s.state, " | ".join("%s: %s" % d for d in last) or "-"))
+        return "; ".join(parts)
+
+    def __repr__(self):
+        return "MockServer(%s:%s, %s)" % (self.host, self.port, "running" if self.alive else "stopped")
