@@ -1,0 +1,147 @@
+# test_plugin.py — the pytest plugin, run the way users run it: a separate
+# pytest, started from the repository root with PYTHONPATH=scripts/python
+# and `-p smtpkit.pytest_plugin`, on a test file written here. Checks the
+# fixtures (fresh server per test, factory, markers), the report sections
+# of a failing test (transcripts, findings), --smtpkit-fail-on with and
+# without smtp_allow_findings, and that no server outlives the run.
+#
+# Limits: the scripted case passes or skips depending on whether this
+# build has `serve --script`; both outcomes are checked.
+import os
+import re
+import subprocess
+import sys
+from xml.etree import ElementTree
+
+import smtpkit
+
+from conftest import PACKAGE_ROOT, REPO, processes_using
+
+INNER = r'''
+import smtplib
+import socket
+
+import pytest
+
+MESSAGE = b"Subject: plugin\r\n\r\nbody\r\n"
+
+
+def send(srv):
+    with smtplib.SMTP(srv.host, srv.port, local_hostname="client.example.test", timeout=10) as c:
+        c.sendmail("a@example.test", ["b@example.test"], MESSAGE)
+
+
+def mail_before_ehlo(srv):
+    with socket.create_connection(srv.address, timeout=10) as s:
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"MAIL FROM:<a@example.test>\r\n")
+        code = f.readline()[:3]
+        s.sendall(b"QUIT\r\n")
+        f.readline()
+    return code
+
+
+def test_fresh_a(smtp_server):
+    assert smtp_server.messages == []
+    send(smtp_server)
+    assert smtp_server.wait_for_messages(1)[0].raw == MESSAGE
+
+
+def test_fresh_b(smtp_server):
+    assert smtp_server.messages == [] and smtp_server.sessions == []
+
+
+def test_factory(smtp_server_factory):
+    a = smtp_server_factory()
+    b = smtp_server_factory(no=["pipelining"], hostname="b.example.test")
+    assert a.port != b.port and b.info["hostname"] == "b.example.test"
+
+
+@pytest.mark.smtp_options(hostname="opts.example.test", max_size=1000)
+def test_options(smtp_server):
+    assert smtp_server.info["hostname"] == "opts.example.test"
+
+
+def test_fails_with_transcript(smtp_server):
+    send(smtp_server)
+    smtp_server.wait_for_sessions_closed()
+    assert False, "deliberate failure"
+
+
+def test_rude_client(smtp_server):
+    assert mail_before_ehlo(smtp_server) == b"503"
+
+
+@pytest.mark.smtp_allow_findings("client.sequence.no-ehlo")
+def test_rude_but_allowed(smtp_server):
+    assert mail_before_ehlo(smtp_server) == b"503"
+
+
+@pytest.mark.smtp_script("S: 220 scripted.example.test ESMTP\nC~ {*}\nS: 221 bye\n@close S\n")
+def test_scripted(smtp_server):
+    with socket.create_connection(smtp_server.address, timeout=10) as s:
+        assert s.makefile("rb").readline() == b"220 scripted.example.test ESMTP\r\n"
+'''
+
+
+def run_inner(tmp_path, *extra):
+    test_file = tmp_path / "test_inner.py"
+    test_file.write_text(INNER)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir(exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=os.path.relpath(PACKAGE_ROOT, REPO), TMPDIR=str(scratch),
+               SMTPKIT_BIN=smtpkit.find_binary(), PYTHONDONTWRITEBYTECODE="1")
+    report = tmp_path / "inner.xml"
+    p = subprocess.run([sys.executable, "-m", "pytest", "-p", "smtpkit.pytest_plugin", "-p", "no:cacheprovider",
+                        "-rA", "-q", "--junitxml", str(report), str(test_file), *extra], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=120)
+    outcomes = {}
+    for case in ElementTree.parse(report).getroot().iter("testcase"):
+        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+        outcomes[case.get("name")] = {"failure": "FAILED", "error": "ERROR", "skipped": "SKIPPED"}.get(
+            kinds[0] if kinds else None, "PASSED")
+    left = processes_using([str(scratch)])
+    assert not left, "servers left running after the inner run: %r" % left
+    return p, outcomes
+
+
+def test_fixtures_markers_and_failure_report(tmp_path):
+    p, outcomes = run_inner(tmp_path)
+    out = p.stdout
+    assert p.returncode == 1, out + p.stderr
+    expected = {"test_fresh_a": "PASSED", "test_fresh_b": "PASSED", "test_factory": "PASSED",
+                "test_options": "PASSED", "test_fails_with_transcript": "FAILED", "test_rude_client": "PASSED",
+                "test_rude_but_allowed": "PASSED"}
+    assert {k: outcomes.get(k) for k in expected} == expected, out
+    # The failing test's report carries the server's findings and transcripts.
+    assert re.search(r"-+ smtpkit server 1 \(127\.0\.0\.1:\d+\): findings -+\n0 finding\(s\)", out), out
+    assert re.search(r"-+ smtpkit server 1 \(127\.0\.0\.1:\d+\): transcript s000001 -+\n# smtpkit serve: session "
+                     r"s000001", out), out
+    assert "C: Subject: plugin" in out and "S: 220 localhost ESMTP smtpkit" in out
+    if smtpkit.has_flag("serve", "--script"):
+        assert outcomes.get("test_scripted") == "PASSED", out
+    else:
+        assert outcomes.get("test_scripted") == "SKIPPED", out
+        assert "smtpkit serve --script is not in this build" in out
+
+
+def test_fail_on_must_fails_a_rude_client(tmp_path):
+    p, outcomes = run_inner(tmp_path, "--smtpkit-fail-on", "must", "-k", "rude or fresh")
+    out = p.stdout
+    assert outcomes == {"test_fresh_a": "PASSED", "test_fresh_b": "PASSED", "test_rude_client": "FAILED",
+                        "test_rude_but_allowed": "PASSED"}, out
+    assert "the SMTP client broke the protocol (--smtpkit-fail-on must)" in out
+    assert "client MUST client.sequence.no-ehlo: MAIL before EHLO/HELO" in out
+    assert "transcript s000001" in out  # the report sections come with it
+
+
+def test_plugin_help_lists_its_options(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.path.relpath(PACKAGE_ROOT, REPO))
+    p = subprocess.run([sys.executable, "-m", "pytest", "-p", "smtpkit.pytest_plugin", "--help"], cwd=REPO,
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert "--smtpkit-fail-on={must,should}" in p.stdout and "--smtpkit-bin" in p.stdout
+    p = subprocess.run([sys.executable, "-m", "pytest", "-p", "smtpkit.pytest_plugin", "--markers"], cwd=REPO,
+                       env=env, capture_output=True, text=True, timeout=60)
+    for marker in ("smtp_script", "smtp_options", "smtp_allow_findings"):
+        assert "@pytest.mark.%s" % marker in p.stdout
