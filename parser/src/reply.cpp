@@ -5,6 +5,7 @@
 #include <array>
 
 #include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/detail/scan.hpp"
 #include "smtpkit/detail/utf8.hpp"
 
 namespace smtpkit {
@@ -18,21 +19,14 @@ diagnostic fail(errc e, std::size_t at) noexcept { return {e, static_cast<std::u
 // textstring = 1*(%d09 / %d32-126); UTF-8 is tolerated when SMTPUTF8 is in
 // force. Returns the offset of the first bad octet, or npos.
 std::size_t bad_text(std::string_view t, parse_options opts) noexcept {
-  for (std::size_t i = 0; i < t.size();) {
-    unsigned char c = static_cast<unsigned char>(t[i]);
-    if (detail::text_char[c]) {
-      ++i;
-      continue;
-    }
-    if (c >= 0x80 && opts.smtputf8) {
-      std::size_t n = detail::utf8_sequence(t, i);
-      if (n == 0) return i;
-      i += n;
-      continue;
-    }
-    return i;
+  for (std::size_t i = 0;;) {
+    i = detail::span_text(t, i);
+    if (i == t.size()) return std::string_view::npos;
+    if (static_cast<unsigned char>(t[i]) < 0x80 || !opts.smtputf8) return i;
+    std::size_t n = detail::utf8_sequence(t, i);
+    if (n == 0) return i;
+    i += n;
   }
-  return std::string_view::npos;
 }
 
 struct ext_row {
@@ -72,8 +66,13 @@ std::string_view to_string(extension e) noexcept {
 }
 
 extension extension_from_keyword(std::string_view keyword) noexcept {
+  // Length and first letter rule out nearly every row before iequals runs.
+  if (keyword.empty()) return extension::count_;
+  const char first = detail::to_lower_ascii(keyword[0]);
   for (const auto& r : ext_rows)
-    if (detail::iequals(r.keyword, keyword)) return r.id;
+    if (r.keyword.size() == keyword.size() && detail::to_lower_ascii(r.keyword[0]) == first &&
+        detail::iequals(r.keyword, keyword))
+      return r.id;
   return extension::count_;
 }
 
