@@ -118,9 +118,9 @@ void engine::impl::pump_server() {
     }
     if (tls_pending) {
       // RFC 3207 §4: after "220" to STARTTLS only the TLS handshake follows.
+      // No excerpt: what has arrived so far depends on how the stream was cut.
       if (!injected_from_server)
-        report(rk::server_starttls_data_after_220, side::server, soff, "server sent octets after 220 to STARTTLS, before TLS",
-               excerpt_of(std::string_view(sbuf).substr(0, 80)));
+        report(rk::server_starttls_data_after_220, side::server, soff, "server sent octets after 220 to STARTTLS, before TLS");
       injected_from_server = true;
       soff += sbuf.size();
       sbuf.clear();
@@ -194,8 +194,10 @@ void engine::client_bytes(std::string_view octets) {
   p_->touch(rk::client_early_talker);
   if (!p_->greeted && !p_->early_reported && p_->cmode != client_mode::closed) {
     p_->early_reported = true;
+    // No excerpt: the octets at hand depend on how the stream was cut (a
+    // report must not); the transcript line names them.
     p_->report(rk::client_early_talker, side::client, p_->coff + p_->cbuf.size(),
-               "client sent octets before the server's greeting", excerpt_of(octets.substr(0, 80)));
+               "client sent octets before the server's greeting");
   }
   p_->cbuf.append(octets);
   p_->pump_client();

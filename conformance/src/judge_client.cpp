@@ -122,14 +122,21 @@ void apply(smtp_state& s, const pending& p, std::uint16_t code, const ehlo_info*
     case verb::bdat:
       if (positive) {
         s.used_bdat = true;
-        if (p.bdat_last) s.reset_txn();
+        if (p.bdat_last) {
+          // The transaction is over, but until MAIL, RSET or EHLO starts
+          // afresh a BDAT is one "sent after the BDAT LAST" (RFC 3030 §2).
+          s.reset_txn();
+          s.bdat_last = true;
+        }
       }
       break;
     case verb::rset:
       if (positive) s.reset_txn();
       break;
     case verb::quit:
-      s.quit = true;
+      // A QUIT line refused as malformed (500/501) was not taken as QUIT:
+      // the session goes on and a well-formed QUIT may follow.
+      if (assume || p.grammar == errc::ok || (code != 500 && code != 501)) s.quit = true;
       break;
     case verb::auth:
       if (code == 235 || (assume && p.auth_initial)) s.authed = true;
@@ -165,7 +172,10 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
            p.excerpt);
     p.grammar = framing.code;
   }
-  if (r.diag && r.diag.code != errc::unknown_verb && r.diag.code != errc::param_unknown) {
+  // A NUL or control octet the framer reported also stops the command
+  // grammar at the same octet: one octet, one finding.
+  const bool same_octet = framing && r.diag && r.diag.offset == framing.offset;
+  if (r.diag && !same_octet && r.diag.code != errc::unknown_verb && r.diag.code != errc::param_unknown) {
     report(grammar_rule(side::client, r.diag.code), side::client, at + r.diag.offset,
            std::string(r.diag.why()) + " (" + std::string(r.diag.rfc()) + ")", p.excerpt);
     if (p.grammar == errc::ok) p.grammar = r.diag.code;
@@ -175,7 +185,8 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
   touch(rk::client_command_after_quit);
   if (view.quit) report(rk::client_command_after_quit, side::client, at, "command after QUIT", p.excerpt);
   touch(rk::client_lockstep);
-  if (!queue.empty()) {
+  // After a desync (engine.hpp) replies no longer tell what the client knew.
+  if (!queue.empty() && !desync) {
     const bool sync = std::any_of(queue.begin(), queue.end(), is_sync_point);
     const pending& waiting = queue.back();
     std::string what = "sent before the reply to " +
@@ -213,6 +224,10 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
   };
   auto check_params = [&]() {
     touch(rk::client_param_unadvertised);
+    // A list that breaks the grammar has no reliable keywords to judge; the
+    // grammar finding says what is wrong (param.unknown is not an error of
+    // the list itself, and parse_params reports syntax errors first).
+    if (!r.ok() && r.diag.code != errc::param_unknown) return;
     for (const auto& prm : c.params) {
       param_id id = param_from_keyword(prm.keyword);
       if (id == param_id::count_) {
@@ -288,10 +303,11 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       touch(rk::client_bdat_mixed);
       if (!view.has(extension::chunking))
         report(rk::client_extension_unadvertised, side::client, at, "BDAT used but CHUNKING was not advertised", p.excerpt);
-      if (view.t != smtp_state::txn::rcpt)
+      // After BDAT LAST no RCPT is open either; the specific rule says it.
+      if (view.bdat_last) report(rk::client_bdat_after_last, side::client, at, "BDAT after BDAT LAST", p.excerpt);
+      else if (view.t != smtp_state::txn::rcpt)
         report(rk::client_data_without_rcpt, side::client, at, "BDAT without an accepted RCPT", p.excerpt);
       if (view.used_data) report(rk::client_bdat_mixed, side::client, at, "BDAT after DATA in one transaction", p.excerpt);
-      if (view.bdat_last) report(rk::client_bdat_after_last, side::client, at, "BDAT after BDAT LAST", p.excerpt);
       p.bdat_last = c.last;
       if (r.ok() && c.chunk_size > 0) {
         chunk.start(c.chunk_size);
@@ -420,10 +436,11 @@ void engine::impl::client_data(std::string_view piece) {
 }
 
 void engine::impl::client_paused_bytes(std::uint64_t at) {
-  if (paused_reported || queue.empty()) return;
+  if (paused_reported || queue.empty() || desync) return;
   paused_reported = true;
   const pending& w = queue.back();
-  const std::string ex = excerpt_of(std::string_view(cbuf).substr(0, 80));
+  // No excerpt: the octets at hand depend on how the stream was cut.
+  const std::string ex;
   if (cmode == client_mode::tls_wait || w.v == verb::starttls) {
     touch(rk::client_starttls_pipelined);
     report(rk::client_starttls_pipelined, side::client, at - cbuf.size(), "octets sent after STARTTLS before TLS started", ex);
@@ -441,9 +458,14 @@ void engine::impl::client_close() {
   touch(rk::client_no_quit);
   touch(rk::client_quit_wait);
   const smtp_state view = client_view();
+  // Any reply to QUIT ends the client's wait, not only 221 (a server that
+  // answers QUIT otherwise is judged by server.quit.reply).
+  const bool quit_unanswered = std::any_of(queue.begin(), queue.end(), [](const pending& p) {
+    return p.kind == pending_kind::command && p.v == verb::quit;
+  });
   if (!view.quit && !got_421 && !server_closed) {
     report(rk::client_no_quit, side::client, coff + cbuf.size(), "client closed the connection without QUIT");
-  } else if (view.quit && !quit_replied && !server_closed && !got_421) {
+  } else if (quit_unanswered && !server_closed && !got_421 && !desync) {
     report(rk::client_quit_wait, side::client, coff + cbuf.size(), "client closed before the reply to QUIT");
   }
   cmode = client_mode::closed;

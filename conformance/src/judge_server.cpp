@@ -75,24 +75,39 @@ void engine::impl::server_reply(std::uint64_t at) {
     return;
   }
   if (st.tls) replies_after_tls = true;
-  if (desync) return;
+  // A reply while the client's last octet is a CR not yet known to be
+  // CRLF: the server took that CR as the end of a line (RFC 5321 §2.3.8),
+  // so the line is judged as one ended by a bare CR, and this reply answers it.
+  if (queue.empty() && (cmode == client_mode::lines || cmode == client_mode::auth_response) && !cbuf.empty() &&
+      cbuf.back() == '\r')
+    take_client_cr();
   if (queue.empty()) {
-    unsolicited(code, at);
+    // After a desync the engine cannot tell which octets the server took
+    // as commands; it keeps matching replies by counting, without verdicts.
+    if (!desync) unsolicited(code, at);
     return;
   }
   pending p = std::move(queue.front());
   queue.pop_front();
-  judge(p, code, at);
+  // Code 0: the reply's code could not be read (reply.empty, reply.code).
+  // It still answers the command, by counting, and gets no verdict of its
+  // own; its outcome is read as a client must read a code it does not know,
+  // by the first digit (RFC 5321 §4.2), and is unknown without one.
+  const bool readable = code != 0;
+  std::uint16_t outcome = code;
+  if (!readable && !reply_text.empty() && reply_text[0] >= '2' && reply_text[0] <= '5')
+    outcome = static_cast<std::uint16_t>((reply_text[0] - '0') * 100);
+  if (!desync && readable) judge(p, code, at);
 
   ehlo_info info;
   const ehlo_info* ehlo = nullptr;
   if (p.kind == pending_kind::command && p.v == verb::ehlo && code == 250 && !reply_bad) {
-    judge_ehlo(reply_text, at);
+    if (!desync) judge_ehlo(reply_text, at);
     auto r = parse_ehlo_reply(reply_text);
     info = r.value;
     ehlo = &info;
   }
-  apply(st, p, code, ehlo);
+  if (outcome != 0) apply(st, p, outcome, ehlo);
 
   if (code == 421) got_421 = true;
   if (p.kind == pending_kind::command && p.v == verb::quit && code == 221) quit_replied = true;
@@ -125,7 +140,7 @@ void engine::impl::server_reply(std::uint64_t at) {
 void engine::impl::greeting(std::uint16_t code, std::string_view text, std::uint64_t at) {
   greeted = true;
   touch(rk::server_greeting_code);
-  if (!one_of(code, {220, 554, 421}))
+  if (code != 0 && !one_of(code, {220, 554, 421}))  // 0: unreadable, reported by the grammar
     report(rk::server_greeting_code, side::server, at, "greeting " + std::to_string(code), excerpt_of(text));
   refused = code == 554;
   if (code == 421) got_421 = true;
@@ -208,6 +223,11 @@ void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at)
     report(rk::server_reply_unexpected_code, side::server, at, std::to_string(code) + " to an over-long command line", ex);
 
   const bool positive = cls == 2 || cls == 3;
+  // "QUIT gets 221", "RSET gets 250", "NOOP gets 250" are about the command
+  // as defined; a line that breaks the grammar may rightly get 500 or 501.
+  // (White space before CRLF is not counted: §4.1.1 asks servers to accept it.)
+  const bool malformed = p.kind == pending_kind::command && p.grammar != errc::ok &&
+                         p.grammar != errc::trailing_whitespace && (code == 500 || code == 501);
   if (p.kind == pending_kind::auth_response) {
     touch(rk::server_auth_cancel_not_501);
     if (p.auth_cancel && code != 501)
@@ -229,16 +249,16 @@ void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at)
   switch (p.v) {
     case verb::quit:
       touch(rk::server_quit_not_221);
-      if (code != 221 && code != 421) report(rk::server_quit_not_221, side::server, at, std::to_string(code) + " to QUIT", ex);
+      if (code != 221 && code != 421 && !malformed) report(rk::server_quit_not_221, side::server, at, std::to_string(code) + " to QUIT", ex);
       break;
     case verb::rset:
       touch(rk::server_rset_not_250);
-      if (p.rset_plain && code != 250 && code != 421)
+      if (p.rset_plain && code != 250 && code != 421 && !malformed)
         report(rk::server_rset_not_250, side::server, at, std::to_string(code) + " to RSET", ex);
       break;
     case verb::noop:
       touch(rk::server_noop_not_250);
-      if (code != 250 && code != 421) report(rk::server_noop_not_250, side::server, at, std::to_string(code) + " to NOOP", ex);
+      if (code != 250 && code != 421 && !malformed) report(rk::server_noop_not_250, side::server, at, std::to_string(code) + " to NOOP", ex);
       break;
     case verb::mail:
       touch(rk::server_accepted_nested_mail);
@@ -279,7 +299,7 @@ void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at)
       touch(rk::server_accepted_bdat_mixed);
       if (positive && (st.used_data || st.bdat_last))
         report(rk::server_accepted_bdat_mixed, side::server, at, std::to_string(code) + " to BDAT after DATA or BDAT LAST", ex);
-      if (positive && st.t != smtp_state::txn::rcpt)
+      else if (positive && st.t != smtp_state::txn::rcpt)
         report(rk::server_accepted_data_without_rcpt, side::server, at, std::to_string(code) + " to BDAT without an accepted RCPT", ex);
       break;
     case verb::starttls:
@@ -361,6 +381,12 @@ void engine::impl::judge_ehlo(std::string_view text, std::uint64_t at) {
     report(rk::server_domain_unqualified, side::server, at,
            "EHLO response names \"" + std::string(r.value.domain) + "\", not a fully qualified domain");
   touch(rk::server_ehlo_keyword_unregistered);
+  // The stream offset of a keyword's line, so a finding names that line:
+  // `text` holds the reply's lines as sent (CRLF-joined; judge_ehlo runs
+  // only on replies without line-ending errors), each keyword after "250-".
+  auto line_at = [&](const ehlo_keyword& k) {
+    return at + static_cast<std::uint64_t>(k.keyword.data() - text.data()) - 4;
+  };
   ehlo_keywords kws(text);
   ehlo_keyword kw;
   while (kws.next(kw)) {
@@ -369,23 +395,45 @@ void engine::impl::judge_ehlo(std::string_view text, std::uint64_t at) {
     for (char c : kw.keyword)
       if (!detail::in(detail::ldh, c)) syntax_ok = false;
     if (!syntax_ok) continue;  // reported as a grammar error
-    report(rk::server_ehlo_keyword_unregistered, side::server, at,
+    report(rk::server_ehlo_keyword_unregistered, side::server, line_at(kw),
            "keyword " + excerpt_of(kw.keyword) + " is neither X-prefixed nor in the IANA registry (" +
                std::string(iana_registry_date) + ")");
   }
   touch(rk::server_starttls_readvertised);
-  if (st.tls && r.value.has(extension::starttls))
-    report(rk::server_starttls_readvertised, side::server, at, "STARTTLS advertised after TLS started");
+  if (st.tls && r.value.has(extension::starttls)) {
+    std::uint64_t where = at;
+    ehlo_keywords again(text);
+    while (again.next(kw))
+      if (extension_from_keyword(kw.keyword) == extension::starttls) where = line_at(kw);
+    report(rk::server_starttls_readvertised, side::server, where, "STARTTLS advertised after TLS started");
+  }
   touch(rk::server_ehlo_smtputf8_without_8bitmime);
   if (r.value.has(extension::smtputf8) && !r.value.has(extension::eightbitmime))
     report(rk::server_ehlo_smtputf8_without_8bitmime, side::server, at, "SMTPUTF8 advertised without 8BITMIME");
 }
 
 void engine::impl::server_close() {
+  // Octets after the last line end are the server's last reply line, sent
+  // without CRLF (a trailing CR is a bare CR); judge and count it.
+  if (!sbuf.empty() && !tls_pending) {
+    line_result r = sframer.finish(sbuf);
+    if (r.status == line_status::line || r.status == line_status::overflow_end) server_line(r, soff);
+    soff += sbuf.size();
+    sbuf.clear();
+  }
+  // A multi-line reply still waiting for its last line never ends now; it
+  // still answers its command, by counting (RFC 5321 §4.2.1).
+  if (assembler.in_progress()) {
+    report(grammar_rule(side::server, errc::reply_incomplete), side::server, soff,
+           "connection closed inside a multi-line reply", excerpt_of(reply_texts.empty() ? "" : reply_texts.back()));
+    server_reply_code = assembler.code();
+    assembler.reset();
+    server_reply(reply_offset);
+  }
   server_closed = true;
   touch(rk::server_reply_missing);
   touch(rk::server_session_closed);
-  if (quit_replied || got_421) return;
+  if (quit_replied || got_421 || desync) return;
   if (!queue.empty()) {
     report(rk::server_reply_missing, side::server, soff + sbuf.size(),
            "server closed with " + std::to_string(queue.size()) + " command(s) unanswered, first " +

@@ -42,6 +42,16 @@ const std::string hello =
     "S: 250-STARTTLS\n"
     "S: 250 AUTH PLAIN LOGIN\n";
 
+const std::string hello_chunking =
+    "S: 220 mx.example.test ESMTP\n"
+    "C: EHLO client.example.test\n"
+    "S: 250-mx.example.test\n"
+    "S: 250 CHUNKING\n"
+    "C: MAIL FROM:<a@example.test>\n"
+    "S: 250 ok\n"
+    "C: RCPT TO:<b@example.test>\n"
+    "S: 250 ok\n";
+
 const std::string hello_plain =
     "S: 220 mx.example.test ESMTP\n"
     "C: EHLO client.example.test\n"
@@ -104,6 +114,51 @@ const engine_case cases[] = {
      {"client.auth.plaintext", "server.auth.cancel"}},
     {__LINE__, "RFC 5321 §4.5.1 postmaster", hello_plain + "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<Postmaster>\nS: 550 no\n",
      {"server.postmaster.rejected"}},
+
+    // Regressions: one row per engine bug, with the rule it got wrong.
+    {__LINE__, "RFC 3030 §2 BDAT after BDAT LAST (was: data-without-rcpt, after-last never)", hello_chunking +
+     "C: BDAT 2 LAST\nC= hi\nS: 250 queued\nC: BDAT 2\nC= hi\nS: 503 bad sequence\n", {"client.bdat.after-last"}},
+    {__LINE__, "RFC 3030 §2 BDAT after BDAT LAST accepted (was: not seen by the server judge)", hello_chunking +
+     "C: BDAT 2 LAST\nC= hi\nS: 250 queued\nC: BDAT 2\nC= hi\nS: 250 ok\n",
+     {"client.bdat.after-last", "server.sequence.bdat-mixed"}},
+    {__LINE__, "RFC 5321 §4.1.1.10 QUIT answered, not by 221 (was: client.session.quit-wait)", hello_plain +
+     "C: QUIT\nS: 530 authenticate first\n@close C\n@close S\n", {"server.quit.reply"}},
+    {__LINE__, "RFC 5321 §4.1.1.4 reply inside the data (was: lockstep and reply.missing after it)", hello_plain +
+     "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\n"
+     "C: one\nS: 250 queued\nC: two\nC: .\nC: QUIT\nS: 221 bye\n@close S\n@close C\n", {"server.data.early-reply"}},
+    {__LINE__, "RFC 5321 §2.3.8 reply to a line ended by a bare CR (was: reply.unsolicited, then lockstep)", hello_plain +
+     "C= NOOP\\r\nS: 500 bare CR\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
+     {"client.line.bare-cr", "server.line.bare-lf-accepted"}},
+    {__LINE__, "RFC 5321 §2.3.8 last reply line without CRLF (was: reply.missing)", hello_plain +
+     "C: QUIT\nS= 221 bye\n@close S\n@close C\n", {"server.reply.line-ending"}},
+    {__LINE__, "RFC 5321 §4.2.1 multi-line reply cut by the close (was: reply.missing)", hello_plain +
+     "C: QUIT\nS: 221-bye\n@close S\n@close C\n", {"server.reply.incomplete"}},
+    {__LINE__, "RFC 5321 §4.2 empty reply (was: also unexpected-code 0 and noop.reply)", hello_plain + "C: NOOP\nS: \n",
+     {"server.reply.empty"}},
+    {__LINE__, "RFC 5321 §4.2 unreadable greeting code (was: also greeting.code 0)",
+     "S: 2x0 mx.example.test\nC: EHLO client.example.test\nS: 250 mx.example.test\n", {"server.reply.code"}},
+    {__LINE__, "RFC 5321 §4.2 unreadable code read by its first digit (was: MAIL taken as refused)", hello_plain +
+     "C: MAIL FROM:<a@example.test>\nS: 2x0 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\n", {"server.reply.code"}},
+    {__LINE__, "RFC 5321 §4.1.2 NUL in a command (was: also command.string at the same octet)", hello_plain +
+     "C: NOOP \\0\nS: 500 bad\n", {"client.line.nul"}},
+    {__LINE__, "RFC 5321 §4.2 control in a reply (was: also reply.text at the same octet)", hello_plain +
+     "C: NOOP\nS: 250 O\\x1bK\n", {"server.line.control"}},
+    {__LINE__, "RFC 5321 §4.1.1 malformed QUIT refused with 501 (was: server.quit.reply, then after-quit on the retry)", hello_plain +
+     "C: QUIT now\nS: 501 no arguments\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
+     {"client.command.unexpected-argument"}},
+    {__LINE__, "RFC 5321 §4.1.2 unparseable parameter list (was: also param.unknown)", hello_plain +
+     "C: MAIL FROM:<a@example.test> =100\nS: 501 syntax\n", {"client.param.syntax"}},
+    // A server that holds under a client's breach gets no finding of its own.
+    {__LINE__, "RFC 5321 §2.3.8 smuggling attempt refused", hello_plain +
+     "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\n"
+     "C= x\\n.\\n\\r\\n\nC: .\nS: 250 queued\n",
+     {"client.data.bare-lf", "client.data.bare-lf", "client.data.eod.lf-dot-lf"}},
+    {__LINE__, "RFC 5321 §4.1.4 nested MAIL refused", hello_plain +
+     "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: MAIL FROM:<a@example.test>\nS: 503 nested\n",
+     {"client.sequence.nested-mail"}},
+    {__LINE__, "RFC 4954 §4 AUTH in a transaction refused", hello +
+     "C: MAIL FROM:<a@example.test>\nS: 250 2.1.0 ok\nC: AUTH LOGIN\nS: 503 5.5.1 not now\n",
+     {"client.auth.in-transaction", "client.auth.plaintext"}},
 };
 
 class engine_table : public ::testing::TestWithParam<engine_case> {};

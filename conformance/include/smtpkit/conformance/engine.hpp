@@ -14,10 +14,15 @@
 // reply assumed to succeed (pipelining). Verdicts on the server use the
 // state its replies established.
 //
-// Known limits: after a server ends DATA at a smuggling variant, the two
-// sides no longer agree on the stream; the engine reports it once and stops
-// judging the server's sequencing for the rest of the session. Memory per
-// session is bounded by the framer limits and `max_buffered`.
+// Known limits: after a server ends DATA at a smuggling variant (or replies
+// in the middle of the data), the two sides no longer agree on the stream;
+// the engine reports it once, keeps matching replies by counting, and from
+// then on gives no verdict that rests on which reply answers which command
+// (reply codes, lock-step and pipelining, unanswered commands, the close).
+// A client line ended by a bare LF or CR is taken as a line, as a server
+// that answers it did; a strict server that waits for CRLF and answers the
+// joined line once cannot be told apart by counting. Memory per session is
+// bounded by the framer limits and `max_buffered`.
 #pragma once
 
 #include <cstdint>
