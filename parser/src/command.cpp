@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/detail/scan.hpp"
 
 namespace smtpkit {
 
@@ -125,7 +126,8 @@ diagnostic parse_auth(std::string_view s, std::size_t pos, parse_options opts, c
   if (s[pos] != ' ') return fail(errc::auth_mechanism, pos);
   const std::size_t rstart = pos + 1;
   if (rstart == s.size() || s[rstart] == ' ') return expect_end(s, pos, opts);
-  std::size_t end = rstart;
+  // The response runs to the next SP or HT; base64 octets are most of it.
+  std::size_t end = detail::span_base64(s, rstart);
   while (end < s.size() && s[end] != ' ' && s[end] != '\t') ++end;
   c.has_initial_response = true;
   c.initial_response = s.substr(rstart, end - rstart);
@@ -192,9 +194,7 @@ bool is_base64(std::string_view s) noexcept {
   if (s.empty() || s.size() % 4 != 0) return false;
   std::size_t pad = 0;
   if (s.back() == '=') pad = (s[s.size() - 2] == '=') ? 2 : 1;
-  for (std::size_t i = 0; i < s.size() - pad; ++i)
-    if (!in(detail::base64_char, s[i])) return false;
-  return true;
+  return detail::span_base64(s, 0) == s.size() - pad;
 }
 
 parse_result<auth_response> parse_auth_response(std::string_view line) noexcept {
