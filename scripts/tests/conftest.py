@@ -1,7 +1,8 @@
 # conftest.py — fixtures of the scripts/tests pytest folder: real SMTP
 # servers (peers/servers.py) started per test and always stopped, a
-# recording proxy factory, and a check after every test that no process
-# started from a test's work directories is still running.
+# recording proxy factory, the smtpkit plugin's mock-server fixtures, and a
+# check after every test that no process started from a test's work
+# directories is still running.
 #
 # Run with Debian's /usr/bin/python3 (python3-pytest, python3-aiosmtpd);
 # peers that are not installed make their tests skip, not fail.
@@ -13,6 +14,13 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+# The smtpkit pytest plugin (smtp_server, smtp_server_factory) for the
+# test_serve_* files, from this source tree, unless `-p
+# smtpkit.pytest_plugin` or an installed copy's entry point loaded it.
+if "smtpkit.pytest_plugin" not in sys.modules:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+    pytest_plugins = ["smtpkit.pytest_plugin"]
 
 from peers import servers  # noqa: E402
 from peers.recorder import Recorder  # noqa: E402
@@ -42,9 +50,11 @@ def processes_using(paths):
 
 @pytest.fixture(autouse=True)
 def no_leaked_processes():
-    before = len(servers.started_workdirs)
+    from smtpkit import server as mock  # `smtpkit serve` processes started by the plugin
+
+    before, before_mock = len(servers.started_workdirs), len(mock.started_workdirs)
     yield
-    mine = servers.started_workdirs[before:]
+    mine = servers.started_workdirs[before:] + mock.started_workdirs[before_mock:]
     deadline = time.monotonic() + 5
     left = processes_using(mine)
     while left and time.monotonic() < deadline:

@@ -101,9 +101,11 @@ def curl(host, port, mail_from, rcpts, message, tls=False, auth=None, ehlo=EHLO_
 
 
 def swaks(host, port, mail_from, rcpts, message, tls=False, auth=None, pipeline=False, pipe=None,
-          ehlo=EHLO_NAME, timeout=20):
+          ehlo=EHLO_NAME, timeout=20, auth_type="PLAIN", extra=()):
     """pipe: a command line (list) swaks talks SMTP to over stdin/stdout
-    instead of the network (e.g. exim -bs); host/port are then ignored."""
+    instead of the network (e.g. exim -bs); host/port are then ignored.
+    auth_type: the SASL mechanism for auth (PLAIN, LOGIN, CRAM-MD5);
+    extra: more swaks arguments, appended as given."""
     with _Scratch() as d:
         data = message[:-2] if message.endswith(b"\r\n") else message[:-1] if message.endswith(b"\n") else message
         path = _write(d, "message.eml", data)
@@ -113,10 +115,10 @@ def swaks(host, port, mail_from, rcpts, message, tls=False, auth=None, pipeline=
         if tls:
             argv.append("--tls")
         if auth:
-            argv += ["--auth", "PLAIN", "--auth-user", auth[0], "--auth-password", auth[1]]
+            argv += ["--auth", auth_type, "--auth-user", auth[0], "--auth-password", auth[1]]
         if pipeline:
             argv.append("--pipeline")
-        return _run(argv, timeout + 5, env=_base_env(d))
+        return _run(argv + list(extra), timeout + 5, env=_base_env(d))
 
 
 def msmtp(host, port, mail_from, rcpts, message, tls=False, auth=None, ehlo=EHLO_NAME, timeout=20):
