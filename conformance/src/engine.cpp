@@ -191,6 +191,7 @@ engine& engine::operator=(engine&&) noexcept = default;
 
 void engine::client_bytes(std::string_view octets) {
   if (octets.empty()) return;
+  p_->silent_since_tls = false;
   p_->touch(rk::client_early_talker);
   if (!p_->greeted && !p_->early_reported && p_->cmode != client_mode::closed) {
     p_->early_reported = true;
@@ -205,6 +206,7 @@ void engine::client_bytes(std::string_view octets) {
 
 void engine::server_bytes(std::string_view octets) {
   if (octets.empty()) return;
+  p_->silent_since_tls = false;
   p_->sbuf.append(octets);
   p_->pump_server();
 }
@@ -237,6 +239,7 @@ void engine::tls_start() {
   s.greeted = was_greeted;
   s.first_after_tls = was_greeted;
   s.cmode = client_mode::lines;
+  s.silent_since_tls = s.cbuf.empty();
   s.pump_client();
 }
 

@@ -151,6 +151,7 @@ struct engine::impl {
   bool tls_pending = false;       // 220 to STARTTLS seen, TLS not yet started
   bool injected_from_server = false;
   bool replies_after_tls = false;
+  bool silent_since_tls = false;  // TLS started and neither side has sent an octet since
   std::size_t injected_commands = 0;  // client commands discarded by TLS
   bool esc_unadvertised_reported = false;
 

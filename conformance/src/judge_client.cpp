@@ -463,9 +463,14 @@ void engine::impl::client_close() {
   const bool quit_unanswered = std::any_of(queue.begin(), queue.end(), [](const pending& p) {
     return p.kind == pending_kind::command && p.v == verb::quit;
   });
-  if (!view.quit && !got_421 && !server_closed) {
+  // Nothing at all after the TLS handshake: a recorder outside TLS sees no
+  // content, and a handshake that failed leaves nothing to say QUIT over;
+  // either way the dialogue holds no evidence about how the session ended.
+  if (silent_since_tls || got_421 || server_closed) {
+    // the close is not the client's to explain
+  } else if (!view.quit) {
     report(rk::client_no_quit, side::client, coff + cbuf.size(), "client closed the connection without QUIT");
-  } else if (quit_unanswered && !server_closed && !got_421 && !desync) {
+  } else if (quit_unanswered && !desync) {
     report(rk::client_quit_wait, side::client, coff + cbuf.size(), "client closed before the reply to QUIT");
   }
   cmode = client_mode::closed;

@@ -433,7 +433,8 @@ void engine::impl::server_close() {
   server_closed = true;
   touch(rk::server_reply_missing);
   touch(rk::server_session_closed);
-  if (quit_replied || got_421 || desync) return;
+  // silent_since_tls: see client_close().
+  if (quit_replied || got_421 || desync || silent_since_tls) return;
   if (!queue.empty()) {
     report(rk::server_reply_missing, side::server, soff + sbuf.size(),
            "server closed with " + std::to_string(queue.size()) + " command(s) unanswered, first " +

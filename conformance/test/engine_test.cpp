@@ -148,6 +148,11 @@ const engine_case cases[] = {
      {"client.command.unexpected-argument"}},
     {__LINE__, "RFC 5321 §4.1.2 unparseable parameter list (was: also param.unknown)", hello_plain +
      "C: MAIL FROM:<a@example.test> =100\nS: 501 syntax\n", {"client.param.syntax"}},
+    {__LINE__, "RFC 3207 §4.2 nothing visible after TLS (was: client.session.no-quit on a recording)", hello +
+     "C: STARTTLS\nS: 220 2.0.0 go\n@tls\n@close C\n@close S\n", {}},
+    {__LINE__, "RFC 5321 §4.1.1.10 no QUIT inside TLS is still no QUIT", hello +
+     "C: STARTTLS\nS: 220 2.0.0 go\n@tls\nC: EHLO client.example.test\nS: 250 mx.example.test\n@close C\n@close S\n",
+     {"client.session.no-quit"}},
     // A server that holds under a client's breach gets no finding of its own.
     {__LINE__, "RFC 5321 §2.3.8 smuggling attempt refused", hello_plain +
      "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\n"

@@ -1,0 +1,81 @@
+// dialogues_test.cpp — the recorded dialogues of corpus/dialogues (RFC 5321
+// Appendix D and real sessions of curl, swaks, msmtp, s-nail and smtplib
+// against aiosmtpd and exim) check clean: nothing at MUST or SHOULD level.
+//
+// The exceptions are real software that really breaks a rule; each is
+// listed with exactly the rules it breaks and why, and the same list is in
+// docs/reports.md ("Known findings on real software"). A new finding on a
+// recorded dialogue fails here until someone decides whether the peer or the
+// engine is wrong. ADVICE findings (what a dialogue alone cannot judge) are
+// allowed everywhere.
+#include "smtpkit/conformance/check.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+
+namespace smtpkit::conformance {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct known {
+  const char* file;
+  std::set<std::string> rules;
+  const char* why;
+};
+
+const known known_findings[] = {
+    {"real-curl-exim.smtp", {"server.ehlo.keyword-unregistered"},
+     "Exim 4.96 advertises PIPECONNECT, defined only by the expired draft-harris-early-pipe and not registered "
+     "(RFC 5321 §2.2.2: a keyword without X- MUST be a registered extension)"},
+    {"real-msmtp-exim.smtp", {"server.ehlo.keyword-unregistered"}, "Exim 4.96 advertises PIPECONNECT (as above)"},
+    {"real-smtplib-exim.smtp", {"server.ehlo.keyword-unregistered"}, "Exim 4.96 advertises PIPECONNECT (as above)"},
+    {"real-swaks-exim.smtp", {"server.ehlo.keyword-unregistered"}, "Exim 4.96 advertises PIPECONNECT (as above)"},
+    {"real-curl-exim-lf.smtp", {"server.ehlo.keyword-unregistered", "client.data.bare-lf"},
+     "PIPECONNECT as above; curl 7.88 sends a message file with LF line ends as it is, bare LF in the mail data "
+     "(RFC 5321 §2.3.8: a client MUST send line ends only as CRLF)"},
+};
+
+const known* known_for(const std::string& name) {
+  for (const auto& k : known_findings)
+    if (name == k.file) return &k;
+  return nullptr;
+}
+
+TEST(recorded_dialogues, check_clean_or_as_known) {
+  const fs::path dir = fs::path(SMTPKIT_SOURCE_DIR) / "corpus" / "dialogues";
+  std::set<std::string> seen_files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".smtp") continue;
+    const std::string name = e.path().filename().string();
+    seen_files.insert(name);
+    auto t = read_transcript_file(e.path().string());
+    if (!t.ok()) {
+      ADD_FAILURE_AT(e.path().c_str(), static_cast<int>(t.error.line)) << t.error.to_string();
+      continue;
+    }
+    const session_report r = check_transcript(*t.value);
+    const known* k = known_for(name);
+    std::set<std::string> found;
+    for (const auto& f : r.findings) {
+      if (f.r().lvl == level::advice || f.r().lvl == level::may) continue;
+      found.insert(f.r().id);
+      if (!k || !k->rules.count(f.r().id))
+        ADD_FAILURE_AT(e.path().c_str(), static_cast<int>(f.line))
+            << to_string(f.r().lvl) << " " << f.r().id << ": " << f.message
+            << " — a recorded dialogue must check clean: fix the engine, or list the file in known_findings and "
+               "docs/reports.md if the peer really breaks the rule";
+    }
+    if (k)
+      for (const auto& id : k->rules)
+        EXPECT_TRUE(found.count(id)) << name << " is listed as breaking " << id << " (" << k->why
+                                     << ") but no longer does: update known_findings and docs/reports.md";
+  }
+  for (const auto& k : known_findings) EXPECT_TRUE(seen_files.count(k.file)) << k.file << " is listed but not in " << dir;
+}
+
+}  // namespace
+}  // namespace smtpkit::conformance
