@@ -1,6 +1,8 @@
 // script.cpp — loading and validating scripts.
 #include "smtpkit/mock/script.hpp"
 
+#include "smtpkit/escape.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -58,6 +60,10 @@ class loader {
       }
       i = steps(i, *target, /*in_rule=*/false, /*depth=*/0);
     }
+    // @smuggle says QUIT itself: nothing may follow it in its dialogue.
+    for (const auto& d : out_.dialogues)
+      for (std::size_t k = 0; k + 1 < d.second.size(); ++k)
+        if (d.second[k].kind == op::smuggle) throw fail{d.second[k + 1].line, 1, "@smuggle ends the dialogue (it sends QUIT); nothing may follow it"};
     // Drop the default dialogue when it stayed empty.
     out_.dialogues.erase(std::remove_if(out_.dialogues.begin(), out_.dialogues.end(),
                                         [](const auto& d) { return d.second.empty(); }),
@@ -89,6 +95,15 @@ class loader {
     else if (r.name == "checks") for (auto w : words(r.args)) m.checks.emplace_back(w);
     else if (r.name == "requires") for (auto w : words(r.args)) m.requires_.emplace_back(w);
     else if (r.name == "timeout") m.timeout = duration_arg(r);
+    else if (r.name == "level") {
+      if (r.args != "must" && r.args != "should" && r.args != "may")
+        throw fail{r.line, 8, "expected must, should or may after @level"};
+      m.level = r.args;
+    } else if (r.name == "rfc") m.rfc = r.args;
+    else if (r.name == "on-close") {
+      if (r.args != "pass" && r.args != "fail") throw fail{r.line, 11, "expected 'pass' or 'fail' after @on-close"};
+      m.close_passes = r.args == "pass";
+    }
     else if (r.name == "seed") {
       std::uint64_t n = 0;
       if (!parse_uint(r.args, n)) throw fail{r.line, 7, "expected a number after @seed"};
@@ -171,6 +186,13 @@ class loader {
       s.kind = r.name == "rate" ? op::rate : op::split;
       if (r.args != "off" && (!parse_uint(r.args, s.n) || s.n == 0))
         throw fail{r.line, r.name.size() + 3, "expected a positive number or 'off' after @" + r.name};
+    } else if (r.name == "smuggle") {
+      // @smuggle OCTETS: the client's end-of-data probe (client_driver.cpp).
+      if (in_rule || plays_ != side::client) throw fail{r.line, 1, "@smuggle belongs in a script played from the client side"};
+      s.kind = op::smuggle;
+      unescape_error ue;
+      if (r.args.empty() || !unescape(r.args, s.bytes, ue))
+        throw fail{r.line, 10 + ue.column, r.args.empty() ? std::string("expected the octets to probe after @smuggle, e.g. \\n.\\n") : ue.message};
     } else if (r.name == "reset") {
       s.kind = op::reset;
     } else if (r.name == "hang") {

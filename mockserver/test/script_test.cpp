@@ -123,6 +123,50 @@ TEST(script, errors_say_file_line_col_and_what_was_expected) {
   }
 }
 
+// Scenario scripts of the probe suites (conformance/server/): the level and
+// RFC section of the requirement, a close that counts as a refusal, and the
+// end-of-data probe of the client driver.
+TEST(script, probe_metadata_and_smuggle) {
+  auto r = load_script(
+      "@scenario security.smuggling.lf-dot-lf\n@level must\n@rfc RFC 5321 §2.3.8\n@on-close pass\n"
+      "@requires PIPELINING !CHUNKING AUTH:PLAIN\n"
+      "S~ 220{*}\nC: DATA\nS~ 354{*}\n@smuggle \\n.\\n\n",
+      "s.smtp", side::client);
+  ASSERT_TRUE(std::holds_alternative<script>(r)) << std::get<script_error>(r).to_string();
+  const auto& s = std::get<script>(r);
+  EXPECT_EQ(s.meta.level, "must");
+  EXPECT_EQ(s.meta.rfc, "RFC 5321 §2.3.8");
+  EXPECT_TRUE(s.meta.close_passes);
+  EXPECT_EQ(s.meta.requires_, (std::vector<std::string>{"PIPELINING", "!CHUNKING", "AUTH:PLAIN"}));
+  const auto* d = s.dialogue_for(1);
+  ASSERT_NE(d, nullptr);
+  ASSERT_EQ(d->size(), 4u);
+  EXPECT_EQ(d->back().kind, op::smuggle);
+  EXPECT_EQ(d->back().bytes, "\n.\n");
+
+  struct bad {
+    std::string text;
+    side plays;
+    std::size_t line, col;
+    std::string what;
+  };
+  for (const auto& b : std::vector<bad>{
+           {"@level maybe\n", side::client, 1, 8, "must, should or may"},
+           {"@on-close later\n", side::client, 1, 11, "'pass' or 'fail'"},
+           {"@smuggle\n", side::client, 1, 10, "octets to probe"},
+           {"@smuggle \\q\n", side::client, 1, 10, "\\"},
+           {"@smuggle \\n.\\n\n", side::server, 1, 1, "client side"},
+           {"C: DATA\n@smuggle \\n.\\n\nC: QUIT\n", side::client, 3, 1, "ends the dialogue"},
+       }) {
+    auto e = load_script(b.text, "bad.smtp", b.plays);
+    ASSERT_TRUE(std::holds_alternative<script_error>(e)) << b.text;
+    const auto& err = std::get<script_error>(e);
+    EXPECT_EQ(err.line, b.line) << b.text << " → " << err.to_string();
+    EXPECT_EQ(err.column, b.col) << b.text << " → " << err.to_string();
+    EXPECT_NE(err.message.find(b.what), std::string::npos) << err.to_string();
+  }
+}
+
 TEST(script, durations) {
   EXPECT_EQ(parse_duration("5s"), std::chrono::milliseconds(5000));
   EXPECT_EQ(parse_duration("250ms"), std::chrono::milliseconds(250));

@@ -4,6 +4,7 @@
 // side's records are expectations. Any v1 transcript is a valid script.
 //
 //   dialogue   C:/S:/C=/S= records, C~/S~ patterns, @tls, @close X
+//   probing    @smuggle OCTETS (client scripts, after 354: an end-of-data probe)
 //   timing     @pause D, @rate N|off, @split N|off
 //   faults     @reset, @hang, @stall-tls D
 //   rules      @rule [session=N] [nth=N] [times=N] [after=N] [per=session]
@@ -11,7 +12,7 @@
 //   structure  @session N|*, @repeat N ... @end, @on-mismatch reply TEXT|close,
 //              @seed N
 //   metadata   @scenario ID, @title TEXT, @group NAME, @checks ID..., @requires KEYWORD...,
-//              @timeout D
+//              @timeout D, @level must|should|may, @rfc TEXT, @on-close pass|fail
 //
 // Loading validates everything (patterns compile, durations parse, blocks
 // close) and reports the first problem as file:line:col: what was expected,
@@ -43,6 +44,8 @@ enum class op : std::uint8_t {
   reset,         ///< abort the connection (RST)
   hang,          ///< stop; keep the connection open until timeouts
   stall_tls,     ///< accept TLS but never complete the handshake, for `delay`
+  smuggle,       ///< (client) mail data with `bytes` where a line could end, then QUIT; the
+                 ///< replies tell whether the server ended the data there (SMTP smuggling)
 };
 
 struct step {
@@ -72,8 +75,15 @@ struct script_meta {
   std::string title;
   std::string group;
   std::vector<std::string> checks;
+  /// "KEYWORD", "KEYWORD:PARAM" (the keyword lists PARAM) or "!KEYWORD" (not advertised).
   std::vector<std::string> requires_;
   std::optional<std::chrono::milliseconds> timeout;
+  /// "must", "should" or "may" (lower case); empty: the strictest level of `checks`.
+  std::string level;
+  std::string rfc;  ///< the requirement's RFC section, when no rule of `checks` names it
+  /// The peer closing while an expectation is pending counts as meeting it
+  /// (a refusal by closing; security scenarios).
+  bool close_passes = false;
 };
 
 struct script {
