@@ -71,7 +71,13 @@ void engine::impl::pump_client() {
       case client_mode::auth_response:
       case client_mode::lines: {
         line_result r = cframer.next(cbuf);
-        if (r.status == line_status::need_more) return;
+        if (r.status == line_status::need_more) {
+          // Inside an over-long line the framer drops octets even when it
+          // has no line to give; they must leave the buffer.
+          coff += r.consumed;
+          cbuf.erase(0, r.consumed);
+          return;
+        }
         const std::uint64_t at = coff;
         if (r.status == line_status::line) {
           if (cmode == client_mode::auth_response) client_auth_line(r.line, at);
@@ -127,7 +133,11 @@ void engine::impl::pump_server() {
       return;
     }
     line_result r = sframer.next(sbuf);
-    if (r.status == line_status::need_more) return;
+    if (r.status == line_status::need_more) {
+      soff += r.consumed;
+      sbuf.erase(0, r.consumed);
+      return;
+    }
     server_line(r, soff);
     soff += r.consumed;
     sbuf.erase(0, r.consumed);

@@ -53,7 +53,7 @@ void reference_server::event_command(std::string_view line) {
 }
 
 void reference_server::event_reply(int code, std::string_view text) {
-  if (!env_.events.enabled()) return;
+  if (!env_.events.enabled() || quiet_) return;
   env_.events.emit({{"event", "reply"}, {"session", env_.id}, {"code", code}, {"text", text_of(text)}});
 }
 
@@ -152,8 +152,8 @@ std::size_t reference_server::on_input(std::string_view in, actions& out) {
       case mode::command:
       case mode::auth: {
         line_result r = framer_.next(rest);
+        pos += r.consumed;  // need_more consumes too, inside an over-long line
         if (r.status == line_status::need_more) return pos;
-        pos += r.consumed;
         if (r.status == line_status::line) {
           on_line(r.line, r.ending, out);
         } else if (r.status == line_status::overflow_end) {
@@ -293,7 +293,7 @@ void reference_server::ehlo(const command& c, bool extended, actions& out) {
     block += lines[i];
     block += "\r\n";
   }
-  if (env_.events.enabled()) {
+  if (env_.events.enabled() && !quiet_) {
     json l = json::array();
     for (auto& s : lines) l.push_back(s);
     env_.events.emit({{"event", "reply"}, {"session", env_.id}, {"code", 250}, {"text", lines.front()}, {"lines", l}});

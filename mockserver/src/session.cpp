@@ -123,12 +123,19 @@ asio::awaitable<std::size_t> session::read_some(char*& data) {
     data = tls_buf_.get();
     co_return ec ? 0 : n;
   }
+  // A peer that keeps the socket full would keep this coroutine running
+  // forever; every few reads that did not have to wait, let the others run.
+  if (++eager_reads_ >= 4) {
+    eager_reads_ = 0;
+    co_await asio::post(sock_.get_executor(), asio::use_awaitable);
+  }
   for (;;) {
     std::size_t n = sock_.read_some(asio::buffer(shared_buffer), ec);
     if (!ec) {
       data = shared_buffer;
       co_return n;
     }
+    eager_reads_ = 0;
     if (ec != asio::error::would_block && ec != asio::error::try_again) co_return 0;
     co_await sock_.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return 0;

@@ -60,6 +60,7 @@ class session {
   bool ending_ = false;
   bool peer_closed_ = false;
   std::size_t findings_ = 0;
+  unsigned eager_reads_ = 0;
 };
 
 }  // namespace smtpkit::mock

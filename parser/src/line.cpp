@@ -61,9 +61,13 @@ line_result line_framer::next(std::string_view buf) noexcept {
 
   if (discarding_) {
     // Drop the rest of an over-long line, up to and including its terminator.
+    // A peer can send such a line forever: scan it at vector speed.
     for (std::size_t i = 0; i < n; ++i) {
+      bool high = false;
+      i = static_cast<std::size_t>(detail::find_cr_lf_nul(base + i, base + n, high) - base);
+      if (i >= n) break;
       char c = base[i];
-      if (c != '\n' && c != '\r') continue;
+      if (c != '\n' && c != '\r') continue;  // NUL: keep going
       std::size_t term = 1;
       line_ending e = c == '\n' ? line_ending::lf : line_ending::cr;
       if (c == '\r') {

@@ -37,7 +37,8 @@ std::string_view to_string(line_ending e) noexcept;
 
 enum class line_status : std::uint8_t {
   line,          ///< a complete line; see `ending` and `diag`
-  need_more,     ///< no complete line in the buffer; `consumed` is 0
+  need_more,     ///< no complete line yet; `consumed` is 0, except inside an
+                 ///< over-long line, where the dropped octets are consumed
   overflow,      ///< the line passed the limit; `line` is its head, now dropped
   overflow_end,  ///< the end of an over-long line was reached; `length` is its size
 };
