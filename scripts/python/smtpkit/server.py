@@ -34,6 +34,30 @@ started_workdirs = []
 _running_lock = threading.Lock()
 
 
+def leftover_processes(workdirs=None):
+    """[(pid, command line)] of live processes (zombies aside) whose command
+    line names one of `workdirs` (default: every server this Python
+    started). Linux only (/proc)."""
+    workdirs = list(started_workdirs if workdirs is None else workdirs)
+    found = []
+    if not workdirs:
+        return found
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            with open("/proc/%s/stat" % entry, "rb") as f:
+                if f.read().rsplit(b") ", 1)[-1][:1] == b"Z":
+                    continue  # exited; its parent reaps it
+        except OSError:
+            continue
+        if any(w in cmd for w in workdirs):
+            found.append((int(entry), cmd))
+    return found
+
+
 def counts(level, fail_on):
     """True when a finding of `level` fails a run with --fail-on `fail_on`."""
     order = {"MUST": 0, "SHOULD": 1, "MAY": 2, "ADVICE": 3}

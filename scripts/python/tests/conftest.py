@@ -11,34 +11,11 @@ import time
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PACKAGE_ROOT = os.path.dirname(HERE)
-REPO = os.path.dirname(os.path.dirname(PACKAGE_ROOT))
-
 if "smtpkit.pytest_plugin" not in sys.modules:
-    sys.path.insert(0, PACKAGE_ROOT)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     pytest_plugins = ["smtpkit.pytest_plugin"]
 
 from smtpkit import server as _server  # noqa: E402
-
-
-def processes_using(paths):
-    """[(pid, cmdline)] of live processes whose command line names one of paths."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % entry, "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-            with open("/proc/%s/stat" % entry, "rb") as f:
-                if f.read().split(b") ", 1)[-1][:1] == b"Z":
-                    continue  # a zombie is gone already; its parent reaps it
-        except OSError:
-            continue
-        if any(p in cmd for p in paths):
-            found.append((int(entry), cmd))
-    return found
 
 
 @pytest.fixture(autouse=True)
@@ -47,8 +24,8 @@ def no_leaked_servers():
     yield
     mine = _server.started_workdirs[before:]
     deadline = time.monotonic() + 5
-    left = processes_using(mine)
+    left = _server.leftover_processes(mine)
     while left and time.monotonic() < deadline:
         time.sleep(0.05)
-        left = processes_using(mine)
+        left = _server.leftover_processes(mine)
     assert not left, "smtpkit serve processes left running: %r" % left

@@ -18,7 +18,8 @@ import pytest
 
 import smtpkit
 
-from conftest import PACKAGE_ROOT, REPO
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # scripts/python
+REPO = os.path.dirname(os.path.dirname(PACKAGE_ROOT))
 
 DOC = os.path.join(REPO, "docs", "python.md")
 

@@ -14,8 +14,10 @@ import sys
 from xml.etree import ElementTree
 
 import smtpkit
+from smtpkit.server import leftover_processes
 
-from conftest import PACKAGE_ROOT, REPO, processes_using
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # scripts/python
+REPO = os.path.dirname(os.path.dirname(PACKAGE_ROOT))
 
 INNER = r'''
 import smtplib
@@ -101,7 +103,7 @@ def run_inner(tmp_path, *extra):
         kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
         outcomes[case.get("name")] = {"failure": "FAILED", "error": "ERROR", "skipped": "SKIPPED"}.get(
             kinds[0] if kinds else None, "PASSED")
-    left = processes_using([str(scratch)])
+    left = leftover_processes([str(scratch)])
     assert not left, "servers left running after the inner run: %r" % left
     return p, outcomes
 

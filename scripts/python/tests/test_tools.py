@@ -15,7 +15,8 @@ import pytest
 
 import smtpkit
 
-from conftest import PACKAGE_ROOT, REPO
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # scripts/python
+REPO = os.path.dirname(os.path.dirname(PACKAGE_ROOT))
 
 CLEAN = """S: 220 mx.example.test ESMTP
 C: EHLO client.example.test
