@@ -44,7 +44,15 @@ std::string err(const std::string& what, const std::string& path) {
 }
 
 void make_dir(const std::string& d) {
-  if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) throw std::runtime_error(err("cannot create folder", d));
+  if (::mkdir(d.c_str(), 0755) == 0) return;
+  if (errno != EEXIST) throw std::runtime_error(err("cannot create folder", d));
+  // EEXIST also comes for a file of that name: it must be a folder.
+  struct stat st {};
+  if (::stat(d.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return;
+    errno = ENOTDIR;
+  }
+  throw std::runtime_error(err("cannot create folder", d));
 }
 
 bool write_all(int fd, const char* p, std::size_t n) {
@@ -175,7 +183,11 @@ class maildir_store final : public message_store {
   maildir_store(std::string dir, bool durable) : dir_(std::move(dir)), durable_(durable), host_(host_part()) {
     make_dir(dir_);
     for (const char* sub : {"/tmp", "/new", "/cur", "/envelope"}) make_dir(dir_ + sub);
-    // Prove the folder is writable now, not at the first message.
+    // Prove the folder is writable now, not at the first message: a message
+    // is written in tmp/, its envelope goes to envelope/, then it moves to new/.
+    for (const char* sub : {"/new", "/envelope"})
+      if (::access((dir_ + sub).c_str(), W_OK | X_OK) != 0)
+        throw std::runtime_error(err("cannot write to maildir", dir_ + sub));
     std::string probe = dir_ + "/tmp/.smtpkit-write-test." + std::to_string(::getpid());
     int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) throw std::runtime_error(err("cannot write to maildir", dir_));
