@@ -294,3 +294,15 @@ def test_events_are_kept_in_order():
         assert kinds.index("message") < len(kinds) - 1 and kinds[-1] == "session"
         assert all("ts" in e for e in srv.events)
         json.dumps(srv.events)  # plain data
+
+
+def test_discard_keeps_no_file_but_counts_and_hashes():
+    import hashlib
+
+    with smtpkit.MockServer(discard=True) as srv:
+        assert srv.info["storage"] == "discard"
+        send(srv)
+        m, = srv.wait_for_messages(1)
+        assert (m.path, m.raw, m.email) == (None, None, None)
+        assert m.size == len(MESSAGE) and m.sha256 == hashlib.sha256(MESSAGE).hexdigest()
+        assert m.mail_from == "app@example.test"
