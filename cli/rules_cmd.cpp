@@ -27,6 +27,19 @@ std::string_view family_name(conformance::rule_family f) {
   return "?";
 }
 
+// Markdown table cells: '|' ends a cell and "<CRLF>" would be read as an
+// HTML tag and vanish from the rendered page.
+std::string md_cell(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += "\\|";
+    else if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else out += c;
+  }
+  return out;
+}
+
 int run_rules(const rules_args& a) {
   std::vector<const conformance::rule*> rules;
   for (const auto& r : conformance::catalogue()) {
@@ -50,7 +63,8 @@ int run_rules(const rules_args& a) {
               << "Levels are the RFC's own keyword for the requirement. A breach of the ABNF is MUST;\n"
               << "the size limits of RFC 5321 §4.5.3.1 (\"SHOULD be avoided\") are SHOULD; ADVICE marks what a\n"
               << "dialogue alone cannot judge and is never counted by `--fail-on`.\n"
-              << "EHLO keywords are checked against the IANA registry as of " << conformance::iana_registry_date << ".\n";
+              << "EHLO keywords are checked against the IANA registry as of " << conformance::iana_registry_date << ".\n"
+              << "How levels are assigned and how domains and EHLO keywords are judged: docs/reports.md.\n";
     for (auto fam : {conformance::rule_family::protocol, conformance::rule_family::grammar, conformance::rule_family::data}) {
       bool header = false;
       for (const auto* r : rules) {
@@ -63,7 +77,7 @@ int run_rules(const rules_args& a) {
           header = true;
         }
         std::cout << "| `" << r->id << "` | " << to_string(r->binds) << " | " << to_string(r->lvl) << " | " << r->rfc
-                  << " | " << r->text << " |\n";
+                  << " | " << md_cell(r->text) << " |\n";
       }
     }
   } else {

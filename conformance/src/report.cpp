@@ -57,7 +57,14 @@ std::string xml_escape(std::string_view in) {
   std::string s = safe(in);
   std::string out;
   out.reserve(s.size());
-  for (char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    // U+FFFE and U+FFFF are valid UTF-8 but not XML 1.0 characters.
+    if (c == '\xEF' && i + 2 < s.size() && s[i + 1] == '\xBF' && (s[i + 2] == '\xBE' || s[i + 2] == '\xBF')) {
+      out += '?';
+      i += 2;
+      continue;
+    }
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
@@ -89,17 +96,16 @@ void write_text(std::ostream& out, const std::vector<session_report>& sessions, 
     tally t = count(s, o.fail_on);
     for (int i = 0; i < 4; ++i) total[i] += t.by_level[i];
     if (t.counted) ++failing_sessions;
-    if (s.findings.empty()) continue;
-    out << paint("\033[1m", s.source) << "\n";
+    // Each finding starts its line with file:line, as compilers do, so
+    // editors and CI log parsers jump to it; the excerpt is indented below.
     for (const auto& f : s.findings) {
       const auto& r = f.r();
-      out << "  " << s.source << ":" << f.line << ": " << to_string(r.binds) << " "
-          << paint(colour_of(r.lvl), to_string(r.lvl)) << " " << r.id << ": " << safe(f.message) << " (" << r.rfc
-          << ")\n";
-      if (!f.excerpt.empty()) out << "      " << paint("\033[2m", safe(f.excerpt)) << "\n";
+      out << s.source << ":" << f.line << ": " << to_string(r.binds) << " " << paint(colour_of(r.lvl), to_string(r.lvl))
+          << " " << r.id << ": " << safe(f.message) << " (" << r.rfc << ")\n";
+      if (!f.excerpt.empty()) out << "    " << paint("\033[2m", safe(f.excerpt)) << "\n";
     }
     for (const auto& [rule, n] : s.suppressed)
-      out << "  (" << n << " more " << catalogue()[static_cast<std::size_t>(rule)].id << ")\n";
+      out << s.source << ": " << n << " more " << catalogue()[static_cast<std::size_t>(rule)].id << " not shown\n";
   }
   out << sessions.size() << (sessions.size() == 1 ? " dialogue" : " dialogues") << ": " << total[0] << " MUST, "
       << total[1] << " SHOULD, " << total[2] << " MAY, " << total[3] << " advice";
@@ -122,6 +128,7 @@ void write_json(std::ostream& out, const std::vector<session_report>& sessions, 
     js["source"] = safe(s.source);
     if (s.unreadable) {
       js["error"] = {{"line", s.error.line}, {"column", s.error.column}, {"message", safe(s.error.message)}};
+      js["verdict"] = "error";
       list.push_back(js);
       continue;
     }

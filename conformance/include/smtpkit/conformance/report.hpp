@@ -1,7 +1,7 @@
 // smtpkit/conformance/report.hpp — reports for people and for CI.
 //
 //   text   one line per finding, "file:line: side LEVEL rule-id: message (RFC ...)",
-//          grouped by dialogue, colour on a terminal, a summary;
+//          its excerpt indented below, colour on a terminal, a summary line;
 //   json   one document (schema in docs/reports.md);
 //   junit  JUnit XML: one <testsuite> per dialogue, one <testcase> per rule
 //          that applied, a <failure> per finding at or above --fail-on.
