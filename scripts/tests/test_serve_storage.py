@@ -79,6 +79,18 @@ def test_a_message_that_got_250_is_stored_with_its_envelope(smtp_server):
     c.close()
 
 
+@pytest.mark.smtp_allow_findings("client.session.no-quit")
+def test_a_message_cut_off_is_not_stored(smtp_server):
+    c = Client(smtp_server)
+    c.start_message()
+    c.sock.sendall(WIRE[:-5])  # no end of data
+    c.close()
+    session, = smtp_server.wait_for_sessions_closed()
+    assert smtp_server.messages == [] and smtp_server.store_errors == []
+    assert maildir_files(smtp_server.maildir) == {"tmp": [], "new": [], "cur": [], "envelope": []}
+    assert [f.rule for f in session.findings] == ["client.session.no-quit"]
+
+
 def test_sigterm_right_after_the_250(smtp_server):
     c = Client(smtp_server)
     c.start_message()
