@@ -387,6 +387,10 @@ void engine::impl::judge_ehlo(std::string_view text, std::uint64_t at) {
   auto line_at = [&](const ehlo_keyword& k) {
     return at + static_cast<std::uint64_t>(k.keyword.data() - text.data()) - 4;
   };
+  auto line_of = [&](const ehlo_keyword& k) {
+    const std::size_t start = static_cast<std::size_t>(k.keyword.data() - text.data()) - 4;
+    return excerpt_of(text.substr(start, text.find('\r', start) - start));
+  };
   ehlo_keywords kws(text);
   ehlo_keyword kw;
   while (kws.next(kw)) {
@@ -397,15 +401,20 @@ void engine::impl::judge_ehlo(std::string_view text, std::uint64_t at) {
     if (!syntax_ok) continue;  // reported as a grammar error
     report(rk::server_ehlo_keyword_unregistered, side::server, line_at(kw),
            "keyword " + excerpt_of(kw.keyword) + " is neither X-prefixed nor in the IANA registry (" +
-               std::string(iana_registry_date) + ")");
+               std::string(iana_registry_date) + ")",
+           line_of(kw));
   }
   touch(rk::server_starttls_readvertised);
   if (st.tls && r.value.has(extension::starttls)) {
     std::uint64_t where = at;
+    std::string line;
     ehlo_keywords again(text);
     while (again.next(kw))
-      if (extension_from_keyword(kw.keyword) == extension::starttls) where = line_at(kw);
-    report(rk::server_starttls_readvertised, side::server, where, "STARTTLS advertised after TLS started");
+      if (extension_from_keyword(kw.keyword) == extension::starttls) {
+        where = line_at(kw);
+        line = line_of(kw);
+      }
+    report(rk::server_starttls_readvertised, side::server, where, "STARTTLS advertised after TLS started", line);
   }
   touch(rk::server_ehlo_smtputf8_without_8bitmime);
   if (r.value.has(extension::smtputf8) && !r.value.has(extension::eightbitmime))
