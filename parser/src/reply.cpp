@@ -325,12 +325,17 @@ parse_result<ehlo_info> parse_ehlo_reply(std::string_view text, parse_options op
       info.extensions |= 1u << static_cast<unsigned>(e);
       if (e == extension::auth) info.auth_mechanisms = kw.params;
       if (e == extension::size && !kw.params.empty()) {
-        // RFC 1870 §4: SIZE [SP size-param], size-param ::= 1*20DIGIT
+        // RFC 1870 §4: SIZE [SP size-param], size-param ::= 1*20DIGIT;
+        // values past 2^64-1 saturate, as the MAIL SIZE parameter does.
         std::uint64_t n = 0;
         bool digits = kw.params.size() <= 20;
         for (char c : kw.params) {
-          if (!detail::is_digit(c)) digits = false;
-          else n = n * 10 + static_cast<std::uint64_t>(c - '0');
+          if (!detail::is_digit(c)) {
+            digits = false;
+            continue;
+          }
+          const auto d = static_cast<std::uint64_t>(c - '0');
+          n = n > (UINT64_MAX - d) / 10 ? UINT64_MAX : n * 10 + d;
         }
         if (digits) {
           info.size_declared = true;

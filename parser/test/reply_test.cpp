@@ -176,6 +176,16 @@ TEST(ehlo_reply, extensions_and_parameters) {
   EXPECT_EQ(names[6], "X-CUSTOM");
 }
 
+TEST(ehlo_reply, size_limit_saturates) {
+  // RFC 1870 §4: 20 digits may pass 2^64-1; the limit saturates like MAIL SIZE=.
+  auto r = parse_ehlo_reply("250-mx.example.test\r\n250 SIZE 40181850011852545036");
+  ASSERT_TRUE(r.ok()) << r.diag.rule();
+  EXPECT_TRUE(r.value.size_declared);
+  EXPECT_EQ(r.value.size_limit, UINT64_MAX);
+  EXPECT_EQ(parse_ehlo_reply("250-mx.example.test\r\n250 SIZE 18446744073709551615").value.size_limit, UINT64_MAX);
+  EXPECT_EQ(parse_ehlo_reply("250-mx.example.test\r\n250 SIZE 0042").value.size_limit, 42u);
+}
+
 TEST(ehlo_reply, keeps_extensions_after_a_bad_keyword) {
   auto r = parse_ehlo_reply("250-mx.example.test\r\n250-AUTH=PLAIN LOGIN\r\n250-AUTH PLAIN LOGIN\r\n250 PIPELINING");
   EXPECT_EQ(r.diag.code, errc::ehlo_keyword);
