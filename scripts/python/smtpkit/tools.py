@@ -8,8 +8,10 @@
 # Limits: the command lines of probe and replay follow docs and DESIGN.md
 # (`probe server HOST:PORT`, `replay TRANSCRIPT --target HOST:PORT`); when a
 # verb is not in the binary, NotAvailable is raised before anything runs.
-# The report schema is the one of `smtpkit check --format json` (schema 1);
-# a verb that writes JSON lines instead gets them as a list in Report.data.
+# Reports: `check` and `replay` list "dialogues" (replay adds "replay"),
+# `probe` lists "scenarios"; findings of both are flattened into
+# Report.findings. A verb that writes JSON lines instead gets them as a
+# list in Report.data.
 import json
 import os
 import subprocess
@@ -45,12 +47,22 @@ class Report:
         return self.data.get("dialogues", []) if isinstance(self.data, dict) else []
 
     @property
+    def scenarios(self):
+        """probe: one entry per scenario (id, verdict, reason, findings, ...)."""
+        return self.data.get("scenarios", []) if isinstance(self.data, dict) else []
+
+    def failed(self):
+        """The dialogues or scenarios whose verdict is not pass (or n/a)."""
+        return [x for x in self.dialogues + self.scenarios if x.get("verdict") not in ("pass", "not_applicable")]
+
+    @property
     def findings(self):
         out = []
-        for d in self.dialogues:
-            for f in d.get("findings", []):
+        for d in self.dialogues + self.scenarios:
+            source = d.get("source") or d.get("id")
+            for f in d.get("findings") or []:
                 out.append(Finding(f.get("rule"), f.get("side"), f.get("level"), f.get("rfc"), f.get("message", ""),
-                                   f.get("excerpt", ""), f.get("offset"), line=f.get("line"), source=d.get("source")))
+                                   f.get("excerpt", ""), f.get("offset"), line=f.get("line"), source=source))
         return out
 
     def findings_at(self, fail_on="must"):
@@ -128,12 +140,14 @@ def check(paths, *, judge=None, fail_on=None, args=(), binary=None, timeout=120)
 def probe_server(target, port=None, *, suite=None, fail_on=None, args=(), binary=None, timeout=300):
     """`smtpkit probe server HOST:PORT --format json`: run the conformance
     suite against a live server. target: "host:port", (host, port), an
-    object with .host/.port, or a host with port=."""
+    object with .host/.port, or a host with port=. suite: a folder or file
+    of scenario scripts, or a list of them; args: more flags (--only ID,
+    --starttls, --insecure, ...)."""
     binary = _binary.find_binary(binary)
     _need("probe", binary)
     argv = [binary, "probe", "server", _target(target, port), "--format", "json"] + _report_flags(fail_on)
-    if suite:
-        argv += ["--suite", os.fspath(suite)]
+    for s in ([suite] if isinstance(suite, (str, os.PathLike)) else suite or []):
+        argv += ["--suite", os.fspath(s)]
     return _run(argv + list(args), timeout)
 
 

@@ -69,10 +69,15 @@ def test_probe_server_against_the_mock_server():
             smtpkit.probe_server("127.0.0.1:1")
         pytest.skip("smtpkit probe is not in this build yet")
     with smtpkit.MockServer() as srv:
-        r = smtpkit.probe_server(srv)
-        assert r.returncode in (0, 1) and r.data
-        assert r.findings_at("must") == [], "the reference server breaks no MUST: %s" % r.findings
+        r = smtpkit.probe_server(srv, args=["--only", "basics"])
+        assert r.returncode in (0, 1), r.stderr
+        assert r.data["tool"] == "smtpkit probe server" and r.data["target"] == "%s:%d" % srv.address
+        assert r.summary["scenarios"] == len(r.scenarios) >= 1
+        assert all(s["id"].startswith("basics.") for s in r.scenarios)
+        assert r.passed == (r.failed() == []), r.failed()
         assert srv.sessions, "the probe talked to the server"
+    with pytest.raises(smtpkit.ToolError, match="exit status 2"):
+        smtpkit.probe_server("127.0.0.1", 1, args=["--only", "basics"], timeout=60)
 
 
 def test_replay_a_recording_against_the_mock_server():
@@ -83,9 +88,10 @@ def test_replay_a_recording_against_the_mock_server():
     recording = os.path.join(REPO, "corpus", "dialogues", "real-smtplib-exim.smtp")
     with smtpkit.MockServer() as srv:
         r = smtpkit.replay(recording, srv.host, srv.port)
-        assert r.returncode in (0, 1) and r.data
-        m, = srv.wait_for_messages(1)
-        assert m.mail_from
+        assert r.returncode in (0, 1), r.stderr
+        assert r.data["tool"] == "smtpkit replay" and len(r.dialogues) == 1
+        m, = srv.wait_for_messages(1)  # the recording delivered its message again
+        assert m.mail_from == "sender@example.test"
 
 
 def _lookup(env, package_dir):
