@@ -204,7 +204,9 @@ def test_json_structure(unreadable):
     assert isinstance(must["records"], int) and set(must["octets"]) == {"client", "server"}
     (f,) = must["findings"]
     assert f == {"rule": "server.esc.class", "side": "server", "level": "MUST", "rfc": "RFC 2034 §4", "line": 16,
-                 "offset": f["offset"], "message": "5.0.0 with reply code 250", "excerpt": "5.0.0 OK", "counts": True}
+                 "offset": f["offset"], "stream": "server", "message": "5.0.0 with reply code 250",
+                 "excerpt": "5.0.0 OK", "counts": True}
+    assert list(f) == ["rule", "side", "level", "rfc", "line", "offset", "stream", "message", "excerpt", "counts"]
     assert isinstance(f["offset"], int) and 0 <= f["offset"] < must["octets"]["server"]
     assert "server.esc.class" in must["applied"] and "server.esc.missing" in must["applied"]
     assert must["suppressed"] == {}

@@ -144,6 +144,7 @@ void write_json(std::ostream& out, const std::vector<session_report>& sessions, 
                     {"rfc", r.rfc},
                     {"line", f.line},
                     {"offset", f.offset},
+                    {"stream", std::string(to_string(f.anchor))},
                     {"message", safe(f.message)},
                     {"excerpt", safe(f.excerpt)},
                     {"counts", counts(r.lvl, o.fail_on)}});
