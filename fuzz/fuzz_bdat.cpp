@@ -29,8 +29,12 @@ using fuzz::inside;
 
 enum class kind : std::uint8_t { line, overflow, chunk, message, end_of_data };
 
+// Lines and chunks are named by stream offset and size (no copies); message
+// content, which dot-unstuffing changes, is kept as octets.
 struct event {
   kind what;
+  std::size_t at = 0;
+  std::size_t size = 0;
   std::string bytes;
   errc code = errc::ok;
   bool operator==(const event&) const = default;
@@ -42,30 +46,40 @@ class client_stream {
 
   void feed(std::string_view piece, bool eof) {
     buf_.append(piece);
+    // A block that ends where the unconsumed bytes end, so reads past them trap.
+    const fuzz::owned_input block(buf_);
+    std::size_t done = 0;
     for (;;) {
-      const fuzz::owned_input block(buf_);
-      const std::string_view b = block.view();
+      const std::string_view b = block.view().substr(done);
+      here_ = pos_ + done;
       std::size_t used = 0;
       bool more = false;
       if (mode_ == mode::chunk) more = take_chunk(b, used);
       else if (mode_ == mode::data) more = take_data(b, used);
       else more = take_line(b, eof, used);
       SMTPKIT_FUZZ_CHECK(used <= b.size());
-      buf_.erase(0, used);
+      done += used;
       if (!more) break;
     }
+    buf_.erase(0, done);
+    pos_ += done;
   }
   [[nodiscard]] const std::vector<event>& events() const noexcept { return events_; }
 
  private:
   enum class mode : std::uint8_t { lines, chunk, data };
 
-  // Chunk octets merge into one event, so pieces and whole compare equal.
-  void add(kind k, std::string_view bytes) {
-    if (!events_.empty() && events_.back().what == k && (k == kind::chunk || k == kind::message))
-      events_.back().bytes.append(bytes);
+  // Adjacent chunk octets and message content merge into one event, so
+  // pieces and whole compare equal.
+  void add_chunk(std::size_t n) {
+    if (!events_.empty() && events_.back().what == kind::chunk && events_.back().at + events_.back().size == here_)
+      events_.back().size += n;
     else
-      events_.push_back({k, std::string(bytes)});
+      events_.push_back({kind::chunk, here_, n});
+  }
+  void add_message(std::string_view bytes) {
+    if (events_.empty() || events_.back().what != kind::message) events_.push_back({kind::message});
+    events_.back().bytes.append(bytes);
   }
 
   bool take_chunk(std::string_view b, std::size_t& used) {
@@ -74,7 +88,7 @@ class client_stream {
     SMTPKIT_FUZZ_CHECK(got.data() == b.data() && inside(got, b));
     SMTPKIT_FUZZ_CHECK(reader_.remaining() == before - got.size());
     SMTPKIT_FUZZ_CHECK(got.size() == b.size() || reader_.done());
-    if (!got.empty()) add(kind::chunk, got);
+    if (!got.empty()) add_chunk(got.size());
     used = got.size();
     if (reader_.done()) mode_ = mode::lines;
     return reader_.done() && used < b.size();
@@ -85,7 +99,7 @@ class client_stream {
     std::string_view piece;
     void body(std::string_view s) {
       SMTPKIT_FUZZ_CHECK(inside(s, piece) || s.size() <= 3);
-      self->add(kind::message, s);
+      self->add_message(s);
     }
     void anomaly(data_anomaly, std::uint64_t) {}
   };
@@ -99,7 +113,7 @@ class client_stream {
       SMTPKIT_FUZZ_CHECK(used == b.size());
       return false;
     }
-    events_.push_back({kind::end_of_data, {}});
+    events_.push_back({kind::end_of_data});
     mode_ = mode::lines;
     return used < b.size();
   }
@@ -110,11 +124,14 @@ class client_stream {
     used = r.consumed;
     if (r.status == line_status::need_more) return false;
     if (r.status != line_status::line) {
-      events_.push_back({kind::overflow, std::string(r.line), r.diag.code});
+      // An over-long line's discarded tail ends where the pieces let it; only
+      // its total length is the same.
+      if (r.status == line_status::overflow_end) events_.push_back({kind::overflow, 0, r.length, {}, r.diag.code});
+      else events_.push_back({kind::overflow, here_, r.line.size(), {}, r.diag.code});
       return true;
     }
     command_result c = parse_command(r.line, opts_);
-    events_.push_back({kind::line, std::string(r.line), c.diag.code});
+    events_.push_back({kind::line, here_, r.line.size(), {}, c.diag.code});
     if (!c.ok() || !r.diag.ok() || r.ending != line_ending::crlf) return true;
     if (c.cmd.kind == verb::bdat) {
       reader_.start(c.cmd.chunk_size);
@@ -134,6 +151,8 @@ class client_stream {
   parse_options opts_;
   mode mode_ = mode::lines;
   std::string buf_;
+  std::size_t pos_ = 0;   // stream offset of buf_[0]
+  std::size_t here_ = 0;  // stream offset of the octets being taken
   std::vector<event> events_;
 };
 

@@ -45,6 +45,7 @@ struct collector {
   }
   void anomaly(data_anomaly a, std::uint64_t at) {
     SMTPKIT_FUZZ_CHECK(a < data_anomaly::count_);
+    SMTPKIT_FUZZ_CHECK(!to_string(a).empty() && rule_id(a).substr(0, 5) == "data." && !rfc_section(a).empty());
     SMTPKIT_FUZZ_CHECK(at < stream_end);
     out->anomalies.emplace_back(a, at);
   }

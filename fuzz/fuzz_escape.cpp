@@ -3,8 +3,8 @@
 // UTF-8 rejected.
 //
 // The input is used twice: as octets to escape, and as escaped text to
-// decode. Invariants: escaping any octets gives text that decodes back to
-// them, holds no raw control octet and no trailing SP/HT; text that decodes,
+// decode. Invariants: escaping any octets gives valid UTF-8 text that decodes
+// back to them, holds no raw control octet and no trailing SP/HT; text that decodes,
 // escaped again and decoded, gives the same octets; an error's column lies
 // inside the text and the text up to it decodes.
 #include <cstddef>
@@ -12,6 +12,7 @@
 #include <string>
 
 #include "fuzz_support.hpp"
+#include "smtpkit/detail/utf8.hpp"
 #include "smtpkit/escape.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -25,6 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     SMTPKIT_FUZZ_CHECK(c >= 0x20 && c != 0x7F);
   }
   SMTPKIT_FUZZ_CHECK(esc.empty() || (esc.back() != ' ' && esc.back() != '\t'));
+  SMTPKIT_FUZZ_CHECK(detail::valid_utf8(esc));
   std::string back;
   unescape_error err;
   SMTPKIT_FUZZ_CHECK(unescape(esc, back, err) && back == in);

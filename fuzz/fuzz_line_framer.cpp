@@ -3,8 +3,8 @@
 //
 // Split scheme of fuzz_support.hpp. Option bits 0-2 pick the limit (small
 // ones reach the overflow paths quickly), bit 3 the lenient bare-LF flag.
-// Invariants: each piece is fed from its own heap block holding exactly the
-// unconsumed bytes; consumed <= buffer; lines are views at the buffer's
+// Invariants: the framer reads from a heap block that ends exactly where the
+// unconsumed bytes end; consumed <= buffer; lines are views at the buffer's
 // start; a line plus its terminator is what was consumed and fits the limit;
 // the flags name exactly the octets the line holds; the whole stream is
 // consumed by the end; and the stream cut into pieces gives the same lines,
@@ -28,7 +28,8 @@ struct event {
   line_status status;
   line_ending ending;
   std::uint8_t flags;
-  std::string line;
+  std::size_t at;    // stream offset of the line (or head)
+  std::size_t size;  // octets of the line (or head)
   std::size_t length;
   errc code;
   std::uint32_t offset;
@@ -66,6 +67,7 @@ void check(const line_result& r, std::string_view b, std::size_t limit) {
       const std::string_view term = terminator(r.ending);
       SMTPKIT_FUZZ_CHECK(r.consumed == r.line.size() + term.size());
       SMTPKIT_FUZZ_CHECK(b.substr(r.line.size(), term.size()) == term);
+      SMTPKIT_FUZZ_CHECK(!to_string(r.ending).empty());
       SMTPKIT_FUZZ_CHECK(r.consumed <= limit);
       SMTPKIT_FUZZ_CHECK(r.line.find_first_of("\r\n") == std::string_view::npos);
       SMTPKIT_FUZZ_CHECK(r.flags == flags_of(r.line));
@@ -86,22 +88,37 @@ void check(const line_result& r, std::string_view b, std::size_t limit) {
   }
 }
 
-std::vector<event> frame(const std::vector<std::string_view>& pieces, std::size_t limit, parse_options opts) {
-  line_framer f(limit, opts);
+// Lines are recorded by stream offset and checked against `stream`, the
+// payload, so events compare without copies.
+std::vector<event> frame(std::string_view stream, const std::vector<std::string_view>& pieces, std::size_t limit,
+                         parse_options opts) {
+  line_framer f(512, opts);
+  f.set_limit(limit);
+  SMTPKIT_FUZZ_CHECK(f.limit() == limit);
   std::string buf;
   std::vector<event> out;
+  std::size_t pos = 0;  // stream offset of buf[0]
+  // One exact block per arrival: the framer sees the unconsumed tail of it,
+  // so a read past the buffer still traps, without a copy per line.
   auto drain = [&](bool eof) {
+    const fuzz::owned_input block(buf);
+    std::size_t done = 0;
     for (;;) {
-      const fuzz::owned_input block(buf);
-      const std::string_view b = block.view();
+      const std::string_view b = block.view().substr(done);
       line_result r = eof ? f.finish(b) : f.next(b);
       check(r, b, f.limit());
+      SMTPKIT_FUZZ_CHECK(stream.substr(pos + done, r.consumed) == b.substr(0, r.consumed));
+      // Where an over-long line's discarded tail ends depends on the pieces;
+      // its total length does not.
+      const bool tail = r.status == line_status::overflow_end;
       if (r.status != line_status::need_more)
         out.push_back({r.status, r.ending, r.status == line_status::line ? r.flags : std::uint8_t{0},
-                       std::string(r.line), r.length, r.diag.code, r.diag.offset});
-      buf.erase(0, r.consumed);
+                       tail ? 0 : pos + done, r.line.size(), r.length, r.diag.code, r.diag.offset});
+      done += r.consumed;
       if (r.status == line_status::need_more) break;
     }
+    buf.erase(0, done);
+    pos += done;
   };
   for (auto p : pieces) {
     const fuzz::owned_input piece(p);
@@ -109,7 +126,7 @@ std::vector<event> frame(const std::vector<std::string_view>& pieces, std::size_
     drain(false);
   }
   drain(true);
-  SMTPKIT_FUZZ_CHECK(buf.empty() && !f.discarding());
+  SMTPKIT_FUZZ_CHECK(buf.empty() && !f.discarding() && pos == stream.size());
   return out;
 }
 
@@ -121,8 +138,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t limit = limits[s.options & 7u];
   parse_options opts;
   if (s.options & 8u) opts.relax = lenient::bare_lf;
-  auto whole = frame({s.payload}, limit, opts);
-  auto pieces = frame(s.pieces, limit, opts);
+  auto whole = frame(s.payload, {s.payload}, limit, opts);
+  auto pieces = frame(s.payload, s.pieces, limit, opts);
   SMTPKIT_FUZZ_CHECK(whole == pieces);
   return 0;
 }

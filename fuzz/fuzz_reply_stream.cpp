@@ -3,7 +3,7 @@
 // reply_assembler (§4.2, §4.2.1).
 //
 // Split scheme of fuzz_support.hpp; option bit 0 SMTPUTF8, bit 1 lenient
-// bare LF. Invariants: the stream cut into pieces (each piece in its own
+// bare LF, bit 2 reset() the assembler between replies. Invariants: the stream cut into pieces (each piece in its own
 // heap block) gives exactly the steps the whole stream gives; every line is
 // a view into the buffer it was framed from; each reply the assembler
 // completes from CRLF lines gets the same verdict from parse_reply when its
@@ -34,23 +34,25 @@ struct event {
 
 class replay {
  public:
-  explicit replay(parse_options opts) : framer_(512, opts), opts_(opts) {}
+  replay(parse_options opts, bool reset_each) : framer_(512, opts), opts_(opts), reset_each_(reset_each) {}
 
   void feed(std::string_view piece, bool eof) {
     buf_.append(piece);
+    // A block that ends where the unconsumed bytes end, so reads past them trap.
+    const fuzz::owned_input block(buf_);
+    std::size_t done = 0;
     for (;;) {
-      // A block of exactly the unconsumed bytes, so reads past them trap.
-      const fuzz::owned_input block(buf_);
-      const std::string_view b = block.view();
+      const std::string_view b = block.view().substr(done);
       line_result r = eof ? framer_.finish(b) : framer_.next(b);
       SMTPKIT_FUZZ_CHECK(r.consumed <= b.size());
       SMTPKIT_FUZZ_CHECK(inside(r.line, b));
       if (r.status == line_status::line) on_line(r);
       else if (r.status != line_status::need_more)
         events_.push_back({r.status, r.ending, std::string(r.line), r.diag.code, errc::ok, false, 0});
-      buf_.erase(0, r.consumed);
+      done += r.consumed;
       if (r.status == line_status::need_more) break;
     }
+    buf_.erase(0, done);
   }
   [[nodiscard]] const std::vector<event>& events() const noexcept { return events_; }
 
@@ -64,8 +66,12 @@ class replay {
     if (!s.diag.ok() && first_ == errc::ok) first_ = s.diag.code;
     events_.push_back({line_status::line, r.ending, std::string(r.line), r.diag.code, s.diag.code, s.complete,
                        asm_.code()});
-    if (!s.complete) return;
-    SMTPKIT_FUZZ_CHECK(!asm_.in_progress());
+    if (!s.complete) {
+      SMTPKIT_FUZZ_CHECK(asm_.in_progress() && asm_.lines() == lines_.size());
+      return;
+    }
+    SMTPKIT_FUZZ_CHECK(!asm_.in_progress() && asm_.lines() == 0);
+    if (reset_each_) asm_.reset();  // a no-op between replies
     if (all_crlf_) {
       // The whole reply, joined again, gets the verdict it got line by line.
       std::string joined;
@@ -83,6 +89,7 @@ class replay {
   line_framer framer_;
   reply_assembler asm_;
   parse_options opts_;
+  bool reset_each_;
   std::string buf_;
   std::vector<event> events_;
   std::vector<std::string> lines_;
@@ -99,10 +106,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   opts.smtputf8 = (s.options & 1) != 0;
   if (s.options & 2) opts.relax = lenient::bare_lf;
 
-  replay whole(opts);
+  const bool reset_each = (s.options & 4) != 0;
+  replay whole(opts, reset_each);
   whole.feed(s.payload, false);
   whole.feed({}, true);
-  replay pieces(opts);
+  replay pieces(opts, reset_each);
   for (auto p : s.pieces) {
     const fuzz::owned_input piece(p);
     pieces.feed(piece.view(), false);

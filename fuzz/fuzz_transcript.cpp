@@ -72,16 +72,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     SMTPKIT_FUZZ_CHECK(r.error.line >= 1 && r.error.line <= lines);
     SMTPKIT_FUZZ_CHECK(r.error.column <= in.size() + 1);
     SMTPKIT_FUZZ_CHECK(!r.error.message.empty());
+    const std::string where = r.error.to_string();
+    SMTPKIT_FUZZ_CHECK(where.compare(0, 5, "fuzz:") == 0 && where.find(r.error.message) != std::string::npos);
     return 0;
   }
   const transcript& t = *r.value;
 
   // Written again from the octets each side sent, then read back.
   transcript_writer w;
+  w.comment("written again");
   for (const record& rec : t.records) {
+    SMTPKIT_FUZZ_CHECK(!to_string(rec.who).empty());
     if (rec.sends()) w.sent(rec.who, rec.bytes());
-    else if (rec.kind == record_kind::directive) w.directive(rec.name, rec.args);
+    else if (rec.kind != record_kind::directive) continue;
+    else if (rec.name == "tls") w.tls();
+    else if (rec.name == "close") w.close(rec.who);
+    else w.directive(rec.name, rec.args);
   }
+  SMTPKIT_FUZZ_CHECK(w.str().size() >= 16);  // the comment, at least
   const std::string written = w.take();
   read_result again = read_transcript(written, "written", opts);
   SMTPKIT_FUZZ_CHECK(again.ok());

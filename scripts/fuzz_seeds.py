@@ -327,6 +327,14 @@ TRANSCRIPTS = {
     "directive-cr": b"@close C\r\r\n",
 }
 
+XTEXT = {
+    "envid": b"QQ+2B314159",
+    "lower-hex": b"a+2b",
+    "plus-at-end": b"a+",
+    "auth": b"e+3Dmc2@example.com",
+    "raw-octets": b"\x00\xff plain=text",
+}
+
 ESCAPES = {
     "all-escapes": b"a\\\\b\\r\\n\\t\\0\\x7F\\xff",
     "raw-control": b"a\x01b",
@@ -403,6 +411,7 @@ def main():
         if reps:
             c["greeting"].add(f"dlg-{name}", b"\x00" + reps[0])
         c["reply_stream"].add(f"dlg-{name}", split_header(0, [5, 1, 40]) + server)
+        c["reply_stream"].add(f"dlg-{name}-reset", split_header(4, [90]) + server)
         c["line_framer"].add(f"dlg-{name}", split_header(5, [3, 60, 0]) + client)
         c["bdat"].add(f"dlg-{name}", split_header(0, [17, 2]) + client)
         content = data_content(client)
@@ -418,9 +427,12 @@ def main():
     for k, v in PATHS.items():
         c["path"].add(f"hand-{k}", (b"\x01" if b"\xc3" in v else b"\x00") + v)
     c["path"].add("hand-lenient-no-brackets", b"\x02user@example.test")
+    c["path"].add("hand-path-flags-no-brackets", b"\x04user@example.test")
     for k, v in PARAMS.items():
         rcpt = k.startswith(("notify", "orcpt"))
         c["params"].add(f"hand-{k}", bytes([(0 if rcpt else 1) | (2 if b"\xc3" in v else 0)]) + v)
+    for k, v in XTEXT.items():
+        c["params"].add(f"hand-xtext-{k}", b"\x04" + v)
     for k, v in REPLIES.items():
         c["reply"].add(f"hand-{k}", (b"\x01" if b"\xc3" in v else b"\x00") + v)
         c["reply_stream"].add(f"hand-{k}", split_header(0, [2]) + v + b"\r\n")
