@@ -16,8 +16,8 @@ PACKAGES=(
   libboost-dev libssl-dev libfmt-dev libcli11-dev nlohmann-json3-dev libre2-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # tests: the Python driver and real SMTP peers
-  python3 python3-pytest python3-aiosmtpd
-  exim4-daemon-light swaks libnet-ssleay-perl msmtp curl s-nail openssl ca-certificates
+  python3 python3-pytest python3-aiosmtpd python3-pip python3-venv python3-setuptools
+  exim4-daemon-light swaks libnet-ssleay-perl msmtp curl s-nail openssl ca-certificates strace
   # benchmarks
   hyperfine
 )

@@ -10,9 +10,9 @@
 #   --smtpkit-bin PATH              the binary (default: SMTPKIT_BIN, build tree, PATH)
 #
 # A failing test gets each session's transcript and the findings as report
-# sections. Load with `-p smtpkit.pytest_plugin`, or by the `smtpkit`
-# pytest11 entry point once the package is installed (not both: pytest
-# refuses a plugin registered twice).
+# sections. Load with `-p smtpkit.pytest_plugin`; once the package is
+# installed its pytest11 entry point, named the same, loads it (and the
+# flag then finds it already loaded).
 #
 # Limits: the fail-on check looks at findings known when the test body
 # ends, after waiting up to 2 s for open sessions to close; a session the
