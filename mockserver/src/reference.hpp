@@ -59,6 +59,10 @@ class reference_server final : public behaviour {
   [[nodiscard]] bool busy() const override { return mode_ == mode::data || mode_ == mode::bdat; }
 
   void set_hook(command_hook* h) noexcept { hook_ = h; }
+  /// No "command"/"reply" events while set: a script sends its own reply
+  /// instead of this server's and reports that one.
+  void set_quiet(bool q) noexcept { quiet_ = q; }
+  [[nodiscard]] bool authenticated() const noexcept { return !auth_user_.empty(); }
   /// Write one reply with this session's conventions (enhanced status code
   /// only once ENHANCEDSTATUSCODES was advertised).
   void reply(actions& out, int code, std::string_view esc, std::string_view text);
@@ -90,6 +94,7 @@ class reference_server final : public behaviour {
   session_env& env_;
   const server_config& cfg_;
   command_hook* hook_ = nullptr;
+  bool quiet_ = false;
   mode mode_ = mode::command;
   std::string buf_;       // unconsumed octets (partial line)
   std::string fragment_;  // a line ended by bare LF/CR, waiting for its CRLF
