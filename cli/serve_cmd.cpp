@@ -1,6 +1,8 @@
 // cli/serve_cmd.cpp — `smtpkit serve`: the mock SMTP server.
 #include <iostream>
 
+#include "smtpkit/mock/script.hpp"
+#include "smtpkit/mock/scripted.hpp"
 #include "smtpkit/mock/server.hpp"
 #include "verbs.hpp"
 
@@ -12,6 +14,7 @@ struct serve_args {
   std::vector<std::string> tls_listen;
   std::vector<std::string> users;
   std::vector<std::string> no_ext;
+  std::vector<std::string> scripts;
   std::string fail_on;
   bool no_check = false;
   std::size_t idle = 300, total = 3600, grace = 10;
@@ -88,8 +91,19 @@ int run_serve(serve_args& a) {
   cfg.idle_timeout = std::chrono::seconds(a.idle);
   cfg.session_timeout = std::chrono::seconds(a.total);
   cfg.shutdown_grace = std::chrono::seconds(a.grace);
+  // Every script is loaded and checked before anything listens: a typo must
+  // not leave a half-working server behind.
+  std::vector<mock::script> scripts;
+  for (const auto& path : a.scripts) {
+    auto r = mock::load_script_file(path, side::server);
+    if (auto* e = std::get_if<mock::script_error>(&r)) {
+      std::cerr << e->to_string() << "\n";
+      return exit_usage;
+    }
+    scripts.push_back(std::move(std::get<mock::script>(r)));
+  }
   try {
-    mock::server srv(cfg);
+    mock::server srv(cfg, scripts.empty() ? mock::server::behaviour_factory{} : mock::script_factory(std::move(scripts)));
     return srv.run();
   } catch (const mock::setup_error& e) {
     std::cerr << "smtpkit serve: " << e.what() << "\n";
@@ -119,6 +133,8 @@ void add_serve(CLI::App& app, runner& run) {
   sub->add_option("--transcripts", c.transcripts, "Write one transcript per session to this folder");
   sub->add_option("--tls-cert", c.tls_cert, "PEM certificate (default: self-signed, made at start)");
   sub->add_option("--tls-key", c.tls_key, "PEM private key");
+  sub->add_option("--script", a->scripts,
+                  "Play this script (docs/dialogue-format.md) over the reference server (repeatable)");
   sub->add_option("--user", a->users, "NAME:PASSWORD accepted by AUTH (repeatable; none: accept any)");
   sub->add_flag("--auth-required", c.auth_required, "Refuse MAIL (530) until the client authenticated");
   sub->add_option("--auth-mechanisms", c.auth_mechanisms, "SASL mechanisms to offer")

@@ -113,7 +113,9 @@ class loader {
         out_.mismatch_closes = true;
       } else if (r.args.rfind("reply ", 0) == 0 && r.args.size() > 6) {
         out_.mismatch_closes = false;
-        out_.mismatch_reply = r.args.substr(6);
+        unescape_error ue;
+        if (!unescape(std::string_view(r.args).substr(6), out_.mismatch_reply, ue))
+          throw fail{r.line, 20 + ue.column, ue.message};
       } else {
         throw fail{r.line, 14, "expected 'close' or 'reply TEXT' after @on-mismatch"};
       }
@@ -182,10 +184,27 @@ class loader {
     } else if (r.name == "stall-tls") {
       s.kind = op::stall_tls;
       s.delay = duration_arg(r);
-    } else if (r.name == "rate" || r.name == "split") {
-      s.kind = r.name == "rate" ? op::rate : op::split;
+    } else if (r.name == "rate") {
+      s.kind = op::rate;
       if (r.args != "off" && (!parse_uint(r.args, s.n) || s.n == 0))
-        throw fail{r.line, r.name.size() + 3, "expected a positive number or 'off' after @" + r.name};
+        throw fail{r.line, 7, "expected a positive number (octets per second) or 'off' after @rate"};
+    } else if (r.name == "split") {
+      // @split N [GAP]: writes of N octets, GAP apart (default 20ms, enough
+      // for each write to leave as its own TCP segment).
+      s.kind = op::split;
+      s.delay = std::chrono::milliseconds(20);
+      auto w = words(r.args);
+      if (r.args == "off") {
+      } else if (w.empty() || w.size() > 2 || !parse_uint(w[0], s.n) || s.n == 0) {
+        throw fail{r.line, 8, "expected @split N [GAP] (octets per write, pause between writes) or @split off"};
+      } else if (w.size() == 2) {
+        auto d = parse_duration(w[1]);
+        if (!d) throw fail{r.line, 8 + static_cast<std::size_t>(w[1].data() - r.args.data()), "expected a duration like 20ms after @split N"};
+        s.delay = *d;
+      }
+    } else if (r.name == "fallback") {
+      if (!in_rule) throw fail{r.line, 1, "@fallback belongs in a @rule body (the answer the session would give without the rule)"};
+      s.kind = op::fallback;
     } else if (r.name == "smuggle") {
       // @smuggle OCTETS: the client's end-of-data probe (client_driver.cpp).
       if (in_rule || plays_ != side::client) throw fail{r.line, 1, "@smuggle belongs in a script played from the client side"};
@@ -200,7 +219,7 @@ class loader {
     } else {
       throw fail{r.line, 1, "unknown directive '@" + r.name + "' (see docs/dialogue-format.md)"};
     }
-    if (!r.args.empty() && (s.kind == op::tls || s.kind == op::reset || s.kind == op::hang))
+    if (!r.args.empty() && (s.kind == op::tls || s.kind == op::reset || s.kind == op::hang || s.kind == op::fallback))
       throw fail{r.line, r.name.size() + 3, "@" + r.name + " takes no arguments"};
     return s;
   }
@@ -266,6 +285,9 @@ class loader {
       } else if (key == "per") {
         if (val != "session" && val != "server") throw fail{r.line, col, "expected per=session or per=server"};
         rule.per_session = val == "session";
+      } else if (key == "tls" || key == "auth") {
+        if (val != "yes" && val != "no") throw fail{r.line, col, "expected " + std::string(key) + "=yes or " + std::string(key) + "=no"};
+        (key == "tls" ? rule.tls : rule.auth) = val == "yes" ? when::yes : when::no;
       } else if (key == "chance") {
         try {
           rule.chance = std::stod(std::string(val));
@@ -298,6 +320,16 @@ class loader {
     std::size_t end = steps(i + 1, rule.body, /*in_rule=*/true, 0);
     if (end >= t_.records.size()) throw fail{r.line, 1, "@rule without @end"};
     if (rule.body.empty()) throw fail{r.line, 1, "a rule needs at least one record before @end"};
+    for (std::size_t k = 0; k < rule.body.size(); ++k) {
+      const step& st = rule.body[k];
+      if (st.kind == op::fallback) {
+        if (rule.has_fallback) throw fail{st.line, 1, "a rule body holds at most one @fallback"};
+        rule.has_fallback = true;
+      }
+      // The session carries on in TLS: a rule cannot say more after it.
+      if (st.kind == op::tls && k + 1 < rule.body.size())
+        throw fail{rule.body[k + 1].line, 1, "@tls ends a rule body; nothing may follow it before @end"};
+    }
     out_.rules.push_back(std::move(rule));
     return end + 1;
   }
@@ -344,6 +376,7 @@ const std::vector<step>* script::dialogue_for(std::size_t session) const noexcep
 
 std::string script_error::to_string() const {
   std::string s = source;
+  if (line == 0) return s.append(": ").append(message);  // the file as a whole (unreadable)
   s.append(":").append(std::to_string(line));
   if (column > 0) s.append(":").append(std::to_string(column));
   s.append(": ").append(message);

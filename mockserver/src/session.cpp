@@ -251,6 +251,12 @@ asio::awaitable<void> session::run() {
   boost::system::error_code ec;
   sock_.non_blocking(true, ec);
   sock_.set_option(tcp::no_delay(true), ec);
+  // Findings a behaviour makes itself (a script's mismatches) count toward
+  // --fail-on like the engine's.
+  env_.note_finding = [this](conformance::level l) {
+    ++findings_;
+    ++srv_.findings_by_level[static_cast<int>(l)];
+  };
   if (srv_.factory) {
     env_.ordinal = env_.ordinal;
     beh_ = srv_.factory(env_, std::make_unique<reference_server>(env_));

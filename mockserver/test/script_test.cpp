@@ -113,6 +113,13 @@ TEST(script, errors_say_file_line_col_and_what_was_expected) {
            {"@rule chance=0.5 QUIT\nS: 221 x\n@end\n", 1, 0, "@seed"},
            {"S~ 220 {*}\n", 1, 1, "cannot be sent"},
            {"@repeat 0\n@end\n", 1, 9, "count"},
+           {"@fallback\n", 1, 1, "belongs in a @rule"},
+           {"@rule QUIT\n@fallback\n@fallback\n@end\n", 3, 1, "at most one @fallback"},
+           {"@rule STARTTLS\nS: 220 go\n@tls\nS: 250 x\n@end\n", 4, 1, "@tls ends a rule"},
+           {"@rule tls=maybe QUIT\nS: 221 x\n@end\n", 1, 7, "tls=yes or tls=no"},
+           {"@split 0\n", 1, 8, "@split N [GAP]"},
+           {"@split 4 soon\n", 1, 10, "duration"},
+           {"@on-mismatch reply 503 \\q\n", 1, 24, "escape"},
        }) {
     auto r = load_script(b.text, "bad.smtp", side::server);
     ASSERT_TRUE(std::holds_alternative<script_error>(r)) << b.text;
@@ -165,6 +172,28 @@ TEST(script, probe_metadata_and_smuggle) {
     EXPECT_EQ(err.column, b.col) << b.text << " → " << err.to_string();
     EXPECT_NE(err.message.find(b.what), std::string::npos) << err.to_string();
   }
+}
+
+TEST(script, extensions_fallback_conditions_split_gap) {
+  auto r = load_script(
+      "@on-mismatch reply 503 5.5.1 not\\x20here\n"
+      "@rule tls=no auth=yes MAIL FROM:{*}\n@pause 1s\n@fallback\nS: 250 more\n@end\n"
+      "@split 3 100ms\nS: 220 x\n@split off\n",
+      "x.smtp", side::server);
+  ASSERT_TRUE(std::holds_alternative<script>(r)) << std::get<script_error>(r).to_string();
+  const auto& s = std::get<script>(r);
+  EXPECT_EQ(s.mismatch_reply, "503 5.5.1 not here");
+  ASSERT_EQ(s.rules.size(), 1u);
+  EXPECT_EQ(s.rules[0].tls, when::no);
+  EXPECT_EQ(s.rules[0].auth, when::yes);
+  EXPECT_TRUE(s.rules[0].has_fallback);
+  EXPECT_EQ(s.rules[0].body[1].kind, op::fallback);
+  const auto* d = s.dialogue_for(1);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ((*d)[0].kind, op::split);
+  EXPECT_EQ((*d)[0].n, 3u);
+  EXPECT_EQ((*d)[0].delay, std::chrono::milliseconds(100));
+  EXPECT_EQ((*d)[2].n, 0u) << "@split off";
 }
 
 TEST(script, durations) {

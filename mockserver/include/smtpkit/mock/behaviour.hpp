@@ -6,9 +6,11 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
+#include "smtpkit/conformance/rules.hpp"
 #include "smtpkit/mock/actions.hpp"
 
 namespace smtpkit::mock {
@@ -29,6 +31,9 @@ struct session_env {
   std::string tls_version;
   std::string tls_cipher;
   bool tls_available = false;
+  /// Counts a finding a behaviour made itself (a script's "script.mismatch")
+  /// toward --fail-on, as the session does for the conformance engine's.
+  std::function<void(conformance::level)> note_finding;
 };
 
 class behaviour {

@@ -5,10 +5,13 @@
 //
 //   dialogue   C:/S:/C=/S= records, C~/S~ patterns, @tls, @close X
 //   probing    @smuggle OCTETS (client scripts, after 354: an end-of-data probe)
-//   timing     @pause D, @rate N|off, @split N|off
+//   timing     @pause D, @rate N|off, @split N [GAP]|off
 //   faults     @reset, @hang, @stall-tls D
 //   rules      @rule [session=N] [nth=N] [times=N] [after=N] [per=session]
-//                    [chance=P] PATTERN|@connect|@data   ...records...   @end
+//                    [chance=P] [tls=yes|no] [auth=yes|no]
+//                    PATTERN|@connect|@data   ...records...   @end
+//              @fallback (rule bodies only): the answer the session would have
+//              given without the rule goes here (dialogue or reference server)
 //   structure  @session N|*, @repeat N ... @end, @on-mismatch reply TEXT|close,
 //              @seed N
 //   metadata   @scenario ID, @title TEXT, @group NAME, @checks ID..., @requires KEYWORD...,
@@ -44,6 +47,7 @@ enum class op : std::uint8_t {
   reset,         ///< abort the connection (RST)
   hang,          ///< stop; keep the connection open until timeouts
   stall_tls,     ///< accept TLS but never complete the handshake, for `delay`
+  fallback,      ///< (rules) the answer the session would give without the rule
   smuggle,       ///< (client) mail data with `bytes` where a line could end, then QUIT; the
                  ///< replies tell whether the server ended the data there (SMTP smuggling)
 };
@@ -53,20 +57,26 @@ struct step {
   std::string bytes;
   std::optional<pattern> pat;
   std::chrono::milliseconds delay{0};
-  std::uint64_t n = 0;
+  std::uint64_t n = 0;  ///< rate: octets per second; split: octets per write (delay: the gap)
   std::size_t line = 0;
 };
+
+/// A condition on the session a rule can ask for (tls=, auth=).
+enum class when : std::uint8_t { any, yes, no };
 
 struct rule_def {
   enum class trigger : std::uint8_t { line, connect, data } on = trigger::line;
   std::optional<pattern> pat;
   std::size_t session = 0;  ///< only the Nth session (1-based); 0: every session
   std::size_t nth = 0;      ///< only the Nth match; 0: every match
-  std::size_t times = 0;    ///< only the first N matches; 0: no limit
-  std::size_t after = 0;    ///< only after the first N matches
+  std::size_t times = 0;    ///< answers at most N times; 0: no limit
+  std::size_t after = 0;    ///< lets the first N matches pass
   bool per_session = false; ///< count matches per session instead of per server
   double chance = 1.0;      ///< needs @seed
+  when tls = when::any;     ///< tls=yes: only inside TLS; tls=no: only before it
+  when auth = when::any;    ///< auth=yes: only once the client authenticated
   std::vector<step> body;
+  bool has_fallback = false;  ///< the body holds @fallback
   std::size_t line = 0;
 };
 
