@@ -48,7 +48,7 @@ reference_server::reference_server(session_env& env)
 reference_server::~reference_server() = default;
 
 void reference_server::event_command(std::string_view line) {
-  if (!env_.events.enabled()) return;
+  if (!env_.events.enabled() || quiet_) return;
   env_.events.emit({{"event", "command"}, {"session", env_.id}, {"line", text_of(line)}});
 }
 
