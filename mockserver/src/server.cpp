@@ -3,7 +3,9 @@
 #include <csignal>
 #include <cstring>
 #include <iostream>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "reference.hpp"
 #include "session.hpp"
@@ -51,7 +53,19 @@ server::impl::impl(server_config c, behaviour_factory f) : cfg(std::move(c)), fa
   } catch (const std::exception& e) {
     throw setup_error(e.what());
   }
-  if (!cfg.transcripts.empty()) make_dirs(cfg.transcripts);
+  if (!cfg.transcripts.empty()) {
+    make_dirs(cfg.transcripts);
+    // A transcript folder that cannot be written would lose every dialogue
+    // silently: find out now.
+    struct stat st {};
+    if (::stat(cfg.transcripts.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      throw setup_error("transcript folder " + cfg.transcripts + " is not a folder");
+    std::string probe = cfg.transcripts + "/.smtpkit-write-test." + std::to_string(::getpid());
+    int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw setup_error("cannot write transcripts to " + cfg.transcripts + ": " + std::strerror(errno));
+    ::close(fd);
+    ::unlink(probe.c_str());
+  }
   for (const auto& l : cfg.listens) {
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(l.host == "localhost" ? "127.0.0.1" : l.host, ec);
