@@ -208,15 +208,21 @@ void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at)
     report(rk::server_reply_unexpected_code, side::server, at, std::to_string(code) + " in reply to " + what, ex);
   }
 
-  // A line the client ended with a bare LF or CR was taken as a command.
+  // A line the client ended with a bare LF or CR, answered positively, was
+  // taken as a command. A refusal is not: a server that spots the bare LF
+  // and says so (Postfix's smtpd_forbid_bare_newline answers 521) does what
+  // §2.3.8 asks. The line must be the last one sent, or counting cannot say
+  // which line the reply answers.
   touch(rk::server_line_bare_lf_accepted);
-  if (p.kind == pending_kind::command && p.ending != line_ending::crlf && p.ending != line_ending::none && queue.empty())
+  const bool bare_end = p.kind == pending_kind::command && (p.ending == line_ending::lf || p.ending == line_ending::cr);
+  if (bare_end && queue.empty() && (cls == 2 || cls == 3))
     report(rk::server_line_bare_lf_accepted, side::server, at,
-           std::string("reply to a line ended by a bare ") + (p.ending == line_ending::lf ? "LF" : "CR"), p.excerpt);
+           std::to_string(code) + " to a line ended by a bare " + (p.ending == line_ending::lf ? "LF" : "CR"), p.excerpt);
 
+  // (A bare line end accepted is the rule above, not this one.)
   touch(rk::server_accepted_syntax_error);
   if (p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace &&
-      p.grammar != errc::line_too_long && (cls == 2 || cls == 3))
+      p.grammar != errc::line_too_long && !bare_end && (cls == 2 || cls == 3))
     report(rk::server_accepted_syntax_error, side::server, at,
            std::to_string(code) + " to a command that breaks " + std::string(rule_id(p.grammar)), p.excerpt);
   if (p.kind == pending_kind::command && p.grammar == errc::line_too_long && cls != 5 && code != 421)
@@ -224,10 +230,11 @@ void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at)
 
   const bool positive = cls == 2 || cls == 3;
   // "QUIT gets 221", "RSET gets 250", "NOOP gets 250" are about the command
-  // as defined; a line that breaks the grammar may rightly get 500 or 501.
-  // (White space before CRLF is not counted: §4.1.1 asks servers to accept it.)
-  const bool malformed = p.kind == pending_kind::command && p.grammar != errc::ok &&
-                         p.grammar != errc::trailing_whitespace && (code == 500 || code == 501);
+  // as defined; a line that breaks the grammar is not that command (a
+  // server accepting it is server.syntax.accepted). White space before CRLF
+  // is not counted: §4.1.1 asks servers to accept it.
+  const bool malformed =
+      p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace;
   if (p.kind == pending_kind::auth_response) {
     touch(rk::server_auth_cancel_not_501);
     if (p.auth_cancel && code != 501)

@@ -20,8 +20,9 @@
 // then on gives no verdict that rests on which reply answers which command
 // (reply codes, lock-step and pipelining, unanswered commands, the close).
 // A client line ended by a bare LF or CR is taken as a line, as a server
-// that answers it did; a strict server that waits for CRLF and answers the
-// joined line once cannot be told apart by counting. Memory per session is
+// that answers it did (to accept or to refuse it); a strict server that
+// waits for CRLF and answers the joined line once cannot be told apart by
+// counting. Memory per session is
 // bounded by the framer limits and `max_buffered`.
 #pragma once
 
