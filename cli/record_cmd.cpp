@@ -1,0 +1,97 @@
+// cli/record_cmd.cpp — `smtpkit record`: a proxy that writes one transcript
+// per session (dialogue format, exact to the byte), with TLS terminated on
+// both legs after STARTTLS (RFC 3207) so the dialogue inside is recorded.
+// Limits: no implicit TLS (RFC 8314) upstream; see smtpkit/mock/recorder.hpp.
+#include <iostream>
+
+#include "smtpkit/mock/recorder.hpp"
+#include "verbs.hpp"
+
+namespace smtpkit::cli {
+namespace {
+
+struct record_args {
+  std::string listen;
+  std::string upstream;
+  std::size_t timing_min_ms = 20;
+  std::size_t idle = 300;
+  std::size_t connect = 10;
+  mock::recorder_config cfg;
+};
+
+// "HOST:PORT", "[v6]:PORT", or "PORT" / ":PORT" (127.0.0.1).
+bool split_endpoint(const std::string& s, std::string& host, std::uint16_t& port) {
+  host = "127.0.0.1";
+  std::string p = s;
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
+    host = s.substr(1, close - 1);
+    p = s.substr(close + 2);
+  } else if (auto colon = s.rfind(':'); colon != std::string::npos) {
+    if (colon > 0) host = s.substr(0, colon);
+    p = s.substr(colon + 1);
+  }
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  unsigned long v = std::stoul(p);
+  if (v > 65535) return false;
+  port = static_cast<std::uint16_t>(v);
+  return true;
+}
+
+int run_record(record_args& a) {
+  auto& cfg = a.cfg;
+  if (!split_endpoint(a.listen, cfg.listen_host, cfg.listen_port)) {
+    std::cerr << "smtpkit record: --listen " << a.listen << ": expected HOST:PORT\n";
+    return exit_usage;
+  }
+  if (!split_endpoint(a.upstream, cfg.upstream_host, cfg.upstream_port) || cfg.upstream_port == 0) {
+    std::cerr << "smtpkit record: --upstream " << a.upstream << ": expected HOST:PORT\n";
+    return exit_usage;
+  }
+  if (cfg.tls_passthrough && (!cfg.tls_cert.empty() || !cfg.tls_key.empty())) {
+    std::cerr << "smtpkit record: --tls-passthrough does not terminate TLS; --tls-cert/--tls-key make no sense with it\n";
+    return exit_usage;
+  }
+  cfg.timing_min = std::chrono::milliseconds(a.timing_min_ms);
+  cfg.idle_timeout = std::chrono::seconds(a.idle);
+  cfg.connect_timeout = std::chrono::seconds(a.connect);
+  try {
+    mock::recorder rec(cfg);
+    return rec.run();
+  } catch (const mock::setup_error& e) {
+    std::cerr << "smtpkit record: " << e.what() << "\n";
+    return exit_usage;
+  }
+}
+
+}  // namespace
+
+void add_record(CLI::App& app, runner& run) {
+  auto a = std::make_shared<record_args>();
+  auto* sub = app.add_subcommand("record", "Proxy between a client and a server, writing one transcript per session");
+  sub->footer(
+      "Every octet is forwarded unchanged, both ways; DIR/sNNNNNN.smtp gets the session in the dialogue\n"
+      "format (docs/dialogue-format.md), exact to the byte. After a 220 to STARTTLS, TLS is terminated on\n"
+      "both legs and the dialogue inside is recorded after an @tls record (--tls-passthrough: relayed, not\n"
+      "recorded). Port 0 picks a free port (printed on stderr and in the 'listening' event).\n"
+      "SIGINT/SIGTERM: stop, cut open sessions, write their transcripts, exit 0. Setup errors exit 2.");
+  auto& c = a->cfg;
+  sub->add_option("--listen", a->listen, "HOST:PORT to listen on (port 0: any free port)")->required();
+  sub->add_option("--upstream", a->upstream, "HOST:PORT of the server to record")->required();
+  sub->add_option("--out", c.out_dir, "Folder for the transcripts (created if missing)")->required();
+  sub->add_option("--tls-cert", c.tls_cert, "PEM certificate shown to the client after STARTTLS (default: self-signed)");
+  sub->add_option("--tls-key", c.tls_key, "PEM private key for --tls-cert");
+  sub->add_option("--hostname", c.hostname, "Name in the self-signed certificate")->capture_default_str();
+  sub->add_flag("--tls-passthrough", c.tls_passthrough, "Relay TLS without terminating it (its content is not recorded)");
+  sub->add_flag("--upstream-verify", c.upstream_verify, "Verify the server's certificate and name (system CAs)");
+  sub->add_flag("--timing", c.timing, "Write @pause records for the gaps between octets");
+  sub->add_option("--timing-min", a->timing_min_ms, "Shortest gap written with --timing (ms)")->capture_default_str();
+  sub->add_option("--events", c.events, "Write JSON-lines events to FILE ('-': standard output)");
+  sub->add_option("--idle-timeout", a->idle, "Seconds without octets before a session is cut")->capture_default_str();
+  sub->add_option("--connect-timeout", a->connect, "Seconds to connect to the server")->capture_default_str();
+  sub->add_option("--max-sessions", c.max_sessions, "Sessions at once (closed beyond)")->capture_default_str();
+  sub->callback([a, &run] { run = [a] { return run_record(*a); }; });
+}
+
+}  // namespace smtpkit::cli
