@@ -18,6 +18,7 @@ PACKAGES=(
   # tests: the Python driver and real SMTP peers
   python3 python3-pytest python3-aiosmtpd python3-pip python3-venv python3-setuptools
   exim4-daemon-light swaks libnet-ssleay-perl msmtp curl s-nail openssl ca-certificates strace
+  libxml2-utils
   # benchmarks
   hyperfine
 )
