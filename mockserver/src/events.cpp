@@ -30,7 +30,7 @@ event_log::~event_log() {
 void event_log::emit(json j) {
   if (fd_ < 0) return;
   using namespace std::chrono;
-  double ts = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count() / 1e6;
+  double ts = static_cast<double>(duration_cast<microseconds>(system_clock::now().time_since_epoch()).count()) / 1e6;
   json out;
   out["ts"] = ts;
   for (auto& [k, v] : j.items()) out[k] = std::move(v);
