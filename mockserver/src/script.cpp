@@ -205,6 +205,12 @@ class loader {
     } else if (r.name == "fallback") {
       if (!in_rule) throw fail{r.line, 1, "@fallback belongs in a @rule body (the answer the session would give without the rule)"};
       s.kind = op::fallback;
+    } else if (r.name == "needs") {
+      // @needs TEXT: a precondition read from the next reply (client_driver.cpp).
+      if (in_rule || plays_ != side::client) throw fail{r.line, 1, "@needs belongs in a script played from the client side"};
+      if (r.args.empty()) throw fail{r.line, 8, "expected what the server must do, e.g. @needs a server that refuses MAIL before EHLO"};
+      s.kind = op::needs;
+      s.bytes = r.args;
     } else if (r.name == "smuggle") {
       // @smuggle OCTETS: the client's end-of-data probe (client_driver.cpp).
       if (in_rule || plays_ != side::client) throw fail{r.line, 1, "@smuggle belongs in a script played from the client side"};

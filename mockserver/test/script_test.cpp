@@ -151,6 +151,14 @@ TEST(script, probe_metadata_and_smuggle) {
   EXPECT_EQ(d->back().kind, op::smuggle);
   EXPECT_EQ(d->back().bytes, "\n.\n");
 
+  auto n = load_script("C: MAIL FROM:<a@example.test>\n@needs a server that refuses MAIL before EHLO\nS~ 503{*}\n", "n.smtp",
+                       side::client);
+  ASSERT_TRUE(std::holds_alternative<script>(n)) << std::get<script_error>(n).to_string();
+  const auto* nd = std::get<script>(n).dialogue_for(1);
+  ASSERT_EQ(nd->size(), 3u);
+  EXPECT_EQ((*nd)[1].kind, op::needs);
+  EXPECT_EQ((*nd)[1].bytes, "a server that refuses MAIL before EHLO");
+
   struct bad {
     std::string text;
     side plays;
@@ -164,6 +172,8 @@ TEST(script, probe_metadata_and_smuggle) {
            {"@smuggle \\q\n", side::client, 1, 10, "\\"},
            {"@smuggle \\n.\\n\n", side::server, 1, 1, "client side"},
            {"C: DATA\n@smuggle \\n.\\n\nC: QUIT\n", side::client, 3, 1, "ends the dialogue"},
+           {"@needs\n", side::client, 1, 8, "what the server must do"},
+           {"@needs x\n", side::server, 1, 1, "client side"},
        }) {
     auto e = load_script(b.text, "bad.smtp", b.plays);
     ASSERT_TRUE(std::holds_alternative<script_error>(e)) << b.text;

@@ -4,7 +4,8 @@
 // side's records are expectations. Any v1 transcript is a valid script.
 //
 //   dialogue   C:/S:/C=/S= records, C~/S~ patterns, @tls, @close X
-//   probing    @smuggle OCTETS (client scripts, after 354: an end-of-data probe)
+//   probing    @smuggle OCTETS (client scripts, after 354: an end-of-data probe),
+//              @needs TEXT (client scripts: the next reply decides whether the scenario applies)
 //   timing     @pause D, @rate N|off, @split N [GAP]|off
 //   faults     @reset, @hang, @stall-tls D
 //   rules      @rule [session=N] [nth=N] [times=N] [after=N] [per=session]
@@ -50,6 +51,8 @@ enum class op : std::uint8_t {
   fallback,      ///< (rules) the answer the session would give without the rule
   smuggle,       ///< (client) mail data with `bytes` where a line could end, then QUIT; the
                  ///< replies tell whether the server ended the data there (SMTP smuggling)
+  needs,         ///< (client) if the next reply does not match, the scenario is not
+                 ///< applicable: `bytes` says what the server must do for it to apply
 };
 
 struct step {
