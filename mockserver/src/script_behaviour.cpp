@@ -44,6 +44,13 @@ int last_reply_code(std::string_view bytes) {
   return code;
 }
 
+std::string wire_of(const actions& a) {
+  std::string s;
+  for (const auto& x : a.list())
+    if (x.kind == act::write || x.kind == act::throttle) s += x.bytes;
+  return s;
+}
+
 constexpr std::uint64_t splitmix64(std::uint64_t& state) noexcept {
   std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -189,11 +196,12 @@ void script_behaviour::append_paced(actions& out, std::vector<action> list, cons
   }
 }
 
-void script_behaviour::send(std::string_view bytes, const std::vector<std::string>& names, const pacing& p,
-                            actions& out) {
+std::string script_behaviour::send(std::string_view bytes, const std::vector<std::string>& names, const pacing& p,
+                                   actions& out) {
   std::string b = substitute(bytes, caps_, names);
   note_replies(b);
   paced(b, p, out);
+  return b;
 }
 
 // Body steps [from, to) into actions; `p` carries @rate/@split along.
@@ -211,10 +219,7 @@ void script_behaviour::compile(const chosen& c, std::size_t from, std::size_t to
       case op::stall_tls: out.push({act::stall_tls, {}, s.delay, 0}); break;
       case op::close: out.close(); break;
       case op::tls: out.start_tls(); break;
-      case op::fallback:
-      case op::expect_line:
-      case op::expect_raw:
-      case op::expect_close: break;  // the loader keeps expectations out of rules
+      default: break;  // expectations and client-side records: the loader keeps them out of rules
     }
   }
 }
@@ -281,6 +286,7 @@ void script_behaviour::settle(actions& out) {
 }
 
 bool script_behaviour::command(std::string_view line, const command_result& parsed, actions& out) {
+  if (shadow_) return false;  // following the dialogue: no rule sees it twice
   settle(out);
   // BDAT's chunk follows its command line: only the reference frames it.
   if (parsed.cmd.kind == verb::bdat) return false;
@@ -314,6 +320,7 @@ bool script_behaviour::command(std::string_view line, const command_result& pars
 }
 
 bool script_behaviour::end_of_data(actions& out) {
+  if (shadow_) return !shadow_store_;  // the dialogue refused the message: not stored
   settle(out);
   auto c = pick(rule_def::trigger::data, {});
   if (!c) return false;
@@ -379,7 +386,7 @@ void script_behaviour::receive(std::string_view octets, actions& out) {
 void script_behaviour::tls_started(actions& out) {
   tls_wait_ = false;
   buf_.clear();
-  last_hello_.clear();  // RFC 3207 §4.2: the client greets again inside TLS
+  shadow_pending_.clear();
   at_line_start_ = true;
   in_data_ = false;
   ref_->tls_started(out);
@@ -422,7 +429,7 @@ void script_behaviour::play_sends(actions& out) {
     if (expects(s)) return;
     ++pos_;
     switch (s.kind) {
-      case op::send: send(s.bytes, dscript().capture_names, pace_, out); break;
+      case op::send: answer_ += send(s.bytes, dscript().capture_names, pace_, out); break;
       case op::pause: out.push({act::pause, {}, s.delay, 0}); break;
       case op::rate: pace_.rate = s.n; break;
       case op::split: pace_.split = s.n; pace_.gap = s.delay; break;
@@ -441,21 +448,12 @@ void script_behaviour::play_sends(actions& out) {
   if (active_ && !closed_ && !tls_wait_ && pos_ >= steps_->size()) take_over(out);
 }
 
-// The dialogue is over: the reference server answers from here on, as if
-// the client had greeted it with the dialogue's last EHLO/HELO (no
-// transaction open, no AUTH), so a dialogue that only scripts the greeting
-// and EHLO leaves a session that takes mail. Its greeting is not sent.
+// The dialogue is over: the reference server, which followed it in the
+// shadow, answers from here on (its greeting is not sent).
 void script_behaviour::take_over(actions&) {
   active_ = false;
   in_data_ = false;
-  if (!last_hello_.empty()) {
-    actions ignored;
-    ref_->set_hook(nullptr);
-    ref_->set_quiet(true);
-    ref_->receive(last_hello_ + "\r\n", ignored);
-    ref_->set_quiet(false);
-    ref_->set_hook(this);
-  }
+  shadow_pending_.clear();
   if (env_.events.enabled())
     env_.events.emit({{"event", "script"}, {"session", env_.id}, {"script", dscript().source},
                       {"dialogue", "done"}, {"next", "reference"}});
@@ -472,7 +470,10 @@ void script_behaviour::dialogue_run(actions& out) {
       std::string e = expected_bytes(s);
       if (s.kind == op::expect_raw && e.find('\n') == std::string::npos && std::string_view(buf_).starts_with(e)) {
         buf_.erase(0, e.size());
+        answer_.clear();
         advance(e);
+        play_sends(out);
+        shadow(e);
         continue;
       }
       if (!s.pat && e.size() > buf_.size() && std::string_view(e).starts_with(buf_)) return;  // wait for the rest
@@ -488,22 +489,30 @@ void script_behaviour::dialogue_run(actions& out) {
     if (line_start && (!in_data_ || dot)) {
       if (auto c = pick(dot ? rule_def::trigger::data : rule_def::trigger::line, content_of(line))) {
         event_rule(*c, content_of(line));
+        const bool expected = line_expected(line);
+        answer_.clear();
+        const std::string before = wire_of(out);
         if (c->rule->has_fallback) {
           play_rule(*c, out, [&](actions& a) { dialogue_line(line, a); });
-          continue;
-        }
-        const bool expected = line_expected(line);
-        play_rule(*c, out, nullptr);
-        if (expected) {
-          advance(line);
-          skip_answer();
         } else {
-          offset_ += line.size();
+          play_rule(*c, out, nullptr);
+          if (expected) {
+            advance(line);
+            skip_answer();
+          } else {
+            offset_ += line.size();
+          }
+        }
+        if (expected || c->rule->has_fallback) {
+          answer_ = wire_of(out).substr(before.size());
+          shadow(line);
         }
         continue;
       }
     }
+    answer_.clear();
     dialogue_line(line, out);
+    shadow(line);
   }
 }
 
@@ -546,6 +555,37 @@ void script_behaviour::dialogue_line(std::string_view line, actions& out) {
   play_sends(out);
 }
 
+// The reference server follows the dialogue in the shadow: what the dialogue
+// took and accepted (its answer 2xx/3xx) is given to it too, and all of the
+// mail data once it is inside a message, with its replies dropped and its
+// events quiet. So a message the dialogue accepts is stored like any other,
+// and the reference is in step when it takes over. Octets without an answer
+// yet (pipelined commands, a BDAT chunk, a partial line) wait for one.
+void script_behaviour::shadow(std::string_view taken) {
+  if (mismatched_) {
+    mismatched_ = false;
+    shadow_pending_.clear();
+    return;
+  }
+  shadow_pending_.append(taken);
+  const bool data = ref_->busy();
+  const int code = last_reply_code(answer_);
+  if (!data && code == 0) {
+    if (shadow_pending_.size() > limit_ * 4) shadow_pending_.clear();  // a dialogue that never answers
+    return;
+  }
+  std::string feed = std::move(shadow_pending_);
+  shadow_pending_.clear();
+  if (!data && (code < 200 || code >= 400)) return;  // refused: the reference never saw it
+  shadow_store_ = code >= 200 && code < 300;
+  actions dropped;
+  shadow_ = true;
+  ref_->set_quiet(true);
+  ref_->receive(feed, dropped);
+  ref_->set_quiet(false);
+  shadow_ = false;
+}
+
 // Would the dialogue take this whole line now? (Captures are bound if so.)
 bool script_behaviour::line_expected(std::string_view line) {
   if (!active_ || pos_ >= steps_->size()) return false;
@@ -566,11 +606,6 @@ void script_behaviour::advance(std::string_view taken) {
   if (env_.events.enabled() && (!in_data_ || taken == ".\r\n"))
     env_.events.emit({{"event", "script"}, {"session", env_.id}, {"script", dscript().source}, {"step_line", s.line}});
   if (in_data_ && taken == ".\r\n") in_data_ = false;
-  if (!in_data_ && at_line_start_ && taken.ends_with("\r\n")) {
-    const std::string_view line = content_of(taken);
-    const verb v = parse_command(line).cmd.kind;
-    if ((v == verb::ehlo || v == verb::helo) && parse_command(line).ok()) last_hello_ = std::string(line);
-  }
   offset_ += taken.size();
   if (!taken.empty()) at_line_start_ = taken.back() == '\n';
   ++pos_;
@@ -617,6 +652,7 @@ void script_behaviour::finding(std::string_view received, const std::string& why
 }
 
 void script_behaviour::mismatch(std::string_view received, actions& out) {
+  mismatched_ = true;
   finding(received, received.empty() ? "unexpected input" : "the client sent something else");
   offset_ += received.size();
   if (!received.empty()) at_line_start_ = received.back() == '\n';

@@ -12,6 +12,13 @@
 //      dialogue has ended.
 // A rule's @fallback puts the answer of layers 2/3 inside the rule's own.
 //
+// The reference server follows the dialogue in the shadow: every line the
+// dialogue takes and accepts (2xx/3xx), and the mail data inside a message,
+// is given to it too, with its replies dropped and its events quiet. A
+// message the dialogue accepts is stored as usual (a "message" event), and
+// when the dialogue ends the reference server is in step (a transaction
+// open, a message begun, a QUIT said).
+//
 // A rule that accepts a command (its last reply 2xx/3xx) lets the reference
 // server take the command for its state, with the rule's reply sent instead
 // of the reference's: a custom EHLO reply or a 354 to DATA keep the session
@@ -113,7 +120,7 @@ class script_behaviour final : public behaviour, private command_hook {
   void compile(const chosen& c, std::size_t from, std::size_t to, pacing& p, actions& out);
   void play_rule(const chosen& c, actions& out, const std::function<void(actions&)>& fallback);
   void hand_to_reference(const chosen& c, actions& out);
-  void send(std::string_view bytes, const std::vector<std::string>& names, const pacing& p, actions& out);
+  std::string send(std::string_view bytes, const std::vector<std::string>& names, const pacing& p, actions& out);
   static void paced(std::string_view bytes, const pacing& p, actions& out);
   static void append_paced(actions& out, std::vector<action> list, const pacing& p);
   void settle(actions& out);
@@ -130,6 +137,7 @@ class script_behaviour final : public behaviour, private command_hook {
   void mismatch(std::string_view received, actions& out);
   void finding(std::string_view received, const std::string& why);
   void take_over(actions& out);
+  void shadow(std::string_view taken);
 
   // events
   void event_command(std::string_view content);
@@ -156,7 +164,11 @@ class script_behaviour final : public behaviour, private command_hook {
   std::string buf_;         // client octets the dialogue has not taken yet
   std::uint64_t offset_ = 0;  // client octets the dialogue took so far
   std::size_t limit_;       // longest line the dialogue waits for
-  std::string last_hello_;  // the client's last EHLO/HELO the dialogue took
+  std::string answer_;      // what the dialogue sent for the line just taken
+  std::string shadow_pending_;  // taken octets the reference has not been given yet
+  bool shadow_ = false;     // the reference is being given a dialogue's line
+  bool shadow_store_ = false;
+  bool mismatched_ = false;
 
   region region_;
   std::string reply_carry_;

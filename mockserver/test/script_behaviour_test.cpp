@@ -126,6 +126,7 @@ const char* const replay =
     "C: Subject: t\n"
     "C:\n"
     "C= body with a bare LF\\n\n"
+    "C: and a CRLF line\n"
     "C: .\n"
     "S: 250 2.0.0 queued\n"
     "C: QUIT\n"
@@ -141,18 +142,18 @@ TEST(replay, plays_server_records_and_expects_client_records) {
             "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n")
       << "pipelined lines: one write with every reply";
   EXPECT_TRUE(s.beh().busy()) << "inside the mail data";
-  EXPECT_EQ(s.say("Subject: t\r\n\r\nbody with a bare LF\n.\r\n"), "250 2.0.0 queued\r\n");
+  EXPECT_EQ(s.say("Subject: t\r\n\r\nbody with a bare LF\nand a CRLF line\r\n.\r\n"), "250 2.0.0 queued\r\n");
   auto last = s.send("QUIT\r\n");
   EXPECT_EQ(wire(last), "221 2.0.0 bye\r\n");
   EXPECT_TRUE(has(last, act::close));
   EXPECT_EQ(s.findings, 0);
-  EXPECT_EQ(s.count("\"step_line\":16"), 1u) << s.events();
+  EXPECT_EQ(s.count("\"step_line\":17"), 1u) << s.events();
 }
 
 TEST(replay, any_split_of_the_client_octets_gives_the_same_replies) {
   const std::string client =
       "EHLO c.example\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n"
-      "Subject: t\r\n\r\nbody with a bare LF\n.\r\nQUIT\r\n";
+      "Subject: t\r\n\r\nbody with a bare LF\nand a CRLF line\r\n.\r\nQUIT\r\n";
   session_fixture whole(script_of(replay));
   std::string expected = wire(whole.greet());
   expected += whole.say(client);
@@ -211,7 +212,7 @@ TEST(replay, the_expected_close_ends_the_dialogue_quietly) {
   EXPECT_EQ(s.findings, 0);
 }
 
-TEST(replay, the_reference_server_takes_over_greeted_by_the_dialogues_ehlo) {
+TEST(replay, the_reference_server_takes_over_in_step) {
   session_fixture s(script_of("S: 220 custom banner\nC~ EHLO {*}\nS: 250 custom.example\n"));
   EXPECT_EQ(wire(s.greet()), "220 custom banner\r\n");
   EXPECT_EQ(s.say("EHLO c.example\r\n"), "250 custom.example\r\n");
@@ -221,6 +222,35 @@ TEST(replay, the_reference_server_takes_over_greeted_by_the_dialogues_ehlo) {
   EXPECT_EQ(wire(q).substr(0, 4), "221 ");
   EXPECT_TRUE(has(q, act::close));
   EXPECT_NE(s.events().find("\"dialogue\":\"done\""), std::string::npos);
+}
+
+TEST(replay, the_reference_follows_the_dialogue_and_stores_what_it_accepted) {
+  session_fixture s(script_of(replay));
+  s.greet();
+  s.say("EHLO c\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+  s.say("Subject: t\r\n\r\nbody with a bare LF\nand a CRLF line\r\n.\r\n");
+  std::string e = s.events();
+  EXPECT_EQ(s.count("\"event\":\"message\""), 1u) << e;
+  EXPECT_NE(e.find("\"mail_from\":\"a@example.test\""), std::string::npos) << e;
+  EXPECT_EQ(e.find("Ok: queued as"), std::string::npos) << "the reference's own reply is neither sent nor reported";
+  // A dialogue that refuses the message: not stored.
+  session_fixture t(script_of("S: 220 x\nC: HELO c\nS: 250 x\nC: MAIL FROM:<a@x.test>\nS: 250 ok\nC: RCPT TO:<b@x.test>\n"
+                              "S: 250 ok\nC: DATA\nS: 354 go\nC: hi\nC: .\nS: 554 5.7.1 refused\n"));
+  t.greet();
+  EXPECT_EQ(t.say("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\nhi\r\n.\r\n"),
+            "250 x\r\n250 ok\r\n250 ok\r\n354 go\r\n554 5.7.1 refused\r\n");
+  EXPECT_EQ(t.count("\"event\":\"message\""), 0u) << t.events();
+}
+
+TEST(replay, a_dialogue_that_ends_at_354_leaves_the_message_to_the_reference) {
+  session_fixture s(script_of("S: 220 x\nC~ EHLO {*}\nS: 250 x\nC~ MAIL FROM:{*}\nS: 250 ok\nC~ RCPT TO:{*}\nS: 250 ok\n"
+                              "C: DATA\nS: 354 send it\n"));
+  s.greet();
+  EXPECT_EQ(s.say("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n"),
+            "250 x\r\n250 ok\r\n250 ok\r\n354 send it\r\n");
+  EXPECT_FALSE(s.beh().in_dialogue());
+  EXPECT_EQ(s.say("any\r\nnumber of lines\r\n.\r\n").substr(0, 24), "250 2.0.0 Ok: queued as ");
+  EXPECT_EQ(s.count("\"event\":\"message\""), 1u);
 }
 
 TEST(replay, tls_starts_after_the_220_and_the_dialogue_goes_on_inside) {
