@@ -54,7 +54,9 @@ def make_authenticator(user, password):
     def authenticate(server, session, envelope, mechanism, auth_data):
         ok = (isinstance(auth_data, LoginPassword)
               and auth_data.login == user.encode() and auth_data.password == password.encode())
-        return AuthResult(success=ok, auth_data=auth_data if ok else None)
+        # handled=False: aiosmtpd then answers a failure itself (535); with
+        # its default (True) it would answer nothing and the client hangs.
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
     return authenticate
 
 
