@@ -13,6 +13,8 @@
 #   FUZZ_OUT       keep corpora, logs and crash files here (default: a
 #                  temporary directory, removed when everything passed)
 #   FUZZ_NO_BUILD  set to 1 to use the existing build/fuzz
+#   FUZZ_MORE_SEEDS  another run's FUZZ_OUT (or any root of <target>/
+#                  directories) whose inputs are copied in with the seeds
 #   JOBS           build parallelism (default 2)
 # Limits: the seed corpus is only read; inputs found during the run stay in
 # $FUZZ_OUT/<target>/corpus (merge them into corpus/<target> by hand, with
@@ -59,6 +61,9 @@ run_one() {
   rm -rf "$dir"
   mkdir -p "$dir/corpus" "$dir/crashes"
   if [ -d "corpus/$t" ]; then cp -R "corpus/$t/." "$dir/corpus/"; fi
+  local more=${FUZZ_MORE_SEEDS:-}
+  if [ -n "$more" ] && [ -d "$more/$t/corpus" ]; then cp -R "$more/$t/corpus/." "$dir/corpus/"
+  elif [ -n "$more" ] && [ -d "$more/$t" ]; then cp -R "$more/$t/." "$dir/corpus/"; fi
   local rc=0
   # CPU seconds as well as wall time: on a busy machine exec/s per CPU
   # second is the figure that compares.
