@@ -8,7 +8,8 @@
 // start; a line plus its terminator is what was consumed and fits the limit;
 // the flags name exactly the octets the line holds; the whole stream is
 // consumed by the end; and the stream cut into pieces gives the same lines,
-// endings, flags, lengths and diagnostics as the stream given whole.
+// endings, flags, lengths and diagnostics as the stream given whole to the
+// same framer after reset().
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -90,11 +91,7 @@ void check(const line_result& r, std::string_view b, std::size_t limit) {
 
 // Lines are recorded by stream offset and checked against `stream`, the
 // payload, so events compare without copies.
-std::vector<event> frame(std::string_view stream, const std::vector<std::string_view>& pieces, std::size_t limit,
-                         parse_options opts) {
-  line_framer f(512, opts);
-  f.set_limit(limit);
-  SMTPKIT_FUZZ_CHECK(f.limit() == limit);
+std::vector<event> frame(line_framer& f, std::string_view stream, const std::vector<std::string_view>& pieces) {
   std::string buf;
   std::vector<event> out;
   std::size_t pos = 0;  // stream offset of buf[0]
@@ -138,8 +135,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t limit = limits[s.options & 7u];
   parse_options opts;
   if (s.options & 8u) opts.relax = lenient::bare_lf;
-  auto whole = frame(s.payload, {s.payload}, limit, opts);
-  auto pieces = frame(s.payload, s.pieces, limit, opts);
+  SMTPKIT_FUZZ_CHECK(((opts.relax & lenient::bare_lf) == lenient::bare_lf) == opts.allows(lenient::bare_lf));
+  line_framer f(512, opts);
+  f.set_limit(limit);
+  SMTPKIT_FUZZ_CHECK(f.limit() == limit);
+  auto pieces = frame(f, s.payload, s.pieces);
+  // reset() gives back a framer that behaves like a new one.
+  f.reset();
+  auto whole = frame(f, s.payload, {s.payload});
   SMTPKIT_FUZZ_CHECK(whole == pieces);
   return 0;
 }

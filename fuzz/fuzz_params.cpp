@@ -75,6 +75,12 @@ void check_params(std::string_view in, bool for_mail, parse_options opts) {
     SMTPKIT_FUZZ_CHECK(list.find(e.keyword, found) != nullptr && found.offset == e.offset);
   }
   SMTPKIT_FUZZ_CHECK(printed == in && n == list.size());
+  std::size_t again = 0;
+  for (auto it = list.begin(); it != list.end(); it++) again += it->keyword.empty() ? 0 : 1;
+  esmtp_param none;
+  SMTPKIT_FUZZ_CHECK(again == n && list.find("X-NOT-A-PARAMETER", none) == nullptr);
+  SMTPKIT_FUZZ_CHECK(out.has(param_id::body) || to_string(out.body).empty());
+  SMTPKIT_FUZZ_CHECK(out.has(param_id::ret) || to_string(out.ret).empty());
   std::string decoded;
   if (out.has(param_id::envid)) SMTPKIT_FUZZ_CHECK(xtext_decode(out.envid, decoded));
   if (out.has(param_id::orcpt)) SMTPKIT_FUZZ_CHECK(xtext_decode(out.orcpt, decoded));

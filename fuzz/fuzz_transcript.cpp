@@ -7,7 +7,8 @@
 // and a column within it; a transcript that reads, written again from the
 // octets each side sent (transcript_writer) and read back, gives the same
 // octets per side in the same order, with the same directives between them;
-// each record printed by format_record reads back as the same record.
+// each record printed by format_record reads back as the same record;
+// drain() after every record adds up to what take() gives at once.
 // Limit: comments and line numbers are not compared (they do not round-trip
 // by design).
 #include <cstddef>
@@ -91,6 +92,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   SMTPKIT_FUZZ_CHECK(w.str().size() >= 16);  // the comment, at least
   const std::string written = w.take();
+  // Drained record by record, a second writer writes the same text.
+  transcript_writer w2;
+  std::string drained;
+  w2.comment("written again");
+  for (const record& rec : t.records) {
+    if (rec.sends()) w2.sent(rec.who, rec.bytes());
+    else if (rec.kind == record_kind::directive) w2.directive(rec.name, rec.args);
+    drained += w2.drain();
+  }
+  SMTPKIT_FUZZ_CHECK(drained + w2.take() == written);
   read_result again = read_transcript(written, "written", opts);
   SMTPKIT_FUZZ_CHECK(again.ok());
   SMTPKIT_FUZZ_CHECK(meaning(*again.value) == meaning(t));
