@@ -238,30 +238,21 @@ void script_behaviour::play_rule(const chosen& c, actions& out, const std::funct
   compile(c, fb + 1, body.size(), p, out);
 }
 
-// A rule took a command the reference server parsed. The reference still
-// answers when the rule says @fallback (its writes are paced as the rule
-// says, the rest of the body follows), and when the rule accepts (2xx/3xx):
-// then the reference learns what the client believes happened (a custom
-// EHLO reply keeps MAIL working) but its reply is replaced by the rule's.
+// A rule with @fallback took a command (or the end of data) the reference
+// server is handling: what the reference writes for it goes out paced as
+// the rule says, after the rule's records before @fallback and before
+// those after it (settle() puts them in place).
 void script_behaviour::hand_to_reference(const chosen& c, actions& out) {
   region_ = {};
   region_.open = true;
   pacing p;
-  if (c.rule->has_fallback) {
-    std::size_t fb = 0;
-    while (c.rule->body[fb].kind != op::fallback) ++fb;
-    compile(c, 0, fb, p, out);
-    region_.pace = p;
-    actions tail;
-    compile(c, fb + 1, c.rule->body.size(), p, tail);
-    region_.tail = tail.take();
-  } else {
-    actions answer;
-    compile(c, 0, c.rule->body.size(), p, answer);
-    region_.replace = true;
-    region_.replacement = answer.take();
-    ref_->set_quiet(true);
-  }
+  std::size_t fb = 0;
+  while (c.rule->body[fb].kind != op::fallback) ++fb;
+  compile(c, 0, fb, p, out);
+  region_.pace = p;
+  actions tail;
+  compile(c, fb + 1, c.rule->body.size(), p, tail);
+  region_.tail = tail.take();
   // A barrier keeps the reference's first write from merging into ours.
   out.push({act::pause, {}, std::chrono::milliseconds(0), 0});
   region_.begin = out.list().size();
@@ -297,25 +288,29 @@ bool script_behaviour::command(std::string_view line, const command_result& pars
     hand_to_reference(*c, out);
     return false;
   }
+  return answer(*c, out);
+}
+
+// A rule without @fallback answers. When it accepts (its last reply 2xx or
+// 3xx) the reference server still takes the command (or stores the
+// message) for its state, and the rule's reply goes out instead of its own;
+// when it refuses, the reference never sees it. Returns the hook's answer.
+bool script_behaviour::answer(const chosen& c, actions& out) {
   pacing p;
-  actions answer;
-  compile(*c, 0, c->rule->body.size(), p, answer);
-  std::string sent;
-  for (const auto& a : answer.list())
-    if (a.kind == act::write || a.kind == act::throttle) sent += a.bytes;
-  const int code = last_reply_code(sent);
+  actions reply;
+  compile(c, 0, c.rule->body.size(), p, reply);
+  const int code = last_reply_code(wire_of(reply));
   if (code >= 200 && code < 400) {
-    // Compiled twice would note its replies twice: reuse the answer.
     region_ = {};
     region_.open = true;
     region_.replace = true;
-    region_.replacement = answer.take();
+    region_.replacement = reply.take();
     ref_->set_quiet(true);
-    out.push({act::pause, {}, std::chrono::milliseconds(0), 0});
+    out.push({act::pause, {}, std::chrono::milliseconds(0), 0});  // keeps the reference's write apart
     region_.begin = out.list().size();
     return false;
   }
-  append_paced(out, answer.take(), pacing{});
+  append_paced(out, reply.take(), pacing{});
   return true;
 }
 
@@ -329,8 +324,7 @@ bool script_behaviour::end_of_data(actions& out) {
     hand_to_reference(*c, out);
     return false;  // the reference stores the message and replies
   }
-  play_rule(*c, out, nullptr);
-  return true;  // answered instead of storing
+  return answer(*c, out);  // accepted: stored, the rule's reply sent; refused: not stored
 }
 
 // --- the session ------------------------------------------------------------------
@@ -398,7 +392,8 @@ void script_behaviour::peer_closed() {
     const step& s = (*steps_)[pos_];
     if (s.kind == op::expect_close) {
       advance({});
-    } else if (expects(s)) {
+    } else if (expects(s) && findings_ == 0) {
+      // After a deviation the close is its consequence, not news.
       finding("", "the client closed the connection");
     }
   }
@@ -406,7 +401,7 @@ void script_behaviour::peer_closed() {
 }
 
 void script_behaviour::timed_out(actions& out) {
-  if (active_ && !closed_ && steps_ != nullptr && pos_ < steps_->size() && expects((*steps_)[pos_]))
+  if (active_ && !closed_ && steps_ != nullptr && pos_ < steps_->size() && expects((*steps_)[pos_]) && findings_ == 0)
     finding("", "the client sent nothing more before the timeout");
   ref_->timed_out(out);
 }
@@ -633,6 +628,7 @@ void script_behaviour::finding(std::string_view received, const std::string& why
   else if (s.kind == op::expect_raw) expected = "C= " + escape(s.bytes);
   else expected = "C: " + escape(s.bytes);
   const std::string where = dscript().source + ":" + std::to_string(s.line);
+  ++findings_;
   if (env_.note_finding) env_.note_finding(conformance::level::must);
   if (!env_.events.enabled()) return;
   json e{{"event", "finding"},

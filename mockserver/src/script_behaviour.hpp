@@ -120,6 +120,7 @@ class script_behaviour final : public behaviour, private command_hook {
   void compile(const chosen& c, std::size_t from, std::size_t to, pacing& p, actions& out);
   void play_rule(const chosen& c, actions& out, const std::function<void(actions&)>& fallback);
   void hand_to_reference(const chosen& c, actions& out);
+  bool answer(const chosen& c, actions& out);
   std::string send(std::string_view bytes, const std::vector<std::string>& names, const pacing& p, actions& out);
   static void paced(std::string_view bytes, const pacing& p, actions& out);
   static void append_paced(actions& out, std::vector<action> list, const pacing& p);
@@ -169,6 +170,7 @@ class script_behaviour final : public behaviour, private command_hook {
   bool shadow_ = false;     // the reference is being given a dialogue's line
   bool shadow_store_ = false;
   bool mismatched_ = false;
+  std::size_t findings_ = 0;  // script.mismatch findings of this session
 
   region region_;
   std::string reply_carry_;

@@ -423,12 +423,17 @@ TEST(rules, connect_rules_replace_or_wrap_the_greeting) {
   }
 }
 
-TEST(rules, data_rules_answer_the_end_of_data_instead_of_storing) {
+TEST(rules, data_rules_answer_the_end_of_data_and_refusals_store_nothing) {
   session_fixture s(script_of("@rule @data\nS: 552 5.2.2 mailbox full\n@end\n"));
   s.greet();
   s.say("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n");
   EXPECT_EQ(s.say("Subject: x\r\n\r\nhi\r\n.\r\n"), "552 5.2.2 mailbox full\r\n");
   EXPECT_EQ(s.events().find("\"event\":\"message\""), std::string::npos);
+  session_fixture u(script_of("@rule @data\nS: 250 2.0.0 taken, says the rule\n@end\n"));
+  u.greet();
+  u.say("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n");
+  EXPECT_EQ(u.say("hi\r\n.\r\n"), "250 2.0.0 taken, says the rule\r\n");
+  EXPECT_EQ(u.count("\"event\":\"message\""), 1u) << "an accepting @data rule stores the message";
   session_fixture t(script_of("@rule @data\n@pause 2s\n@fallback\n@end\n"));
   t.greet();
   t.say("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n");
