@@ -18,6 +18,8 @@ void add_check(CLI::App& app, runner& run);
 void add_rules(CLI::App& app, runner& run);
 void add_serve(CLI::App& app, runner& run);
 void add_record(CLI::App& app, runner& run);
+void add_replay(CLI::App& app, runner& run);
+void add_probe(CLI::App& app, runner& run);
 
 /// Exit statuses shared by every verb.
 enum exit_code : int { exit_ok = 0, exit_violations = 1, exit_usage = 2 };
