@@ -1,6 +1,8 @@
 // server.cpp — listeners, the session registry, timeouts, shutdown.
 #include <cerrno>
 #include <csignal>
+#include <functional>
+#include <pthread.h>
 #include <cstring>
 #include <iostream>
 #include <fcntl.h>
@@ -163,9 +165,16 @@ int server::run() {
   std::signal(SIGPIPE, SIG_IGN);
   s.signals.add(SIGINT);
   s.signals.add(SIGTERM);
-  s.signals.async_wait([&s](const boost::system::error_code& ec, int) {
-    if (!ec) s.begin_shutdown();
-  });
+  // First signal: stop accepting and let messages in progress finish. A
+  // second one ends the grace period at once.
+  std::function<void(const boost::system::error_code&, int)> on_signal;
+  on_signal = [&s, &on_signal](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    if (s.stopping) s.stop_deadline = clock_type::now();
+    s.begin_shutdown();
+    if (!s.sessions.empty()) s.signals.async_wait(on_signal);
+  };
+  s.signals.async_wait(on_signal);
   for (const auto& b : s.bound) {
     std::cerr << "smtpkit serve: listening on " << describe(b) << "\n";
     if (s.events.enabled())
@@ -188,6 +197,13 @@ int server::run() {
     if (!ec) s.sweep();
   });
   s.io.run();
+  // From here on the process is finishing: a late SIGTERM (a supervisor
+  // repeating itself) must not turn a clean exit into a kill.
+  sigset_t late;
+  sigemptyset(&late);
+  sigaddset(&late, SIGTERM);
+  sigaddset(&late, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &late, nullptr);
   std::size_t counted = 0;
   if (s.cfg.fail_on)
     for (int l = 0; l < 4; ++l)
