@@ -51,7 +51,10 @@ std::string builtin_suite() {
   namespace fs = std::filesystem;
   for (const std::string& d : {std::string(SMTPKIT_SOURCE_DIR) + "/conformance/server", std::string(SMTPKIT_DATA_DIR) + "/server"}) {
     std::error_code ec;
-    if (fs::is_directory(d, ec)) return d;
+    if (!fs::is_directory(d, ec)) continue;
+    // Reports name scenario files: relative to here when they are below it.
+    auto rel = fs::proximate(d, ec);
+    return !ec && !rel.empty() && rel.string().rfind("..", 0) != 0 ? rel.string() : d;
   }
   return {};
 }
