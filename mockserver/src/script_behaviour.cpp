@@ -455,30 +455,34 @@ void script_behaviour::take_over(actions&) {
 }
 
 void script_behaviour::dialogue_run(actions& out) {
+  // Octets are taken from `head` on and dropped from buf_ once, at the end:
+  // a read holding a thousand lines of mail data costs one move, not one each.
+  std::size_t head = 0;
   for (;;) {
     play_sends(out);
-    if (!active_ || closed_ || tls_wait_ || buf_.empty()) return;
+    const std::string_view avail = std::string_view(buf_).substr(head);
+    if (!active_ || closed_ || tls_wait_ || avail.empty()) break;
     const step& s = (*steps_)[pos_];
     if (s.kind != op::expect_close) {
       // A record that ends inside a line (C= without LF) is taken as it
       // comes; a line is waited for only when the record holds one.
-      std::string e = expected_bytes(s);
-      if (s.kind == op::expect_raw && e.find('\n') == std::string::npos && std::string_view(buf_).starts_with(e)) {
-        buf_.erase(0, e.size());
+      const std::string e = expected_bytes(s);
+      if (s.kind == op::expect_raw && e.find('\n') == std::string::npos && avail.starts_with(e)) {
+        head += e.size();
         answer_.clear();
         advance(e);
         play_sends(out);
         shadow(e);
         continue;
       }
-      if (!s.pat && e.size() > buf_.size() && std::string_view(e).starts_with(buf_)) return;  // wait for the rest
+      if (!s.pat && e.size() > avail.size() && std::string_view(e).starts_with(avail)) break;  // wait for the rest
     }
-    std::size_t nl = buf_.find('\n');
-    if (nl == std::string::npos && buf_.size() < limit_) return;
-    const std::size_t n = nl == std::string::npos ? buf_.size() : nl + 1;
-    std::string line = buf_.substr(0, n);
+    const std::size_t nl = avail.find('\n');
+    if (nl == std::string_view::npos && avail.size() < limit_) break;
+    const std::size_t n = nl == std::string_view::npos ? avail.size() : nl + 1;
+    const std::string line(avail.substr(0, n));
     const bool line_start = at_line_start_;
-    buf_.erase(0, n);
+    head += n;
     const bool dot = in_data_ && line == ".\r\n";
     if (!in_data_ || dot) event_command(content_of(line));
     if (line_start && (!in_data_ || dot)) {
@@ -486,7 +490,7 @@ void script_behaviour::dialogue_run(actions& out) {
         event_rule(*c, content_of(line));
         const bool expected = line_expected(line);
         answer_.clear();
-        const std::string before = wire_of(out);
+        const std::size_t before = wire_of(out).size();
         if (c->rule->has_fallback) {
           play_rule(*c, out, [&](actions& a) { dialogue_line(line, a); });
         } else {
@@ -499,7 +503,7 @@ void script_behaviour::dialogue_run(actions& out) {
           }
         }
         if (expected || c->rule->has_fallback) {
-          answer_ = wire_of(out).substr(before.size());
+          answer_ = wire_of(out).substr(before);
           shadow(line);
         }
         continue;
@@ -509,6 +513,7 @@ void script_behaviour::dialogue_run(actions& out) {
     dialogue_line(line, out);
     shadow(line);
   }
+  buf_.erase(0, head);
 }
 
 // A line (or the rest of one) against the expectations from pos_ on.
