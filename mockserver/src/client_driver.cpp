@@ -305,8 +305,10 @@ class player {
       fail_with(run_status::error, err);
       return false;
     }
+    // Implicit TLS belongs to setting the connection up: a handshake that
+    // fails leaves it unconnected (the probe then calls the target unreachable).
+    if (o_.target.implicit_tls && !start_tls()) return false;
     r_.connected = true;
-    if (o_.target.implicit_tls) return start_tls();
     return true;
   }
 
@@ -730,6 +732,7 @@ class player {
   bool starttls_preamble() {
     const auto fail = [&](std::string why) {
       fail_with(run_status::error, "--starttls: " + why);
+      r_.connected = false;  // like a failed implicit TLS: the session could not be set up
       return false;
     };
     received_reply rep;
@@ -745,7 +748,10 @@ class player {
       return fail("STARTTLS refused: " + (g == got::reply ? detail::describe_received(rep) : std::string("no reply")));
     ehlo_seen_ = false;  // what counts is the EHLO response inside TLS
     r_.ehlo.clear();
-    if (!start_tls()) return false;
+    if (!start_tls()) {
+      r_.connected = false;
+      return false;
+    }
     if (!transcript_full_) writer_.comment("--starttls: the scenario starts here, inside TLS");
     return true;
   }

@@ -225,3 +225,37 @@ def test_exec_runs_a_command_per_scenario():
     doc = json.loads(p.stdout)
     assert [s["verdict"] for s in doc["scenarios"]] == ["pass"], doc["scenarios"][0]["reason"]
     assert doc["target"] == "exec: " + script
+
+
+def test_implicit_tls_and_the_certificate_check():
+    proc = subprocess.Popen([BIN, "serve", "--tls-listen", "127.0.0.1:0", "--discard", "--hostname", "mx.smtpkit.test"],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        line = proc.stderr.readline().decode()
+        port = re.search(r"listening on 127\.0\.0\.1:(\d+) \(implicit TLS\)", line).group(1)
+        target = "127.0.0.1:" + port
+        p = smtpkit("probe", "server", target, "--tls", "--insecure", "--only", "basics", "--format", "json")
+        doc = json.loads(p.stdout)
+        assert p.returncode == 0, doc
+        assert doc["tls"].startswith("TLS")
+        assert all(s["verdict"] == "pass" for s in doc["scenarios"])
+        # Self-signed: without --insecure the handshake is refused, and the
+        # message says what to do.
+        p = smtpkit("probe", "server", target, "--tls", "--only", "basics.quit")
+        assert p.returncode == 2
+        assert b"certificate not accepted" in p.stderr and b"--insecure" in p.stderr
+    finally:
+        probe_targets.servers.stop_process(proc)
+        proc.stderr.close()
+
+
+def test_starttls_over_the_pipes_of_an_exec_target(tmp_path):
+    cert, key = probe_targets.servers.make_cert(str(tmp_path), "stdio.smtpkit.test")
+    server = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers", "stdio_tls_server.py")
+    command = "%s %s %s %s" % (probe_targets.servers.PYTHON, server, cert, key)
+    p = smtpkit("probe", "server", "--exec", command, "--insecure", "--only", "extensions.starttls",
+                "--only", "security.starttls-injection", "--format", "json")
+    doc = json.loads(p.stdout)
+    assert {s["id"]: s["verdict"] for s in doc["scenarios"]} == {
+        "extensions.starttls": "pass", "security.starttls-injection": "pass"}, [s["reason"] for s in doc["scenarios"]]
+    assert all(s["tls"].startswith("TLS") for s in doc["scenarios"])

@@ -120,6 +120,8 @@ struct driver_result {
   std::string reason;  ///< why: error, not applicable, or the first mismatch
   std::vector<expectation_result> expectations;
   std::optional<smuggle_result> smuggle;
+  /// The connection was set up: TCP (or the command started), and TLS when
+  /// it comes before the dialogue (implicit TLS, --starttls).
   bool connected = false;
   std::string greeting;              ///< first line of the server's greeting
   std::vector<std::string> ehlo;     ///< keyword lines of the last EHLO response
