@@ -66,6 +66,7 @@ struct pending {
   bool auth_initial = false;
   bool sync_point = false;
   bool extension_verb = false;  ///< unknown to the grammar but advertised
+  bool data_had_variant = false;  ///< data_end: the data held a "." variant (smuggling candidate)
 };
 
 /// FIFO of commands awaiting replies. A vector with a moving head: no
@@ -150,6 +151,7 @@ struct engine::impl {
   bool desync = false;
   bool tls_pending = false;       // 220 to STARTTLS seen, TLS not yet started
   bool injected_from_server = false;
+  bool answered_variant_data = false;  // the last reply answered data that held a "." variant
   bool replies_after_tls = false;
   bool silent_since_tls = false;  // TLS started and neither side has sent an octet since
   std::size_t injected_commands = 0;  // client commands discarded by TLS

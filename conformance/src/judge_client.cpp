@@ -430,6 +430,7 @@ void engine::impl::client_data(std::string_view piece) {
     p.v = verb::data;
     p.offset = coff;
     p.excerpt = "<CRLF>.<CRLF>";
+    p.data_had_variant = last_variant_end != UINT64_MAX;
     queue.push_back(std::move(p));
     cmode = client_mode::lines;
   }

@@ -89,6 +89,7 @@ void engine::impl::server_reply(std::uint64_t at) {
   }
   pending p = std::move(queue.front());
   queue.pop_front();
+  answered_variant_data = p.kind == pending_kind::data_end && p.data_had_variant;
   // Code 0: the reply's code could not be read (reply.empty, reply.code).
   // It still answers the command, by counting, and gets no verdict of its
   // own; its outcome is read as a client must read a code it does not know,
@@ -174,6 +175,18 @@ void engine::impl::unsolicited(std::uint16_t code, std::uint64_t at) {
       report(rk::server_data_early_reply, side::server, at, "reply " + std::to_string(code) + " before the end of data",
              excerpt_of(reply_text));
     }
+    return;
+  }
+  if (answered_variant_data) {
+    // A client that sends a whole message at once (as an attacker does)
+    // has nothing pending after the real <CRLF>.<CRLF>: a further reply
+    // right after the one to data holding a "." variant means the server
+    // ended the data at the variant and read the rest as commands.
+    desync = true;
+    touch(rk::server_data_eod_variant_accepted);
+    report(rk::server_data_eod_variant_accepted, side::server, at,
+           "reply " + std::to_string(code) + " with no command pending, after data holding a non-CRLF end-of-data sequence",
+           excerpt_of(reply_text));
     return;
   }
   if (injected_commands > 0 && st.tls) {

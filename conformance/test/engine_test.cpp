@@ -109,6 +109,12 @@ const engine_case cases[] = {
      "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\n"
      "C= x\\n.\\n\nS: 250 queued\n",
      {"client.data.bare-lf", "client.data.bare-lf", "client.data.eod.lf-dot-lf", "server.data.eod-variant-accepted"}},
+    // The whole message at once: the replies come after the real end, and
+    // the second one has no command to answer (was: server.reply.unsolicited).
+    {__LINE__, "RFC 5321 §2.3.8 smuggling accepted, message sent at once", hello_plain +
+     "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\n"
+     "C= x\\n.\\nNOOP\\r\\n\nC: .\nS: 250 queued\nS: 250 ok\nS: 500 what\n",
+     {"client.data.bare-lf", "client.data.bare-lf", "client.data.eod.lf-dot-lf", "server.data.eod-variant-accepted"}},
     {__LINE__, "RFC 1870 §4 SIZE over the limit", hello + "C: MAIL FROM:<a@example.test> SIZE=5000\nS: 250 2.1.0 ok\n",
      {"client.size.over-limit", "server.size.over-limit-accepted"}},
     {__LINE__, "RFC 5321 §4.1.1.2 unadvertised parameter", hello_plain + "C: MAIL FROM:<a@example.test> BODY=8BITMIME\nS: 250 ok\n",
