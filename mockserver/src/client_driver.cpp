@@ -284,8 +284,12 @@ class player {
   // --- transcript and engine ---------------------------------------------------
 
   void record(side who, std::string_view bytes) {
-    if (who == side::client) engine_.client_bytes(bytes);
-    else engine_.server_bytes(bytes);
+    if (who == side::client) {
+      engine_.client_bytes(bytes);
+    } else {
+      engine_.server_bytes(bytes);
+      server_octets_ += bytes.size();
+    }
     if (transcript_full_) return;
     writer_.sent(who, bytes);
     if (writer_.str().size() > max_transcript) {
@@ -832,6 +836,13 @@ class player {
         pump();
       }
       close_ours();
+      if (conn_->is_command() && server_closed_ && server_octets_ == 0) {
+        // A command that ends without a word did not start as a server
+        // (not found, bad options): a setup error, not a verdict.
+        r_.connected = false;
+        r_.status = run_status::error;
+        r_.reason = "the command ended without sending anything";
+      }
       if (conn_->is_command() && !conn_->stderr_tail().empty() && r_.status == run_status::error)
         r_.reason += " (stderr: " + escape(conn_->stderr_tail().substr(0, 300)) + ")";
       conn_.reset();
@@ -895,6 +906,7 @@ class player {
   std::size_t scanned_ = 0;  // octets of inbuf_ known to hold no LF
   received_reply partial_;
   std::size_t replies_ = 0;
+  std::uint64_t server_octets_ = 0;
   bool server_closed_ = false;
   bool client_closed_ = false;
   bool stop_ = false;

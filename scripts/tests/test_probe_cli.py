@@ -259,3 +259,9 @@ def test_starttls_over_the_pipes_of_an_exec_target(tmp_path):
     assert {s["id"]: s["verdict"] for s in doc["scenarios"]} == {
         "extensions.starttls": "pass", "security.starttls-injection": "pass"}, [s["reason"] for s in doc["scenarios"]]
     assert all(s["tls"].startswith("TLS") for s in doc["scenarios"])
+
+
+def test_a_command_that_does_not_start_is_a_setup_error():
+    p = smtpkit("probe", "server", "--exec", "/nonexistent/smtpd -bs", "--format", "json")
+    assert p.returncode == 2
+    assert b"the command ended without sending anything" in p.stderr and b"not found" in p.stderr
