@@ -562,7 +562,9 @@ class player {
       if (st.kind == op::tls) script_tls_ = true;
     if (!connect()) return;
     const auto& steps = *d;
-    std::size_t i = 0;
+    // A recording of an implicit-TLS session starts with @tls: with --tls
+    // that handshake has been done at connect.
+    std::size_t i = o_.target.implicit_tls && steps.front().kind == op::tls ? 1 : 0;
     while (i < steps.size() && !stop_ && r_.status != run_status::not_applicable) {
       if (clock_type::now() >= session_deadline_) {
         fail_with(run_status::error, "the scenario's time limit passed before line " + std::to_string(steps[i].line));

@@ -151,3 +151,22 @@ def test_no_connection_is_exit_2():
     assert p.returncode == 2 and b"cannot connect" in p.stderr
     assert smtpkit("replay", path).returncode == 2  # neither --target nor --exec
     assert smtpkit("replay", "/nonexistent.smtp", "--target", "127.0.0.1:25").returncode == 2
+
+
+def test_a_recording_of_implicit_tls_replays_with_or_without_tls_flag(tmp_path):
+    recording = tmp_path / "implicit.smtp"
+    recording.write_text("@tls\nS: 220 mx.smtpkit.test ESMTP\nC: EHLO client.smtpkit.test\nS: 250-mx.smtpkit.test\n"
+                         "S: 250 HELP\nC: QUIT\nS: 221 bye\n@close S\n")
+    proc = subprocess.Popen([BIN, "serve", "--tls-listen", "127.0.0.1:0", "--discard", "--hostname", "mx.smtpkit.test"],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        line = proc.stderr.readline().decode()
+        target = "127.0.0.1:" + line.split("127.0.0.1:")[1].split()[0]
+        for flags in (["--tls"], []):  # the leading @tls is the handshake either way
+            p = smtpkit("replay", str(recording), "--target", target, "--insecure", *flags, "--format", "json")
+            doc = json.loads(p.stdout)
+            assert p.returncode == 0, doc["replay"]
+            assert doc["replay"]["replies_compared"] == 4 and doc["replay"]["differences"] == []
+    finally:
+        servers.stop_process(proc)
+        proc.stderr.close()
