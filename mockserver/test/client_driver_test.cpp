@@ -255,6 +255,40 @@ TEST(client_driver, a_silent_server_is_an_error_within_the_step_timeout) {
   EXPECT_NE(r.reason.find("no reply within 300 ms"), std::string::npos) << r.reason;
 }
 
+TEST(client_driver, a_scenario_timeout_bounds_the_whole_play) {
+  fake_server srv([](int fd) {
+    std::string buf;
+    put(fd, "220 fake.example.test ESMTP\r\n");
+    until(fd, buf, "QUIT\r\n");
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = play_against(srv, load("@timeout 300ms\nS~ 220{*}\nC: NOOP\nS~ 250{*}\n"), std::chrono::milliseconds(5000));
+  EXPECT_EQ(r.status, run_status::error);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  EXPECT_NE(r.reason.find("the scenario's time limit"), std::string::npos) << r.reason;
+}
+
+TEST(client_driver, pause_and_rate_take_their_time) {
+  fake_server srv([](int fd) {
+    std::string buf;
+    put(fd, "220 fake.example.test ESMTP\r\n");
+    until(fd, buf, "NOOP xxxxxxxxxxxxxxxxxxxxxx\r\n");
+    put(fd, "250 ok\r\n");
+    until(fd, buf, "QUIT\r\n");
+    put(fd, "221 bye\r\n");
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  // 30 octets at 100 per second: about 0.3 s, sent in pieces of 10.
+  auto r = play_against(srv, load("S~ 220{*}\n@pause 200ms\n@rate 100\nC: NOOP xxxxxxxxxxxxxxxxxxxxxx\nS~ 250{*}\n"
+                                  "@rate off\nC: QUIT\nS~ 221{*}\n"));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.status, run_status::completed) << r.reason;
+  EXPECT_GE(took, std::chrono::milliseconds(200 + 150));
+  EXPECT_LT(took, std::chrono::seconds(3));
+  // The transcript joins the pieces: nothing came from the server between them.
+  EXPECT_NE(r.transcript.find("C: NOOP xxxxxxxxxxxxxxxxxxxxxx\n"), std::string::npos) << r.transcript;
+}
+
 TEST(client_driver, findings_name_lines_of_the_dialogue) {
   fake_server srv([](int fd) {
     std::string buf;
