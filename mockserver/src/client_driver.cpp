@@ -257,8 +257,10 @@ class player {
     return std::min(clock_type::now() + o_.step_timeout, session_deadline_);
   }
 
+  // Which limit ended a wait that just timed out (poll(2) counts whole
+  // milliseconds, so it may wake a little before the session's deadline).
   std::string timeout_text() const {
-    if (clock_type::now() >= session_deadline_) return "the scenario's time limit";
+    if (clock_type::now() + std::chrono::milliseconds(20) >= session_deadline_) return "the scenario's time limit";
     return std::to_string(o_.step_timeout.count()) + " ms";
   }
 
