@@ -11,6 +11,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -265,3 +266,12 @@ def test_a_command_that_does_not_start_is_a_setup_error():
     p = smtpkit("probe", "server", "--exec", "/nonexistent/smtpd -bs", "--format", "json")
     assert p.returncode == 2
     assert b"the command ended without sending anything" in p.stderr and b"not found" in p.stderr
+
+
+@pytest.mark.skipif(not shutil.which("xmllint"), reason="xmllint is not installed")
+def test_junit_validates_against_the_schema_check_uses(serve, tmp_path):
+    out = tmp_path / "probe.xml"
+    smtpkit("probe", "server", *serve, "--format", "junit", "--fail-on", "should", "-o", str(out))
+    xsd = os.path.join(probe_targets.REPO, "conformance", "test", "junit.xsd")
+    p = subprocess.run(["xmllint", "--noout", "--schema", xsd, str(out)], capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stderr
