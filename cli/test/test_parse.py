@@ -94,3 +94,13 @@ def test_help_lists_only_working_verbs():
     p = subprocess.run([BIN, "--help"], capture_output=True, timeout=30)
     assert p.returncode == 0
     assert b"parse" in p.stdout
+
+
+def test_the_example_in_docs_cli_md_is_what_parse_prints():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "docs", "cli.md"), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    i = next(k for k, l in enumerate(lines) if l.startswith("$ echo ") and l.endswith("| smtpkit parse"))
+    record = lines[i][len("$ echo '"):lines[i].rindex("'")]
+    rc, out, _ = run(["parse"], record + "\n")
+    assert json.dumps(out[0], ensure_ascii=False, separators=(",", ":")) == lines[i + 1]
