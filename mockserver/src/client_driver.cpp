@@ -159,10 +159,16 @@ std::string describe_expected(const std::vector<step>& steps, std::size_t first,
 }
 
 std::string describe_received(const received_reply& r) {
+  // Reports stay readable: a reply is shown up to about 4 KiB.
+  constexpr std::size_t shown = 4096;
   std::string out;
   for (std::size_t k = 0; k < r.lines.size(); ++k) {
     if (k) out += "\n";
-    out += escape(r.lines[k]);
+    if (out.size() > shown) {
+      out += "... (" + std::to_string(r.lines.size() - k) + " more lines)";
+      break;
+    }
+    out += escape(r.lines[k].size() > shown ? r.lines[k].substr(0, shown) + "..." : r.lines[k]);
   }
   return out;
 }
@@ -332,6 +338,7 @@ class player {
     // them (server.starttls.data-after-220); they are not TLS.
     inbuf_.clear();
     partial_.lines.clear();
+    partial_bytes_ = 0;
     scanned_ = 0;
     engine_.tls_start();
     if (!transcript_full_) writer_.tls();
@@ -381,6 +388,10 @@ class player {
       if (st == io_status::ok) {
         record(side::server, chunk);
         inbuf_ += chunk;
+        if (inbuf_.size() > max_unasked) {
+          fail_with(run_status::error, "the server sent more than 1 MiB without being asked");
+          return;
+        }
         continue;
       }
       if (st == io_status::eof || st == io_status::error) server_gone();
@@ -436,6 +447,7 @@ class player {
         if (!partial_.lines.empty()) {
           out = std::move(partial_);
           partial_ = {};
+          partial_bytes_ = 0;
           out.code = detail::shape_of(out.lines.back()).code;
           return got::reply;
         }
@@ -449,10 +461,13 @@ class player {
 
   bool take_line(std::string line, received_reply& out) {
     auto sh = detail::shape_of(line);
+    partial_bytes_ += line.size();
     partial_.lines.push_back(std::move(line));
-    if (sh.continues && partial_.lines.size() < 10000) return false;
+    // A reply that never ends is cut at 1 MiB (it is still one reply).
+    if (sh.continues && partial_bytes_ < max_unasked) return false;
     out = std::move(partial_);
     partial_ = {};
+    partial_bytes_ = 0;
     out.code = sh.code;
     on_reply(out);
     return true;
@@ -909,6 +924,7 @@ class player {
   std::string inbuf_;
   std::size_t scanned_ = 0;  // octets of inbuf_ known to hold no LF
   received_reply partial_;
+  std::size_t partial_bytes_ = 0;
   std::size_t replies_ = 0;
   std::uint64_t server_octets_ = 0;
   bool server_closed_ = false;

@@ -289,6 +289,19 @@ TEST(client_driver, pause_and_rate_take_their_time) {
   EXPECT_NE(r.transcript.find("C: NOOP xxxxxxxxxxxxxxxxxxxxxx\n"), std::string::npos) << r.transcript;
 }
 
+TEST(client_driver, a_flooding_server_cannot_make_it_hold_more_than_a_bound) {
+  fake_server srv([](int fd) {
+    std::string flood;
+    for (int i = 0; i < 1000; ++i) flood += "220-" + std::string(96, 'x') + "\r\n";
+    for (int i = 0; i < 30; ++i) put(fd, flood);  // 3 MB of a greeting that never ends
+  });
+  auto r = play_against(srv, load("S~ 220 {*}\nC: QUIT\nS~ 221{*}\n"));
+  EXPECT_EQ(r.status, run_status::failed) << r.reason;
+  ASSERT_FALSE(r.expectations.empty());
+  EXPECT_LT(r.expectations.front().received.size(), 8000u) << "a reply is shown up to about 4 KiB";
+  EXPECT_NE(r.expectations.front().received.find("more lines)"), std::string::npos);
+}
+
 TEST(client_driver, findings_name_lines_of_the_dialogue) {
   fake_server srv([](int fd) {
     std::string buf;
