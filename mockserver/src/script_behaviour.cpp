@@ -51,6 +51,15 @@ std::string wire_of(const actions& a) {
   return s;
 }
 
+// Placeholders in a rule's answer, taken out before the session sees it:
+// where the reference server's reply goes, and that the reference server
+// takes the command with its reply dropped (an accepting rule).
+constexpr std::string_view reference_reply = "\x01reference reply";
+constexpr std::string_view reference_quiet = "\x01reference quiet";
+
+action marker(std::string_view which) { return {act::pause, std::string(which), std::chrono::milliseconds(0), 0}; }
+bool is_marker(const action& a, std::string_view which) { return a.kind == act::pause && a.bytes == which; }
+
 constexpr std::uint64_t splitmix64(std::uint64_t& state) noexcept {
   std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -149,10 +158,16 @@ void script_behaviour::event_rule(const chosen& c, std::string_view input) {
 
 // --- rules ----------------------------------------------------------------------
 
-std::optional<script_behaviour::chosen> script_behaviour::pick(rule_def::trigger on, std::string_view line) {
+// The first rule from the `from`th on (all scripts' rules in order) that
+// answers: its trigger matches while its conditions hold (the match is
+// counted), and its counters select this match.
+std::optional<script_behaviour::chosen> script_behaviour::pick(rule_def::trigger on, std::string_view line,
+                                                               std::size_t from) {
   const auto& scripts = set_->scripts();
+  std::size_t index = 0;
   for (std::size_t si = 0; si < scripts.size(); ++si) {
-    for (std::size_t ri = 0; ri < scripts[si].rules.size(); ++ri) {
+    for (std::size_t ri = 0; ri < scripts[si].rules.size(); ++ri, ++index) {
+      if (index < from) continue;
       const rule_def& r = scripts[si].rules[ri];
       if (r.on != on) continue;
       if (r.session != 0 && r.session != env_.ordinal) continue;
@@ -168,7 +183,7 @@ std::optional<script_behaviour::chosen> script_behaviour::pick(rule_def::trigger
       if (r.chance < 1.0 && set_->draw(si) >= r.chance) continue;
       ++k.answers;
       for (auto& c : caps) caps_.push_back(c);
-      return chosen{si, &r, std::move(caps)};
+      return chosen{si, &r, std::move(caps), index + 1};
     }
   }
   return std::nullopt;
@@ -191,8 +206,20 @@ void script_behaviour::paced(std::string_view bytes, const pacing& p, actions& o
 
 void script_behaviour::append_paced(actions& out, std::vector<action> list, const pacing& p) {
   for (auto& a : list) {
-    if (a.kind == act::write) paced(a.bytes, p, out);
-    else out.push(std::move(a));
+    if (a.kind == act::write) {
+      paced(a.bytes, p, out);
+      continue;
+    }
+    if (is_marker(a, reference_reply)) {
+      // The reference server's reply goes here: the innermost rule's pacing
+      // counts, the outer ones fill in what it left unset.
+      if (marker_pace_.rate == 0) marker_pace_.rate = p.rate;
+      if (marker_pace_.split == 0) {
+        marker_pace_.split = p.split;
+        marker_pace_.gap = p.gap;
+      }
+    }
+    out.push(std::move(a));
   }
 }
 
@@ -224,38 +251,83 @@ void script_behaviour::compile(const chosen& c, std::size_t from, std::size_t to
   }
 }
 
-void script_behaviour::play_rule(const chosen& c, actions& out, const std::function<void(actions&)>& fallback) {
-  pacing p;
-  const auto& body = c.rule->body;
+// The answer of the rules from the `from`th on to a line (or the connect,
+// or the end of data). The first rule that answers plays its body; its
+// @fallback stands for the answer without it: the next rules that answer,
+// or, when none does, `base` (the dialogue's answer, the reference
+// greeting, or, in `reference` mode, a marker for the reply the reference
+// server writes after the hook returns). In reference mode a rule without
+// @fallback that accepts (its last reply 2xx/3xx) adds a marker that lets
+// the reference server take the command quietly. False when no rule answered
+// (`base` then wrote the whole answer).
+bool script_behaviour::answer_with_rules(rule_def::trigger on, std::string_view line, std::size_t from, actions& out,
+                                         const std::function<void(actions&)>& base, bool reference) {
+  auto c = pick(on, line, from);
+  if (!c) {
+    base(out);
+    return false;
+  }
+  event_rule(*c, line);
+  const auto& body = c->rule->body;
   std::size_t fb = body.size();
   for (std::size_t i = 0; i < body.size(); ++i)
     if (body[i].kind == op::fallback) fb = i;
-  compile(c, 0, fb, p, out);
-  if (fb == body.size()) return;
-  actions answer;
-  if (fallback) fallback(answer);
-  append_paced(out, answer.take(), p);
-  compile(c, fb + 1, body.size(), p, out);
+  pacing p;
+  compile(*c, 0, fb, p, out);
+  if (fb == body.size()) {
+    if (reference && on != rule_def::trigger::connect) {
+      const int code = last_reply_code(wire_of(out));
+      if (code >= 200 && code < 400) out.push(marker(reference_quiet));
+    }
+    return true;
+  }
+  actions inner;
+  answer_with_rules(on, line, c->next, inner, base, reference);
+  append_paced(out, inner.take(), p);
+  compile(*c, fb + 1, body.size(), p, out);
+  return true;
 }
 
-// A rule with @fallback took a command (or the end of data) the reference
-// server is handling: what the reference writes for it goes out paced as
-// the rule says, after the rule's records before @fallback and before
-// those after it (settle() puts them in place).
-void script_behaviour::hand_to_reference(const chosen& c, actions& out) {
+// The reference server parsed a command (or ended a message); the rules
+// answer first. A plan holding the reply marker leaves the reply to the
+// reference server (paced, between the rules' records); one holding the
+// quiet marker lets it take the command with its reply replaced by the
+// plan; one holding neither keeps the command from it.
+bool script_behaviour::hook_answer(rule_def::trigger on, std::string_view line, actions& out) {
+  actions plan;
+  marker_pace_ = {};
+  marker_pace_.gap = std::chrono::milliseconds(0);
+  if (!answer_with_rules(on, line, 0, plan, [](actions& a) { a.push(marker(reference_reply)); }, true)) return false;
+  auto list = plan.take();
+  std::size_t at = list.size();
+  bool quiet = false;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (is_marker(list[i], reference_reply)) at = i;
+    if (is_marker(list[i], reference_quiet)) quiet = true;
+  }
+  if (at == list.size() && !quiet) {
+    append_paced(out, std::move(list), pacing{});
+    return true;  // answered: the reference never sees it
+  }
   region_ = {};
   region_.open = true;
-  pacing p;
-  std::size_t fb = 0;
-  while (c.rule->body[fb].kind != op::fallback) ++fb;
-  compile(c, 0, fb, p, out);
-  region_.pace = p;
-  actions tail;
-  compile(c, fb + 1, c.rule->body.size(), p, tail);
-  region_.tail = tail.take();
+  if (at == list.size()) {
+    region_.replace = true;
+    for (auto& a : list)
+      if (!is_marker(a, reference_quiet)) region_.replacement.push_back(std::move(a));
+    ref_->set_quiet(true);
+  } else {
+    std::vector<action> before(std::make_move_iterator(list.begin()),
+                               std::make_move_iterator(list.begin() + static_cast<std::ptrdiff_t>(at)));
+    append_paced(out, std::move(before), pacing{});
+    region_.pace = marker_pace_;
+    for (std::size_t i = at + 1; i < list.size(); ++i)
+      if (!is_marker(list[i], reference_quiet)) region_.tail.push_back(std::move(list[i]));
+  }
   // A barrier keeps the reference's first write from merging into ours.
   out.push({act::pause, {}, std::chrono::milliseconds(0), 0});
   region_.begin = out.list().size();
+  return false;
 }
 
 void script_behaviour::settle(actions& out) {
@@ -281,50 +353,14 @@ bool script_behaviour::command(std::string_view line, const command_result& pars
   settle(out);
   // BDAT's chunk follows its command line: only the reference frames it.
   if (parsed.cmd.kind == verb::bdat) return false;
-  auto c = pick(rule_def::trigger::line, line);
-  if (!c) return false;
-  event_rule(*c, line);
-  if (c->rule->has_fallback) {
-    hand_to_reference(*c, out);
-    return false;
-  }
-  return answer(*c, out);
-}
-
-// A rule without @fallback answers. When it accepts (its last reply 2xx or
-// 3xx) the reference server still takes the command (or stores the
-// message) for its state, and the rule's reply goes out instead of its own;
-// when it refuses, the reference never sees it. Returns the hook's answer.
-bool script_behaviour::answer(const chosen& c, actions& out) {
-  pacing p;
-  actions reply;
-  compile(c, 0, c.rule->body.size(), p, reply);
-  const int code = last_reply_code(wire_of(reply));
-  if (code >= 200 && code < 400) {
-    region_ = {};
-    region_.open = true;
-    region_.replace = true;
-    region_.replacement = reply.take();
-    ref_->set_quiet(true);
-    out.push({act::pause, {}, std::chrono::milliseconds(0), 0});  // keeps the reference's write apart
-    region_.begin = out.list().size();
-    return false;
-  }
-  append_paced(out, reply.take(), pacing{});
-  return true;
+  return hook_answer(rule_def::trigger::line, line, out);
 }
 
 bool script_behaviour::end_of_data(actions& out) {
   if (shadow_) return !shadow_store_;  // the dialogue refused the message: not stored
   settle(out);
-  auto c = pick(rule_def::trigger::data, {});
-  if (!c) return false;
-  event_rule(*c, {});
-  if (c->rule->has_fallback) {
-    hand_to_reference(*c, out);
-    return false;  // the reference stores the message and replies
-  }
-  return answer(*c, out);  // accepted: stored, the rule's reply sent; refused: not stored
+  // Accepted: stored, the rule's reply sent; refused: not stored.
+  return hook_answer(rule_def::trigger::data, {}, out);
 }
 
 // --- the session ------------------------------------------------------------------
@@ -339,16 +375,14 @@ void script_behaviour::greet(actions& out) {
       env_.events.emit({{"event", "script"}, {"session", env_.id}, {"script", dscript().source},
                         {"dialogue", "start"}, {"step_line", steps_->front().line}});
   }
-  auto normal = [this](actions& a) {
+  bool normal_used = false;
+  auto normal = [&](actions& a) {
+    normal_used = true;
     if (active_) play_sends(a);
     else ref_->greet(a);
   };
-  auto c = pick(rule_def::trigger::connect, {});
-  if (!c) return normal(out);
-  event_rule(*c, {});
-  play_rule(*c, out, normal);
-  if (!c->rule->has_fallback && active_) {
-    skip_answer();  // the rule's greeting replaces the dialogue's
+  if (answer_with_rules(rule_def::trigger::connect, {}, 0, out, normal, false) && !normal_used && active_) {
+    skip_answer();  // the rules' greeting replaces the dialogue's
     play_sends(out);
   }
 }
@@ -485,29 +519,35 @@ void script_behaviour::dialogue_run(actions& out) {
     head += n;
     const bool dot = in_data_ && line == ".\r\n";
     if (!in_data_ || dot) event_command(content_of(line));
+    answer_.clear();
     if (line_start && (!in_data_ || dot)) {
-      if (auto c = pick(dot ? rule_def::trigger::data : rule_def::trigger::line, content_of(line))) {
-        event_rule(*c, content_of(line));
-        const bool expected = line_expected(line);
-        answer_.clear();
-        const std::size_t before = wire_of(out).size();
-        if (c->rule->has_fallback) {
-          play_rule(*c, out, [&](actions& a) { dialogue_line(line, a); });
-        } else {
-          play_rule(*c, out, nullptr);
-          if (expected) {
-            advance(line);
-            skip_answer();
-          } else {
-            offset_ += line.size();
-          }
+      bool dialogue_used = false;
+      actions answer;
+      const bool ruled = answer_with_rules(dot ? rule_def::trigger::data : rule_def::trigger::line, content_of(line), 0,
+                                           answer, [&](actions& a) {
+                                             dialogue_used = true;
+                                             dialogue_line(line, a);
+                                           },
+                                           false);
+      if (ruled) {
+        answer_ = wire_of(answer);
+        const bool expected = !dialogue_used && line_expected(line);
+        if (expected) {
+          // The rules answered the line the dialogue waits for: it moves on,
+          // without its own answer.
+          advance(line);
+          skip_answer();
+        } else if (!dialogue_used) {
+          offset_ += line.size();
         }
-        if (expected || c->rule->has_fallback) {
-          answer_ = wire_of(out).substr(before);
-          shadow(line);
-        }
+        append_paced(out, answer.take(), pacing{});
+        if (expected || dialogue_used) shadow(line);
         continue;
       }
+      // No rule: `answer` holds what the dialogue said (answer_ too).
+      append_paced(out, answer.take(), pacing{});
+      shadow(line);
+      continue;
     }
     answer_.clear();
     dialogue_line(line, out);

@@ -10,7 +10,8 @@
 //      and @on-mismatch applies (reply and stay, or close);
 //   3. the reference server: everything else, and the whole session once the
 //      dialogue has ended.
-// A rule's @fallback puts the answer of layers 2/3 inside the rule's own.
+// A rule's @fallback puts the answer without it inside the rule's own: the
+// answer of the rules after it, else of layers 2/3.
 //
 // The reference server follows the dialogue in the shadow: every line the
 // dialogue takes and accepts (2xx/3xx), and the mail data inside a message,
@@ -100,6 +101,7 @@ class script_behaviour final : public behaviour, private command_hook {
     std::size_t script = 0;
     const rule_def* rule = nullptr;
     captures caps;
+    std::size_t next = 0;  // where the rules after this one start (for @fallback)
   };
   // What the reference server writes for a command a rule took: replaced by
   // the rule's answer, or paced and followed by the rest of the rule's body.
@@ -116,14 +118,14 @@ class script_behaviour final : public behaviour, private command_hook {
   bool command(std::string_view line, const command_result& parsed, actions& out) override;
   bool end_of_data(actions& out) override;
 
-  std::optional<chosen> pick(rule_def::trigger on, std::string_view line);
+  std::optional<chosen> pick(rule_def::trigger on, std::string_view line, std::size_t from);
   void compile(const chosen& c, std::size_t from, std::size_t to, pacing& p, actions& out);
-  void play_rule(const chosen& c, actions& out, const std::function<void(actions&)>& fallback);
-  void hand_to_reference(const chosen& c, actions& out);
-  bool answer(const chosen& c, actions& out);
+  bool answer_with_rules(rule_def::trigger on, std::string_view line, std::size_t from, actions& out,
+                         const std::function<void(actions&)>& base, bool reference);
+  bool hook_answer(rule_def::trigger on, std::string_view line, actions& out);
   std::string send(std::string_view bytes, const std::vector<std::string>& names, const pacing& p, actions& out);
   static void paced(std::string_view bytes, const pacing& p, actions& out);
-  static void append_paced(actions& out, std::vector<action> list, const pacing& p);
+  void append_paced(actions& out, std::vector<action> list, const pacing& p);
   void settle(actions& out);
 
   // dialogue
@@ -173,6 +175,7 @@ class script_behaviour final : public behaviour, private command_hook {
   std::size_t findings_ = 0;  // script.mismatch findings of this session
 
   region region_;
+  pacing marker_pace_;  // pacing the rules around the reference's reply asked for
   std::string reply_carry_;
   std::vector<std::string> reply_lines_;
 };

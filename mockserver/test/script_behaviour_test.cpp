@@ -408,6 +408,27 @@ TEST(rules, fallback_puts_the_reference_answer_inside_the_rule) {
   EXPECT_EQ(wire(a), "250 Ok\r\n250 and one more\r\n");
 }
 
+TEST(rules, fallback_passes_the_line_on_to_the_next_rules) {
+  // Two scripts: a slow server wrapping every reply, and greylisting.
+  auto set = scripts({{"slow.smtp", "@rule {*}\n@pause 100ms\n@fallback\n@end\n"},
+                      {"grey.smtp", "@rule times=1 RCPT TO:{*}\nS: 450 4.2.0 greylisted\n@end\n"
+                                    "@rule EHLO {*}\nS: 250 custom\n@end\n"}});
+  session_fixture s(set);
+  s.greet();
+  auto e = s.send("EHLO c\r\n");
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0].kind, act::pause);
+  EXPECT_EQ(e[1].bytes, "250 custom\r\n") << "the accepting rule inside the wrap";
+  EXPECT_EQ(s.say("MAIL FROM:<a@x.test>\r\n"), "250 2.1.0 Ok\r\n") << "the reference took the EHLO";
+  auto r = s.send("RCPT TO:<b@x.test>\r\n");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].kind, act::pause);
+  EXPECT_EQ(r[1].bytes, "450 4.2.0 greylisted\r\n");
+  EXPECT_EQ(s.say("RCPT TO:<b@x.test>\r\n"), "250 2.1.5 Ok\r\n") << "times=1: the reference, wrapped";
+  EXPECT_EQ(s.count("\"script\":\"slow.smtp\",\"rule_line\":1"), 4u) << s.events();
+  EXPECT_EQ(s.count("\"script\":\"grey.smtp\",\"rule_line\":1"), 1u) << s.events();
+}
+
 TEST(rules, connect_rules_replace_or_wrap_the_greeting) {
   {
     session_fixture s(script_of("@rule @connect\n@pause 1s\n@fallback\n@end\n"));

@@ -12,7 +12,7 @@
 //                    [chance=P] [tls=yes|no] [auth=yes|no]
 //                    PATTERN|@connect|@data   ...records...   @end
 //              @fallback (rule bodies only): the answer the session would have
-//              given without the rule goes here (dialogue or reference server)
+//              given without the rule goes here (later rules, dialogue or reference)
 //   structure  @session N|*, @repeat N ... @end, @on-mismatch reply TEXT|close,
 //              @seed N
 //   metadata   @scenario ID, @title TEXT, @group NAME, @checks ID..., @requires KEYWORD...,
