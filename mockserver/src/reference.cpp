@@ -15,6 +15,26 @@ namespace {
 using json = nlohmann::ordered_json;
 using detail::iequals;
 
+// Reply text is printable US-ASCII (RFC 5321 §4.2 textstring): section signs
+// in RFC references become "section", and any other octet outside the range
+// (say, an echoed UTF-8 name) becomes '?'.
+std::string reply_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0xA7) {
+      out += "section ";
+      ++i;
+    } else if (c == '\t' || (c >= 32 && c <= 126)) {
+      out += static_cast<char>(c);
+    } else {
+      out += '?';
+    }
+  }
+  return out;
+}
+
 std::string text_of(std::string_view s) {
   if (detail::valid_utf8(s)) return std::string(s);
   return escape(s);
@@ -65,7 +85,7 @@ void reference_server::reply(actions& out, int code, std::string_view esc, std::
     line += esc;
     line += ' ';
   }
-  line += text;
+  line += reply_text(text);
   event_reply(code, std::string_view(line).substr(4));
   line += "\r\n";
   out.write(line);
@@ -290,7 +310,7 @@ void reference_server::ehlo(const command& c, bool extended, actions& out) {
   for (std::size_t i = 0; i < lines.size(); ++i) {
     block += "250";
     block += i + 1 < lines.size() ? '-' : ' ';
-    block += lines[i];
+    block += reply_text(lines[i]);
     block += "\r\n";
   }
   if (env_.events.enabled() && !quiet_) {
