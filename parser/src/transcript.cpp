@@ -65,8 +65,12 @@ read_result read_transcript(std::string_view text, std::string_view source, read
         if (r.args == "C") r.who = side::client;
         else if (r.args == "S") r.who = side::server;
         else return fail(line_no, 8, "expected 'C' or 'S' after '@close '");
+      } else if (r.name == "pause") {
+        // Timing of a recording (smtpkit record --timing): it sends nothing,
+        // so a recorded transcript with it is still a transcript.
+        if (r.args.empty()) return fail(line_no, 7, "expected a duration after '@pause '");
       } else if (!opts.extensions) {
-        return fail(line_no, 1, "unknown directive '@" + r.name + "' (v1 transcripts have @tls and @close)");
+        return fail(line_no, 1, "unknown directive '@" + r.name + "' (transcripts have @tls, @close and @pause)");
       }
       t.records.push_back(std::move(r));
       continue;

@@ -4,6 +4,7 @@
 //   C= text   client sends exactly text       S= text   server sends exactly text
 //   C~ pat    (scripts) expect a client line  S~ pat    (scripts) expect a server line
 //   @tls      both sides start TLS here       @close C|S   that side closes
+//   @pause D  (recordings) time passed here; sends nothing
 //   # ...     comment; blank lines ignored
 //
 // One space separates the marker from the payload; everything after it is
