@@ -34,7 +34,7 @@ session::session(server::impl& srv, tcp::socket sock, bool implicit_tls, std::si
       srv_(srv),
       sock_(std::move(sock)),
       implicit_tls_(implicit_tls),
-      env_{srv.cfg, *srv.store, srv.events, {}, peer_of(sock_), ordinal, false, {}, {}, srv.tls.ctx != nullptr} {
+      env_{srv.cfg, *srv.store, srv.events, {}, peer_of(sock_), ordinal, false, {}, {}, srv.tls.ctx != nullptr, {}} {
   char id[32];
   std::snprintf(id, sizeof id, "s%06zu", ordinal);
   env_.id = id;

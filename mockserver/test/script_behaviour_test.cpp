@@ -52,7 +52,7 @@ class session_fixture {
  public:
   session_fixture(std::shared_ptr<script_set> set, std::size_t ordinal = 1, bool tls = false)
       : events_path_(temp_name()), events_(events_path_), store_(message_store::discard(true)),
-        env_{cfg_, *store_, events_, "s00000" + std::to_string(ordinal), "127.0.0.1:1", ordinal} {
+        env_{cfg_, *store_, events_, "s00000" + std::to_string(ordinal), "127.0.0.1:1", ordinal, false, {}, {}, true, {}} {
     env_.tls = tls;
     env_.tls_available = true;
     env_.note_finding = [this](conformance::level) { ++findings; };
