@@ -92,6 +92,12 @@ read_result read_transcript(std::string_view text, std::string_view source, read
     }
     r.text = std::string(payload);
     if (r.kind == record_kind::pattern) {
+      // Patterns are literal text without escapes: like directives, no raw
+      // controls (a trailing CR would be lost on writing and reading again).
+      for (std::size_t i = 0; i < payload.size(); ++i) {
+        const auto c = static_cast<unsigned char>(payload[i]);
+        if ((c < 0x20 && c != '\t') || c == 0x7F) return fail(line_no, 4 + i, "raw control octet in a pattern");
+      }
       r.payload = r.text;
     } else {
       unescape_error ue;
