@@ -10,6 +10,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "files.hpp"
 #include "smtpkit/command.hpp"
 
 namespace smtpkit::mock {
@@ -22,16 +23,6 @@ constexpr std::size_t read_size = 1u << 14;
 constexpr std::size_t drain_at = 1u << 16;  // transcript text held before it goes to the file
 constexpr auto close_grace = std::chrono::seconds(2);
 
-void make_dirs(const std::string& path) {
-  std::string cur;
-  for (std::size_t i = 0; i <= path.size(); ++i) {
-    if (i == path.size() || (path[i] == '/' && i > 0)) {
-      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
-        throw setup_error("cannot create folder " + cur + ": " + std::strerror(errno));
-    }
-    if (i < path.size()) cur += path[i];
-  }
-}
 
 std::string describe_tls(SSL* s) { return std::string(SSL_get_version(s)) + " " + SSL_get_cipher_name(s); }
 
@@ -158,18 +149,9 @@ void proxy_session::flush_transcript(bool final) {
     text = "# smtpkit record: session " + id_ + ", client " + peer_ + ", server " + r_.cfg.upstream_host + ":" +
            std::to_string(r_.cfg.upstream_port) + "\n" + text;
   }
-  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (file_started_ ? O_APPEND : O_TRUNC), 0644);
+  const bool append = file_started_;
   file_started_ = true;
-  if (fd < 0) return;
-  const char* p = text.data();
-  std::size_t n = text.size();
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w <= 0) break;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  ::close(fd);
+  write_file(path_, text, append);
 }
 
 void proxy_session::record(side who, std::string_view bytes) {

@@ -94,8 +94,12 @@ void reference_server::reply(actions& out, int code, std::string_view esc, std::
 
 void reference_server::note_error(actions& out) {
   if (++errors_ <= cfg_.max_errors || mode_ == mode::closed) return;
-  // RFC 5321 §3.8: closing is allowed after a 421.
-  std::string line = "421 " + std::string(esc_ ? "4.7.0 " : "") + cfg_.hostname + " Too many errors, closing";
+  goodbye(out, "4.7.0", "Too many errors, closing");
+}
+
+// RFC 5321 §3.8: the server closes only after 221 or 421.
+void reference_server::goodbye(actions& out, std::string_view esc, std::string_view why) {
+  std::string line = "421 " + std::string(esc_ ? std::string(esc) + " " : "") + cfg_.hostname + " " + std::string(why);
   event_reply(421, std::string_view(line).substr(4));
   out.write(line + "\r\n");
   out.close();
@@ -599,22 +603,14 @@ void reference_server::peer_closed() {
 
 void reference_server::timed_out(actions& out) {
   if (mode_ == mode::closed) return;
-  std::string line = "421 " + std::string(esc_ ? "4.4.2 " : "") + cfg_.hostname + " Timeout exceeded, closing";
-  event_reply(421, std::string_view(line).substr(4));
-  out.write(line + "\r\n");
-  out.close();
   reset_transaction();
-  mode_ = mode::closed;
+  goodbye(out, "4.4.2", "Timeout exceeded, closing");
 }
 
 void reference_server::shutting_down(actions& out) {
   if (mode_ == mode::closed) return;
-  std::string line = "421 " + std::string(esc_ ? "4.3.2 " : "") + cfg_.hostname + " Service shutting down, closing";
-  event_reply(421, std::string_view(line).substr(4));
-  out.write(line + "\r\n");
-  out.close();
   reset_transaction();
-  mode_ = mode::closed;
+  goodbye(out, "4.3.2", "Service shutting down, closing");
 }
 
 }  // namespace smtpkit::mock

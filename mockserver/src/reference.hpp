@@ -87,6 +87,7 @@ class reference_server final : public behaviour {
   void syntax_error(const command_result& r, actions& out);
   void reset_transaction();
   void note_error(actions& out);
+  void goodbye(actions& out, std::string_view esc, std::string_view why);
   void event_command(std::string_view line);
   void event_reply(int code, std::string_view text);
   nlohmann::ordered_json envelope() const;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files.hpp"
 #include "reference.hpp"
 #include "session.hpp"
 
@@ -21,16 +22,6 @@ std::string describe(const bound_endpoint& b) {
   return b.host + ":" + std::to_string(b.port) + (b.implicit_tls ? " (implicit TLS)" : "");
 }
 
-void make_dirs(const std::string& path) {
-  std::string cur;
-  for (std::size_t i = 0; i <= path.size(); ++i) {
-    if (i == path.size() || (path[i] == '/' && i > 0)) {
-      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
-        throw setup_error("cannot create folder " + cur + ": " + std::strerror(errno));
-    }
-    if (i < path.size()) cur += path[i];
-  }
-}
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "files.hpp"
 #include "reference.hpp"
 #include "smtpkit/escape.hpp"
 
@@ -99,19 +100,9 @@ void session::flush_transcript(bool final) {
     transcript_path_ = srv_.cfg.transcripts + "/" + env_.id + ".smtp";
     text = "# smtpkit serve: session " + env_.id + " from " + env_.peer + "\n" + text;
   }
-  int fd = ::open(transcript_path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (transcript_started_ ? O_APPEND : O_TRUNC),
-                  0644);
+  const bool append = transcript_started_;
   transcript_started_ = true;
-  if (fd < 0) return;
-  const char* p = text.data();
-  std::size_t n = text.size();
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w <= 0) break;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  ::close(fd);
+  write_file(transcript_path_, text, append);
 }
 
 asio::awaitable<std::size_t> session::read_some(char*& data) {
