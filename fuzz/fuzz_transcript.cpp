@@ -4,7 +4,7 @@
 //
 // Byte 0: bit 0 accept pattern records, bit 1 accept other directives; the
 // rest is the transcript text. Invariants: an error names a line that exists
-// and a column within it; a transcript that reads, written again from the
+// and a column within it (or just after it); a transcript that reads, written again from the
 // octets each side sent (transcript_writer) and read back, gives the same
 // octets per side in the same order, with the same directives between them;
 // each record printed by format_record reads back as the same record;
@@ -68,10 +68,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   read_result r = read_transcript(in, "fuzz", opts);
   if (!r.ok()) {
-    std::size_t lines = 1;
-    for (char c : in) lines += c == '\n';
-    SMTPKIT_FUZZ_CHECK(r.error.line >= 1 && r.error.line <= lines);
-    SMTPKIT_FUZZ_CHECK(r.error.column <= in.size() + 1);
+    // The error names a line of the input and a column within it (or just
+    // after its end).
+    std::size_t start = 0;
+    for (std::size_t n = 1; n < r.error.line; ++n) {
+      start = in.find('\n', start);
+      SMTPKIT_FUZZ_CHECK(r.error.line >= 1 && start != std::string_view::npos);
+      ++start;
+    }
+    std::string_view line = in.substr(start, in.find('\n', start) - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    SMTPKIT_FUZZ_CHECK(r.error.column <= line.size() + 1);
     SMTPKIT_FUZZ_CHECK(!r.error.message.empty());
     const std::string where = r.error.to_string();
     SMTPKIT_FUZZ_CHECK(where.compare(0, 5, "fuzz:") == 0 && where.find(r.error.message) != std::string::npos);

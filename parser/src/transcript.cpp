@@ -1,6 +1,7 @@
 // transcript.cpp — reader and writer of the dialogue format v1.
 #include "smtpkit/transcript.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -64,7 +65,7 @@ read_result read_transcript(std::string_view text, std::string_view source, read
       } else if (r.name == "close") {
         if (r.args == "C") r.who = side::client;
         else if (r.args == "S") r.who = side::server;
-        else return fail(line_no, 8, "expected 'C' or 'S' after '@close '");
+        else return fail(line_no, std::min<std::size_t>(8, line.size() + 1), "expected 'C' or 'S' after '@close '");
       } else if (r.name == "pause") {
         // Timing of a recording (smtpkit record --timing): it sends nothing,
         // so a recorded transcript with it is still a transcript.

@@ -63,6 +63,7 @@ const bad_case bad[] = {
     {__LINE__, "C: \x01\n", 1, 4, "raw control octet 0x01"},
     {__LINE__, "C: \xff\n", 1, 4, "ill-formed UTF-8"},
     {__LINE__, "@close X\n", 1, 8, "expected 'C' or 'S'"},
+    {__LINE__, "@close", 1, 7, "expected 'C' or 'S'"},
     {__LINE__, "@tls now\n", 1, 6, "@tls takes no arguments"},
     {__LINE__, "@rule QUIT\n", 1, 1, "unknown directive '@rule'"},
     {__LINE__, "@pause\n", 1, 7, "expected a duration"},
