@@ -31,21 +31,10 @@ def have(tool):
 
 
 def processes_using(paths):
-    """[(pid, cmdline)] of processes whose command line names one of paths."""
-    found = []
-    if not paths:
-        return found
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % entry, "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:
-            continue
-        if any(p in cmd for p in paths):
-            found.append((int(entry), cmd))
-    return found
+    """[(pid, cmdline)] of live processes whose command line names one of paths."""
+    from smtpkit.server import leftover_processes  # one /proc scan for every suite
+
+    return leftover_processes(paths)
 
 
 @pytest.fixture(autouse=True)
