@@ -14,7 +14,8 @@
 // with the reference matcher (a "too long" verdict must point at an element
 // the reference matched and that is really over the limit). For parameter
 // lists the parser's error class is also checked: a syntax error exactly
-// when RFC 5321's generic esmtp-param grammar rejects.
+// when RFC 5321's generic esmtp-param grammar rejects. Every diagnostic's
+// rule id must read back as its rule.
 // Limits: lenient flags are not compared (they relax named rules on purpose);
 // replies are compared without SMTPUTF8 (no RFC grammar for UTF-8 replies).
 #include <cstddef>
@@ -227,6 +228,19 @@ bool value_class(errc c) {
   }
 }
 
+// A rejection names a rule whose id, reason and section print, and whose id
+// reads back as the same rule (error.hpp). Checked here, where every entry
+// point's diagnostics pass and the reference's cost hides this one.
+void check_diagnostic(diagnostic d) {
+  SMTPKIT_FUZZ_CHECK(d.code < errc::count_);
+  SMTPKIT_FUZZ_CHECK(errc_from_rule_id(d.rule()) == d.code);
+  SMTPKIT_FUZZ_CHECK(!d.why().empty() && !d.rfc().empty());
+  const std::error_code ec = make_error_code(d.code);
+  SMTPKIT_FUZZ_CHECK(std::string_view(ec.category().name()) == "smtpkit.grammar");
+  SMTPKIT_FUZZ_CHECK(ec.message().compare(0, d.rule().size(), d.rule()) == 0);
+  SMTPKIT_FUZZ_CHECK(errc_from_rule_id("no.such-rule") == errc::count_);
+}
+
 void compare(entry e, std::string_view in, bool utf8) {
   parse_options opts;
   opts.smtputf8 = utf8;
@@ -322,6 +336,8 @@ void compare(entry e, std::string_view in, bool utf8) {
     case entry::count_:
       return;
   }
+  const bool flag_only = e == entry::xtext || e == entry::base64;  // a bool, not a diagnostic
+  if (!d.ok() && !flag_only) check_diagnostic(d);
   if (skip || d.ok() == ref_ok) return;
   if (!d.ok()) {
     abnf::matcher m(g, ref_text);

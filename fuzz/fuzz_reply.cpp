@@ -45,12 +45,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   auto r = parse_reply(in, opts);
   SMTPKIT_FUZZ_CHECK(r.diag.offset <= in.size());
-  if (!r.ok()) {
-    // The rule a rejection names reads back from its id (error.hpp).
-    SMTPKIT_FUZZ_CHECK(errc_from_rule_id(r.diag.rule()) == r.diag.code);
-    SMTPKIT_FUZZ_CHECK(std::string_view(grammar_category().name()) == "smtpkit.grammar");
-    SMTPKIT_FUZZ_CHECK(errc_from_rule_id("reply.no-such-rule") == errc::count_);
-  }
   SMTPKIT_FUZZ_CHECK(r.value.raw.data() == in.data() && r.value.raw.size() == in.size());
   SMTPKIT_FUZZ_CHECK(inside(r.value.first_text, in) && inside(r.value.last_text, in));
 
