@@ -54,6 +54,10 @@ void check_params(std::string_view in, bool for_mail, parse_options opts) {
   diagnostic d = parse_params(in, for_mail, opts, out);
   SMTPKIT_FUZZ_CHECK(d.offset <= in.size());
   check_typed(out, in);
+  // Any first keyword, valid or not: a known one names itself back.
+  const std::string_view first = in.substr(0, in.find_first_of("= "));
+  if (const param_id id = param_from_keyword(first); id != param_id::count_)
+    SMTPKIT_FUZZ_CHECK(iequal(to_string(id), first));
   if (!d.ok()) return;
   SMTPKIT_FUZZ_CHECK(out.unknown == 0);
   param_list list(in);
