@@ -96,10 +96,10 @@ TEST(transcript, script_records_when_asked) {
   EXPECT_EQ(r.value->records[1].name, "pause");
   EXPECT_EQ(r.value->records[1].args, "5s");
   // Patterns have no escapes: a raw control octet (here a CR) is an error.
-  auto bad = read_transcript("S~ 250\r\r\n", "s.smtp", o);
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error.column, 7u);
-  EXPECT_NE(bad.error.message.find("raw control octet in a pattern"), std::string::npos);
+  auto rejected = read_transcript("S~ 250\r\r\n", "s.smtp", o);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_EQ(rejected.error.column, 7u);
+  EXPECT_NE(rejected.error.message.find("raw control octet in a pattern"), std::string::npos);
   EXPECT_TRUE(read_transcript("S~ 250\t{*}\n", "s.smtp", o).ok());
 }
 
