@@ -12,8 +12,9 @@ corpus/<target>/, from three sources:
 
 Seeds of a target that reads option bytes (fuzz/fuzz_<target>.cpp header)
 carry them. Files this script did not write (crash regressions, named
-regress-*) are left alone; files it wrote before are replaced. Standard
-library only; deterministic.
+regress-*, and inputs merged from fuzzing runs, named by SHA-1) are left
+alone; files it wrote before are replaced. Standard library only;
+deterministic.
 
 Usage: scripts/fuzz_seeds.py [--generator build/fuzzwork/fuzz/smtpkit_abnf_generate]
 """
