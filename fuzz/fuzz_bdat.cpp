@@ -75,10 +75,10 @@ class client_stream {
     if (!events_.empty() && events_.back().what == kind::chunk && events_.back().at + events_.back().size == here_)
       events_.back().size += n;
     else
-      events_.push_back({kind::chunk, here_, n});
+      events_.push_back({kind::chunk, here_, n, {}, errc::ok});
   }
   void add_message(std::string_view bytes) {
-    if (events_.empty() || events_.back().what != kind::message) events_.push_back({kind::message});
+    if (events_.empty() || events_.back().what != kind::message) events_.push_back({kind::message, 0, 0, {}, errc::ok});
     events_.back().bytes.append(bytes);
   }
 
@@ -113,7 +113,7 @@ class client_stream {
       SMTPKIT_FUZZ_CHECK(used == b.size());
       return false;
     }
-    events_.push_back({kind::end_of_data});
+    events_.push_back({kind::end_of_data, 0, 0, {}, errc::ok});
     mode_ = mode::lines;
     return used < b.size();
   }
