@@ -1,4 +1,4 @@
-# test_docs.py — every ```python block of docs/python.md runs: a block whose
+# test_docs.py — every ```python block of docs/python.md and README.md runs: a block whose
 # first line is `# test_NAME.py` is written to that file and run by a
 # separate pytest with the plugin (it must pass, or skip for a missing
 # `serve --script`); any other block is executed as it stands, in a fresh
@@ -22,6 +22,7 @@ PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # sc
 REPO = os.path.dirname(os.path.dirname(PACKAGE_ROOT))
 
 DOC = os.path.join(REPO, "docs", "python.md")
+README = os.path.join(REPO, "README.md")
 
 
 def python_blocks(path):
@@ -41,6 +42,7 @@ def python_blocks(path):
 
 
 BLOCKS = python_blocks(DOC)
+README_BLOCKS = python_blocks(README)
 
 
 def test_the_doc_has_examples_of_both_kinds():
@@ -62,6 +64,13 @@ def test_example(line, code, tmp_path, monkeypatch):
             exec(compile("\n" * (line - 1) + code, DOC, "exec"), {"__name__": "docs_example"})  # noqa: S102
     except smtpkit.NotAvailable as e:
         pytest.skip("docs/python.md:%d needs %s" % (line, e))
+
+
+@pytest.mark.parametrize("line,code", README_BLOCKS, ids=["README.md:%d" % n for n, _ in README_BLOCKS])
+def test_readme_example(line, code, tmp_path):
+    m = re.match(r"# (test_\w+\.py)\n", code)
+    assert m, "README.md:%d: a Python example there is a test file (first line `# test_NAME.py`)" % line
+    run_as_pytest_file(m.group(1), code, tmp_path)
 
 
 def run_as_pytest_file(name, code, tmp_path):
