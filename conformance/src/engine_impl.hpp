@@ -45,13 +45,38 @@ struct smtp_state {
   }
 };
 
+/// The first 160 octets of a line, escaped (dialogue format), "..." if cut.
+std::string excerpt_of(std::string_view line);
+
+/// The excerpt of a line, escaped only when a finding needs it: most lines
+/// and replies give none, and escaping each one was a visible share of
+/// `smtpkit serve`'s CPU per message.
+class lazy_excerpt {
+ public:
+  explicit lazy_excerpt(std::string_view line) : line_(line) {}
+  operator std::string_view() const {
+    if (!done_) {
+      text_ = excerpt_of(line_);
+      done_ = true;
+    }
+    return text_;
+  }
+  std::string str() const { return std::string(std::string_view(*this)); }
+
+ private:
+  std::string_view line_;
+  mutable std::string text_;
+  mutable bool done_ = false;
+};
+
 enum class pending_kind : std::uint8_t { command, data_end, bdat_chunk, auth_response };
 
 struct pending {
   pending_kind kind = pending_kind::command;
   verb v = verb::unknown;
   std::uint64_t offset = 0;
-  std::string excerpt;
+  std::string raw;  ///< the line's first 161 octets (all excerpt_of needs), or a placeholder
+  std::string excerpt() const { return excerpt_of(raw); }
   line_ending ending = line_ending::crlf;
   errc grammar = errc::ok;  ///< first grammar error of the line
   // facts the judges need
@@ -199,7 +224,5 @@ void apply(smtp_state& s, const pending& p, std::uint16_t code, const ehlo_info*
 /// Commands after which a pipelining client must wait (RFC 2920 §3.1,
 /// RFC 3207 §4, RFC 4954 §4).
 bool is_sync_point(const pending& p);
-
-std::string excerpt_of(std::string_view line);
 
 }  // namespace smtpkit::conformance

@@ -157,7 +157,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
   const smtp_state view = client_view();
   pending p;
   p.offset = at;
-  p.excerpt = excerpt_of(line);
+  p.raw.assign(line.substr(0, 161));
   p.ending = ending;
 
   parse_options po;
@@ -169,7 +169,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
   // Grammar: line level first (bare CR/LF, NUL, controls), then the command.
   if (framing) {
     report(grammar_rule(side::client, framing.code), side::client, at + framing.offset, std::string(framing.why()),
-           p.excerpt);
+           p.excerpt());
     p.grammar = framing.code;
   }
   // A NUL or control octet the framer reported also stops the command
@@ -177,13 +177,13 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
   const bool same_octet = framing && r.diag && r.diag.offset == framing.offset;
   if (r.diag && !same_octet && r.diag.code != errc::unknown_verb && r.diag.code != errc::param_unknown) {
     report(grammar_rule(side::client, r.diag.code), side::client, at + r.diag.offset,
-           std::string(r.diag.why()) + " (" + std::string(r.diag.rfc()) + ")", p.excerpt);
+           std::string(r.diag.why()) + " (" + std::string(r.diag.rfc()) + ")", p.excerpt());
     if (p.grammar == errc::ok) p.grammar = r.diag.code;
   }
 
   // Sequencing.
   touch(rk::client_command_after_quit);
-  if (view.quit) report(rk::client_command_after_quit, side::client, at, "command after QUIT", p.excerpt);
+  if (view.quit) report(rk::client_command_after_quit, side::client, at, "command after QUIT", p.excerpt());
   touch(rk::client_lockstep);
   // After a desync (engine.hpp) replies no longer tell what the client knew.
   if (!queue.empty() && !desync) {
@@ -194,19 +194,19 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
                                                                : std::string(to_string(waiting.v)));
     if (st.tls && injected_from_server && !replies_after_tls) {
       report(rk::client_starttls_injected_reply, side::client, at,
-             "client acted on a reply that arrived before the TLS handshake", p.excerpt);
+             "client acted on a reply that arrived before the TLS handshake", p.excerpt());
     } else if (!view.has(extension::pipelining)) {
-      report(rk::client_lockstep, side::client, at, what + " (PIPELINING not advertised)", p.excerpt);
+      report(rk::client_lockstep, side::client, at, what + " (PIPELINING not advertised)", p.excerpt());
     } else if (sync) {
       touch(rk::client_pipelining_sync_point);
-      report(rk::client_pipelining_sync_point, side::client, at, what, p.excerpt);
+      report(rk::client_pipelining_sync_point, side::client, at, what, p.excerpt());
     }
   }
   touch(rk::client_starttls_no_ehlo);
   if (first_after_tls) {
     first_after_tls = false;
     if (c.kind != verb::ehlo)
-      report(rk::client_starttls_no_ehlo, side::client, at, "first command after TLS is not EHLO", p.excerpt);
+      report(rk::client_starttls_no_ehlo, side::client, at, "first command after TLS is not EHLO", p.excerpt());
   }
 
   // Command line length (§4.5.3.1.4), raised by the extensions in use.
@@ -214,13 +214,13 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
   if (line.size() + 2 > line_limit(c))
     report(rk::client_line_too_long, side::client, at,
            "command line of " + std::to_string(line.size() + 2) + " octets (limit " + std::to_string(line_limit(c)) + ")",
-           p.excerpt.substr(0, 64));
+           p.excerpt().substr(0, 64));
 
   auto check_domain = [&](const host& h) {
     touch(rk::client_domain_unqualified);
     if (h.kind == host_kind::domain && !h.text.empty() && !fully_qualified(h.text))
       report(rk::client_domain_unqualified, side::client, at, "\"" + std::string(h.text) + "\" is not fully qualified",
-             p.excerpt);
+             p.excerpt());
   };
   auto check_params = [&]() {
     touch(rk::client_param_unadvertised);
@@ -232,7 +232,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       param_id id = param_from_keyword(prm.keyword);
       if (id == param_id::count_) {
         touch(rk::client_param_unknown);
-        report(rk::client_param_unknown, side::client, at, "parameter " + std::string(prm.keyword), p.excerpt);
+        report(rk::client_param_unknown, side::client, at, "parameter " + std::string(prm.keyword), p.excerpt());
         continue;
       }
       extension need = needed_extension(id, c.typed.body);
@@ -243,7 +243,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
         ok = view.has(extension::binarymime) && view.has(extension::chunking);
       if (!ok)
         report(rk::client_param_unadvertised, side::client, at,
-               std::string(prm.keyword) + " used but " + std::string(to_string(need)) + " was not advertised", p.excerpt);
+               std::string(prm.keyword) + " used but " + std::string(to_string(need)) + " was not advertised", p.excerpt());
     }
   };
 
@@ -256,9 +256,9 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
     case verb::mail:
       touch(rk::client_no_ehlo);
       touch(rk::client_nested_mail);
-      if (!view.hello) report(rk::client_no_ehlo, side::client, at, "MAIL before EHLO/HELO", p.excerpt);
+      if (!view.hello) report(rk::client_no_ehlo, side::client, at, "MAIL before EHLO/HELO", p.excerpt());
       else if (view.t != smtp_state::txn::none)
-        report(rk::client_nested_mail, side::client, at, "MAIL while a transaction is open", p.excerpt);
+        report(rk::client_nested_mail, side::client, at, "MAIL while a transaction is open", p.excerpt());
       check_params();
       p.mail_smtputf8 = c.typed.has(param_id::smtputf8);
       p.body = c.typed.body;
@@ -267,22 +267,22 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       touch(rk::client_size_over_limit);
       if (p.size_declared && view.size_limit > 0 && c.typed.size > view.size_limit)
         report(rk::client_size_over_limit, side::client, at,
-               "SIZE=" + std::to_string(c.typed.size) + " over the advertised " + std::to_string(view.size_limit), p.excerpt);
+               "SIZE=" + std::to_string(c.typed.size) + " over the advertised " + std::to_string(view.size_limit), p.excerpt());
       touch(rk::client_smtputf8_not_requested);
       if (c.address.mbox.utf8 && !p.mail_smtputf8)
-        report(rk::client_smtputf8_not_requested, side::client, at, "UTF-8 reverse-path without SMTPUTF8", p.excerpt);
+        report(rk::client_smtputf8_not_requested, side::client, at, "UTF-8 reverse-path without SMTPUTF8", p.excerpt());
       if (!c.address.null && !c.address.text.empty()) check_domain(c.address.mbox.domain);
       break;
     case verb::rcpt:
       touch(rk::client_rcpt_without_mail);
       if (view.t == smtp_state::txn::none)
-        report(rk::client_rcpt_without_mail, side::client, at, "RCPT without an accepted MAIL", p.excerpt);
+        report(rk::client_rcpt_without_mail, side::client, at, "RCPT without an accepted MAIL", p.excerpt());
       check_params();
       p.postmaster = c.address.postmaster || iequals(c.address.mbox.local_part, "postmaster");
       touch(rk::client_smtputf8_not_requested);
       if (c.address.mbox.utf8 && !view.txn_smtputf8)
         report(rk::client_smtputf8_not_requested, side::client, at, "UTF-8 forward-path without SMTPUTF8 on MAIL",
-               p.excerpt);
+               p.excerpt());
       if (!c.address.postmaster && !c.address.text.empty()) check_domain(c.address.mbox.domain);
       break;
     case verb::data:
@@ -290,11 +290,11 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       touch(rk::client_data_without_rcpt);
       touch(rk::client_bdat_mixed);
       if (view.t != smtp_state::txn::rcpt)
-        report(rk::client_data_without_rcpt, side::client, at, "DATA without an accepted RCPT", p.excerpt);
-      if (view.used_bdat) report(rk::client_bdat_mixed, side::client, at, "DATA after BDAT in one transaction", p.excerpt);
+        report(rk::client_data_without_rcpt, side::client, at, "DATA without an accepted RCPT", p.excerpt());
+      if (view.used_bdat) report(rk::client_bdat_mixed, side::client, at, "DATA after BDAT in one transaction", p.excerpt());
       touch(rk::client_binarymime_with_data);
       if (view.body == body_type::binary_mime)
-        report(rk::client_binarymime_with_data, side::client, at, "DATA in a BODY=BINARYMIME transaction", p.excerpt);
+        report(rk::client_binarymime_with_data, side::client, at, "DATA in a BODY=BINARYMIME transaction", p.excerpt());
       cmode = client_mode::paused;
       break;
     case verb::bdat:
@@ -302,12 +302,12 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       touch(rk::client_bdat_after_last);
       touch(rk::client_bdat_mixed);
       if (!view.has(extension::chunking))
-        report(rk::client_extension_unadvertised, side::client, at, "BDAT used but CHUNKING was not advertised", p.excerpt);
+        report(rk::client_extension_unadvertised, side::client, at, "BDAT used but CHUNKING was not advertised", p.excerpt());
       // After BDAT LAST no RCPT is open either; the specific rule says it.
-      if (view.bdat_last) report(rk::client_bdat_after_last, side::client, at, "BDAT after BDAT LAST", p.excerpt);
+      if (view.bdat_last) report(rk::client_bdat_after_last, side::client, at, "BDAT after BDAT LAST", p.excerpt());
       else if (view.t != smtp_state::txn::rcpt)
-        report(rk::client_data_without_rcpt, side::client, at, "BDAT without an accepted RCPT", p.excerpt);
-      if (view.used_data) report(rk::client_bdat_mixed, side::client, at, "BDAT after DATA in one transaction", p.excerpt);
+        report(rk::client_data_without_rcpt, side::client, at, "BDAT without an accepted RCPT", p.excerpt());
+      if (view.used_data) report(rk::client_bdat_mixed, side::client, at, "BDAT after DATA in one transaction", p.excerpt());
       p.bdat_last = c.last;
       if (r.ok() && c.chunk_size > 0) {
         chunk.start(c.chunk_size);
@@ -329,9 +329,9 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       p.sync_point = true;
       touch(rk::client_starttls_in_tls);
       touch(rk::client_extension_unadvertised);
-      if (view.tls) report(rk::client_starttls_in_tls, side::client, at, "STARTTLS inside TLS", p.excerpt);
+      if (view.tls) report(rk::client_starttls_in_tls, side::client, at, "STARTTLS inside TLS", p.excerpt());
       else if (!view.has(extension::starttls))
-        report(rk::client_extension_unadvertised, side::client, at, "STARTTLS used but not advertised", p.excerpt);
+        report(rk::client_extension_unadvertised, side::client, at, "STARTTLS used but not advertised", p.excerpt());
       cmode = client_mode::paused;
       break;
     case verb::auth: {
@@ -340,17 +340,17 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       touch(rk::client_auth_in_transaction);
       touch(rk::client_auth_plaintext);
       if (!view.has(extension::auth))
-        report(rk::client_extension_unadvertised, side::client, at, "AUTH used but not advertised", p.excerpt);
+        report(rk::client_extension_unadvertised, side::client, at, "AUTH used but not advertised", p.excerpt());
       else if (!c.mechanism.empty() && !mechanism_listed(view.auth_mechs, c.mechanism)) {
         touch(rk::client_auth_mechanism_unadvertised);
         report(rk::client_auth_mechanism_unadvertised, side::client, at,
-               "mechanism " + std::string(c.mechanism) + " not in \"" + view.auth_mechs + "\"", p.excerpt);
+               "mechanism " + std::string(c.mechanism) + " not in \"" + view.auth_mechs + "\"", p.excerpt());
       }
-      if (view.authed) report(rk::client_auth_twice, side::client, at, "AUTH after a successful AUTH", p.excerpt);
+      if (view.authed) report(rk::client_auth_twice, side::client, at, "AUTH after a successful AUTH", p.excerpt());
       if (view.t != smtp_state::txn::none)
-        report(rk::client_auth_in_transaction, side::client, at, "AUTH during a mail transaction", p.excerpt);
+        report(rk::client_auth_in_transaction, side::client, at, "AUTH during a mail transaction", p.excerpt());
       if (!view.tls && (iequals(c.mechanism, "PLAIN") || iequals(c.mechanism, "LOGIN")))
-        report(rk::client_auth_plaintext, side::client, at, std::string(c.mechanism) + " without TLS", p.excerpt);
+        report(rk::client_auth_plaintext, side::client, at, std::string(c.mechanism) + " without TLS", p.excerpt());
       p.auth_initial = c.has_initial_response;
       // RFC 4954 §4: with an initial response that completes the exchange
       // (PLAIN, EXTERNAL), AUTH may be followed by pipelined commands.
@@ -365,7 +365,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       if (c.verb_text.empty()) break;
       if (private_keyword(c.verb_text)) {
         touch(rk::client_command_private);
-        report(rk::client_command_private, side::client, at, "private command " + excerpt_of(c.verb_text), p.excerpt);
+        report(rk::client_command_private, side::client, at, "private command " + excerpt_of(c.verb_text), p.excerpt());
         break;
       }
       extension e = extension_from_keyword(c.verb_text);
@@ -374,7 +374,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
         break;
       }
       touch(rk::client_command_unknown);
-      report(rk::client_command_unknown, side::client, at, "unknown command " + excerpt_of(c.verb_text), p.excerpt);
+      report(rk::client_command_unknown, side::client, at, "unknown command " + excerpt_of(c.verb_text), p.excerpt());
       break;
     }
   }
@@ -387,7 +387,7 @@ void engine::impl::client_auth_line(std::string_view line, std::uint64_t at) {
   p.kind = pending_kind::auth_response;
   p.v = verb::auth;
   p.offset = at;
-  p.excerpt = "<SASL response>";
+  p.raw = "<SASL response>";
   p.auth_cancel = r.value.cancel;
   p.sync_point = true;
   if (r.diag) report(grammar_rule(side::client, r.diag.code), side::client, at + r.diag.offset, std::string(r.diag.why()));
@@ -429,7 +429,7 @@ void engine::impl::client_data(std::string_view piece) {
     p.kind = pending_kind::data_end;
     p.v = verb::data;
     p.offset = coff;
-    p.excerpt = "<CRLF>.<CRLF>";
+    p.raw = "<CRLF>.<CRLF>";
     p.data_had_variant = last_variant_end != UINT64_MAX;
     queue.push_back(std::move(p));
     cmode = client_mode::lines;

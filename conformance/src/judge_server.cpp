@@ -205,7 +205,7 @@ void engine::impl::unsolicited(std::uint16_t code, std::uint64_t at) {
 }
 
 void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at) {
-  const std::string ex = excerpt_of(std::string_view(reply_text).substr(0, reply_text.find('\r')));
+  const lazy_excerpt ex(std::string_view(reply_text).substr(0, reply_text.find('\r')));
   const std::string what = p.kind == pending_kind::data_end        ? std::string("end of data")
                            : p.kind == pending_kind::auth_response ? std::string("AUTH response")
                                                                    : std::string(to_string(p.v));
@@ -230,14 +230,14 @@ void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at)
   const bool bare_end = p.kind == pending_kind::command && (p.ending == line_ending::lf || p.ending == line_ending::cr);
   if (bare_end && queue.empty() && (cls == 2 || cls == 3))
     report(rk::server_line_bare_lf_accepted, side::server, at,
-           std::to_string(code) + " to a line ended by a bare " + (p.ending == line_ending::lf ? "LF" : "CR"), p.excerpt);
+           std::to_string(code) + " to a line ended by a bare " + (p.ending == line_ending::lf ? "LF" : "CR"), p.excerpt());
 
   // (A bare line end accepted is the rule above, not this one.)
   touch(rk::server_accepted_syntax_error);
   if (p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace &&
       p.grammar != errc::line_too_long && !bare_end && (cls == 2 || cls == 3))
     report(rk::server_accepted_syntax_error, side::server, at,
-           std::to_string(code) + " to a command that breaks " + std::string(rule_id(p.grammar)), p.excerpt);
+           std::to_string(code) + " to a command that breaks " + std::string(rule_id(p.grammar)), p.excerpt());
   if (p.kind == pending_kind::command && p.grammar == errc::line_too_long && cls != 5 && code != 421)
     report(rk::server_reply_unexpected_code, side::server, at, std::to_string(code) + " to an over-long command line", ex);
 
@@ -468,7 +468,7 @@ void engine::impl::server_close() {
     report(rk::server_reply_missing, side::server, soff + sbuf.size(),
            "server closed with " + std::to_string(queue.size()) + " command(s) unanswered, first " +
                (queue.front().kind == pending_kind::data_end ? std::string("end of data") : std::string(to_string(queue.front().v))),
-           queue.front().excerpt);
+           queue.front().excerpt());
     return;
   }
   if (greeted && !client_closed)
