@@ -4,7 +4,10 @@ corpus/<target>/, from three sources:
 
   1. recorded dialogues, corpus/dialogues/*.smtp (RFC 5321 Appendix D and
      real sessions): their command lines, replies, greetings, EHLO responses,
-     byte streams, DATA content and the transcript files themselves;
+     byte streams, DATA content and the transcript files themselves; the
+     rule corpus (conformance/test/rules/*.smtp) for the engine target; the
+     ready scripts (examples/scripts/) and the probe scenarios
+     (conformance/server/) for the script target;
   2. hand-written edge cases below, one list per target, named after what
      they exercise (RFC section in the name where there is one);
   3. random valid inputs from the reference grammar (fuzz/reference/*.abnf),
@@ -389,7 +392,7 @@ def main():
     args = ap.parse_args()
 
     targets = ["command", "path", "params", "reply", "reply_stream", "ehlo", "greeting", "line_framer", "data",
-               "bdat", "transcript", "escape", "differential"]
+               "bdat", "transcript", "escape", "differential", "check", "script"]
     c = {t: corpus(t) for t in targets}
 
     for path in sorted(glob.glob(os.path.join(CORPUS, "dialogues", "*.smtp"))):
@@ -422,6 +425,19 @@ def main():
             c["transcript"].add(f"dlg-{name}", b"\x00" + f.read())
         for s, b in recs[:12]:
             c["escape"].add(f"dlg-{name}-{len(c['escape'].files)}", b)
+
+    # The engine target reads a transcript as it stands; the script target
+    # takes a byte saying which side the script plays (1: client).
+    for path in sorted(glob.glob(os.path.join(CORPUS, "dialogues", "*.smtp")) +
+                       glob.glob(os.path.join(ROOT, "conformance", "test", "rules", "*.smtp"))):
+        with open(path, "rb") as f:
+            c["check"].add("dlg-" + os.path.splitext(os.path.basename(path))[0], f.read())
+    for path in sorted(glob.glob(os.path.join(ROOT, "examples", "scripts", "*.smtp"))):
+        with open(path, "rb") as f:
+            c["script"].add("hand-server-" + os.path.splitext(os.path.basename(path))[0], b"\x00" + f.read())
+    for path in sorted(glob.glob(os.path.join(ROOT, "conformance", "server", "**", "*.smtp"), recursive=True)):
+        with open(path, "rb") as f:
+            c["script"].add("hand-client-" + os.path.splitext(os.path.basename(path))[0], b"\x01" + f.read())
 
     for k, v in COMMANDS.items():
         c["command"].add(f"hand-{k}", v)

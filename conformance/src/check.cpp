@@ -3,6 +3,7 @@
 #include "smtpkit/conformance/check.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 namespace smtpkit::conformance {
 namespace {
@@ -92,8 +93,11 @@ session_report check_transcript(const transcript& t, const engine_options& opts,
     if (line == 0 && !t.records.empty()) line = t.records.front().line;
     f.line = line;
   }
-  std::stable_sort(r.findings.begin(), r.findings.end(),
-                   [](const finding& a, const finding& b) { return a.line < b.line; });
+  // Transcript order, then stream order: the engine may make two findings
+  // of one line in either order depending on how the octets were cut.
+  std::stable_sort(r.findings.begin(), r.findings.end(), [](const finding& a, const finding& b) {
+    return std::tie(a.line, a.anchor, a.offset) < std::tie(b.line, b.anchor, b.offset);
+  });
   return r;
 }
 

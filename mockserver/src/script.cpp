@@ -311,7 +311,7 @@ class loader {
       consumed = end;
     }
     std::string_view trig = args.substr(std::min(consumed, args.size()));
-    const std::size_t trig_col = 7 + consumed;
+    const std::size_t trig_col = args.empty() ? 6 : 7 + consumed;  // "@rule" alone: just after it
     if (trig.empty()) throw fail{r.line, trig_col, "expected a pattern, @connect or @data after @rule"};
     if (trig == "@connect") {
       rule.on = rule_def::trigger::connect;
@@ -401,7 +401,22 @@ load_result load_script(std::string_view text, std::string_view source, side pla
   try {
     loader(*t.value, plays, s).run();
   } catch (const fail& f) {
-    return script_error{std::string(source), f.line, f.column, f.message};
+    // Columns are computed from where an argument would start; when the
+    // argument is missing that can lie past the line's end: point just
+    // after it instead.
+    std::size_t column = f.column;
+    std::size_t start = 0;
+    for (std::size_t n = 1; n < f.line && start != std::string_view::npos; ++n) {
+      start = text.find('\n', start);
+      if (start != std::string_view::npos) ++start;
+    }
+    if (start != std::string_view::npos && f.line > 0) {
+      std::size_t end = text.find('\n', start);
+      std::string_view line = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      column = std::min(column, line.size() + 1);
+    }
+    return script_error{std::string(source), f.line, column, f.message};
   }
   return s;
 }

@@ -105,7 +105,7 @@ TEST(script, errors_say_file_line_col_and_what_was_expected) {
            {"S: 220 x\nC~ EHLO {\n", 2, 9, "expected '}'"},
            {"@pause soon\n", 1, 8, "duration"},
            {"@rule RCPT TO:{*}\nS: 550 no\n", 1, 1, "without @end"},
-           {"@rule\nS: 550 no\n@end\n", 1, 7, "expected a pattern"},
+           {"@rule\nS: 550 no\n@end\n", 1, 6, "expected a pattern"},
            {"@rule nth=0 QUIT\nS: 221 x\n@end\n", 1, 7, "positive number"},
            {"@rule QUIT\nC: QUIT\n@end\n", 2, 1, "cannot expect"},
            {"@end\n", 1, 1, "@end without"},
@@ -168,11 +168,11 @@ TEST(script, probe_metadata_and_smuggle) {
   for (const auto& b : std::vector<bad>{
            {"@level maybe\n", side::client, 1, 8, "must, should or may"},
            {"@on-close later\n", side::client, 1, 11, "'pass' or 'fail'"},
-           {"@smuggle\n", side::client, 1, 10, "octets to probe"},
+           {"@smuggle\n", side::client, 1, 9, "octets to probe"},
            {"@smuggle \\q\n", side::client, 1, 10, "\\"},
            {"@smuggle \\n.\\n\n", side::server, 1, 1, "client side"},
            {"C: DATA\n@smuggle \\n.\\n\nC: QUIT\n", side::client, 3, 1, "ends the dialogue"},
-           {"@needs\n", side::client, 1, 8, "what the server must do"},
+           {"@needs\n", side::client, 1, 7, "what the server must do"},
            {"@needs x\n", side::server, 1, 1, "client side"},
        }) {
     auto e = load_script(b.text, "bad.smtp", b.plays);
