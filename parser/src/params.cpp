@@ -278,8 +278,10 @@ namespace {
 
 // The semantics of one grammatical parameter: decode a known one into `out`
 // and return its first problem (unknown, duplicate, misplaced, bad value).
-// `before` is the list text ahead of it, for spotting a repeated unknown one.
-diagnostic check_param(const esmtp_param& p, std::string_view before, bool for_mail, mail_params& out) noexcept {
+// A repeated unknown parameter needs no search of the list: its first
+// occurrence was already reported as unknown, and only the first problem of
+// a list is kept.
+diagnostic check_param(const esmtp_param& p, bool for_mail, mail_params& out) noexcept {
   diagnostic problem;
   auto note = [&](errc e, std::size_t at) {
     if (problem.ok()) problem = fail(e, at);
@@ -288,10 +290,7 @@ diagnostic check_param(const esmtp_param& p, std::string_view before, bool for_m
   const std::size_t value_at = p.offset + p.keyword.size() + 1;
   if (id == param_id::count_) {
     ++out.unknown;
-    bool dup = false;
-    for (const esmtp_param& prev : param_list(before))
-      if (iequals(prev.keyword, p.keyword)) dup = true;
-    note(dup ? errc::param_duplicate : errc::param_unknown, p.offset);
+    note(errc::param_unknown, p.offset);
     return problem;
   }
   const std::uint32_t bit = 1u << static_cast<unsigned>(id);
@@ -409,7 +408,7 @@ diagnostic parse_params(std::string_view text, bool for_mail, parse_options opts
     if (pos < n && text[pos] != ' ') return octet_error(pos);
     // Every parameter is decoded, even after a problem, as callers read
     // the typed values of a list that has one bad parameter.
-    const diagnostic d = check_param(p, text.substr(0, kstart), for_mail, out);
+    const diagnostic d = check_param(p, for_mail, out);
     if (first.ok()) first = d;
     if (pos == n) break;
     ++pos;
