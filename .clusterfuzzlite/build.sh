@@ -79,7 +79,7 @@ while read -r name source libs; do
   cp "$root/fuzz/smtp.dict" "$OUT/fuzz_$name.dict"
   if [ -d "$root/corpus/$name" ]; then zip_dir "$root/corpus/$name" "$OUT/fuzz_${name}_seed_corpus.zip"; fi
   built=$((built + 1))
-done < <(sed -n 's/^smtpkit_fuzz_target(\([A-Za-z0-9_]*\) \([^ ]*\) LIBS \(.*\))$/\1 \2 \3/p' "$root/fuzz/CMakeLists.txt")
+done < <(sed -n 's/^ *smtpkit_fuzz_target(\([A-Za-z0-9_]*\) \([^ ]*\) LIBS \(.*\))$/\1 \2 \3/p' "$root/fuzz/CMakeLists.txt")
 
 echo "build.sh: $built fuzz targets in $OUT"
 [ "$built" -gt 0 ]

@@ -22,19 +22,9 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-POSTFIX = os.path.join(ROOT, ".deps", "postfix")
-SINK = os.path.join(POSTFIX, "usr", "sbin", "smtp-sink")
-PF_ENV = dict(os.environ, LD_LIBRARY_PATH=os.path.join(POSTFIX, "usr", "lib", "postfix"))
+from serve_bench import PF_ENV, ROOT, SINK, free_port  # the same Postfix tools, the same port choice
+
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, which has python3-aiosmtpd
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def rss_kib(pid):
