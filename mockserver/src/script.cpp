@@ -17,6 +17,9 @@ struct fail {
   std::string message;
 };
 
+/// Steps one dialogue or rule may hold once its @repeat blocks are expanded.
+constexpr std::size_t max_expanded_steps = 250000;
+
 bool parse_uint(std::string_view s, std::uint64_t& out) {
   if (s.empty()) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -156,6 +159,11 @@ class loader {
           std::vector<step> body;
           std::size_t end = steps(i + 1, body, in_rule, depth + 1);
           if (end >= t_.records.size()) throw fail{r.line, 1, "@repeat without @end"};
+          // Blocks are expanded here, so nested ones multiply: bound the
+          // result, or a few lines of script could take all memory.
+          if (body.size() * n > max_expanded_steps - std::min(out.size(), max_expanded_steps))
+            throw fail{r.line, 1, "@repeat expands to more than " + std::to_string(max_expanded_steps) +
+                                      " steps (nested @repeat blocks multiply)"};
           for (std::uint64_t k = 0; k < n; ++k) out.insert(out.end(), body.begin(), body.end());
           i = end + 1;
           continue;
