@@ -134,6 +134,10 @@ asio::awaitable<std::size_t> session::read_some(char*& data) {
 }
 
 asio::awaitable<bool> session::write_all(std::string_view bytes) {
+  // The events of this turn (session open, command, findings, reply) reach
+  // the event stream before the peer sees the reply: a test driver whose
+  // client has a reply can rely on its events being there to read.
+  srv_.events.flush();
   boost::system::error_code ec;
   if (tls_) {
     co_await asio::async_write(*tls_, asio::buffer(bytes.data(), bytes.size()), asio::redirect_error(asio::use_awaitable, ec));

@@ -13,12 +13,16 @@
 import ctypes
 import email
 import email.policy
+import fcntl
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
+import struct
 import tempfile
+import termios
 import threading
 import time
 
@@ -283,6 +287,7 @@ class MockServer:
         self._cond = threading.Condition()
         self._eof = False
         self._reader = None
+        self._events_fd = None
         self._ready = False
         self._stop_requested = False
 
@@ -362,6 +367,7 @@ class MockServer:
         with _running_lock:
             running[self.proc.pid] = self
             started_workdirs.append(self.workdir)
+        self._events_fd = r
         self._reader = threading.Thread(target=self._read_events, args=(r,), name="smtpkit-events-%d" % self.proc.pid,
                                         daemon=True)
         self._reader.start()
@@ -474,18 +480,56 @@ class MockServer:
     # --- events -------------------------------------------------------------------
 
     def _read_events(self, fd):
-        with os.fdopen(fd, "rb") as f:
-            for line in f:
-                try:
-                    e = json.loads(line)
-                except ValueError:
-                    e = {"event": "unparsed", "text": line.decode("utf-8", "replace")}
-                with self._cond:
-                    self._apply(e)
-                    self._cond.notify_all()
+        # Octets are read without blocking and applied under the lock, so
+        # "nothing left in the pipe" (see _drained) means every event the
+        # server has written so far is applied.
+        os.set_blocking(fd, False)
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP)
+        partial = b""
+        eof = False
+        while not eof:
+            poller.poll()
+            with self._cond:
+                while True:
+                    try:
+                        chunk = os.read(fd, 1 << 16)
+                    except BlockingIOError:
+                        break
+                    except OSError:
+                        chunk = b""
+                    if not chunk:
+                        eof = True
+                        break
+                    *lines, partial = (partial + chunk).split(b"\n")
+                    for line in lines:
+                        self._apply(self._parse_event(line))
+                self._cond.notify_all()
         with self._cond:
+            if partial:
+                self._apply(self._parse_event(partial))
+            self._events_fd = None
+            os.close(fd)
             self._eof = True
             self._cond.notify_all()
+
+    @staticmethod
+    def _parse_event(line):
+        try:
+            return json.loads(line)
+        except ValueError:
+            return {"event": "unparsed", "text": line.decode("utf-8", "replace")}
+
+    def _drained(self):
+        """True when every event the server has written is applied (call
+        with the lock held)."""
+        fd = self._events_fd
+        if fd is None:
+            return True
+        try:
+            return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0] == 0
+        except OSError:
+            return True
 
     def _session(self, sid, peer=None):
         s = self._sessions.get(sid)
@@ -643,6 +687,8 @@ class MockServer:
         """Wait until n sessions have closed (default: every session opened
         so far, and at least one). Returns the closed sessions."""
         def done(s):
+            if not s._drained():
+                return False
             closed = [x for x in s._sessions.values() if x.closed]
             if n is None:
                 return bool(s._sessions) and len(closed) == len(s._sessions)
@@ -654,7 +700,10 @@ class MockServer:
     def settle(self, timeout=2.0):
         """Wait (bounded, no error) until no session is open; True if so."""
         try:
-            self.wait_for(lambda s: all(x.closed for x in s._sessions.values()), timeout, "open sessions to close")
+            # Drained first: the server writes a session's events before its
+            # replies, so a session whose client is done is known by then.
+            self.wait_for(lambda s: s._drained() and all(x.closed for x in s._sessions.values()), timeout,
+                          "open sessions to close")
             return True
         except (WaitTimeout, ServerError):
             return False
