@@ -175,7 +175,10 @@ void write_probe_text(std::ostream& out, const probe_report& r, const probe_repo
   }
   const bool bad = failed(r, o.fail_on);
   char secs[32];
-  std::snprintf(secs, sizeof secs, "%.1f s", static_cast<double>(r.elapsed.count()) / 1000.0);
+  if (r.elapsed.count() < 1000)
+    std::snprintf(secs, sizeof secs, "%lld ms", static_cast<long long>(r.elapsed.count()));
+  else
+    std::snprintf(secs, sizeof secs, "%.1f s", static_cast<double>(r.elapsed.count()) / 1000.0);
   out << "\n" << all.total() << " scenarios in " << secs << ": " << all.pass << " pass, " << all.fail << " fail (" << all.fail_by_level[0]
       << " MUST, " << all.fail_by_level[1] << " SHOULD, " << all.fail_by_level[2] << " MAY), " << all.na << " not applicable, "
       << all.error << " error — " << paint(bad ? "\033[31;1m" : "\033[32;1m", bad ? "FAIL" : "PASS") << " (fail on "

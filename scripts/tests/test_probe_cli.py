@@ -67,7 +67,7 @@ def test_text_report_is_grouped_with_counts_and_a_verdict(serve):
     assert re.search(r"^  FAIL  security\.open-relay\[example\.net\] .*\[SHOULD, RFC 5321 §3\.6\.2\]$", out, re.M)
     assert "security.smuggling.lf-dot-lf" in out and "kept-in-message" in out
     summary = out.rstrip().splitlines()[-1]
-    assert re.match(r"^\d+ scenarios in [\d.]+ s: \d+ pass, 3 fail \(0 MUST, 2 SHOULD, 1 MAY\), \d+ not applicable, "
+    assert re.match(r"^\d+ scenarios in (?:\d+ ms|[\d.]+ s): \d+ pass, 3 fail \(0 MUST, 2 SHOULD, 1 MAY\), \d+ not applicable, "
                     r"0 error — PASS \(fail on MUST\)$", summary), summary
     assert "\033[" not in out
 
