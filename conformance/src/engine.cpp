@@ -8,9 +8,8 @@
 namespace smtpkit::conformance {
 
 std::string excerpt_of(std::string_view line) {
-  constexpr std::size_t max = 160;
-  if (line.size() <= max) return escape(line);
-  return escape(line.substr(0, max)) + "...";
+  if (line.size() <= excerpt_max) return escape(line);
+  return escape(line.substr(0, excerpt_max)) + "...";
 }
 
 engine::impl::impl(engine_options o) : opts(o) {}

@@ -45,7 +45,11 @@ struct smtp_state {
   }
 };
 
-/// The first 160 octets of a line, escaped (dialogue format), "..." if cut.
+/// Octets of a line an excerpt shows.
+constexpr std::size_t excerpt_max = 160;
+
+/// The first excerpt_max octets of a line, escaped (dialogue format), "..."
+/// if cut.
 std::string excerpt_of(std::string_view line);
 
 /// The excerpt of a line, escaped only when a finding needs it: most lines
@@ -61,7 +65,6 @@ class lazy_excerpt {
     }
     return text_;
   }
-  std::string str() const { return std::string(std::string_view(*this)); }
 
  private:
   std::string_view line_;
@@ -75,7 +78,7 @@ struct pending {
   pending_kind kind = pending_kind::command;
   verb v = verb::unknown;
   std::uint64_t offset = 0;
-  std::string raw;  ///< the line's first 161 octets (all excerpt_of needs), or a placeholder
+  std::string raw;  ///< the line's first excerpt_max + 1 octets (all excerpt_of needs), or a placeholder
   std::string excerpt() const { return excerpt_of(raw); }
   line_ending ending = line_ending::crlf;
   errc grammar = errc::ok;  ///< first grammar error of the line

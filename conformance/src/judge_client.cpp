@@ -157,7 +157,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
   const smtp_state view = client_view();
   pending p;
   p.offset = at;
-  p.raw.assign(line.substr(0, 161));
+  p.raw.assign(line.substr(0, excerpt_max + 1));
   p.ending = ending;
 
   parse_options po;
