@@ -10,9 +10,11 @@
 #   of a scripts/fuzz_smoke.sh run, so what a long run found can be measured
 #   before it is merged into corpus/.
 # Environment: COVERAGE_BUILD (default build/fuzzcov), JOBS (default 2),
-#   COVERAGE_HTML=1 also writes an HTML report to $COVERAGE_BUILD/html.
-# Output: the per-file table for parser/ and a last line
-#   "parser line coverage: NN.NN%".
+#   COVERAGE_HTML=1 also writes an HTML report to $COVERAGE_BUILD/html,
+#   COVERAGE_SOURCES="conformance/src mockserver/src/script.cpp" reports
+#   other sources instead (the check and script targets reach them).
+# Output: the per-file table and a last line "parser line coverage: NN.NN%"
+#   ("line coverage of SOURCES: NN.NN%" with COVERAGE_SOURCES).
 # Limits: counts lines of parser/src and parser/include (headers included,
 # since the DATA decoder lives in one); code that only other layers call is
 # not reached by design.
@@ -45,7 +47,7 @@ for exe in "$build"/fuzz/fuzz_*; do
 done
 
 llvm-profdata-14 merge -sparse "$prof"/*.profraw -o "$prof/all.profdata"
-sources=(parser/src parser/include)
+read -r -a sources <<<"${COVERAGE_SOURCES:-parser/src parser/include}"
 llvm-cov-14 report -instr-profile="$prof/all.profdata" "${objects[@]}" "${sources[@]}" | tee "$prof/report.txt"
 if [ "${COVERAGE_HTML:-0}" = 1 ]; then
   llvm-cov-14 show -format=html -output-dir="$build/html" -instr-profile="$prof/all.profdata" \
@@ -53,4 +55,6 @@ if [ "${COVERAGE_HTML:-0}" = 1 ]; then
   echo "fuzz_coverage: HTML report in $build/html/index.html"
 fi
 # TOTAL row: ... Lines Missed Cover ... — the line columns are the 8th-10th.
-awk '/^TOTAL/ { printf "parser line coverage: %s\n", $10 }' "$prof/report.txt"
+label="parser line coverage:"
+[ -z "${COVERAGE_SOURCES:-}" ] || label="line coverage of ${COVERAGE_SOURCES}:"
+awk -v label="$label" '/^TOTAL/ { printf "%s %s\n", label, $10 }' "$prof/report.txt"
