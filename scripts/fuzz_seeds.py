@@ -351,6 +351,22 @@ ESCAPES = {
 
 
 # ---------------------------------------------------------------- writing
+# Server scripts with the directives the ready scripts do not use.
+SCRIPTS = {
+    "sessions-seed-mismatch": b"@seed 7\n@on-mismatch reply 503 5.5.1 {*}\\r\\n\n@session 1\nS: 220 one\nC~ EHLO {h}\n"
+                              b"S: 250 {h}\n@session *\nS: 220 any\n@close S\n",
+    "on-mismatch-close": b"@on-mismatch close\nS: 220 x\nC: EHLO a\n",
+    "rule-per-chance": b"@seed 1\n@rule per=session chance=0.25 nth=2 RCPT TO:<{r}>\nS: 450 {r} later\n@end\n"
+                       b"@rule per=server times=3 after=1 tls=no auth=yes MAIL{*}\n@pause 10ms\n@fallback\n@end\n",
+    "rule-tls-ends": b"@rule STARTTLS\nS: 220 go\n@tls\n@end\n",
+    "bad-chance": b"@rule chance=2 QUIT\nS: 221 x\n@end\n",
+    "bad-per": b"@rule per=nobody QUIT\nS: 221 x\n@end\n",
+    "bad-session": b"@session 0\nS: 220 x\n",
+    "bad-seed": b"@seed x\n",
+    "bad-on-mismatch": b"@on-mismatch maybe\n",
+}
+
+
 class corpus:
     def __init__(self, target):
         self.dir = os.path.join(CORPUS, target)
@@ -435,6 +451,8 @@ def main():
     for path in sorted(glob.glob(os.path.join(ROOT, "examples", "scripts", "*.smtp"))):
         with open(path, "rb") as f:
             c["script"].add("hand-server-" + os.path.splitext(os.path.basename(path))[0], b"\x00" + f.read())
+    for k, v in SCRIPTS.items():
+        c["script"].add(f"hand-{k}", b"\x00" + v)
     for path in sorted(glob.glob(os.path.join(ROOT, "conformance", "server", "**", "*.smtp"), recursive=True)):
         with open(path, "rb") as f:
             c["script"].add("hand-client-" + os.path.splitext(os.path.basename(path))[0], b"\x01" + f.read())
