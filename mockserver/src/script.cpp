@@ -18,7 +18,7 @@ struct fail {
 };
 
 /// Steps one dialogue or rule may hold once its @repeat blocks are expanded.
-constexpr std::size_t max_expanded_steps = 250000;
+constexpr std::size_t max_expanded_steps = 100000;
 
 bool parse_uint(std::string_view s, std::uint64_t& out) {
   if (s.empty()) return false;

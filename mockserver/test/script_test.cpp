@@ -113,7 +113,7 @@ TEST(script, errors_say_file_line_col_and_what_was_expected) {
            {"@rule chance=0.5 QUIT\nS: 221 x\n@end\n", 1, 0, "@seed"},
            {"S~ 220 {*}\n", 1, 1, "cannot be sent"},
            {"@repeat 0\n@end\n", 1, 9, "count"},
-           {"@repeat 1000\n@repeat 1000\nS: 250 ok\n@end\n@end\n", 1, 1, "expands to more than 250000 steps"},
+           {"@repeat 1000\n@repeat 1000\nS: 250 ok\n@end\n@end\n", 1, 1, "expands to more than 100000 steps"},
            {"@fallback\n", 1, 1, "belongs in a @rule"},
            {"@rule QUIT\n@fallback\n@fallback\n@end\n", 3, 1, "at most one @fallback"},
            {"@rule STARTTLS\nS: 220 go\n@tls\nS: 250 x\n@end\n", 4, 1, "@tls ends a rule"},
