@@ -32,11 +32,9 @@ bool ldh_keyword(std::string_view k) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  const fuzz::owned_input owned(data + 1, size - 1);
-  const std::string_view in = owned.view();
-  parse_options opts;
-  opts.smtputf8 = (data[0] & 1) != 0;
-  if (data[0] & 2) opts.relax = lenient::all;
+  const fuzz::flagged_input input(data, size);
+  const std::string_view in = input.view();
+  parse_options opts = input.opts;
 
   auto e = parse_ehlo_reply(in, opts);
   const ehlo_info& info = e.value;

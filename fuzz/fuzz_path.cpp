@@ -64,12 +64,10 @@ void check_path(const parse_result<path>& r, std::string_view in, path_kind kind
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  const fuzz::owned_input owned(data + 1, size - 1);
-  const std::string_view in = owned.view();
-  parse_options opts;
-  opts.smtputf8 = (data[0] & 1) != 0;
-  if (data[0] & 2) opts.relax = lenient::all;
-  if (data[0] & 4) opts.relax = lenient::path_brackets | lenient::trailing_whitespace;
+  const fuzz::flagged_input input(data, size);
+  const std::string_view in = input.view();
+  parse_options opts = input.opts;
+  if (input.flags & 4) opts.relax = lenient::path_brackets | lenient::trailing_whitespace;
 
   auto d = parse_domain(in, opts);
   SMTPKIT_FUZZ_CHECK(d.diag.offset <= in.size());

@@ -23,6 +23,8 @@
 #include <string_view>
 #include <vector>
 
+#include "smtpkit/options.hpp"
+
 namespace smtpkit::fuzz {
 
 /// An invariant broke: stop so libFuzzer (or the replay main) reports it.
@@ -44,6 +46,21 @@ class owned_input {
  private:
   std::unique_ptr<char[]> buf_;
   std::size_t size_;
+};
+
+/// The usual input of a line-level target: byte 0 holds flags (bit 0
+/// SMTPUTF8, bit 1 every lenient rule; a target may read more bits from
+/// `flags`), the rest is the text, owned. Call only with size > 0.
+struct flagged_input {
+  flagged_input(const std::uint8_t* data, std::size_t size) : flags(data[0]), owned(data + 1, size - 1) {
+    opts.smtputf8 = (flags & 1) != 0;
+    if (flags & 2) opts.relax = lenient::all;
+  }
+  [[nodiscard]] std::string_view view() const noexcept { return owned.view(); }
+
+  std::uint8_t flags;
+  parse_options opts;
+  owned_input owned;
 };
 
 /// True when `part` lies inside `whole`. An empty view may also be
