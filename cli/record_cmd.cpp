@@ -74,13 +74,15 @@ void add_record(CLI::App& app, runner& run) {
       "Every octet is forwarded unchanged, both ways; DIR/sNNNNNN.smtp gets the session in the dialogue\n"
       "format (docs/dialogue-format.md), exact to the byte. After a 220 to STARTTLS, TLS is terminated on\n"
       "both legs and the dialogue inside is recorded after an @tls record (--tls-passthrough: relayed, not\n"
-      "recorded). Port 0 picks a free port (printed on stderr and in the 'listening' event).\n"
+      "recorded). --tls: implicit TLS (RFC 8314, e.g. port 465) on both legs, the whole dialogue inside it.\n"
+      "Port 0 picks a free port (printed on stderr and in the 'listening' event).\n"
       "SIGINT/SIGTERM: stop, cut open sessions, write their transcripts, exit 0. Setup errors exit 2.");
   auto& c = a->cfg;
   sub->add_option("--listen", a->listen, "HOST:PORT to listen on (port 0: any free port)")->required();
   sub->add_option("--upstream", a->upstream, "HOST:PORT of the server to record")->required();
   sub->add_option("--out", c.out_dir, "Folder for the transcripts (created if missing)")->required();
-  sub->add_option("--tls-cert", c.tls_cert, "PEM certificate shown to the client after STARTTLS (default: self-signed)");
+  sub->add_flag("--tls", c.implicit_tls, "Implicit TLS on both legs (RFC 8314): the client and the server speak TLS at once");
+  sub->add_option("--tls-cert", c.tls_cert, "PEM certificate shown to the client in TLS (default: self-signed)");
   sub->add_option("--tls-key", c.tls_key, "PEM private key for --tls-cert");
   sub->add_option("--hostname", c.hostname, "Name in the self-signed certificate")->capture_default_str();
   sub->add_flag("--tls-passthrough", c.tls_passthrough, "Relay TLS without terminating it (its content is not recorded)");

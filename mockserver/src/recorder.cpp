@@ -339,6 +339,20 @@ asio::awaitable<void> proxy_session::run() {
     co_return;
   }
   upstream_.sock.set_option(tcp::no_delay(true), ec);
+  if (r_.cfg.implicit_tls) {
+    // RFC 8314: both legs speak TLS from their first octet; the dialogue
+    // starts inside it. No STARTTLS to watch for.
+    tracking_ = false;
+    rec_.tls();
+    if (r_.cfg.tls_passthrough) {
+      rec_.comment("TLS: content not recorded (--tls-passthrough)");
+      passthrough_ = true;
+    } else if (!co_await start_tls()) {
+      stop();
+      finish();
+      co_return;
+    }
+  }
   last_activity_ = clock_type::now();
   pumps_ = 2;
   asio::co_spawn(r_.io, pump(side::client), asio::detached);

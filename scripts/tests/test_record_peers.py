@@ -19,10 +19,13 @@ import json
 import os
 import shutil
 import signal
+import smtplib
+import ssl
 import subprocess
 import sys
 import threading
 import time
+import types
 
 import pytest
 
@@ -220,6 +223,30 @@ def test_tls_passthrough_relays_without_recording_inside(aiosmtpd_tls_auth, reco
     before, after = text.split("\n@tls\n")
     assert before.endswith("S: 220 Ready to start TLS")
     assert after.startswith("# TLS: content not recorded") and "C:" not in after
+
+
+def test_implicit_tls_on_both_legs_records_the_whole_dialogue_inside(record, smtp_server_factory):
+    # RFC 8314: smtplib's SMTP_SSL to the proxy, the proxy to smtpkit serve's
+    # implicit-TLS listener; the transcript starts with @tls.
+    upstream = smtp_server_factory(tls=True)
+    rec = record(types.SimpleNamespace(host=upstream.host, port=upstream.tls_port), "--tls")
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP_SSL("127.0.0.1", rec.port, local_hostname="client.smtpkit.test", context=insecure,
+                          timeout=10) as smtp:
+        smtp.sendmail(SENDER, [RCPT], MESSAGE)
+    stored, = upstream.wait_for_messages(1)
+    assert stored.raw == MESSAGE and stored.tls
+    text, _ = rec.transcript()
+    records = [l for l in text.split("\n") if l and not l.startswith("#")]
+    assert records[0] == "@tls" and records[1].startswith("S: 220 ")
+    assert "C: ehlo client.smtpkit.test" in text and "C: ..A line that starts with a dot." in text
+    assert {e["leg"] for e in rec.events if e["event"] == "tls" and e["state"] == "started"} == {"client", "server"}
+    # The recording is a transcript `check` reads, and smtplib broke no rule.
+    check = subprocess.run([binary.find_binary(), "check", "--format", "json", rec.transcript()[1]["transcript"]],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_bare_lf_and_message_headers_a_client_varies(aiosmtpd_server, record, smtp_server_factory):

@@ -10,7 +10,11 @@
 // after an @tls record. With tls_passthrough it relays the encrypted octets
 // and records only that TLS started.
 //
-// Limits: implicit TLS (RFC 8314) is not proxied; which reply answers
+// Implicit TLS (RFC 8314, implicit_tls): both legs start with TLS, terminated
+// the same way (or relayed with tls_passthrough), and the transcript starts
+// with @tls.
+//
+// Limits: which reply answers
 // STARTTLS is found by counting replies (RFC 2920 §3.1), so a server that
 // sends an unsolicited reply before it confuses the switch; a close is
 // passed on to the other side (half-close) and the session ends when that
@@ -37,6 +41,7 @@ struct recorder_config {
   std::string hostname = "localhost";  ///< name in the self-signed certificate
   bool tls_passthrough = false;   ///< relay TLS without terminating it
   bool upstream_verify = false;   ///< verify the server's certificate and name
+  bool implicit_tls = false;      ///< both legs speak TLS from the first octet (RFC 8314)
   bool timing = false;            ///< write @pause records for gaps
   std::chrono::milliseconds timing_min{20};  ///< shorter gaps are not written
   std::string events;             ///< "" none, "-" standard output, else a file
