@@ -249,6 +249,20 @@ def test_implicit_tls_on_both_legs_records_the_whole_dialogue_inside(record, smt
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_implicit_tls_passthrough_relays_without_recording(record, smtp_server_factory):
+    upstream = smtp_server_factory(tls=True)
+    rec = record(types.SimpleNamespace(host=upstream.host, port=upstream.tls_port), "--tls", "--tls-passthrough")
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP_SSL("127.0.0.1", rec.port, context=insecure, timeout=10) as smtp:
+        smtp.sendmail(SENDER, [RCPT], MESSAGE)
+    assert upstream.wait_for_messages(1)[0].raw == MESSAGE
+    text, _ = rec.transcript()
+    assert "\n@tls\n# TLS: content not recorded" in text
+    assert not [l for l in text.split("\n") if l[:2] in ("C:", "S:", "C=", "S=")], text
+
+
 def test_bare_lf_and_message_headers_a_client_varies(aiosmtpd_server, record, smtp_server_factory):
     need("msmtp")
     need("curl")
