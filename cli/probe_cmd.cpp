@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "report_io.hpp"
@@ -135,26 +134,13 @@ int run_probe(probe_args& a) {
   mock::probe_report_options ro;
   ro.fail_on = fail_level(a.report);
   ro.tool = tool;
-  const bool to_stdout = a.report.output == "-";
-  ro.color = a.report.format == "text" && want_color(a.report.color, to_stdout);
-  std::ofstream file;
-  std::ostream* out = &std::cout;
-  if (!to_stdout) {
-    file.open(a.report.output, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      std::cerr << tool << ": cannot write " << a.report.output << "\n";
-      return exit_usage;
-    }
-    out = &file;
-  }
-  if (a.report.format == "json") mock::write_probe_json(*out, rep, ro);
-  else if (a.report.format == "junit") mock::write_probe_junit(*out, rep, ro);
-  else mock::write_probe_text(*out, rep, ro);
-  out->flush();
-  if (!*out) {
-    std::cerr << tool << ": cannot write the report\n";
-    return exit_usage;
-  }
+  ro.color = report_color(a.report);
+  const bool written = write_output(a.report, tool, [&](std::ostream& out) {
+    if (a.report.format == "json") mock::write_probe_json(out, rep, ro);
+    else if (a.report.format == "junit") mock::write_probe_junit(out, rep, ro);
+    else mock::write_probe_text(out, rep, ro);
+  });
+  if (!written) return exit_usage;
   if (rep.unreachable) {
     std::cerr << tool << ": " << rep.target << ": " << rep.unreachable_reason << "\n";
     return exit_usage;

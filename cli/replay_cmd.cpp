@@ -149,8 +149,7 @@ int run_replay(const replay_args& a) {
   conformance::report_options ro;
   ro.fail_on = fail_level(a.report);
   ro.tool = tool;
-  const bool to_stdout = a.report.output == "-";
-  ro.color = a.report.format == "text" && want_color(a.report.color, to_stdout);
+  ro.color = report_color(a.report);
   std::string out;
   if (a.report.format == "json") {
     conformance::write_json(doc, sessions, ro);
@@ -174,17 +173,7 @@ int run_replay(const replay_args& a) {
     out += std::to_string(r.expectations.size()) + " replies compared " + (a.exact ? "exactly" : "by code") + ", " +
            std::to_string(r.mismatches()) + " differ\n";
   }
-  if (to_stdout) {
-    std::cout << out;
-    std::cout.flush();
-  } else {
-    std::ofstream f(a.report.output, std::ios::binary | std::ios::trunc);
-    f << out;
-    if (!f) {
-      std::cerr << tool << ": cannot write " << a.report.output << "\n";
-      return exit_usage;
-    }
-  }
+  if (!write_output(a.report, tool, [&](std::ostream& dest) { dest << out; })) return exit_usage;
   return bad ? exit_violations : exit_ok;
 }
 

@@ -36,28 +36,37 @@ bool want_color(const std::string& mode, bool to_stdout) {
   return to_stdout && isatty(STDOUT_FILENO);
 }
 
+bool write_output(const report_flags& f, const std::string& tool, const std::function<void(std::ostream&)>& write) {
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (f.output != "-") {
+    file.open(f.output, std::ios::binary | std::ios::trunc);
+    out = &file;
+  }
+  if (*out) {
+    write(*out);
+    out->flush();
+  }
+  if (!*out) {
+    std::cerr << tool << ": cannot write " << (f.output == "-" ? std::string("standard output") : f.output) << "\n";
+    return false;
+  }
+  return true;
+}
+
+bool report_color(const report_flags& f) { return f.format == "text" && want_color(f.color, f.output == "-"); }
+
 bool emit_report(const report_flags& f, const std::vector<conformance::session_report>& sessions,
                  const std::string& tool) {
   conformance::report_options o;
   o.fail_on = fail_level(f);
   o.tool = tool;
-  const bool to_stdout = f.output == "-";
-  o.color = f.format == "text" && want_color(f.color, to_stdout);
-  std::ofstream file;
-  std::ostream* out = &std::cout;
-  if (!to_stdout) {
-    file.open(f.output, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      std::cerr << tool << ": cannot write " << f.output << "\n";
-      return false;
-    }
-    out = &file;
-  }
-  if (f.format == "json") conformance::write_json(*out, sessions, o);
-  else if (f.format == "junit") conformance::write_junit(*out, sessions, o);
-  else conformance::write_text(*out, sessions, o);
-  out->flush();
-  return static_cast<bool>(*out);
+  o.color = report_color(f);
+  return write_output(f, tool, [&](std::ostream& out) {
+    if (f.format == "json") conformance::write_json(out, sessions, o);
+    else if (f.format == "junit") conformance::write_junit(out, sessions, o);
+    else conformance::write_text(out, sessions, o);
+  });
 }
 
 }  // namespace smtpkit::cli

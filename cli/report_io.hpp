@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "smtpkit/conformance/report.hpp"
@@ -20,6 +21,14 @@ struct report_flags {
 
 /// Adds --format, --output, --fail-on, --color to a subcommand.
 void add_report_flags(CLI::App* sub, report_flags& f);
+
+/// Opens --output (standard output for "-"), lets `write` render into it and
+/// checks that everything was written; false, with one line on stderr
+/// ("TOOL: cannot write FILE"), when it could not be.
+bool write_output(const report_flags& f, const std::string& tool, const std::function<void(std::ostream&)>& write);
+
+/// Colour for this report: text reports only, per --color and NO_COLOR.
+bool report_color(const report_flags& f);
 
 /// Writes the report where --output says; returns false (message on stderr)
 /// when the output cannot be written.

@@ -407,3 +407,10 @@ def test_rule_corpus_is_up_to_date():
     p = subprocess.run([sys.executable, os.path.join(RULES, "make_cases.py"), "--smtpkit", BIN, "--check"],
                        capture_output=True, timeout=120)
     assert p.returncode == 0, p.stderr.decode() + "\nrun conformance/test/rules/make_cases.py"
+
+
+def test_an_output_that_cannot_be_written_exits_2_with_one_line(tmp_path):
+    target = tmp_path / "no-such-dir" / "report.txt"
+    rc, out, err = run(["check", "-o", str(target), CLEAN])
+    assert rc == 2 and out == ""
+    assert err == "smtpkit check: cannot write %s\n" % target

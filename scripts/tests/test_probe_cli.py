@@ -143,6 +143,13 @@ def test_junit_report(serve, tmp_path):
     assert early.find("failure") is None and "below --fail-on" in early.find("system-out").text
 
 
+def test_an_output_that_cannot_be_written_exits_2(serve, tmp_path):
+    target = tmp_path / "no-such-dir" / "probe.xml"
+    p = smtpkit("probe", "server", *serve, "--only", "basics", "--format", "junit", "-o", str(target))
+    assert p.returncode == 2 and p.stdout == b""
+    assert p.stderr.decode().endswith("smtpkit probe server: cannot write %s\n" % target)
+
+
 def test_only_selects_groups_ids_and_prefixes(serve):
     def ids(*only):
         args = [a for o in only for a in ("--only", o)]

@@ -142,6 +142,15 @@ def test_junit_and_save(tmp_path):
     assert smtpkit("check", "--judge", "server", str(saved)).returncode == 0
 
 
+def test_an_output_that_cannot_be_written_exits_2(tmp_path):
+    path = os.path.join(REPO, "corpus", "dialogues", "real-swaks-aiosmtpd.smtp")
+    target = tmp_path / "no-such-dir" / "replay.json"
+    with servers.start_aiosmtpd() as peer:
+        p = smtpkit("replay", path, "--target", peer.address, "--format", "json", "-o", str(target))
+    assert p.returncode == 2 and p.stdout == b""
+    assert p.stderr.decode().endswith("smtpkit replay: cannot write %s\n" % target)
+
+
 def test_no_connection_is_exit_2():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
