@@ -25,6 +25,12 @@ END_OF_DATA = ["security.data-bare-cr", "security.data-bare-lf", "security.data-
                                         "crlf-dot-nul", "lf-dot-cr", "lf-dot-crlf", "lf-dot-lf", "nul-dot")]
 # Unless listed: the variant stayed in the message.
 KEPT = {k: "pass:kept-in-message" for k in END_OF_DATA}
+# Servers run without AUTH (exim -bs, Postfix without SASL): every AUTH
+# scenario is not applicable.
+NO_AUTH = {k: "not-applicable" for k in (
+    "extensions.auth-cancel", "extensions.auth-in-transaction", "extensions.auth-login",
+    "extensions.auth-plain-challenge", "extensions.auth-plain-wrong", "extensions.auth-twice",
+    "extensions.auth-unknown-mechanism")}
 
 PINS = {
     'smtpkit-serve': dict(KEPT, **{
@@ -75,7 +81,7 @@ PINS = {
         'security.open-relay[example.net]': 'fail/SHOULD',
         'security.open-relay[example.org]': 'fail/SHOULD',
     }),
-    'exim-bs': dict(KEPT, **{
+    'exim-bs': dict(KEPT, **NO_AUTH, **{
         'errors.bdat-unadvertised': 'not-applicable',
         'errors.mail-param-unknown': 'fail/SHOULD',
         'errors.param-unadvertised-body': 'not-applicable',
@@ -83,13 +89,6 @@ PINS = {
         'errors.param-unadvertised-smtputf8': 'not-applicable',
         'errors.rcpt-param-unknown': 'fail/SHOULD',
         'errors.rcpt-syntax': 'fail/SHOULD',
-        'extensions.auth-cancel': 'not-applicable',
-        'extensions.auth-in-transaction': 'not-applicable',
-        'extensions.auth-login': 'not-applicable',
-        'extensions.auth-plain-challenge': 'not-applicable',
-        'extensions.auth-plain-wrong': 'not-applicable',
-        'extensions.auth-twice': 'not-applicable',
-        'extensions.auth-unknown-mechanism': 'not-applicable',
         'extensions.enhancedstatuscodes': 'not-applicable',
         'extensions.starttls': 'not-applicable',
         'extensions.starttls-argument': 'not-applicable',
@@ -99,19 +98,12 @@ PINS = {
         'security.early-talker': 'fail/MAY',
         'security.starttls-injection': 'not-applicable',
     }),
-    'postfix': dict(KEPT, **{
+    'postfix': dict(KEPT, **NO_AUTH, **{
         'errors.bdat-unadvertised': 'not-applicable',
         'errors.param-unadvertised-body': 'not-applicable',
         'errors.param-unadvertised-size': 'not-applicable',
         'errors.param-unadvertised-smtputf8': 'not-applicable',
         'errors.rcpt-syntax': 'fail/SHOULD',
-        'extensions.auth-cancel': 'not-applicable',
-        'extensions.auth-in-transaction': 'not-applicable',
-        'extensions.auth-login': 'not-applicable',
-        'extensions.auth-plain-challenge': 'not-applicable',
-        'extensions.auth-plain-wrong': 'not-applicable',
-        'extensions.auth-twice': 'not-applicable',
-        'extensions.auth-unknown-mechanism': 'not-applicable',
         'extensions.starttls-reset': 'not-applicable',
         'security.bare-lf-command': 'fail/MUST',
         'security.early-talker': 'fail/MAY',
