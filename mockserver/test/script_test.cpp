@@ -95,6 +95,18 @@ TEST(script, rules_sessions_repeat_and_metadata) {
   EXPECT_EQ(s.dialogue_for(2)->size(), 3u);
 }
 
+// A script that must not load: the error names this line and column and
+// says what was expected.
+void expect_load_error(const std::string& text, side plays, std::size_t line, std::size_t col,
+                       const std::string& what) {
+  auto r = load_script(text, "bad.smtp", plays);
+  ASSERT_TRUE(std::holds_alternative<script_error>(r)) << text;
+  const auto& e = std::get<script_error>(r);
+  EXPECT_EQ(e.line, line) << text << " → " << e.to_string();
+  EXPECT_EQ(e.column, col) << text << " → " << e.to_string();
+  EXPECT_NE(e.message.find(what), std::string::npos) << e.to_string();
+}
+
 TEST(script, errors_say_file_line_col_and_what_was_expected) {
   struct bad {
     std::string text;
@@ -122,12 +134,7 @@ TEST(script, errors_say_file_line_col_and_what_was_expected) {
            {"@split 4 soon\n", 1, 10, "duration"},
            {"@on-mismatch reply 503 \\q\n", 1, 24, "escape"},
        }) {
-    auto r = load_script(b.text, "bad.smtp", side::server);
-    ASSERT_TRUE(std::holds_alternative<script_error>(r)) << b.text;
-    const auto& e = std::get<script_error>(r);
-    EXPECT_EQ(e.line, b.line) << b.text << " → " << e.to_string();
-    EXPECT_EQ(e.column, b.col) << b.text << " → " << e.to_string();
-    EXPECT_NE(e.message.find(b.what), std::string::npos) << e.to_string();
+    expect_load_error(b.text, side::server, b.line, b.col, b.what);
   }
 }
 
@@ -176,12 +183,7 @@ TEST(script, probe_metadata_and_smuggle) {
            {"@needs\n", side::client, 1, 7, "what the server must do"},
            {"@needs x\n", side::server, 1, 1, "client side"},
        }) {
-    auto e = load_script(b.text, "bad.smtp", b.plays);
-    ASSERT_TRUE(std::holds_alternative<script_error>(e)) << b.text;
-    const auto& err = std::get<script_error>(e);
-    EXPECT_EQ(err.line, b.line) << b.text << " → " << err.to_string();
-    EXPECT_EQ(err.column, b.col) << b.text << " → " << err.to_string();
-    EXPECT_NE(err.message.find(b.what), std::string::npos) << err.to_string();
+    expect_load_error(b.text, b.plays, b.line, b.col, b.what);
   }
 }
 
