@@ -184,6 +184,15 @@ asio::awaitable<bool> proxy_session::write(leg& to, std::string_view bytes) {
   co_return !ec;
 }
 
+bool proxy_session::tls_begins() {
+  tracking_ = false;  // no STARTTLS to watch for any more
+  rec_.tls();
+  if (!r_.cfg.tls_passthrough) return true;
+  rec_.comment("TLS: content not recorded (--tls-passthrough)");
+  passthrough_ = true;
+  return false;
+}
+
 // The server said 220 to STARTTLS and the client has it: TLS on both legs,
 // the server's first (we are its client), then the client's.
 asio::awaitable<bool> proxy_session::start_tls() {
@@ -294,12 +303,7 @@ asio::awaitable<void> proxy_session::pump(side from) {
           failed = !co_await write(out, chunk);
           chunk = {};
         }
-        tracking_ = false;
-        rec_.tls();
-        if (r_.cfg.tls_passthrough) {
-          rec_.comment("TLS: content not recorded (--tls-passthrough)");
-          passthrough_ = true;
-        } else if (!failed && !co_await start_tls()) {
+        if (tls_begins() && !failed && !co_await start_tls()) {
           stop();
           failed = true;
         }
@@ -341,13 +345,8 @@ asio::awaitable<void> proxy_session::run() {
   upstream_.sock.set_option(tcp::no_delay(true), ec);
   if (r_.cfg.implicit_tls) {
     // RFC 8314: both legs speak TLS from their first octet; the dialogue
-    // starts inside it. No STARTTLS to watch for.
-    tracking_ = false;
-    rec_.tls();
-    if (r_.cfg.tls_passthrough) {
-      rec_.comment("TLS: content not recorded (--tls-passthrough)");
-      passthrough_ = true;
-    } else if (!co_await start_tls()) {
+    // starts inside it.
+    if (tls_begins() && !co_await start_tls()) {
       stop();
       finish();
       co_return;

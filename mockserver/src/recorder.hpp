@@ -112,6 +112,10 @@ class proxy_session : public std::enable_shared_from_this<proxy_session> {
 
   asio::awaitable<void> pump(side from);
   asio::awaitable<bool> write(leg& to, std::string_view bytes);
+  /// TLS starts here (after a 220 to STARTTLS, or at once with implicit
+  /// TLS): records @tls; true when both legs are to be terminated
+  /// (start_tls), false when the octets are relayed (--tls-passthrough).
+  bool tls_begins();
   asio::awaitable<bool> start_tls();
   void record(side who, std::string_view bytes);
   void peer_closed(side who);
