@@ -319,7 +319,7 @@ class loader {
       consumed = end;
     }
     std::string_view trig = args.substr(std::min(consumed, args.size()));
-    const std::size_t trig_col = args.empty() ? 6 : 7 + consumed;  // "@rule" alone: just after it
+    const std::size_t trig_col = 7 + consumed;
     if (trig.empty()) throw fail{r.line, trig_col, "expected a pattern, @connect or @data after @rule"};
     if (trig == "@connect") {
       rule.on = rule_def::trigger::connect;
