@@ -8,6 +8,7 @@
 #include "smtpkit/detail/rfc5321.hpp"
 #include "smtpkit/detail/scan.hpp"
 #include "smtpkit/detail/utf8.hpp"
+#include "param_check.hpp"
 
 namespace smtpkit {
 
@@ -99,25 +100,26 @@ param_id lookup_ldh_keyword(std::string_view k) noexcept {
 
 // RFC 3461 §4.1: notify-esmtp-value = "NEVER" / 1#notify-list-element
 // (Values are esmtp-value octets, 33-126: word_iequals is exact for them.)
+// Each item must be one of three words followed by "," or the end, so the
+// words are tried as prefixes rather than the item's end searched for.
 bool parse_notify(std::string_view v, std::uint8_t& flags) noexcept {
   if (word_iequals(v, "NEVER")) {
     flags = notify_never;
     return true;
   }
+  auto starts = [&](std::string_view word) { return v.size() >= word.size() && word_iequals(v.substr(0, word.size()), word); };
   flags = 0;
   for (;;) {
-    // Items are letters: the first octet that is not ends the item.
-    const std::size_t comma = detail::span_ldh(v, 0);
-    const std::string_view item = v.substr(0, comma);
     std::uint8_t bit = 0;
-    if (word_iequals(item, "SUCCESS")) bit = notify_success;
-    else if (word_iequals(item, "FAILURE")) bit = notify_failure;
-    else if (word_iequals(item, "DELAY")) bit = notify_delay;
+    std::size_t len = 0;
+    if (starts("SUCCESS")) bit = notify_success, len = 7;
+    else if (starts("FAILURE")) bit = notify_failure, len = 7;
+    else if (starts("DELAY")) bit = notify_delay, len = 5;
     if (bit == 0 || (flags & bit)) return false;
     flags |= bit;
-    if (comma == v.size()) return true;
-    if (v[comma] != ',') return false;
-    v.remove_prefix(comma + 1);
+    if (len == v.size()) return true;
+    if (v[len] != ',') return false;
+    v.remove_prefix(len + 1);
   }
 }
 
@@ -274,14 +276,14 @@ std::string xtext_encode(std::string_view s) {
   return out;
 }
 
-namespace {
+namespace detail {
 
 // The semantics of one grammatical parameter: decode a known one into `out`
 // and return its first problem (unknown, duplicate, misplaced, bad value).
 // A repeated unknown parameter needs no search of the list: its first
 // occurrence was already reported as unknown, and only the first problem of
 // a list is kept.
-diagnostic check_param(const esmtp_param& p, bool for_mail, mail_params& out) noexcept {
+diagnostic check_param(const esmtp_param& p, bool for_mail, mail_params& out, bool plain) noexcept {
   diagnostic problem;
   auto note = [&](errc e, std::size_t at) {
     if (problem.ok()) problem = fail(e, at);
@@ -326,11 +328,11 @@ diagnostic check_param(const esmtp_param& p, bool for_mail, mail_params& out) no
       break;
     case param_id::envid:
       out.envid = p.value;
-      if (p.value.size() > 100 || !is_xtext(p.value)) note(errc::param_envid, value_at);
+      if (p.value.size() > 100 || !(plain || is_xtext(p.value))) note(errc::param_envid, value_at);
       break;
     case param_id::auth:
       out.auth = p.value;
-      if (!is_xtext(p.value)) note(errc::param_auth, value_at);
+      if (!(plain || is_xtext(p.value))) note(errc::param_auth, value_at);
       break;
     case param_id::mt_priority:
       if (!parse_priority(p.value, out.mt_priority)) note(errc::param_mt_priority, value_at);
@@ -348,7 +350,7 @@ diagnostic check_param(const esmtp_param& p, bool for_mail, mail_params& out) no
       if (good) {
         out.orcpt_type = p.value.substr(0, semi);
         out.orcpt = p.value.substr(semi + 1);
-        if (atom != semi || !is_xtext(out.orcpt)) good = false;
+        if (atom != semi || !(plain || is_xtext(out.orcpt))) good = false;
       }
       if (!good) note(errc::param_orcpt, value_at);
       break;
@@ -361,7 +363,7 @@ diagnostic check_param(const esmtp_param& p, bool for_mail, mail_params& out) no
   return problem;
 }
 
-}  // namespace
+}  // namespace detail
 
 diagnostic parse_params(std::string_view text, bool for_mail, parse_options opts, mail_params& out) noexcept {
   out = mail_params{};
@@ -408,7 +410,7 @@ diagnostic parse_params(std::string_view text, bool for_mail, parse_options opts
     if (pos < n && text[pos] != ' ') return octet_error(pos);
     // Every parameter is decoded, even after a problem, as callers read
     // the typed values of a list that has one bad parameter.
-    const diagnostic d = check_param(p, for_mail, out);
+    const diagnostic d = detail::check_param(p, for_mail, out);
     if (first.ok()) first = d;
     if (pos == n) break;
     ++pos;
