@@ -1,0 +1,144 @@
+// fast_path_test.cpp — the MAIL/RCPT fast path of parse_command (AVX-512
+// VBMI) against the general parser it must equal: the same diagnostic and
+// every field at the same place, for the boundaries of its windows and
+// for every octet at every position of typical lines. On a CPU without
+// AVX-512 VBMI the fast path never runs and the comparisons hold trivially
+// (the test says so); the fuzz target fuzz_command runs the same
+// comparison on every input it makes.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "smtpkit/command.hpp"
+
+namespace smtpkit {
+namespace {
+
+parse_options strict() { return {}; }
+parse_options relaxed() {
+  parse_options o;
+  o.relax = lenient::all;
+  return o;
+}
+parse_options utf8() {
+  parse_options o;
+  o.smtputf8 = true;
+  return o;
+}
+
+// A line that parses and lies within one window (64 octets) from its path
+// on: the fast path must take it, or the comparisons prove little.
+bool short_and_good(const std::string& line) { return line.size() <= 64 && parse_command(line).ok(); }
+
+::testing::AssertionResult same_as_general(const std::string& line) {
+  for (const parse_options& opts : {strict(), relaxed(), utf8()}) {
+    const command_result fast = parse_command(line, opts);
+    const command_result general = detail::parse_command_general(line, opts);
+    if (!detail::same_result(fast, general))
+      return ::testing::AssertionFailure() << "differs from the general parser (" << general.diag.rule() << " at "
+                                           << general.diag.offset << " vs " << fast.diag.rule() << " at "
+                                           << fast.diag.offset << "): \"" << line << "\"";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Lines of everyday traffic, each one the fast path must take.
+const std::vector<std::string> typical = {
+    "MAIL FROM:<john.smith@example.com>",
+    "MAIL FROM:<>",
+    "MAIL FROM:<>  SIZE=1",
+    "mail from:<a@b.example> size=12345 body=8bitmime",
+    "MAIL FROM:<bounce+list=example.org@lists.example.net> SIZE=1048576 BODY=8BITMIME RET=HDRS ENVID=QQ314159 AUTH=<>",
+    "MAIL FROM:<a_b-c.d@mx-1.example.co.uk> SMTPUTF8 REQUIRETLS MT-PRIORITY=-3",
+    "RCPT TO:<jane@example.org>",
+    "rcpt to:<Jane.Doe@Example.ORG>",
+    "RCPT TO:<jane@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;jane@example.org",
+    "RCPT TO:<jane+tag@example.org> NOTIFY=NEVER ORCPT=rfc822;jane+2Btag@example.org",
+    "RCPT TO:<x@y.z> NOTIFY=DELAY,FAILURE,SUCCESS",
+};
+
+TEST(command_fast_path, takes_everyday_lines_and_equals_the_general_parser) {
+  if (!detail::command_fast_path_available()) GTEST_SKIP() << "this CPU has no AVX-512 VBMI: the fast path never runs";
+  for (const std::string& line : typical) {
+    SCOPED_TRACE(line);
+    // "<>  SIZE" has two SPs: refused (RFC 5321 §4.1.2), by the general parser.
+    const bool good = line.find("  ") == std::string::npos;
+    EXPECT_EQ(detail::command_fast_path_takes(line), good);
+    EXPECT_EQ(parse_command(line).ok(), good);
+    EXPECT_TRUE(same_as_general(line));
+  }
+}
+
+TEST(command_fast_path, leaves_other_shapes_to_the_general_parser) {
+  // Each is valid (or a precise error) only by rules the fast path does not
+  // implement: the general parser must see it.
+  for (const std::string line : {
+           "RCPT TO:<Postmaster>", "RCPT TO:<\"john smith\"@example.com>", "RCPT TO:<a@[192.0.2.1]>",
+           "RCPT TO:<@relay.example:a@example.com>", "MAIL FROM: <a@example.com>", "MAIL FROM:a@example.com",
+           "MAIL FROM:<a@example.com> SIZE=1 ", "MAIL FROM:<a@example.com> SIZE=x", "MAIL FROM:<a@example.com> FOO=1",
+           "MAIL FROM:<a@example.com> SIZE=1 SIZE=2", "RCPT TO:<a@example.com> SIZE=1", "RCPT TO:<>",
+           "MAIL FROM:<a..b@example.com>", "MAIL FROM:<a@-example.com>", "MAIL FROM:<a@example-.com>",
+           "MAIL FROM:<a@example..com>", "MAIL FROM:<r\xc3\xa9@example.com>", "MAIL FROM:<a@example.com> ENVID=a+2"}) {
+    SCOPED_TRACE(line);
+    EXPECT_FALSE(detail::command_fast_path_takes(line));
+    EXPECT_TRUE(same_as_general(line));
+  }
+}
+
+// The octet counts where a window, a local part (64, §4.5.3.1.1) or a
+// label (63, RFC 1035 §2.3.4) ends.
+TEST(command_fast_path, equals_the_general_parser_at_every_length_boundary) {
+  const bool fast = detail::command_fast_path_available();
+  for (std::size_t local = 1; local <= 70; ++local) {
+    for (std::size_t domain : {1u, 2u, 30u, 52u, 53u, 54u, 61u, 62u, 63u, 64u, 65u, 70u}) {
+      const std::string mailbox = std::string(local, 'l') + "@" + std::string(domain, 'd');
+      for (const std::string& line : {"MAIL FROM:<" + mailbox + ">", "RCPT TO:<" + mailbox + ">",
+                                     "MAIL FROM:<" + mailbox + "> SIZE=" + std::string(local % 21 + 1, '7')}) {
+        ASSERT_TRUE(same_as_general(line));
+        if (fast && short_and_good(line)) EXPECT_TRUE(detail::command_fast_path_takes(line)) << line;
+      }
+    }
+  }
+  // Parameters that end before, at and after the end of a window.
+  for (std::size_t envid = 1; envid <= 140; ++envid) {
+    const std::string value(envid, 'E');
+    for (const std::string& line :
+         {"MAIL FROM:<a@b.example> ENVID=" + value, "MAIL FROM:<a@b.example> ENVID=" + value + " SIZE=5",
+          "MAIL FROM:<> SIZE=5 ENVID=" + value + " BODY=7BIT", "RCPT TO:<a@b.example> ORCPT=rfc822;" + value,
+          "MAIL FROM:<a@b.example> " + std::string(envid, 'X')}) {
+      ASSERT_TRUE(same_as_general(line));
+      if (fast && short_and_good(line)) EXPECT_TRUE(detail::command_fast_path_takes(line)) << line;
+    }
+  }
+}
+
+// Every octet at every position of lines with each part the fast path
+// parses: 256 variants a position, each compared with the general parser
+// under three sets of options.
+TEST(command_fast_path, equals_the_general_parser_for_every_octet_at_every_position) {
+  const std::string lines[] = {
+      "MAIL FROM:<a.b-c_d+e@mx-1.example.org> SIZE=123 BODY=8BITMIME RET=FULL ENVID=Q+2BQ AUTH=<>",
+      "RCPT TO:<x.y@a-b.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;x+2By@a-b.example",
+      "MAIL FROM:<> SMTPUTF8 MT-PRIORITY=4 REQUIRETLS",
+  };
+  const bool fast = detail::command_fast_path_available();
+  std::size_t taken = 0, accepted = 0;
+  for (const std::string& base : lines) {
+    for (std::size_t at = 0; at < base.size(); ++at) {
+      std::string line = base;
+      for (int octet = 0; octet < 256; ++octet) {
+        line[at] = static_cast<char>(octet);
+        ASSERT_TRUE(same_as_general(line)) << "octet " << octet << " at " << at;
+        taken += detail::command_fast_path_takes(line);
+        accepted += parse_command(line).ok();
+      }
+    }
+  }
+  // Every variant that still parses is one the fast path takes.
+  if (fast) EXPECT_EQ(taken, accepted);
+  EXPECT_GT(accepted, 1000u);
+}
+
+}  // namespace
+}  // namespace smtpkit
