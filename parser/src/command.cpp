@@ -500,10 +500,12 @@ command_result parse_command_with(std::string_view s, parse_options opts) noexce
     case verb::rcpt:
 #if SMTPKIT_AVX512_FAST_PATH
       if constexpr (Fast) {
-        if (fast::available && fast::mail_rcpt(s, c.kind == verb::mail, c)) break;
-        // Not for the fast path: what it may have filled is cleared.
-        c.address = path{};
-        c.typed = mail_params{};
+        if (fast::available) {
+          if (fast::mail_rcpt(s, c.kind == verb::mail, c)) break;
+          // Not for the fast path: what it may have filled is cleared.
+          c.address = path{};
+          c.typed = mail_params{};
+        }
       }
 #endif
       // The SP belongs to the "MAIL FROM:" literal.
