@@ -595,13 +595,13 @@ bool same_path(const path& a, const path& b) noexcept {
          a.bracketed == b.bracketed;
 }
 
-bool same_typed(const mail_params& a, const mail_params& b) noexcept {
+}  // namespace
+
+bool detail::same_params(const mail_params& a, const mail_params& b) noexcept {
   return a.present == b.present && a.unknown == b.unknown && a.size == b.size && a.body == b.body && a.ret == b.ret &&
          a.mt_priority == b.mt_priority && a.notify == b.notify && same_view(a.envid, b.envid) &&
          same_view(a.auth, b.auth) && same_view(a.orcpt_type, b.orcpt_type) && same_view(a.orcpt, b.orcpt);
 }
-
-}  // namespace
 
 bool detail::same_result(const command_result& a, const command_result& b) noexcept {
   const command& x = a.cmd;
@@ -609,7 +609,7 @@ bool detail::same_result(const command_result& a, const command_result& b) noexc
   return a.diag.code == b.diag.code && a.diag.offset == b.diag.offset && x.kind == y.kind &&
          same_view(x.verb_text, y.verb_text) && same_view(x.argument, y.argument) && same_host(x.client, y.client) &&
          same_path(x.address, y.address) && same_view(x.params.text(), y.params.text()) &&
-         same_typed(x.typed, y.typed) && same_view(x.text, y.text) && x.smtputf8_flag == y.smtputf8_flag &&
+         same_params(x.typed, y.typed) && same_view(x.text, y.text) && x.smtputf8_flag == y.smtputf8_flag &&
          same_view(x.mechanism, y.mechanism) && same_view(x.initial_response, y.initial_response) &&
          x.has_initial_response == y.has_initial_response && x.chunk_size == y.chunk_size && x.last == y.last;
 }

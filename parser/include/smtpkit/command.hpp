@@ -74,6 +74,8 @@ namespace detail {
 /// The same diagnostic and the same fields, every non-empty view at the
 /// same place in the line.
 [[nodiscard]] bool same_result(const command_result& a, const command_result& b) noexcept;
+/// The same typed parameters, every non-empty view at the same place.
+[[nodiscard]] bool same_params(const mail_params& a, const mail_params& b) noexcept;
 }  // namespace detail
 
 /// RFC 4954 §4: a client's answer to a 334 challenge: base64 or "*".
