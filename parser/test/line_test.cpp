@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+#include <vector>
+
 #include "split.hpp"
 
 namespace smtpkit {
@@ -133,6 +137,73 @@ TEST(line_framer, flags_every_kind_of_octet) {
   EXPECT_EQ(r.flags, has_tab | has_control | has_8bit | has_nul);
   EXPECT_EQ(r.diag.code, errc::control_char);
   EXPECT_EQ(r.diag.offset, 3u);
+}
+
+
+// each_line must hand out exactly what a loop of next() gives: every field
+// of every result, and the same octets consumed, whatever the pieces, the
+// limit, the octets (controls, 8-bit, bare CR/LF, over-long lines, lines
+// crossing 64-octet blocks) and wherever the callback stops.
+TEST(line_framer, each_line_equals_a_loop_of_next) {
+  std::mt19937 rng(5321);
+  const std::string_view words[] = {"MAIL FROM:<a@b.example> SIZE=100", "RCPT TO:<x@y>", "DATA", "\r\n", "\r\n", "\r\n",
+                                    "\r", "\n", std::string_view("\0", 1), "\t", "\x01", "\xc3\xa9", "\x7f", " "};
+  for (int round = 0; round < 3000; ++round) {
+    std::string input;
+    const int parts = 1 + static_cast<int>(rng() % 40);
+    for (int i = 0; i < parts; ++i) {
+      if (rng() % 8 == 0) input.append(rng() % 700, static_cast<char>('a' + rng() % 26));
+      else input += words[rng() % std::size(words)];
+    }
+    const std::size_t limits[] = {3, 16, 63, 64, 65, 100, 512, 1000};
+    const std::size_t limit = limits[rng() % std::size(limits)];
+    parse_options opts;
+    if (rng() % 2) opts.relax = lenient::bare_lf;
+    const std::size_t stop_every = rng() % 4;  // 0: never stop early
+
+    auto same = [](const line_result& a, const line_result& b) {
+      return a.status == b.status && a.ending == b.ending && a.flags == b.flags && a.consumed == b.consumed &&
+             a.line == b.line && a.length == b.length && a.diag.code == b.diag.code && a.diag.offset == b.diag.offset;
+    };
+    line_framer one(limit, opts), batch(limit, opts);
+    std::string buf1, buf2;
+    std::size_t fed = 0, calls = 0;
+    while (fed < input.size()) {
+      const std::size_t piece = std::min<std::size_t>(input.size() - fed, 1 + rng() % 300);
+      buf1.append(input, fed, piece);
+      buf2.append(input, fed, piece);
+      fed += piece;
+      for (;;) {
+        std::vector<line_result> got;
+        const std::size_t used = batch.each_line(buf2, [&](const line_result& r) {
+          got.push_back(r);
+          return stop_every == 0 || ++calls % stop_every != 0;
+        });
+        // The same from next(), one at a time, up to the same point.
+        std::size_t used1 = 0;
+        for (const line_result& g : got) {
+          const line_result r = one.next(std::string_view(buf1).substr(used1));
+          ASSERT_TRUE(same(r, g)) << "round " << round << " limit " << limit << " at " << used1;
+          used1 += r.consumed;
+        }
+        if (used1 < used) {  // consumed inside an over-long line, nothing handed out
+          const line_result r = one.next(std::string_view(buf1).substr(used1));
+          ASSERT_EQ(r.status, line_status::need_more) << "round " << round;
+          used1 += r.consumed;
+        }
+        ASSERT_EQ(used1, used) << "round " << round;
+        buf1.erase(0, used);
+        buf2.erase(0, used);
+        if (got.empty()) {
+          // Nothing more for now: next() must agree there is no line yet.
+          const line_result r = one.next(buf1);
+          ASSERT_EQ(r.status, line_status::need_more) << "round " << round;
+          ASSERT_EQ(r.consumed, 0u);
+          break;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "smtpkit/detail/scan.hpp"
 #include "smtpkit/error.hpp"
 #include "smtpkit/options.hpp"
 
@@ -75,6 +76,19 @@ class line_framer {
   /// `buf` holds every byte given and not yet consumed, in order.
   [[nodiscard]] line_result next(std::string_view buf) noexcept;
 
+  /// Every line at the front of `buf`, handed to `on_line(const
+  /// line_result&)` exactly as a loop of next() would give them (need_more
+  /// excepted), until `on_line` returns false or no complete line is left.
+  /// Returns the octets consumed: drop them from the buffer, as after next().
+  ///
+  /// For pipelined input (RFC 2920) this is the faster way: one scan
+  /// classifies 64 octets and serves every CRLF line that ends inside them,
+  /// where next() scans again for each line. Any other line (a bare CR or
+  /// LF, a control or 8-bit octet, one near the limit or the end of `buf`)
+  /// is left to next() itself.
+  template <class OnLine>
+  std::size_t each_line(std::string_view buf, OnLine&& on_line);
+
   /// At end of stream: whatever is left is a line without terminator.
   [[nodiscard]] line_result finish(std::string_view buf) noexcept;
 
@@ -97,5 +111,55 @@ class line_framer {
   bool discarding_ = false;     // inside an over-long line
   std::size_t discarded_ = 0;
 };
+
+template <class OnLine>
+std::size_t line_framer::each_line(std::string_view buf, OnLine&& on_line) {
+  const char* const base = buf.data();
+  const std::size_t n = buf.size();
+  std::size_t done = 0;
+  // Specials (controls, DEL, 8-bit: CR and LF among them) of the 64
+  // octets from `block`, those before `done` cleared.
+  std::size_t block = 0;
+  std::uint64_t specials = 0;
+  bool classified = false;
+  for (;;) {
+    if (!discarding_ && scanned_ == 0) {
+      if (!classified || done < block || done - block >= 64) {
+        block = done;
+        classified = n - done >= 64;
+        specials = classified ? detail::line_special_mask64(base + block) : 0;
+      } else {
+        specials &= ~std::uint64_t{0} << (done - block);
+      }
+      while (classified && specials == 0) {
+        // No terminator before the limit: next() reports the line.
+        if (block + 64 - done >= limit_) {
+          classified = false;
+          break;
+        }
+        block += 64;
+        classified = n - block >= 64;
+        specials = classified ? detail::line_special_mask64(base + block) : 0;
+      }
+      if (classified) {
+        const std::size_t cr = block + static_cast<unsigned>(__builtin_ctzll(specials));
+        // The common line: CR LF first, within the limit (§4.5.3.1).
+        if (base[cr] == '\r' && cr + 1 < n && base[cr + 1] == '\n' && cr + 2 - done <= limit_) {
+          line_result r;
+          r.status = line_status::line;
+          r.ending = line_ending::crlf;
+          r.line = buf.substr(done, cr - done);
+          r.consumed = cr + 2 - done;
+          done = cr + 2;
+          if (!on_line(static_cast<const line_result&>(r))) return done;
+          continue;
+        }
+      }
+    }
+    const line_result r = next(buf.substr(done));
+    done += r.consumed;
+    if (r.status == line_status::need_more || !on_line(r)) return done;
+  }
+}
 
 }  // namespace smtpkit

@@ -30,6 +30,21 @@ inline unsigned line_special_mask(const char* p) noexcept {
 }
 #endif
 
+/// The octets of p[0, 64) that are controls (< 0x20), DEL or 8-bit, as a
+/// mask: bit i stands for p[i]. The caller makes sure 64 octets are there.
+inline std::uint64_t line_special_mask64(const char* p) noexcept {
+#if defined(__SSE2__)
+  return static_cast<std::uint64_t>(line_special_mask(p)) | static_cast<std::uint64_t>(line_special_mask(p + 16)) << 16 |
+         static_cast<std::uint64_t>(line_special_mask(p + 32)) << 32 |
+         static_cast<std::uint64_t>(line_special_mask(p + 48)) << 48;
+#else
+  std::uint64_t m = 0;
+  for (unsigned i = 0; i < 64; ++i)
+    if (line_special[static_cast<unsigned char>(p[i])]) m |= std::uint64_t{1} << i;
+  return m;
+#endif
+}
+
 /// First octet in [p, end) that is a control (< 0x20), DEL, or 8-bit.
 inline const char* find_line_special(const char* p, const char* end) noexcept {
 #if defined(__SSE2__)
@@ -37,11 +52,7 @@ inline const char* find_line_special(const char* p, const char* end) noexcept {
   // first step, so the loop exit is predictable, unlike a 16-octet loop
   // that leaves after a varying number of rounds.
   while (end - p >= 64) {
-    const std::uint64_t mask = static_cast<std::uint64_t>(line_special_mask(p)) |
-                               static_cast<std::uint64_t>(line_special_mask(p + 16)) << 16 |
-                               static_cast<std::uint64_t>(line_special_mask(p + 32)) << 32 |
-                               static_cast<std::uint64_t>(line_special_mask(p + 48)) << 48;
-    if (mask) return p + __builtin_ctzll(mask);
+    if (const std::uint64_t mask = line_special_mask64(p)) return p + __builtin_ctzll(mask);
     p += 64;
   }
   while (end - p >= 16) {
