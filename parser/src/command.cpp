@@ -438,14 +438,11 @@ parse_result<auth_response> parse_auth_response(std::string_view line) noexcept 
 
 namespace {
 
+// Parses into `c`, which holds no field of an earlier command (see
+// clear_after below).
 template <bool Fast>
-command_result parse_command_with(std::string_view s, parse_options opts) noexcept {
-  command_result r;
-  command& c = r.cmd;
-  if (s.empty()) {
-    r.diag = fail(errc::empty_command, 0);
-    return r;
-  }
+diagnostic parse_into(std::string_view s, parse_options opts, command& c) noexcept {
+  if (s.empty()) return fail(errc::empty_command, 0);
   std::size_t sp = 0;
   if (s.size() >= 8) {
     // The first SP among the first eight octets, as the lowest zero octet
@@ -459,10 +456,7 @@ command_result parse_command_with(std::string_view s, parse_options opts) noexce
   }
   while (sp < s.size() && s[sp] != ' ') ++sp;
   c.verb_text = s.substr(0, sp);
-  if (sp == 0) {
-    r.diag = fail(errc::extra_space, 0);
-    return r;
-  }
+  if (sp == 0) return fail(errc::extra_space, 0);
   c.kind = lookup_verb(c.verb_text);
   const bool has_arg = sp < s.size();
   std::size_t pos = has_arg ? sp + 1 : sp;
@@ -475,7 +469,7 @@ command_result parse_command_with(std::string_view s, parse_options opts) noexce
     return {};
   };
 
-  diagnostic& d = r.diag;
+  diagnostic d;
   switch (c.kind) {
     case verb::unknown:
       d = fail(errc::unknown_verb, 0);
@@ -542,17 +536,77 @@ command_result parse_command_with(std::string_view s, parse_options opts) noexce
     case verb::count_:
       break;
   }
-  return r;
+  return d;
+}
+
+// What a parse may have written is decided by the verb it found: clearing
+// those fields alone brings a command back to its default state, most
+// often a few of its 432 octets instead of all of them.
+void clear_after(command& c) noexcept {
+  switch (c.kind) {
+    case verb::ehlo:
+    case verb::helo:
+      c.client = host{};
+      break;
+    case verb::mail:
+    case verb::rcpt:
+      // Member by member: `c.address = path{}` builds the path on the
+      // stack and copies it, with a load that straddles two stores.
+      c.address.text = {};
+      c.address.source_route = {};
+      c.address.mbox = mailbox{};
+      c.address.null = false;
+      c.address.postmaster = false;
+      c.address.bracketed = true;
+      c.params = param_list{};
+      c.typed = mail_params{};
+      break;
+    case verb::vrfy:
+    case verb::expn:
+    case verb::help:
+    case verb::noop:
+      c.text = {};
+      c.smtputf8_flag = false;
+      break;
+    case verb::auth:
+      c.mechanism = {};
+      c.initial_response = {};
+      c.has_initial_response = false;
+      break;
+    case verb::bdat:
+      c.chunk_size = 0;
+      c.last = false;
+      break;
+    case verb::unknown:
+    case verb::data:
+    case verb::rset:
+    case verb::quit:
+    case verb::starttls:
+    case verb::count_:
+      break;
+  }
+  c.kind = verb::unknown;
+  c.verb_text = {};
+  c.argument = {};
 }
 
 }  // namespace
 
 command_result parse_command(std::string_view s, parse_options opts) noexcept {
-  return parse_command_with<true>(s, opts);
+  command_result r;
+  r.diag = parse_into<true>(s, opts, r.cmd);
+  return r;
+}
+
+diagnostic parse_command(std::string_view s, command& out, parse_options opts) noexcept {
+  clear_after(out);
+  return parse_into<true>(s, opts, out);
 }
 
 command_result detail::parse_command_general(std::string_view s, parse_options opts) noexcept {
-  return parse_command_with<false>(s, opts);
+  command_result r;
+  r.diag = parse_into<false>(s, opts, r.cmd);
+  return r;
 }
 
 bool detail::command_fast_path_available() noexcept {

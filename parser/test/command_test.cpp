@@ -149,6 +149,29 @@ TEST_P(command_table, parses_with_the_named_rule) {
 
 INSTANTIATE_TEST_SUITE_P(rfc5321, command_table, ::testing::ValuesIn(cases));
 
+// parse_command into a kept command clears only what the previous verb may
+// have set: after every case of the table, every case must still come out
+// exactly as a fresh parse_command gives it.
+TEST(command, a_reused_command_equals_a_fresh_result_after_any_other) {
+  auto options = [](const cmd_case& c) {
+    parse_options o;
+    o.smtputf8 = c.utf8;
+    o.relax = c.relax;
+    return o;
+  };
+  for (const cmd_case& before : cases) {
+    for (const cmd_case& now : cases) {
+      command kept;
+      (void)parse_command(before.input, kept, options(before));
+      command_result reused;
+      reused.diag = parse_command(now.input, kept, options(now));
+      reused.cmd = kept;
+      ASSERT_TRUE(detail::same_result(reused, parse_command(now.input, options(now))))
+          << "after " << before.input << " (line " << before.line << "): " << now.input << " (line " << now.line << ")";
+    }
+  }
+}
+
 TEST(command, fields_of_mail) {
   auto r = parse_command("MAIL FROM:<a@example.test> SIZE=1000 BODY=8BITMIME XFOO=bar");
   EXPECT_EQ(r.diag.code, errc::param_unknown);  // reported, and the rest still decoded

@@ -61,6 +61,14 @@ struct command_result {
 /// Parse one command line (no CRLF).
 [[nodiscard]] command_result parse_command(std::string_view line, parse_options opts = {}) noexcept;
 
+/// The same, into a command the caller keeps from line to line: `out` must
+/// be default-constructed or hold the result of an earlier call of this
+/// function (not modified since). Only the fields that earlier command
+/// could have set are cleared, instead of all 432 octets of a fresh result,
+/// which is what a server parsing command after command saves. `out` ends
+/// up exactly as parse_command(line, opts).cmd would be.
+[[nodiscard]] diagnostic parse_command(std::string_view line, command& out, parse_options opts = {}) noexcept;
+
 namespace detail {
 /// parse_command without its fast paths: the general parser, which every
 /// fast path must equal field for field (the tests and fuzz_command
