@@ -123,6 +123,14 @@ bool run(std::string_view in, parse_options opts) {
   command_result r = parse_command(in, opts);
   if (r.cmd.kind == verb::mail || r.cmd.kind == verb::rcpt)  // the only verbs with a fast path
     SMTPKIT_FUZZ_CHECK(detail::same_result(r, detail::parse_command_general(in, opts)));
+  // Parsed into a command that held another one (the input's second half,
+  // any verb or error), the result is the same as a fresh one.
+  command kept;
+  (void)parse_command(in.substr(in.size() / 2), kept, opts);
+  command_result reused;
+  reused.diag = parse_command(in, kept, opts);
+  reused.cmd = kept;
+  SMTPKIT_FUZZ_CHECK(detail::same_result(r, reused));
   SMTPKIT_FUZZ_CHECK(r.diag.offset <= in.size());
   check_views(r.cmd, in);
   if (r.ok()) check_accepted(r.cmd, in, opts);

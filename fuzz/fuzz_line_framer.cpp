@@ -9,7 +9,8 @@
 // the flags name exactly the octets the line holds; the whole stream is
 // consumed by the end; and the stream cut into pieces gives the same lines,
 // endings, flags, lengths and diagnostics as the stream given whole to the
-// same framer after reset().
+// same framer after reset(); line_framer::each_line, given the same pieces
+// or the whole stream, gives the same again.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -91,7 +92,9 @@ void check(const line_result& r, std::string_view b, std::size_t limit) {
 
 // Lines are recorded by stream offset and checked against `stream`, the
 // payload, so events compare without copies.
-std::vector<event> frame(line_framer& f, std::string_view stream, const std::vector<std::string_view>& pieces) {
+// `each`: lines taken with line_framer::each_line rather than next().
+std::vector<event> frame(line_framer& f, std::string_view stream, const std::vector<std::string_view>& pieces,
+                         bool each = false) {
   std::string buf;
   std::vector<event> out;
   std::size_t pos = 0;  // stream offset of buf[0]
@@ -100,9 +103,8 @@ std::vector<event> frame(line_framer& f, std::string_view stream, const std::vec
   auto drain = [&](bool eof) {
     const fuzz::owned_input block(buf);
     std::size_t done = 0;
-    for (;;) {
+    auto take = [&](const line_result& r) {
       const std::string_view b = block.view().substr(done);
-      line_result r = eof ? f.finish(b) : f.next(b);
       check(r, b, f.limit());
       SMTPKIT_FUZZ_CHECK(stream.substr(pos + done, r.consumed) == b.substr(0, r.consumed));
       // Where an over-long line's discarded tail ends depends on the pieces;
@@ -112,6 +114,18 @@ std::vector<event> frame(line_framer& f, std::string_view stream, const std::vec
         out.push_back({r.status, r.ending, r.status == line_status::line ? r.flags : std::uint8_t{0},
                        tail ? 0 : pos + done, r.line.size(), r.length, r.diag.code, r.diag.offset});
       done += r.consumed;
+      return true;
+    };
+    if (each && !eof) {
+      const std::size_t used = f.each_line(block.view(), take);
+      // Past the last line handed out it may drop octets of an over-long line.
+      SMTPKIT_FUZZ_CHECK(used >= done && used <= block.view().size());
+      done = used;
+    }
+    for (; !(each && !eof);) {
+      const std::string_view b = block.view().substr(done);
+      line_result r = eof ? f.finish(b) : f.next(b);
+      take(r);
       if (r.status == line_status::need_more) break;
     }
     buf.erase(0, done);
@@ -144,5 +158,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   f.reset();
   auto whole = frame(f, s.payload, {s.payload});
   SMTPKIT_FUZZ_CHECK(whole == pieces);
+  // each_line gives what next() gives, in pieces and whole.
+  f.reset();
+  SMTPKIT_FUZZ_CHECK(frame(f, s.payload, s.pieces, true) == pieces);
+  f.reset();
+  SMTPKIT_FUZZ_CHECK(frame(f, s.payload, {s.payload}, true) == pieces);
   return 0;
 }
