@@ -85,7 +85,8 @@ class line_framer {
   /// classifies 64 octets and serves every CRLF line that ends inside them,
   /// where next() scans again for each line. Any other line (a bare CR or
   /// LF, a control or 8-bit octet, one near the limit or the end of `buf`)
-  /// is left to next() itself.
+  /// is left to next() itself. `on_line` may change the limit or reset()
+  /// the framer, but must not call next() or finish() on it.
   template <class OnLine>
   std::size_t each_line(std::string_view buf, OnLine&& on_line);
 
@@ -117,42 +118,40 @@ std::size_t line_framer::each_line(std::string_view buf, OnLine&& on_line) {
   const char* const base = buf.data();
   const std::size_t n = buf.size();
   std::size_t done = 0;
-  // Specials (controls, DEL, 8-bit: CR and LF among them) of the 64
-  // octets from `block`, those before `done` cleared.
-  std::size_t block = 0;
-  std::uint64_t specials = 0;
-  bool classified = false;
+  // Handed out for every common line; only the line and its size change.
+  line_result crlf;
+  crlf.status = line_status::line;
+  crlf.ending = line_ending::crlf;
   for (;;) {
-    if (!discarding_ && scanned_ == 0) {
-      if (!classified || done < block || done - block >= 64) {
-        block = done;
-        classified = n - done >= 64;
-        specials = classified ? detail::line_special_mask64(base + block) : 0;
-      } else {
-        specials &= ~std::uint64_t{0} << (done - block);
-      }
-      while (classified && specials == 0) {
-        // No terminator before the limit: next() reports the line.
-        if (block + 64 - done >= limit_) {
-          classified = false;
-          break;
+    if (!discarding_ && scanned_ == 0 && n - done >= 64) {
+      // The specials (controls, DEL, 8-bit: CR and LF among them) of the
+      // 64 octets from `block`, those of lines already handed out cleared.
+      std::size_t block = done;
+      std::uint64_t specials = detail::line_special_mask64(base + block);
+      for (;;) {
+        if (specials == 0) {
+          // No terminator before the limit, or the next 64 octets are not
+          // all there: next() takes the line.
+          if (block + 64 - done >= limit_ || n - block < 128) break;
+          block += 64;
+          specials = detail::line_special_mask64(base + block);
+          continue;
         }
-        block += 64;
-        classified = n - block >= 64;
-        specials = classified ? detail::line_special_mask64(base + block) : 0;
-      }
-      if (classified) {
         const std::size_t cr = block + static_cast<unsigned>(__builtin_ctzll(specials));
         // The common line: CR LF first, within the limit (§4.5.3.1).
-        if (base[cr] == '\r' && cr + 1 < n && base[cr + 1] == '\n' && cr + 2 - done <= limit_) {
-          line_result r;
-          r.status = line_status::line;
-          r.ending = line_ending::crlf;
-          r.line = buf.substr(done, cr - done);
-          r.consumed = cr + 2 - done;
-          done = cr + 2;
-          if (!on_line(static_cast<const line_result&>(r))) return done;
-          continue;
+        if (base[cr] != '\r' || cr + 1 == n || base[cr + 1] != '\n' || cr + 2 - done > limit_) break;
+        crlf.line = std::string_view(base + done, cr - done);
+        crlf.consumed = cr + 2 - done;
+        done = cr + 2;
+        if (!on_line(static_cast<const line_result&>(crlf))) return done;
+        // Clear the CR and the LF; an LF past the block begins the next one.
+        specials &= specials - 1;
+        if (cr - block < 63) {
+          specials &= specials - 1;
+        } else {
+          block += 64;
+          if (n - block < 64) break;
+          specials = detail::line_special_mask64(base + block) & ~std::uint64_t{1};
         }
       }
     }
