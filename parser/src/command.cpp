@@ -190,12 +190,12 @@ SMTPKIT_AVX512 inline window classify(const char* p, std::size_t avail) noexcept
   const __m512i hi = _mm512_loadu_si512(class_table.data() + 64);
   const __mmask64 ascii = live & ~_mm512_movepi8_mask(v);
   const __m512i c = _mm512_maskz_permutex2var_epi8(ascii, lo, v, hi);
-  // Bit k of each class byte, shifted to the sign bit, read out as a mask.
-  return {_mm512_movepi8_mask(_mm512_slli_epi16(c, 7)), _mm512_movepi8_mask(_mm512_slli_epi16(c, 6)),
-          _mm512_movepi8_mask(_mm512_slli_epi16(c, 5)), _mm512_movepi8_mask(_mm512_slli_epi16(c, 4)),
-          _mm512_movepi8_mask(_mm512_slli_epi16(c, 3)), _mm512_movepi8_mask(_mm512_slli_epi16(c, 2)),
-          _mm512_movepi8_mask(_mm512_slli_epi16(c, 1)), _mm512_movepi8_mask(c),
+  // Each class read out as a mask: one vptestmb against its bit.
+#define SMTPKIT_CLASS(b) _mm512_test_epi8_mask(c, _mm512_set1_epi8(static_cast<char>(b)))
+  return {SMTPKIT_CLASS(c_ldh),   SMTPKIT_CLASS(c_dot),   SMTPKIT_CLASS(c_hyphen), SMTPKIT_CLASS(c_atext),
+          SMTPKIT_CLASS(c_print), SMTPKIT_CLASS(c_space), SMTPKIT_CLASS(c_eq),     SMTPKIT_CLASS(c_plus),
           len};
+#undef SMTPKIT_CLASS
 }
 
 // Bits [from, to), to <= 64.
@@ -264,6 +264,19 @@ SMTPKIT_AVX512 bool path_at(cursor& cur, std::size_t lt, bool reverse, path& out
   return true;
 }
 
+// Whether the esmtp-value ending before `b` in the cursor's window, whose
+// "+" octets are `pluses`, is xtext (RFC 3461 §4): its other octets are
+// esmtp-value octets but "=", every one an xchar, so it is when each "+"
+// begins a hexchar ("+" and two of 0-9 A-F). Most values have no "+".
+inline bool xtext_value(const cursor& cur, std::uint64_t pluses, unsigned b) noexcept {
+  const char* const w = cur.s.data() + cur.start;
+  for (; pluses != 0; pluses &= pluses - 1) {
+    const auto i = static_cast<unsigned>(std::countr_zero(pluses));
+    if (i + 2 >= b || !in(detail::xtext_hex, w[i + 1]) || !in(detail::xtext_hex, w[i + 2])) return false;
+  }
+  return true;
+}
+
 // Mail-parameters / Rcpt-parameters from `q0` to the end of the line
 // (§4.1.2: esmtp-param *(SP esmtp-param)), every one decoded and free of
 // problems.
@@ -298,8 +311,7 @@ SMTPKIT_AVX512 bool params_at(cursor& cur, std::size_t q0, bool mail, mail_param
       p.has_value = true;
       p.value = s.substr(cur.start + k + 1, b - k - 1);
     }
-    // An esmtp-value without "+" is xtext: check_param need not scan it.
-    if (detail::check_param(p, mail, typed, !(w.plus & item))) return false;
+    if (detail::check_param(p, mail, typed, xtext_value(cur, w.plus & item, b))) return false;
     const std::size_t stop = cur.start + b;
     if (stop == n) return true;
     a = stop + 1;

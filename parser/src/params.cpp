@@ -283,7 +283,7 @@ namespace detail {
 // A repeated unknown parameter needs no search of the list: its first
 // occurrence was already reported as unknown, and only the first problem of
 // a list is kept.
-diagnostic check_param(const esmtp_param& p, bool for_mail, mail_params& out, bool plain) noexcept {
+diagnostic check_param(const esmtp_param& p, bool for_mail, mail_params& out, bool xtext) noexcept {
   diagnostic problem;
   auto note = [&](errc e, std::size_t at) {
     if (problem.ok()) problem = fail(e, at);
@@ -328,11 +328,11 @@ diagnostic check_param(const esmtp_param& p, bool for_mail, mail_params& out, bo
       break;
     case param_id::envid:
       out.envid = p.value;
-      if (p.value.size() > 100 || !(plain || is_xtext(p.value))) note(errc::param_envid, value_at);
+      if (p.value.size() > 100 || !(xtext || is_xtext(p.value))) note(errc::param_envid, value_at);
       break;
     case param_id::auth:
       out.auth = p.value;
-      if (!(plain || is_xtext(p.value))) note(errc::param_auth, value_at);
+      if (!(xtext || is_xtext(p.value))) note(errc::param_auth, value_at);
       break;
     case param_id::mt_priority:
       if (!parse_priority(p.value, out.mt_priority)) note(errc::param_mt_priority, value_at);
@@ -350,7 +350,7 @@ diagnostic check_param(const esmtp_param& p, bool for_mail, mail_params& out, bo
       if (good) {
         out.orcpt_type = p.value.substr(0, semi);
         out.orcpt = p.value.substr(semi + 1);
-        if (atom != semi || !(plain || is_xtext(out.orcpt))) good = false;
+        if (atom != semi || !(xtext || is_xtext(out.orcpt))) good = false;
       }
       if (!good) note(errc::param_orcpt, value_at);
       break;
