@@ -398,8 +398,31 @@ struct command_tally {
   std::string first_bad;
 };
 
+void tally(command_tally& t, const smtpkit::line_result& l, smtpkit::diagnostic d, const smtpkit::command& c) {
+  ++t.lines;
+  t.fields += static_cast<std::uint64_t>(c.kind) + c.address.mbox.domain.text.size() + c.typed.size;
+  if (!d.ok() || l.ending != smtpkit::line_ending::crlf || l.status != smtpkit::line_status::line) {
+    if (t.bad++ == 0) t.first_bad = std::string(l.line) + " (" + std::string(d.rule()) + ")";
+  }
+}
+
+// As a server reads pipelined commands (RFC 2920): line_framer::each_line
+// over the buffer, every line parsed into the one command it keeps.
+command_tally run_command_stream(std::string_view buf) {
+  command_tally t;
+  smtpkit::line_framer framer(512);
+  smtpkit::command c;
+  (void)framer.each_line(buf, [&](const smtpkit::line_result& l) {
+    tally(t, l, smtpkit::parse_command(l.line, c), c);
+    return true;
+  });
+  return t;
+}
+
+// One line at a time: line_framer::next, and a fresh command_result from
+// `parse` for each line (parse_command, or the general parser alone).
 template <class Parse>
-command_tally run_command_stream(std::string_view buf, Parse parse) {
+command_tally run_command_stream_next(std::string_view buf, Parse parse) {
   command_tally t;
   smtpkit::line_framer framer(512);
   while (!buf.empty()) {
@@ -407,20 +430,23 @@ command_tally run_command_stream(std::string_view buf, Parse parse) {
     if (l.consumed == 0) break;
     buf.remove_prefix(l.consumed);
     const smtpkit::command_result c = parse(l.line);
-    ++t.lines;
-    t.fields += static_cast<std::uint64_t>(c.cmd.kind) + c.cmd.address.mbox.domain.text.size() + c.cmd.typed.size;
-    if (!c.ok() || l.ending != smtpkit::line_ending::crlf || l.status != smtpkit::line_status::line) {
-      if (t.bad++ == 0) t.first_bad = std::string(l.line) + " (" + std::string(c.diag.rule()) + ")";
-    }
+    tally(t, l, c.diag, c.cmd);
   }
   return t;
 }
 
-command_tally run_command_stream(std::string_view buf) {
-  return run_command_stream(buf, [](std::string_view line) { return smtpkit::parse_command(line); });
+std::size_t frame_lines(std::string_view buf) {
+  std::size_t lines = 0;
+  smtpkit::line_framer framer(512);
+  (void)framer.each_line(buf, [&](const smtpkit::line_result& l) {
+    benchmark::DoNotOptimize(l.line.data());
+    ++lines;
+    return true;
+  });
+  return lines;
 }
 
-std::size_t frame_lines(std::string_view buf) {
+std::size_t frame_lines_next(std::string_view buf) {
   std::size_t lines = 0;
   smtpkit::line_framer framer(512);
   while (!buf.empty()) {
@@ -529,22 +555,32 @@ void BM_command_stream(benchmark::State& state) {
 }
 BENCHMARK(BM_command_stream);
 
-// The same with the general parser only: what CPUs without AVX-512 VBMI,
-// which have no MAIL/RCPT fast path, get.
-void BM_command_stream_general(benchmark::State& state) {
+template <class Parse>
+void command_stream_next(benchmark::State& state, Parse parse) {
   const std::string_view buf = in().commands;
-  auto general = [](std::string_view line) { return smtpkit::detail::parse_command_general(line); };
-  const command_tally check = run_command_stream(buf, general);
+  const command_tally check = run_command_stream_next(buf, parse);
   if (check.bad != 0) {
     state.SkipWithError(("command stream does not parse: " + check.first_bad).c_str());
     return;
   }
   for (auto _ : state) {
-    command_tally t = run_command_stream(buf, general);
+    command_tally t = run_command_stream_next(buf, parse);
     benchmark::DoNotOptimize(t.fields);
     benchmark::DoNotOptimize(t.lines);
   }
   set_rates(state, buf.size(), check.lines);
+}
+
+// The same stream a line at a time: next() and a fresh result per line.
+void BM_command_stream_next(benchmark::State& state) {
+  command_stream_next(state, [](std::string_view line) { return smtpkit::parse_command(line); });
+}
+BENCHMARK(BM_command_stream_next);
+
+// The same with the general parser only: what CPUs without AVX-512 VBMI,
+// which have no MAIL/RCPT fast path, get (a line at a time, as above).
+void BM_command_stream_general(benchmark::State& state) {
+  command_stream_next(state, [](std::string_view line) { return smtpkit::detail::parse_command_general(line); });
 }
 BENCHMARK(BM_command_stream_general);
 
@@ -556,6 +592,14 @@ void BM_command_framing(benchmark::State& state) {
   set_rates(state, buf.size(), lines);
 }
 BENCHMARK(BM_command_framing);
+
+void BM_command_framing_next(benchmark::State& state) {
+  const std::string_view buf = in().commands;
+  const std::size_t lines = frame_lines_next(buf);
+  for (auto _ : state) benchmark::DoNotOptimize(frame_lines_next(buf));
+  set_rates(state, buf.size(), lines);
+}
+BENCHMARK(BM_command_framing_next);
 
 void BM_command_stream_memchr(benchmark::State& state) {
   const std::string_view buf = in().commands;
@@ -750,10 +794,11 @@ class summary_reporter : public benchmark::BenchmarkReporter {
     return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
   }
 
-  static constexpr std::array<const char*, 10> order_{
-      "BM_command_stream", "BM_command_stream_general", "BM_command_framing", "BM_command_stream_memchr",
-      "BM_reply_stream",   "BM_ehlo_reply",             "BM_parse_path",      "BM_parse_mailbox",
-      "BM_data_decoder",   "BM_data_memchr"};
+  static constexpr std::array<const char*, 12> order_{
+      "BM_command_stream",       "BM_command_stream_next", "BM_command_stream_general",
+      "BM_command_framing",      "BM_command_framing_next", "BM_command_stream_memchr",
+      "BM_reply_stream",         "BM_ehlo_reply",           "BM_parse_path",
+      "BM_parse_mailbox",        "BM_data_decoder",         "BM_data_memchr"};
   benchmark::BenchmarkReporter* display_;
   std::map<std::string, samples> samples_;
 };
