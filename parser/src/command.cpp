@@ -36,7 +36,7 @@ constexpr std::uint32_t tag4(const char (&s)[5]) noexcept {
 // Four-letter verbs folded to lower case in one 32-bit OR; every verb
 // letter is alphabetic, so x|0x20 equals a lower-case letter only for that
 // letter in either case.
-verb lookup_verb(std::string_view v) noexcept {
+[[gnu::always_inline]] inline verb lookup_verb(std::string_view v) noexcept {
   if (v.size() == 4) {
     std::uint32_t w;
     std::memcpy(&w, v.data(), 4);
@@ -450,26 +450,43 @@ parse_result<auth_response> parse_auth_response(std::string_view line) noexcept 
 
 namespace {
 
+// The first SP of a non-empty line (its size when it has none), from the
+// lowest zero octet of a word XOR "    " (exact for the lowest one): no
+// branch per octet for the verb of nearly every line, four letters long.
+std::size_t verb_end(std::string_view s) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull, spaces = 0x2020202020202020ull;
+  std::size_t sp = 0;
+  if (s.size() >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data(), 8);
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+    const std::uint64_t x = w ^ spaces;
+    const std::uint64_t zero = (x - ones) & ~x & highs;
+    if (zero) return static_cast<std::size_t>(std::countr_zero(zero)) / 8;
+    sp = 8;
+  } else if (s.size() >= 4) {
+    std::uint32_t w;
+    std::memcpy(&w, s.data(), 4);
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap32(w);
+    const auto x = static_cast<std::uint32_t>(w ^ spaces);
+    const auto zero = static_cast<std::uint32_t>((x - static_cast<std::uint32_t>(ones)) & ~x & static_cast<std::uint32_t>(highs));
+    if (zero) return static_cast<std::size_t>(std::countr_zero(zero)) / 8;
+    sp = 4;
+  }
+  while (sp < s.size() && s[sp] != ' ') ++sp;
+  return sp;
+}
+
 // Parses into `c`, which holds no field of an earlier command (see
 // clear_after below).
 template <bool Fast>
 diagnostic parse_into(std::string_view s, parse_options opts, command& c) noexcept {
   if (s.empty()) return fail(errc::empty_command, 0);
-  std::size_t sp = 0;
-  if (s.size() >= 8) {
-    // The first SP among the first eight octets, as the lowest zero octet
-    // of w ^ "        " (exact for the lowest one): no branch per octet.
-    std::uint64_t w;
-    std::memcpy(&w, s.data(), 8);
-    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
-    const std::uint64_t x = w ^ 0x2020202020202020ull;
-    const std::uint64_t zero = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
-    sp = zero ? static_cast<std::size_t>(std::countr_zero(zero)) / 8 : 8;
-  }
-  while (sp < s.size() && s[sp] != ' ') ++sp;
-  c.verb_text = s.substr(0, sp);
+  const std::size_t sp = verb_end(s);
+  const std::string_view verb_text = s.substr(0, sp);
+  c.verb_text = verb_text;
   if (sp == 0) return fail(errc::extra_space, 0);
-  c.kind = lookup_verb(c.verb_text);
+  c.kind = lookup_verb(verb_text);
   const bool has_arg = sp < s.size();
   std::size_t pos = has_arg ? sp + 1 : sp;
   c.argument = s.substr(pos);
