@@ -450,31 +450,49 @@ parse_result<auth_response> parse_auth_response(std::string_view line) noexcept 
 
 namespace {
 
-// The first SP of a non-empty line (its size when it has none), from the
-// lowest zero octet of a word XOR "    " (exact for the lowest one): no
-// branch per octet for the verb of nearly every line, four letters long.
+// The first SP among the first sizeof(Word) octets at p (sizeof(Word) when
+// there is none), as the lowest zero octet of a word XOR "  ..." (exact for
+// the lowest one): no branch per octet.
+template <class Word>
+unsigned space_in_word(const char* p) noexcept {
+  constexpr auto ones = static_cast<Word>(0x0101010101010101ull);
+  constexpr auto highs = static_cast<Word>(0x8080808080808080ull);
+  constexpr auto spaces = static_cast<Word>(0x2020202020202020ull);
+  Word w;
+  std::memcpy(&w, p, sizeof w);
+  if constexpr (std::endian::native == std::endian::big) {
+    if constexpr (sizeof w == 8) w = __builtin_bswap64(w);
+    else w = __builtin_bswap32(w);
+  }
+  const auto x = static_cast<Word>(w ^ spaces);
+  const auto zero = static_cast<Word>((x - ones) & ~x & highs);
+  return zero ? static_cast<unsigned>(std::countr_zero(zero)) / 8 : static_cast<unsigned>(sizeof w);
+}
+
+// The first SP of a non-empty line (its size when it has none): one word
+// holds the verb of nearly every line, four letters long.
 std::size_t verb_end(std::string_view s) noexcept {
-  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull, spaces = 0x2020202020202020ull;
   std::size_t sp = 0;
   if (s.size() >= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, s.data(), 8);
-    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
-    const std::uint64_t x = w ^ spaces;
-    const std::uint64_t zero = (x - ones) & ~x & highs;
-    if (zero) return static_cast<std::size_t>(std::countr_zero(zero)) / 8;
-    sp = 8;
+    sp = space_in_word<std::uint64_t>(s.data());
+    if (sp < 8) return sp;
   } else if (s.size() >= 4) {
-    std::uint32_t w;
-    std::memcpy(&w, s.data(), 4);
-    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap32(w);
-    const auto x = static_cast<std::uint32_t>(w ^ spaces);
-    const auto zero = static_cast<std::uint32_t>((x - static_cast<std::uint32_t>(ones)) & ~x & static_cast<std::uint32_t>(highs));
-    if (zero) return static_cast<std::size_t>(std::countr_zero(zero)) / 8;
-    sp = 4;
+    sp = space_in_word<std::uint32_t>(s.data());
+    if (sp < 4) return sp;
   }
   while (sp < s.size() && s[sp] != ' ') ++sp;
   return sp;
+}
+
+// A path back to its defaults, member by member: `p = path{}` builds the
+// path on the stack and copies it, with a load that straddles two stores.
+void clear_path(path& p) noexcept {
+  p.text = {};
+  p.source_route = {};
+  p.mbox = mailbox{};
+  p.null = false;
+  p.postmaster = false;
+  p.bracketed = true;
 }
 
 // Parses into `c`, which holds no field of an earlier command (see
@@ -526,7 +544,7 @@ diagnostic parse_into(std::string_view s, parse_options opts, command& c) noexce
         if (fast::available) {
           if (fast::mail_rcpt(s, c.kind == verb::mail, c)) break;
           // Not for the fast path: what it may have filled is cleared.
-          c.address = path{};
+          clear_path(c.address);
           c.typed = mail_params{};
         }
       }
@@ -579,14 +597,7 @@ void clear_after(command& c) noexcept {
       break;
     case verb::mail:
     case verb::rcpt:
-      // Member by member: `c.address = path{}` builds the path on the
-      // stack and copies it, with a load that straddles two stores.
-      c.address.text = {};
-      c.address.source_route = {};
-      c.address.mbox = mailbox{};
-      c.address.null = false;
-      c.address.postmaster = false;
-      c.address.bracketed = true;
+      clear_path(c.address);
       c.params = param_list{};
       c.typed = mail_params{};
       break;
