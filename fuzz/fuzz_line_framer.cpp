@@ -121,12 +121,13 @@ std::vector<event> frame(line_framer& f, std::string_view stream, const std::vec
       // Past the last line handed out it may drop octets of an over-long line.
       SMTPKIT_FUZZ_CHECK(used >= done && used <= block.view().size());
       done = used;
-    }
-    for (; !(each && !eof);) {
-      const std::string_view b = block.view().substr(done);
-      line_result r = eof ? f.finish(b) : f.next(b);
-      take(r);
-      if (r.status == line_status::need_more) break;
+    } else {
+      for (;;) {
+        const std::string_view b = block.view().substr(done);
+        line_result r = eof ? f.finish(b) : f.next(b);
+        take(r);
+        if (r.status == line_status::need_more) break;
+      }
     }
     buf.erase(0, done);
     pos += done;
