@@ -22,7 +22,7 @@ namespace smtpkit::detail {
 
 #if defined(__SSE2__)
 // Octets < 0x20, DEL and 8-bit in one 16-octet block, as a bit mask.
-inline unsigned line_special_mask(const char* p) noexcept {
+[[gnu::always_inline]] inline unsigned line_special_mask(const char* p) noexcept {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   // Signed compare: 0x80-0xFF are negative, so "< 0x20" also catches 8-bit.
   const __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
@@ -32,7 +32,7 @@ inline unsigned line_special_mask(const char* p) noexcept {
 
 /// The octets of p[0, 64) that are controls (< 0x20), DEL or 8-bit, as a
 /// mask: bit i stands for p[i]. The caller makes sure 64 octets are there.
-inline std::uint64_t line_special_mask64(const char* p) noexcept {
+[[gnu::always_inline]] inline std::uint64_t line_special_mask64(const char* p) noexcept {
 #if defined(__SSE2__)
   return static_cast<std::uint64_t>(line_special_mask(p)) | static_cast<std::uint64_t>(line_special_mask(p + 16)) << 16 |
          static_cast<std::uint64_t>(line_special_mask(p + 32)) << 32 |
