@@ -277,6 +277,64 @@ inline bool xtext_value(const cursor& cur, std::uint64_t pluses, unsigned b) noe
   return true;
 }
 
+// The known esmtp-keywords of up to 8 octets (all but MT-PRIORITY and
+// REQUIRETLS), each as the little-endian word of its octets in lower case,
+// in a table indexed by a multiplicative hash of that word: one load and
+// one comparison name a keyword, with no branch per candidate.
+struct keyword_entry {
+  std::uint64_t word = 0;
+  param_id id = param_id::count_;
+};
+
+constexpr std::uint64_t keyword_word(std::string_view k) noexcept {
+  std::uint64_t w = 0;
+  for (std::size_t i = 0; i < k.size(); ++i)
+    w |= static_cast<std::uint64_t>(static_cast<unsigned char>(detail::to_lower_ascii(k[i]))) << (8 * i);
+  return w;
+}
+
+constexpr unsigned keyword_slot(std::uint64_t word, std::uint64_t factor) noexcept {
+  return static_cast<unsigned>((word * factor) >> 60);
+}
+
+// The first factor of a fixed pseudo-random sequence that gives every
+// keyword a slot of its own.
+constexpr std::uint64_t keyword_factor = [] {
+  for (std::uint64_t f = 0x9E3779B97F4A7C15ull;; f = (f * 6364136223846793005ull + 1442695040888963407ull) | 1) {
+    std::uint32_t used = 0;
+    bool clash = false;
+    for (const auto& [k, id] : detail::known) {
+      if (k.size() > 8) continue;
+      const unsigned slot = keyword_slot(keyword_word(k), f);
+      clash |= (used >> slot & 1u) != 0;
+      used |= 1u << slot;
+    }
+    if (!clash) return f;
+  }
+}();
+
+constexpr std::array<keyword_entry, 16> keyword_table = [] {
+  std::array<keyword_entry, 16> t{};
+  for (const auto& [k, id] : detail::known)
+    if (k.size() <= 8) t[keyword_slot(keyword_word(k), keyword_factor)] = {keyword_word(k), id};
+  return t;
+}();
+
+// The parameter whose keyword, an Ldh-str of `len` octets, ends before
+// `end` (param_id::count_ for an unknown one or one over 8 octets). The
+// 8 octets before `end` are in the line: a parameter never starts in the
+// first 13 octets of a MAIL or RCPT line. Folding with 0x20 is exact on
+// Ldh octets: it changes letters only.
+inline param_id keyword_id(const char* end, unsigned len) noexcept {
+  if (len > 8) return param_id::count_;
+  std::uint64_t w;
+  std::memcpy(&w, end - 8, 8);
+  const unsigned drop = 64 - 8 * len;
+  w = w >> drop | 0x2020202020202020ull >> drop;
+  const keyword_entry& e = keyword_table[keyword_slot(w, keyword_factor)];
+  return e.word == w ? e.id : param_id::count_;
+}
+
 // Mail-parameters / Rcpt-parameters from `q0` to the end of the line
 // (§4.1.2: esmtp-param *(SP esmtp-param)), every one decoded and free of
 // problems.
@@ -303,15 +361,32 @@ SMTPKIT_AVX512 bool params_at(cursor& cur, std::size_t q0, bool mail, mail_param
     const std::uint64_t item = bits(r, b);
     if (b == r || !((w.ldh & ~w.hyphen) >> r & 1) || (w.print & item) != item) return false;
     const unsigned k = r + run(w.ldh, r);
-    esmtp_param p;
-    p.offset = static_cast<std::uint32_t>(a - q0);
-    p.keyword = s.substr(a, k - r);
-    if (k < b) {
-      if (!((w.eq >> k) & 1) || k + 1 == b || (w.eq & bits(k + 1, b))) return false;
-      p.has_value = true;
-      p.value = s.substr(cur.start + k + 1, b - k - 1);
+    const bool has_value = k < b;
+    if (has_value && (!((w.eq >> k) & 1) || k + 1 == b || (w.eq & bits(k + 1, b)))) return false;
+    const std::string_view value = has_value ? s.substr(cur.start + k + 1, b - k - 1) : std::string_view{};
+    const bool xtext = xtext_value(cur, w.plus & item, b);
+    // A known keyword: check_param's checks, without its diagnostics.
+    if (const param_id id = keyword_id(s.data() + cur.start + k, k - r); id != param_id::count_) {
+      const std::uint32_t bit = 1u << static_cast<unsigned>(id);
+      if ((typed.present & bit) || detail::is_mail_param_id(id) != mail || detail::takes_value(id) != has_value) return false;
+      typed.present |= bit;
+      if (id == param_id::size && value.size() <= 8) {
+        // On nearly every MAIL line: its digits at once (the 8 octets
+        // before the value's end are in the line, as for keyword_id).
+        std::uint64_t digits;
+        std::memcpy(&digits, s.data() + cur.start + b - 8, 8);
+        if (!detail::parse_size_word(digits, static_cast<unsigned>(value.size()), typed.size)) return false;
+      } else if (has_value && detail::check_value(id, value, xtext, typed) != errc::ok) {
+        return false;
+      }
+    } else {
+      esmtp_param p;
+      p.offset = static_cast<std::uint32_t>(a - q0);
+      p.keyword = s.substr(a, k - r);
+      p.has_value = has_value;
+      p.value = value;
+      if (detail::check_param(p, mail, typed, xtext)) return false;
     }
-    if (detail::check_param(p, mail, typed, xtext_value(cur, w.plus & item, b))) return false;
     const std::size_t stop = cur.start + b;
     if (stop == n) return true;
     a = stop + 1;

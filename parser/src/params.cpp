@@ -14,29 +14,12 @@ namespace smtpkit {
 
 using detail::iequals;
 using detail::in;
+using detail::known;
+using detail::word_iequals;
 
 namespace {
 
 diagnostic fail(errc e, std::size_t at) noexcept { return {e, static_cast<std::uint32_t>(at)}; }
-
-struct known_param {
-  std::string_view keyword;
-  param_id id;
-  bool mail;
-};
-
-constexpr std::array<known_param, static_cast<std::size_t>(param_id::count_)> known{{
-    {"SIZE", param_id::size, true},
-    {"BODY", param_id::body, true},
-    {"SMTPUTF8", param_id::smtputf8, true},
-    {"RET", param_id::ret, true},
-    {"ENVID", param_id::envid, true},
-    {"AUTH", param_id::auth, true},
-    {"MT-PRIORITY", param_id::mt_priority, true},
-    {"REQUIRETLS", param_id::requiretls, true},
-    {"NOTIFY", param_id::notify, false},
-    {"ORCPT", param_id::orcpt, false},
-}};
 
 // The lookup of a keyword the parser has already found to be an Ldh-str.
 // Parameters come in no set order, so a chain of tests by length or letter
@@ -63,92 +46,10 @@ static_assert([] {
   return true;
 }(), "two known keywords share a keyword_hash slot: change its factors");
 
-template <class Word>
-Word load(const char* p) noexcept {
-  Word w;
-  std::memcpy(&w, p, sizeof w);
-  return w;
-}
-
-// Equality ignoring case, as two overlapping word compares, for strings in
-// which two octets that differ only in bit 5 (0x20) can only be one letter
-// in its two cases: two Ldh-strs, or a word of letters and digits against
-// any text without C0 controls (a digit's partner 0x10-0x19 is one). Under
-// that condition masking bit 5 out is exact; it is not in general.
-template <class Word>
-bool same_words(const char* a, const char* b, std::size_t n) noexcept {
-  constexpr Word case_bits = static_cast<Word>(0x2020202020202020ull);
-  const Word head = load<Word>(a) ^ load<Word>(b);
-  const Word tail = load<Word>(a + n - sizeof(Word)) ^ load<Word>(b + n - sizeof(Word));
-  return ((head | tail) & static_cast<Word>(~case_bits)) == 0;
-}
-
-inline bool word_iequals(std::string_view a, std::string_view b) noexcept {
-  const std::size_t n = a.size();
-  if (n != b.size() || n == 0) return n == b.size();
-  if (n >= 8) return same_words<std::uint64_t>(a.data(), b.data(), n);
-  if (n >= 4) return same_words<std::uint32_t>(a.data(), b.data(), n);
-  if (n >= 2) return same_words<std::uint16_t>(a.data(), b.data(), n);
-  return ((a[0] ^ b[0]) & ~0x20) == 0;
-}
-
 param_id lookup_ldh_keyword(std::string_view k) noexcept {
   const param_id id = keyword_slots[keyword_hash(k)];
   if (id == param_id::count_ || !word_iequals(k, known[static_cast<std::size_t>(id)].keyword)) return param_id::count_;
   return id;
-}
-
-// RFC 3461 §4.1: notify-esmtp-value = "NEVER" / 1#notify-list-element
-// (Values are esmtp-value octets, 33-126: word_iequals is exact for them.)
-// Each item must be one of three words followed by "," or the end, so the
-// words are tried as prefixes rather than the item's end searched for.
-bool parse_notify(std::string_view v, std::uint8_t& flags) noexcept {
-  if (word_iequals(v, "NEVER")) {
-    flags = notify_never;
-    return true;
-  }
-  auto starts = [&](std::string_view word) { return v.size() >= word.size() && word_iequals(v.substr(0, word.size()), word); };
-  flags = 0;
-  for (;;) {
-    std::uint8_t bit = 0;
-    std::size_t len = 0;
-    if (starts("SUCCESS")) bit = notify_success, len = 7;
-    else if (starts("FAILURE")) bit = notify_failure, len = 7;
-    else if (starts("DELAY")) bit = notify_delay, len = 5;
-    if (bit == 0 || (flags & bit)) return false;
-    flags |= bit;
-    if (len == v.size()) return true;
-    if (v[len] != ',') return false;
-    v.remove_prefix(len + 1);
-  }
-}
-
-// RFC 1870 §6: size-value ::= 1*20DIGIT   (values past 2^64-1 saturate)
-bool parse_size(std::string_view v, std::uint64_t& out) noexcept {
-  if (v.empty() || v.size() > 20) return false;
-  std::uint64_t n = 0;
-  for (char c : v) {
-    if (!detail::is_digit(c)) return false;
-    auto d = static_cast<std::uint64_t>(c - '0');
-    // Only a 20th digit can pass 2^64-1, so shorter values skip the test.
-    if (v.size() == 20 && n > (UINT64_MAX - d) / 10) n = UINT64_MAX;
-    else n = n * 10 + d;
-  }
-  out = n;
-  return true;
-}
-
-// RFC 6710 §7: priority-value = (["-"] NZDIGIT) / "0"   ; -9 to 9, no "+", no "-0"
-bool parse_priority(std::string_view v, std::int8_t& out) noexcept {
-  if (v == "0") {
-    out = 0;
-    return true;
-  }
-  bool neg = !v.empty() && v[0] == '-';
-  if (neg) v.remove_prefix(1);
-  if (v.size() != 1 || v[0] < '1' || v[0] > '9') return false;
-  out = static_cast<std::int8_t>(neg ? -(v[0] - '0') : v[0] - '0');
-  return true;
 }
 
 }  // namespace
@@ -180,7 +81,7 @@ param_id param_from_keyword(std::string_view keyword) noexcept {
 
 bool is_mail_param(param_id p) noexcept {
   auto i = static_cast<std::size_t>(p);
-  return i < known.size() && known[i].mail;
+  return i < known.size() && detail::is_mail_param_id(p);
 }
 
 std::string_view to_string(body_type b) noexcept {
@@ -301,8 +202,8 @@ diagnostic check_param(const esmtp_param& p, bool for_mail, mail_params& out, bo
     return problem;
   }
   out.present |= bit;
-  if (known[static_cast<std::size_t>(id)].mail != for_mail) note(errc::param_misplaced, p.offset);
-  const bool needs_value = id != param_id::smtputf8 && id != param_id::requiretls;
+  if (is_mail_param_id(id) != for_mail) note(errc::param_misplaced, p.offset);
+  const bool needs_value = takes_value(id);
   if (needs_value && !p.has_value) {
     note(errc::param_value_missing, p.offset + p.keyword.size());
     return problem;
@@ -311,54 +212,9 @@ diagnostic check_param(const esmtp_param& p, bool for_mail, mail_params& out, bo
     note(errc::param_value_unexpected, p.offset + p.keyword.size());
     return problem;
   }
-  switch (id) {
-    case param_id::size:
-      if (!parse_size(p.value, out.size)) note(errc::param_size, value_at);
-      break;
-    case param_id::body:
-      if (word_iequals(p.value, "8BITMIME")) out.body = body_type::eight_bit_mime;
-      else if (word_iequals(p.value, "7BIT")) out.body = body_type::seven_bit;
-      else if (word_iequals(p.value, "BINARYMIME")) out.body = body_type::binary_mime;
-      else note(errc::param_body, value_at);
-      break;
-    case param_id::ret:
-      if (word_iequals(p.value, "FULL")) out.ret = dsn_ret::full;
-      else if (word_iequals(p.value, "HDRS")) out.ret = dsn_ret::hdrs;
-      else note(errc::param_ret, value_at);
-      break;
-    case param_id::envid:
-      out.envid = p.value;
-      if (p.value.size() > 100 || !(xtext || is_xtext(p.value))) note(errc::param_envid, value_at);
-      break;
-    case param_id::auth:
-      out.auth = p.value;
-      if (!(xtext || is_xtext(p.value))) note(errc::param_auth, value_at);
-      break;
-    case param_id::mt_priority:
-      if (!parse_priority(p.value, out.mt_priority)) note(errc::param_mt_priority, value_at);
-      break;
-    case param_id::notify:
-      if (!parse_notify(p.value, out.notify)) note(errc::param_notify, value_at);
-      break;
-    case param_id::orcpt: {
-      // RFC 3461 §4.2: orcpt-parameter = "ORCPT=" addr-type ";" xtext
-      // addr-type is an atom, so the first octet that is not atext is
-      // normally the ";"; otherwise look further for it.
-      const std::size_t atom = detail::span_atext(p.value, 0);
-      const std::size_t semi = atom < p.value.size() && p.value[atom] == ';' ? atom : p.value.find(';');
-      bool good = semi != std::string_view::npos && semi > 0 && semi + 1 < p.value.size() && p.value.size() <= 500;
-      if (good) {
-        out.orcpt_type = p.value.substr(0, semi);
-        out.orcpt = p.value.substr(semi + 1);
-        if (atom != semi || !(xtext || is_xtext(out.orcpt))) good = false;
-      }
-      if (!good) note(errc::param_orcpt, value_at);
-      break;
-    }
-    case param_id::smtputf8:
-    case param_id::requiretls:
-    case param_id::count_:
-      break;
+  if (needs_value) {
+    const errc e = check_value(id, p.value, xtext, out);
+    if (e != errc::ok) note(e, value_at);
   }
   return problem;
 }
