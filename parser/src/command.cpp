@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#include <utility>
 
 // The MAIL/RCPT fast path needs AVX-512 VBMI at run time and a compiler
 // that can target it per function (GCC and Clang on x86-64).
@@ -35,29 +36,52 @@ constexpr std::uint32_t tag4(const char (&s)[5]) noexcept {
 
 // Four-letter verbs folded to lower case in one 32-bit OR; every verb
 // letter is alphabetic, so x|0x20 equals a lower-case letter only for that
-// letter in either case.
+// letter in either case. A multiplicative hash of the folded word names
+// the one verb it can be, so the lookup is one load and one comparison
+// whatever the verb: a chain of comparisons would mispredict on the mix of
+// verbs of a session.
+struct verb_entry {
+  std::uint32_t word = 0;
+  verb kind = verb::unknown;
+};
+
+constexpr std::array<std::pair<std::uint32_t, verb>, 13> four_letter_verbs{{
+    {tag4("ehlo"), verb::ehlo}, {tag4("helo"), verb::helo}, {tag4("mail"), verb::mail}, {tag4("rcpt"), verb::rcpt},
+    {tag4("data"), verb::data}, {tag4("rset"), verb::rset}, {tag4("vrfy"), verb::vrfy}, {tag4("expn"), verb::expn},
+    {tag4("help"), verb::help}, {tag4("noop"), verb::noop}, {tag4("quit"), verb::quit}, {tag4("auth"), verb::auth},
+    {tag4("bdat"), verb::bdat}}};
+
+constexpr unsigned verb_slot(std::uint32_t word, std::uint32_t factor) noexcept { return (word * factor) >> 27; }
+
+// The first factor of a fixed pseudo-random sequence that gives every verb
+// a slot of its own among 32.
+constexpr std::uint32_t verb_factor = [] {
+  for (std::uint32_t f = 0x9E3779B1u;; f = (f * 1664525u + 1013904223u) | 1u) {
+    std::uint32_t used = 0;
+    bool clash = false;
+    for (const auto& [word, kind] : four_letter_verbs) {
+      const unsigned slot = verb_slot(word, f);
+      clash |= (used >> slot & 1u) != 0;
+      used |= 1u << slot;
+    }
+    if (!clash) return f;
+  }
+}();
+
+constexpr std::array<verb_entry, 32> verb_table = [] {
+  std::array<verb_entry, 32> t{};
+  for (const auto& [word, kind] : four_letter_verbs) t[verb_slot(word, verb_factor)] = {word, kind};
+  return t;
+}();
+
 [[gnu::always_inline]] inline verb lookup_verb(std::string_view v) noexcept {
   if (v.size() == 4) {
     std::uint32_t w;
     std::memcpy(&w, v.data(), 4);
     if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap32(w);
     w |= 0x20202020u;
-    switch (w) {
-      case tag4("ehlo"): return verb::ehlo;
-      case tag4("helo"): return verb::helo;
-      case tag4("mail"): return verb::mail;
-      case tag4("rcpt"): return verb::rcpt;
-      case tag4("data"): return verb::data;
-      case tag4("rset"): return verb::rset;
-      case tag4("vrfy"): return verb::vrfy;
-      case tag4("expn"): return verb::expn;
-      case tag4("help"): return verb::help;
-      case tag4("noop"): return verb::noop;
-      case tag4("quit"): return verb::quit;
-      case tag4("auth"): return verb::auth;
-      case tag4("bdat"): return verb::bdat;
-      default: return verb::unknown;
-    }
+    const verb_entry& e = verb_table[verb_slot(w, verb_factor)];
+    return e.word == w ? e.kind : verb::unknown;
   }
   if (v.size() == 8 && detail::iequals(v, "STARTTLS")) return verb::starttls;
   return verb::unknown;

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <string>
+#include <utility>
 
 #include "split.hpp"
 
@@ -170,6 +172,38 @@ TEST(command, a_reused_command_equals_a_fresh_result_after_any_other) {
           << "after " << before.input << " (line " << before.line << "): " << now.input << " (line " << now.line << ")";
     }
   }
+}
+
+// RFC 5321 §2.4: verbs are case-insensitive. Every verb in all 16 case
+// forms of its letters, and no other word of four letters, is recognised.
+TEST(command, recognises_every_verb_in_any_case_and_no_other_word) {
+  const std::pair<std::string_view, verb> verbs[] = {
+      {"ehlo", verb::ehlo}, {"helo", verb::helo}, {"mail", verb::mail}, {"rcpt", verb::rcpt}, {"data", verb::data},
+      {"rset", verb::rset}, {"vrfy", verb::vrfy}, {"expn", verb::expn}, {"help", verb::help}, {"noop", verb::noop},
+      {"quit", verb::quit}, {"auth", verb::auth}, {"bdat", verb::bdat}};
+  for (const auto& [name, kind] : verbs) {
+    for (unsigned upper = 0; upper < 16; ++upper) {
+      std::string word(name);
+      for (unsigned i = 0; i < 4; ++i)
+        if (upper >> i & 1) word[i] = static_cast<char>(word[i] - 'a' + 'A');
+      EXPECT_EQ(parse_command(word).cmd.kind, kind) << word;
+    }
+  }
+  std::size_t known = 0;
+  std::string word;
+  for (char a = 'a'; a <= 'z'; ++a)
+    for (char b = 'a'; b <= 'z'; ++b)
+      for (char c = 'a'; c <= 'z'; ++c)
+        for (char d = 'a'; d <= 'z'; ++d) {
+          word = {a, b, c, d};
+          const verb kind = parse_command(word).cmd.kind;
+          if (kind == verb::unknown) continue;
+          ++known;
+          std::string upper = word;
+          for (char& x : upper) x = static_cast<char>(x - 'a' + 'A');
+          EXPECT_EQ(to_string(kind), upper);
+        }
+  EXPECT_EQ(known, std::size(verbs));
 }
 
 TEST(command, fields_of_mail) {
