@@ -248,6 +248,27 @@ struct cursor {
   [[nodiscard]] bool reaches_end() const noexcept { return start + w.len == s.size(); }
 };
 
+// Up to 8 octets in lower case as the little-endian word they load as
+// (the fast path runs on x86-64 only).
+constexpr std::uint64_t lower_word(std::string_view k) noexcept {
+  std::uint64_t w = 0;
+  for (std::size_t i = 0; i < k.size(); ++i)
+    w |= static_cast<std::uint64_t>(static_cast<unsigned char>(detail::to_lower_ascii(k[i]))) << (8 * i);
+  return w;
+}
+
+// Whether the `len` octets of s from p, all atext or ".", are
+// "Postmaster" in any case: folding with 0x20 is exact for them (it gives
+// a lower-case letter only from that letter in either case).
+inline bool is_postmaster(std::string_view s, std::size_t p, unsigned len) noexcept {
+  if (len != 10) return false;
+  std::uint64_t head = 0;
+  std::uint64_t tail = 0;
+  std::memcpy(&head, s.data() + p, 8);
+  std::memcpy(&tail, s.data() + p + 8, 2);
+  return (head | 0x2020202020202020ull) == lower_word("postmast") && (tail | 0x2020u) == lower_word("er");
+}
+
 // Reverse-path / Forward-path from the "<" at `lt` (RFC 5321 §4.1.2);
 // leaves the cursor on the window it used.
 SMTPKIT_AVX512 bool path_at(cursor& cur, std::size_t lt, bool reverse, path& out, std::size_t& end) noexcept {
@@ -263,27 +284,56 @@ SMTPKIT_AVX512 bool path_at(cursor& cur, std::size_t lt, bool reverse, path& out
     return true;
   }
   const window& w = cur.w;
-  // Local-part: Dot-string (§4.1.2), at most 64 octets (§4.5.3.1.1).
-  const unsigned at = run(w.atext | w.dot, 0);
-  if (at == 0 || at >= w.len || s[p0 + at] != '@') return false;
-  const std::uint64_t local_dots = w.dot & bits(0, at);
-  if (local_dots & (1u | std::uint64_t{1} << (at - 1) | local_dots >> 1)) return false;
-  // Domain: labels of Let-dig and "-", neither "-" nor "." first or last;
-  // inside the window, so no label or domain is too long (§4.5.3.1.2).
+  // Local-part (§4.1.2), at most 64 octets (§4.5.3.1.1): a Dot-string, or
+  // a Quoted-string by the general parser's rule.
+  unsigned at = 0;
+  if (s[p0] == '"') {
+    std::size_t pos = p0;
+    if (detail::scan_quoted_string(s, pos, {}) || pos - p0 > max_local_part || pos == s.size() || s[pos] != '@')
+      return false;
+    at = static_cast<unsigned>(pos - p0);
+    out.mbox.quoted = true;
+  } else {
+    at = run(w.atext | w.dot, 0);
+    if (at == 0 || at >= w.len) return false;
+    if (s[p0 + at] == '>' && !reverse && is_postmaster(s, p0, at)) {
+      // "<Postmaster>" (§4.1.1.3), the one Forward-path without a domain.
+      out.postmaster = true;
+      out.text = s.substr(lt, at + 2);
+      out.mbox.text = out.mbox.local_part = s.substr(p0, at);
+      end = p0 + at + 1;
+      return true;
+    }
+    if (s[p0 + at] != '@') return false;
+    const std::uint64_t local_dots = w.dot & bits(0, at);
+    if (local_dots & (1u | std::uint64_t{1} << (at - 1) | local_dots >> 1)) return false;
+  }
   const unsigned d0 = at + 1;
-  const unsigned gt = d0 + run(w.ldh | w.dot, d0);
-  if (gt == d0 || gt >= w.len || s[p0 + gt] != '>') return false;
-  const std::uint64_t labels = bits(d0, gt);
-  const std::uint64_t dots = w.dot & labels;
-  const std::uint64_t edges = dots << 1 | dots >> 1 | std::uint64_t{1} << d0 | std::uint64_t{1} << (gt - 1);
-  if ((dots | (w.hyphen & labels)) & edges) return false;
-
+  if (d0 >= w.len) return false;
+  unsigned gt = 0;
+  if (s[p0 + d0] == '[') {
+    // An address literal (§4.1.3), by the general parser's rule.
+    std::size_t pos = p0 + d0;
+    if (detail::scan_address_literal(s, pos, {}, out.mbox.domain) || pos == s.size() || s[pos] != '>' ||
+        pos + 1 - lt > max_path)
+      return false;
+    gt = static_cast<unsigned>(pos - p0);
+  } else {
+    // Domain: labels of Let-dig and "-", neither "-" nor "." first or last;
+    // inside the window, so no label or domain is too long (§4.5.3.1.2).
+    gt = d0 + run(w.ldh | w.dot, d0);
+    if (gt == d0 || gt >= w.len || s[p0 + gt] != '>') return false;
+    const std::uint64_t labels = bits(d0, gt);
+    const std::uint64_t dots = w.dot & labels;
+    const std::uint64_t edges = dots << 1 | dots >> 1 | std::uint64_t{1} << d0 | std::uint64_t{1} << (gt - 1);
+    if ((dots | (w.hyphen & labels)) & edges) return false;
+    const std::string_view domain = s.substr(p0 + d0, gt - d0);
+    out.mbox.domain.text = domain;
+    out.mbox.domain.address = domain;
+  }
   out.text = s.substr(lt, gt + 2);
   out.mbox.text = s.substr(p0, gt);
   out.mbox.local_part = s.substr(p0, at);
-  const std::string_view domain = s.substr(p0 + d0, gt - d0);
-  out.mbox.domain.text = domain;
-  out.mbox.domain.address = domain;
   end = p0 + gt + 1;
   return true;
 }
@@ -310,13 +360,6 @@ struct keyword_entry {
   param_id id = param_id::count_;
 };
 
-constexpr std::uint64_t keyword_word(std::string_view k) noexcept {
-  std::uint64_t w = 0;
-  for (std::size_t i = 0; i < k.size(); ++i)
-    w |= static_cast<std::uint64_t>(static_cast<unsigned char>(detail::to_lower_ascii(k[i]))) << (8 * i);
-  return w;
-}
-
 constexpr unsigned keyword_slot(std::uint64_t word, std::uint64_t factor) noexcept {
   return static_cast<unsigned>((word * factor) >> 60);
 }
@@ -329,7 +372,7 @@ constexpr std::uint64_t keyword_factor = [] {
     bool clash = false;
     for (const auto& [k, id] : detail::known) {
       if (k.size() > 8) continue;
-      const unsigned slot = keyword_slot(keyword_word(k), f);
+      const unsigned slot = keyword_slot(lower_word(k), f);
       clash |= (used >> slot & 1u) != 0;
       used |= 1u << slot;
     }
@@ -340,7 +383,7 @@ constexpr std::uint64_t keyword_factor = [] {
 constexpr std::array<keyword_entry, 16> keyword_table = [] {
   std::array<keyword_entry, 16> t{};
   for (const auto& [k, id] : detail::known)
-    if (k.size() <= 8) t[keyword_slot(keyword_word(k), keyword_factor)] = {keyword_word(k), id};
+    if (k.size() <= 8) t[keyword_slot(lower_word(k), keyword_factor)] = {lower_word(k), id};
   return t;
 }();
 
