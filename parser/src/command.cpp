@@ -159,10 +159,11 @@ diagnostic parse_mail_rcpt(std::string_view s, std::size_t pos, bool mail, parse
 // ends where a count of trailing ones says, without scanning the same
 // octets again for each rule.
 //
-// It only ever accepts. Anything it does not recognise — every error,
-// quoted local parts, address literals, source routes, <Postmaster>,
-// UTF-8, lenient forms, a path or parameter past its window — goes to the
-// general parser, which gives the diagnostic. Where it accepts, it must
+// Quoted local parts and address literals it hands to the general
+// parser's own scanners, then goes on. It only ever accepts. Anything it
+// does not recognise — every error, source routes, UTF-8, lenient forms,
+// a Dot-string path or a parameter past its window — goes to the general
+// parser, which gives the diagnostic. Where it accepts, it must
 // fill `command` exactly as the general parser does: parser tests and
 // fuzz_command compare it with detail::parse_command_general on every
 // input they have.
@@ -443,6 +444,9 @@ SMTPKIT_AVX512 bool params_at(cursor& cur, std::size_t q0, bool mail, mail_param
         std::uint64_t digits;
         std::memcpy(&digits, s.data() + cur.start + b - 8, 8);
         if (!detail::parse_size_word(digits, static_cast<unsigned>(value.size()), typed.size)) return false;
+      } else if (id == param_id::orcpt) {
+        // Its addr-type, an atom, read off the masks.
+        if (detail::orcpt_value(value, run(w.atext, k + 1), xtext, typed) != errc::ok) return false;
       } else if (has_value && detail::check_value(id, value, xtext, typed) != errc::ok) {
         return false;
       }

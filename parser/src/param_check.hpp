@@ -150,6 +150,18 @@ inline bool parse_priority(std::string_view v, std::int8_t& out) noexcept {
   return true;
 }
 
+/// RFC 3461 §4.2: orcpt-parameter = "ORCPT=" addr-type ";" xtext, where
+/// v's first `atom` octets are atext (the caller has counted them).
+/// addr-type is an atom, so the first octet that is not atext is normally
+/// the ";"; otherwise look further for it.
+inline errc orcpt_value(std::string_view v, std::size_t atom, bool xtext, mail_params& out) noexcept {
+  const std::size_t semi = atom < v.size() && v[atom] == ';' ? atom : v.find(';');
+  if (semi == std::string_view::npos || semi == 0 || semi + 1 >= v.size() || v.size() > 500) return errc::param_orcpt;
+  out.orcpt_type = v.substr(0, semi);
+  out.orcpt = v.substr(semi + 1);
+  return atom == semi && (xtext || is_xtext(out.orcpt)) ? errc::ok : errc::param_orcpt;
+}
+
 /// The value of known parameter `id` (one that takes a value), decoded into
 /// `out`: errc::ok, or the parameter's own error code. What a bad value
 /// still sets (ENVID, AUTH=, ORCPT's parts) is set as by a good one, as
@@ -179,17 +191,8 @@ inline errc check_value(param_id id, std::string_view v, bool xtext, mail_params
       return parse_priority(v, out.mt_priority) ? errc::ok : errc::param_mt_priority;
     case param_id::notify:
       return parse_notify(v, out.notify) ? errc::ok : errc::param_notify;
-    case param_id::orcpt: {
-      // RFC 3461 §4.2: orcpt-parameter = "ORCPT=" addr-type ";" xtext
-      // addr-type is an atom, so the first octet that is not atext is
-      // normally the ";"; otherwise look further for it.
-      const std::size_t atom = span_atext(v, 0);
-      const std::size_t semi = atom < v.size() && v[atom] == ';' ? atom : v.find(';');
-      if (semi == std::string_view::npos || semi == 0 || semi + 1 >= v.size() || v.size() > 500) return errc::param_orcpt;
-      out.orcpt_type = v.substr(0, semi);
-      out.orcpt = v.substr(semi + 1);
-      return atom == semi && (xtext || is_xtext(out.orcpt)) ? errc::ok : errc::param_orcpt;
-    }
+    case param_id::orcpt:
+      return orcpt_value(v, span_atext(v, 0), xtext, out);
     case param_id::smtputf8:
     case param_id::requiretls:
     case param_id::count_:
