@@ -115,6 +115,9 @@ const cmd_case cases[] = {
     {__LINE__, "RFC 3030 §2 BDAT no size", "BDAT LAST", errc::bdat_size, 5, verb::bdat},
     {__LINE__, "RFC 3030 §2 BDAT negative", "BDAT -1", errc::bdat_size, 5, verb::bdat},
     {__LINE__, "RFC 3030 §2 BDAT overflow", "BDAT 99999999999999999999999", errc::bdat_size, 5, verb::bdat},
+    {__LINE__, "RFC 3030 §2 BDAT 2^64", "BDAT 18446744073709551616", errc::bdat_size, 5, verb::bdat},
+    {__LINE__, "RFC 3030 §2 BDAT 2^64-1", "BDAT 18446744073709551615 LAST", errc::ok, -1, verb::bdat},
+    {__LINE__, "RFC 3030 §2 BDAT leading zeros", "BDAT 000000000000000000000000001", errc::ok, -1, verb::bdat},
     {__LINE__, "RFC 3030 §2 BDAT bad marker", "BDAT 10 FIRST", errc::bdat_last, 8, verb::bdat},
     // --- unknown and malformed §4.1.1 ---
     {__LINE__, "RFC 5321 §4.1.1 unknown verb", "XYZZY", errc::unknown_verb, 0},
