@@ -166,7 +166,7 @@ inline errc orcpt_value(std::string_view v, std::size_t atom, bool xtext, mail_p
 /// `out`: errc::ok, or the parameter's own error code. What a bad value
 /// still sets (ENVID, AUTH=, ORCPT's parts) is set as by a good one, as
 /// callers read the typed values of a list that has one bad parameter.
-inline errc check_value(param_id id, std::string_view v, bool xtext, mail_params& out) noexcept {
+[[gnu::always_inline]] inline errc check_value(param_id id, std::string_view v, bool xtext, mail_params& out) noexcept {
   switch (id) {
     case param_id::size:
       return parse_size(v, out.size) ? errc::ok : errc::param_size;
