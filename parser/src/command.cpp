@@ -258,6 +258,19 @@ constexpr std::uint64_t lower_word(std::string_view k) noexcept {
   return w;
 }
 
+// The end of the Domain from d0 in the window: labels of Let-dig and "-",
+// neither "-" nor "." first or last, up to the first octet of neither
+// class; 0 when there is none or it is malformed. The caller makes sure
+// no label is too long (§4.5.3.1.2): under 64 octets from d0 none is.
+inline unsigned domain_end(const window& w, unsigned d0) noexcept {
+  const unsigned end = d0 + run(w.ldh | w.dot, d0);
+  if (end == d0) return 0;
+  const std::uint64_t labels = bits(d0, end);
+  const std::uint64_t dots = w.dot & labels;
+  const std::uint64_t edges = dots << 1 | dots >> 1 | std::uint64_t{1} << d0 | std::uint64_t{1} << (end - 1);
+  return (dots | (w.hyphen & labels)) & edges ? 0 : end;
+}
+
 // Whether the `len` octets of s from p, all atext or ".", are
 // "Postmaster" in any case: folding with 0x20 is exact for them (it gives
 // a lower-case letter only from that letter in either case).
@@ -320,14 +333,8 @@ SMTPKIT_AVX512 bool path_at(cursor& cur, std::size_t lt, bool reverse, path& out
       return false;
     gt = static_cast<unsigned>(pos - p0);
   } else {
-    // Domain: labels of Let-dig and "-", neither "-" nor "." first or last;
-    // inside the window, so no label or domain is too long (§4.5.3.1.2).
-    gt = d0 + run(w.ldh | w.dot, d0);
-    if (gt == d0 || gt >= w.len || s[p0 + gt] != '>') return false;
-    const std::uint64_t labels = bits(d0, gt);
-    const std::uint64_t dots = w.dot & labels;
-    const std::uint64_t edges = dots << 1 | dots >> 1 | std::uint64_t{1} << d0 | std::uint64_t{1} << (gt - 1);
-    if ((dots | (w.hyphen & labels)) & edges) return false;
+    gt = domain_end(w, d0);
+    if (gt == 0 || gt >= w.len || s[p0 + gt] != '>') return false;
     const std::string_view domain = s.substr(p0 + d0, gt - d0);
     out.mbox.domain.text = domain;
     out.mbox.domain.address = domain;
@@ -481,6 +488,20 @@ SMTPKIT_AVX512 bool mail_rcpt(std::string_view s, bool mail, command& c) noexcep
   if (end == s.size()) return true;
   if (s[end] != ' ' || !params_at(cur, end + 1, mail, c.typed)) return false;
   c.params = param_list(s.substr(end + 1));
+  return true;
+}
+
+// EHLO / HELO whose argument from `pos` is a Domain that ends the line
+// (RFC 5321 §4.1.1.1) within 63 octets, so no label is too long (§4.5.3.1.2):
+// the host as scan_host gives it.
+SMTPKIT_AVX512 bool hello_domain(std::string_view s, std::size_t pos, host& out) noexcept {
+  if (pos >= s.size() || s.size() - pos > max_label) return false;
+  cursor cur{s};
+  cur.move_to(pos);
+  if (domain_end(cur.w, 0) != cur.w.len) return false;
+  const std::string_view domain = s.substr(pos);
+  out.text = domain;
+  out.address = domain;
   return true;
 }
 
@@ -675,6 +696,11 @@ diagnostic parse_into(std::string_view s, parse_options opts, command& c) noexce
     case verb::ehlo:
     case verb::helo:
       if ((d = need_sp())) break;
+#if SMTPKIT_AVX512_FAST_PATH
+      if constexpr (Fast) {
+        if (fast::available && fast::hello_domain(s, pos, c.client)) break;
+      }
+#endif
       if ((d = detail::scan_host(s, pos, opts, c.client))) break;
       if (c.kind == verb::helo && c.client.kind != host_kind::domain && !opts.allows(lenient::helo_address_literal)) {
         d = fail(errc::helo_address_literal, sp + 1);
@@ -807,6 +833,8 @@ bool detail::command_fast_path_takes(std::string_view line) noexcept {
   if (!fast::available || line.size() < 4) return false;
   command c;
   const verb v = lookup_verb(line.substr(0, 4));
+  if (v == verb::ehlo || v == verb::helo)  // after "EHLO" SP, as parse_into calls it
+    return line.size() > 5 && line[4] == ' ' && line[5] != ' ' && fast::hello_domain(line, 5, c.client);
   return (v == verb::mail || v == verb::rcpt) && fast::mail_rcpt(line, v == verb::mail, c);
 #else
   (void)line;

@@ -113,6 +113,17 @@ TEST(command_fast_path, equals_the_general_parser_at_every_length_boundary) {
       }
     }
   }
+  // EHLO and HELO domains up to and past 63 octets (a label's limit), in
+  // labels of every size.
+  for (std::size_t size = 1; size <= 70; ++size) {
+    for (std::size_t label : {1u, 5u, 62u, 63u, 64u}) {
+      std::string domain;
+      for (std::size_t i = 0; domain.size() < size; ++i) domain += (i % (label + 1) == label) ? '.' : 'd';
+      if (domain.back() == '.') domain.back() = 'e';
+      for (const std::string& line : {"EHLO " + domain, "HELO " + domain, "EHLO " + domain + " "})
+        ASSERT_TRUE(same_as_general(line));
+    }
+  }
   // Parameters that end before, at and after the end of a window.
   for (std::size_t envid = 1; envid <= 140; ++envid) {
     const std::string value(envid, 'E');
@@ -170,6 +181,8 @@ TEST(command_fast_path, equals_the_general_parser_for_every_octet_at_every_posit
       "MAIL FROM:<> SMTPUTF8 MT-PRIORITY=4 REQUIRETLS",
       "RCPT TO:<Postmaster> NOTIFY=NEVER",
       "RCPT TO:<\"a b\"@[192.0.2.1]> NOTIFY=DELAY",
+      "EHLO mx-1.a.example",
+      "HELO relay.example.org",
   };
   const bool fast = detail::command_fast_path_available();
   std::size_t taken = 0, accepted = 0;

@@ -74,9 +74,10 @@ namespace detail {
 /// fast path must equal field for field (the tests and fuzz_command
 /// compare the two on every input).
 [[nodiscard]] command_result parse_command_general(std::string_view line, parse_options opts = {}) noexcept;
-/// Whether this CPU runs the MAIL/RCPT fast path (it needs AVX-512 VBMI).
+/// Whether this CPU runs the fast paths (MAIL/RCPT, and EHLO/HELO domains;
+/// they need AVX-512 VBMI).
 [[nodiscard]] bool command_fast_path_available() noexcept;
-/// Whether the fast path takes `line` (never when it is not available):
+/// Whether a fast path takes `line` (never when it is not available):
 /// shows that a comparison with parse_command_general did exercise it.
 [[nodiscard]] bool command_fast_path_takes(std::string_view line) noexcept;
 /// The same diagnostic and the same fields, every non-empty view at the
