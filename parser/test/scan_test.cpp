@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace smtpkit::detail {
@@ -46,6 +48,22 @@ TEST(span, agrees_with_the_table_for_every_octet) {
           }
         }
       }
+    }
+  }
+}
+
+// The line framer's classes (controls, DEL, 8-bit): every octet at every
+// position of a 64-octet block, among printable octets, and the search
+// that uses them, against the line_special table.
+TEST(line_special, agrees_with_the_table_for_every_octet) {
+  for (std::size_t at = 0; at < 64; ++at) {
+    for (int c = 0; c < 256; ++c) {
+      std::string s(64, 'x');
+      s[at] = static_cast<char>(c);
+      const bool special = line_special[static_cast<unsigned char>(c)];
+      ASSERT_EQ(line_special_mask64(s.data()), special ? std::uint64_t{1} << at : 0u) << "octet " << c << " at " << at;
+      ASSERT_EQ(find_line_special(s.data(), s.data() + s.size()) - s.data(), special ? static_cast<std::ptrdiff_t>(at) : 64)
+          << "octet " << c << " at " << at;
     }
   }
 }

@@ -22,11 +22,13 @@ namespace smtpkit::detail {
 
 #if defined(__SSE2__)
 // Octets < 0x20, DEL and 8-bit in one 16-octet block, as a bit mask.
+// One signed compare of octet + 1 with 0x21 takes all three: 0x00-0x1F
+// become 0x01-0x20, DEL and 0x80-0xFE become negative, 0xFF becomes 0x00,
+// and only the printable 0x20-0x7E reach 0x21-0x7F.
 [[gnu::always_inline]] inline unsigned line_special_mask(const char* p) noexcept {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  // Signed compare: 0x80-0xFF are negative, so "< 0x20" also catches 8-bit.
-  const __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
-  return static_cast<unsigned>(_mm_movemask_epi8(m));
+  const __m128i next = _mm_add_epi8(v, _mm_set1_epi8(1));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpgt_epi8(_mm_set1_epi8(0x21), next)));
 }
 #endif
 
