@@ -529,11 +529,16 @@ diagnostic parse_auth(std::string_view s, std::size_t pos, parse_options opts, c
   const std::size_t rstart = pos + 1;
   if (rstart == s.size() || s[rstart] == ' ') return expect_end(s, pos, opts);
   // The response runs to the next SP or HT; base64 octets are most of it.
-  std::size_t end = detail::span_base64(s, rstart);
+  const std::size_t octets = detail::span_base64(s, rstart);
+  std::size_t end = octets;
   while (end < s.size() && s[end] != ' ' && s[end] != '\t') ++end;
   c.has_initial_response = true;
   c.initial_response = s.substr(rstart, end - rstart);
-  if (c.initial_response != "=" && !is_base64(c.initial_response)) {
+  // is_base64 without scanning again: whole quanta of 4, the base64
+  // octets followed by no more than the padding "=" or "==".
+  const std::size_t pad = end - octets;
+  const bool base64 = (end - rstart) % 4 == 0 && pad <= 2 && s.substr(octets, pad) == std::string_view("==").substr(0, pad);
+  if (c.initial_response != "=" && !base64) {
     std::size_t bad = rstart;
     while (bad < end && in(detail::base64_char, s[bad])) ++bad;
     return fail(errc::auth_initial_response, bad < end ? bad : rstart);

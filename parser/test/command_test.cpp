@@ -209,6 +209,28 @@ TEST(command, recognises_every_verb_in_any_case_and_no_other_word) {
   EXPECT_EQ(known, std::size(verbs));
 }
 
+// RFC 4954 §4: an initial response is base64 (padding checked) or "=".
+// Every response of up to 6 octets from base64 octets, "=" and two that
+// are neither is accepted exactly when is_base64 accepts it.
+TEST(command, auth_initial_response_is_base64_or_empty) {
+  const std::string alphabet = "Ab0+/=*-";
+  std::size_t accepted = 0;
+  for (std::size_t len = 1; len <= 6; ++len) {
+    std::size_t count = 1;
+    for (std::size_t i = 0; i < len; ++i) count *= alphabet.size();
+    for (std::size_t n = 0; n < count; ++n) {
+      std::string response;
+      for (std::size_t i = 0, k = n; i < len; ++i, k /= alphabet.size()) response += alphabet[k % alphabet.size()];
+      const bool want = response == "=" || is_base64(response);
+      const command_result r = parse_command("AUTH PLAIN " + response);
+      ASSERT_EQ(r.ok(), want) << response;
+      if (!want) ASSERT_EQ(r.diag.code, errc::auth_initial_response) << response;
+      accepted += want;
+    }
+  }
+  EXPECT_EQ(accepted, 776u);  // "=", and every whole quantum of base64 octets and padding
+}
+
 TEST(command, fields_of_mail) {
   auto r = parse_command("MAIL FROM:<a@example.test> SIZE=1000 BODY=8BITMIME XFOO=bar");
   EXPECT_EQ(r.diag.code, errc::param_unknown);  // reported, and the rest still decoded
