@@ -69,16 +69,17 @@ inline const char* find_line_special(const char* p, const char* end) noexcept {
 #if defined(__SSE2__)
 // Character classes, 16 octets at once: each gives 0xFF in the lanes of the
 // octets IN the class and must agree with the table of the same name in
-// rfc5321.hpp (scan_test.cpp checks every octet). Compares are signed:
-// 8-bit octets are negative, so no ASCII range below ever takes them in.
+// rfc5321.hpp (scan_test.cpp checks every octet). No ASCII range below
+// ever takes an 8-bit octet in (in_range counts from lo up, modulo 256).
 namespace simd {
 
 inline __m128i load(const char* p) noexcept { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 inline __m128i is(__m128i v, char c) noexcept { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); }
-// lo <= v <= hi, for 0 < lo <= hi < 127
+// lo <= v <= hi, for 0 <= lo <= hi < 128, in one signed compare: adding
+// 0x80 - lo moves lo..hi to the bottom of the signed range, -128..hi-lo-128.
 inline __m128i in_range(__m128i v, char lo, char hi) noexcept {
-  return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
-                       _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
+  const __m128i moved = _mm_add_epi8(v, _mm_set1_epi8(static_cast<char>(0x80 - lo)));
+  return _mm_cmplt_epi8(moved, _mm_set1_epi8(static_cast<char>(hi - lo - 127)));
 }
 inline unsigned bits(__m128i lanes) noexcept { return static_cast<unsigned>(_mm_movemask_epi8(lanes)); }
 
