@@ -6,8 +6,9 @@
 #include <cstring>
 #include <utility>
 
-// The MAIL/RCPT fast path needs AVX-512 VBMI at run time and a compiler
-// that can target it per function (GCC and Clang on x86-64).
+// The fast paths (MAIL/RCPT, EHLO/HELO) need AVX-512 VBMI and BMI2 at run
+// time and a compiler that can target them per function (GCC and Clang on
+// x86-64).
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define SMTPKIT_AVX512_FAST_PATH 1
 #include <immintrin.h>
@@ -205,11 +206,13 @@ struct window {
   unsigned len;
 };
 
-#define SMTPKIT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+// Every CPU with AVX-512 VBMI also has BMI1/BMI2: the masks are read with
+// tzcnt, and cut to a length with bzhi (which takes all 64 bits at 64).
+#define SMTPKIT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vbmi,bmi,bmi2")))
 
 SMTPKIT_AVX512 inline window classify(const char* p, std::size_t avail) noexcept {
   const unsigned len = avail < 64 ? static_cast<unsigned>(avail) : 64u;
-  const __mmask64 live = len == 64 ? ~__mmask64{0} : (__mmask64{1} << len) - 1;
+  const __mmask64 live = _bzhi_u64(~std::uint64_t{0}, len);  // all 64 when len is 64
   const __m512i v = _mm512_maskz_loadu_epi8(live, p);
   const __m512i lo = _mm512_loadu_si512(class_table.data());
   const __m512i hi = _mm512_loadu_si512(class_table.data() + 64);
@@ -224,13 +227,12 @@ SMTPKIT_AVX512 inline window classify(const char* p, std::size_t avail) noexcept
 }
 
 // Bits [from, to), to <= 64.
-inline std::uint64_t bits(unsigned from, unsigned to) noexcept {
-  const std::uint64_t n = to - from == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << (to - from)) - 1;
-  return n << from;
+SMTPKIT_AVX512 inline std::uint64_t bits(unsigned from, unsigned to) noexcept {
+  return _bzhi_u64(~std::uint64_t{0}, to - from) << from;
 }
 
 // Ones from bit `from` on (64 - from at most).
-inline unsigned run(std::uint64_t m, unsigned from) noexcept {
+SMTPKIT_AVX512 inline unsigned run(std::uint64_t m, unsigned from) noexcept {
   return from >= 64 ? 0 : static_cast<unsigned>(std::countr_one(m >> from));
 }
 
@@ -262,7 +264,7 @@ constexpr std::uint64_t lower_word(std::string_view k) noexcept {
 // neither "-" nor "." first or last, up to the first octet of neither
 // class; 0 when there is none or it is malformed. The caller makes sure
 // no label is too long (§4.5.3.1.2): under 64 octets from d0 none is.
-inline unsigned domain_end(const window& w, unsigned d0) noexcept {
+SMTPKIT_AVX512 inline unsigned domain_end(const window& w, unsigned d0) noexcept {
   const unsigned end = d0 + run(w.ldh | w.dot, d0);
   if (end == d0) return 0;
   const std::uint64_t labels = bits(d0, end);
@@ -350,7 +352,7 @@ SMTPKIT_AVX512 bool path_at(cursor& cur, std::size_t lt, bool reverse, path& out
 // "+" octets are `pluses`, is xtext (RFC 3461 §4): its other octets are
 // esmtp-value octets but "=", every one an xchar, so it is when each "+"
 // begins a hexchar ("+" and two of 0-9 A-F). Most values have no "+".
-inline bool xtext_value(const cursor& cur, std::uint64_t pluses, unsigned b) noexcept {
+SMTPKIT_AVX512 inline bool xtext_value(const cursor& cur, std::uint64_t pluses, unsigned b) noexcept {
   const char* const w = cur.s.data() + cur.start;
   for (; pluses != 0; pluses &= pluses - 1) {
     const auto i = static_cast<unsigned>(std::countr_zero(pluses));
@@ -511,7 +513,7 @@ SMTPKIT_AVX512 bool hello_domain(std::string_view s, std::size_t pos, host& out)
 const bool available = [] {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vbmi");
+         __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
 }();
 
 }  // namespace fast

@@ -75,7 +75,7 @@ namespace detail {
 /// compare the two on every input).
 [[nodiscard]] command_result parse_command_general(std::string_view line, parse_options opts = {}) noexcept;
 /// Whether this CPU runs the fast paths (MAIL/RCPT, and EHLO/HELO domains;
-/// they need AVX-512 VBMI).
+/// they need AVX-512 VBMI and BMI2).
 [[nodiscard]] bool command_fast_path_available() noexcept;
 /// Whether a fast path takes `line` (never when it is not available):
 /// shows that a comparison with parse_command_general did exercise it.
