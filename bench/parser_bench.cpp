@@ -578,7 +578,8 @@ void BM_command_stream_next(benchmark::State& state) {
 BENCHMARK(BM_command_stream_next);
 
 // The same with the general parser only: what CPUs without AVX-512 VBMI,
-// which have no MAIL/RCPT fast path, get (a line at a time, as above).
+// which have no MAIL/RCPT and EHLO fast paths, get (a line at a time, as
+// above).
 void BM_command_stream_general(benchmark::State& state) {
   command_stream_next(state, [](std::string_view line) { return smtpkit::detail::parse_command_general(line); });
 }
@@ -760,7 +761,7 @@ class summary_reporter : public benchmark::BenchmarkReporter {
     if (data > 0 && data_memchr > 0)
       os << "  DATA decoder / memchr('\\n') over the same bytes:   " << data / data_memchr
          << (data / data_memchr >= 0.5 ? "  (goal >= 0.5: met)\n" : "  (goal >= 0.5: MISSED)\n");
-    os << "  MAIL/RCPT fast path (AVX-512 VBMI): "
+    os << "  MAIL/RCPT and EHLO fast paths (AVX-512 VBMI, BMI2): "
        << (smtpkit::detail::command_fast_path_available() ? "in use" : "not available on this CPU") << "\n";
     if (commands > 0)
       os << std::setprecision(0) << "  command stream: " << commands
