@@ -536,10 +536,11 @@ diagnostic parse_auth(std::string_view s, std::size_t pos, parse_options opts, c
   while (end < s.size() && s[end] != ' ' && s[end] != '\t') ++end;
   c.has_initial_response = true;
   c.initial_response = s.substr(rstart, end - rstart);
-  // is_base64 without scanning again: whole quanta of 4, the base64
-  // octets followed by no more than the padding "=" or "==".
+  // is_base64 without scanning again: one or more whole quanta of 4, the
+  // base64 octets followed by no more than the padding "=" or "==".
   const std::size_t pad = end - octets;
-  const bool base64 = (end - rstart) % 4 == 0 && pad <= 2 && s.substr(octets, pad) == std::string_view("==").substr(0, pad);
+  const bool base64 = end > rstart && (end - rstart) % 4 == 0 && pad <= 2 &&
+                      s.substr(octets, pad) == std::string_view("==").substr(0, pad);
   if (c.initial_response != "=" && !base64) {
     std::size_t bad = rstart;
     while (bad < end && in(detail::base64_char, s[bad])) ++bad;
