@@ -45,6 +45,12 @@ inline constexpr std::array<known_param, static_cast<std::size_t>(param_id::coun
     {"ORCPT", param_id::orcpt},
 }};
 
+static_assert([] {
+  for (std::size_t i = 0; i < known.size(); ++i)
+    if (static_cast<std::size_t>(known[i].id) != i) return false;
+  return true;
+}(), "known[] must list the parameters in param_id order");
+
 /// MAIL's parameters come before RCPT's in param_id.
 constexpr bool is_mail_param_id(param_id id) noexcept { return id < param_id::notify; }
 /// SMTPUTF8 and REQUIRETLS take no value; every other known parameter needs one.
