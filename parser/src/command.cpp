@@ -556,7 +556,8 @@ diagnostic parse_bdat(std::string_view s, std::size_t pos, parse_options opts, c
   bool overflow = false;
   while (pos < s.size() && detail::is_digit(s[pos])) {
     const auto d = static_cast<std::uint64_t>(s[pos] - '0');
-    overflow |= __builtin_mul_overflow(n, std::uint64_t{10}, &n) | __builtin_add_overflow(n, d, &n);
+    overflow |= __builtin_mul_overflow(n, std::uint64_t{10}, &n);
+    overflow |= __builtin_add_overflow(n, d, &n);
     ++pos;
   }
   if (pos == start || overflow) return fail(errc::bdat_size, start);
