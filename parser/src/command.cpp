@@ -28,11 +28,49 @@ namespace {
 
 diagnostic fail(errc e, std::size_t at) noexcept { return {e, static_cast<std::uint32_t>(at)}; }
 
-constexpr std::uint32_t tag4(const char (&s)[5]) noexcept {
-  return static_cast<std::uint32_t>(static_cast<unsigned char>(s[0])) |
-         static_cast<std::uint32_t>(static_cast<unsigned char>(s[1])) << 8 |
-         static_cast<std::uint32_t>(static_cast<unsigned char>(s[2])) << 16 |
-         static_cast<std::uint32_t>(static_cast<unsigned char>(s[3])) << 24;
+// Up to 8 octets in lower case as a little-endian word: how lookup_verb
+// and the fast path read words (lookup_verb swaps them on big-endian).
+constexpr std::uint64_t lower_word(std::string_view k) noexcept {
+  std::uint64_t w = 0;
+  for (std::size_t i = 0; i < k.size(); ++i)
+    w |= static_cast<std::uint64_t>(static_cast<unsigned char>(detail::to_lower_ascii(k[i]))) << (8 * i);
+  return w;
+}
+
+// A word's slot among 2^SlotBits under a multiplicative hash: the top bits
+// of word * factor.
+template <unsigned SlotBits, class Word>
+constexpr unsigned hash_slot(Word word, Word factor) noexcept {
+  return static_cast<unsigned>(static_cast<Word>(word * factor) >> (8 * sizeof(Word) - SlotBits));
+}
+
+// The first factor of a fixed pseudo-random sequence that gives each
+// entry's word a slot of its own (a perfect hash, found at compile time).
+template <unsigned SlotBits, class Entry, std::size_t N>
+constexpr auto perfect_factor(const std::array<Entry, N>& entries) noexcept {
+  using Word = decltype(Entry::word);
+  static_assert(SlotBits <= 5, "the slots are kept in a 32-bit set");
+  for (std::uint64_t seq = 0x9E3779B97F4A7C15ull;; seq = seq * 6364136223846793005ull + 1442695040888963407ull) {
+    const auto factor = static_cast<Word>(static_cast<Word>(seq >> (64 - 8 * sizeof(Word))) | 1u);
+    std::uint32_t used = 0;
+    bool clash = false;
+    for (const Entry& e : entries) {
+      const unsigned slot = hash_slot<SlotBits>(e.word, factor);
+      clash |= (used >> slot & 1u) != 0;
+      used |= 1u << slot;
+    }
+    if (!clash) return factor;
+  }
+}
+
+// The entries placed in their slots under `factor`; an empty slot holds a
+// default entry (word 0, and the "unknown" answer).
+template <unsigned SlotBits, class Entry, std::size_t N>
+constexpr std::array<Entry, std::size_t{1} << SlotBits> hash_table(const std::array<Entry, N>& entries,
+                                                                    decltype(Entry::word) factor) noexcept {
+  std::array<Entry, std::size_t{1} << SlotBits> t{};
+  for (const Entry& e : entries) t[hash_slot<SlotBits>(e.word, factor)] = e;
+  return t;
 }
 
 // Four-letter verbs folded to lower case in one 32-bit OR; every verb
@@ -46,34 +84,19 @@ struct verb_entry {
   verb kind = verb::unknown;
 };
 
-constexpr std::array<std::pair<std::uint32_t, verb>, 13> four_letter_verbs{{
-    {tag4("ehlo"), verb::ehlo}, {tag4("helo"), verb::helo}, {tag4("mail"), verb::mail}, {tag4("rcpt"), verb::rcpt},
-    {tag4("data"), verb::data}, {tag4("rset"), verb::rset}, {tag4("vrfy"), verb::vrfy}, {tag4("expn"), verb::expn},
-    {tag4("help"), verb::help}, {tag4("noop"), verb::noop}, {tag4("quit"), verb::quit}, {tag4("auth"), verb::auth},
-    {tag4("bdat"), verb::bdat}}};
-
-constexpr unsigned verb_slot(std::uint32_t word, std::uint32_t factor) noexcept { return (word * factor) >> 27; }
-
-// The first factor of a fixed pseudo-random sequence that gives every verb
-// a slot of its own among 32.
-constexpr std::uint32_t verb_factor = [] {
-  for (std::uint32_t f = 0x9E3779B1u;; f = (f * 1664525u + 1013904223u) | 1u) {
-    std::uint32_t used = 0;
-    bool clash = false;
-    for (const auto& [word, kind] : four_letter_verbs) {
-      const unsigned slot = verb_slot(word, f);
-      clash |= (used >> slot & 1u) != 0;
-      used |= 1u << slot;
-    }
-    if (!clash) return f;
-  }
-}();
-
-constexpr std::array<verb_entry, 32> verb_table = [] {
-  std::array<verb_entry, 32> t{};
-  for (const auto& [word, kind] : four_letter_verbs) t[verb_slot(word, verb_factor)] = {word, kind};
+constexpr std::array<verb_entry, 13> four_letter_verbs = [] {
+  constexpr std::array<std::pair<std::string_view, verb>, 13> names{{
+      {"ehlo", verb::ehlo}, {"helo", verb::helo}, {"mail", verb::mail}, {"rcpt", verb::rcpt}, {"data", verb::data},
+      {"rset", verb::rset}, {"vrfy", verb::vrfy}, {"expn", verb::expn}, {"help", verb::help}, {"noop", verb::noop},
+      {"quit", verb::quit}, {"auth", verb::auth}, {"bdat", verb::bdat}}};
+  std::array<verb_entry, 13> t{};
+  for (std::size_t i = 0; i < names.size(); ++i)
+    t[i] = {static_cast<std::uint32_t>(lower_word(names[i].first)), names[i].second};
   return t;
 }();
+
+constexpr std::uint32_t verb_factor = perfect_factor<5>(four_letter_verbs);
+constexpr auto verb_table = hash_table<5>(four_letter_verbs, verb_factor);
 
 [[gnu::always_inline]] inline verb lookup_verb(std::string_view v) noexcept {
   if (v.size() == 4) {
@@ -81,7 +104,7 @@ constexpr std::array<verb_entry, 32> verb_table = [] {
     std::memcpy(&w, v.data(), 4);
     if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap32(w);
     w |= 0x20202020u;
-    const verb_entry& e = verb_table[verb_slot(w, verb_factor)];
+    const verb_entry& e = verb_table[hash_slot<5>(w, verb_factor)];
     return e.word == w ? e.kind : verb::unknown;
   }
   if (v.size() == 8 && detail::iequals(v, "STARTTLS")) return verb::starttls;
@@ -251,15 +274,6 @@ struct cursor {
   [[nodiscard]] bool reaches_end() const noexcept { return start + w.len == s.size(); }
 };
 
-// Up to 8 octets in lower case as the little-endian word they load as
-// (the fast path runs on x86-64 only).
-constexpr std::uint64_t lower_word(std::string_view k) noexcept {
-  std::uint64_t w = 0;
-  for (std::size_t i = 0; i < k.size(); ++i)
-    w |= static_cast<std::uint64_t>(static_cast<unsigned char>(detail::to_lower_ascii(k[i]))) << (8 * i);
-  return w;
-}
-
 // The end of the Domain from d0 in the window: labels of Let-dig and "-",
 // neither "-" nor "." first or last, up to the first octet of neither
 // class; 0 when there is none or it is malformed. The caller makes sure
@@ -370,32 +384,23 @@ struct keyword_entry {
   param_id id = param_id::count_;
 };
 
-constexpr unsigned keyword_slot(std::uint64_t word, std::uint64_t factor) noexcept {
-  return static_cast<unsigned>((word * factor) >> 60);
-}
-
-// The first factor of a fixed pseudo-random sequence that gives every
-// keyword a slot of its own.
-constexpr std::uint64_t keyword_factor = [] {
-  for (std::uint64_t f = 0x9E3779B97F4A7C15ull;; f = (f * 6364136223846793005ull + 1442695040888963407ull) | 1) {
-    std::uint32_t used = 0;
-    bool clash = false;
-    for (const auto& [k, id] : detail::known) {
-      if (k.size() > 8) continue;
-      const unsigned slot = keyword_slot(lower_word(k), f);
-      clash |= (used >> slot & 1u) != 0;
-      used |= 1u << slot;
-    }
-    if (!clash) return f;
-  }
+// The known keywords of up to 8 octets, in detail::known's order.
+constexpr std::size_t short_keyword_count = [] {
+  std::size_t n = 0;
+  for (const auto& k : detail::known) n += k.keyword.size() <= 8;
+  return n;
 }();
 
-constexpr std::array<keyword_entry, 16> keyword_table = [] {
-  std::array<keyword_entry, 16> t{};
+constexpr auto short_keywords = [] {
+  std::array<keyword_entry, short_keyword_count> t{};
+  std::size_t n = 0;
   for (const auto& [k, id] : detail::known)
-    if (k.size() <= 8) t[keyword_slot(lower_word(k), keyword_factor)] = {lower_word(k), id};
+    if (k.size() <= 8) t[n++] = {lower_word(k), id};
   return t;
 }();
+
+constexpr std::uint64_t keyword_factor = perfect_factor<4>(short_keywords);
+constexpr auto keyword_table = hash_table<4>(short_keywords, keyword_factor);
 
 // The parameter whose keyword, an Ldh-str of `len` octets, ends before
 // `end` (param_id::count_ for an unknown one or one over 8 octets). The
@@ -408,7 +413,7 @@ inline param_id keyword_id(const char* end, unsigned len) noexcept {
   std::memcpy(&w, end - 8, 8);
   const unsigned drop = 64 - 8 * len;
   w = w >> drop | 0x2020202020202020ull >> drop;
-  const keyword_entry& e = keyword_table[keyword_slot(w, keyword_factor)];
+  const keyword_entry& e = keyword_table[hash_slot<4>(w, keyword_factor)];
   return e.word == w ? e.id : param_id::count_;
 }
 
