@@ -1,6 +1,6 @@
 // cli/probe_cmd.cpp — `smtpkit probe server TARGET`: run the scenario
 // suite (conformance/server/ and --suite folders) against an SMTP server
-// and report a verdict per scenario (smtpkit/mock/probe.hpp).
+// and report a verdict per scenario (smtpkit/mock/probe/probe.hpp).
 // Exit: 0 no failure at or above --fail-on, 1 failures or scenario errors,
 // 2 usage error, a suite that does not load, or a target that cannot be reached.
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <iostream>
 
 #include "report_io.hpp"
-#include "smtpkit/mock/probe.hpp"
+#include "smtpkit/mock/probe/probe.hpp"
 #include "verbs.hpp"
 
 #ifndef SMTPKIT_SOURCE_DIR

@@ -1,10 +1,10 @@
 // cli/record_cmd.cpp — `smtpkit record`: a proxy that writes one transcript
 // per session (dialogue format, exact to the byte), with TLS terminated on
 // both legs after STARTTLS (RFC 3207) so the dialogue inside is recorded.
-// Limits: no implicit TLS (RFC 8314) upstream; see smtpkit/mock/recorder.hpp.
+// Limits: no implicit TLS (RFC 8314) upstream; see smtpkit/mock/record/recorder.hpp.
 #include <iostream>
 
-#include "smtpkit/mock/recorder.hpp"
+#include "smtpkit/mock/record/recorder.hpp"
 #include "verbs.hpp"
 
 namespace smtpkit::cli {

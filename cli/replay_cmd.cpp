@@ -16,7 +16,7 @@
 #include "report_io.hpp"
 #include "smtpkit/conformance/check.hpp"
 #include "smtpkit/escape.hpp"
-#include "smtpkit/mock/client_driver.hpp"
+#include "smtpkit/mock/client/driver.hpp"
 #include "verbs.hpp"
 
 namespace smtpkit::cli {

@@ -1,9 +1,9 @@
 // cli/serve_cmd.cpp — `smtpkit serve`: the mock SMTP server.
 #include <iostream>
 
-#include "smtpkit/mock/script.hpp"
-#include "smtpkit/mock/scripted.hpp"
-#include "smtpkit/mock/server.hpp"
+#include "smtpkit/mock/script/script.hpp"
+#include "smtpkit/mock/server/script_factory.hpp"
+#include "smtpkit/mock/server/server.hpp"
 #include "verbs.hpp"
 
 namespace smtpkit::cli {

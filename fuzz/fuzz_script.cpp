@@ -1,5 +1,5 @@
 // fuzz/fuzz_script.cpp — libFuzzer target for the script loader
-// (mockserver/include/smtpkit/mock/script.hpp, pattern.hpp): the dialogue
+// (mockserver/script/: script.hpp, pattern.hpp): the dialogue
 // format's records, pattern records (C~/S~ with {*}, {name}, {re:...}) and
 // @ directives, as `smtpkit serve --script` and `smtpkit probe` read them.
 //
@@ -14,7 +14,7 @@
 // the empty line), and substitute() on its text with the captures of a match
 // gives a string.
 // Limits: nothing is sent or received (the server's use of a script has its
-// tests in mockserver/test and scripts/tests); inputs over 64 KiB are
+// tests in mockserver/script/test and scripts/tests); inputs over 64 KiB are
 // skipped.
 #include <cstddef>
 #include <cstdint>
@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
-#include "smtpkit/mock/script.hpp"
+#include "smtpkit/mock/script/script.hpp"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #   before it is merged into corpus/.
 # Environment: COVERAGE_BUILD (default build/fuzzcov), JOBS (default 2),
 #   COVERAGE_HTML=1 also writes an HTML report to $COVERAGE_BUILD/html,
-#   COVERAGE_SOURCES="conformance/src mockserver/src/script.cpp" reports
+#   COVERAGE_SOURCES="conformance/src mockserver/script/src/script.cpp" reports
 #   other sources instead (the check and script targets reach them).
 # Output: the per-file table and a last line "parser line coverage: NN.NN%"
 #   ("line coverage of SOURCES: NN.NN%" with COVERAGE_SOURCES).

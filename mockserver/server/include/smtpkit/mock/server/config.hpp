@@ -1,0 +1,77 @@
+// smtpkit/mock/server/config.hpp — everything `smtpkit serve` can be told.
+// Defaults give a correct ESMTP server that accepts every message, with the
+// limits RFC 5321 §4.5.3 requires as minimums and timeouts of §4.5.3.2.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "smtpkit/conformance/rules.hpp"
+
+namespace smtpkit::mock {
+
+struct listen_spec {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 2525;
+  bool implicit_tls = false;  ///< RFC 8314: TLS from the first octet
+};
+
+struct user_entry {
+  std::string name;
+  std::string password;
+};
+
+struct extensions_config {
+  bool pipelining = true;
+  bool size = true;
+  bool eightbitmime = true;
+  bool smtputf8 = true;
+  bool enhancedstatuscodes = true;
+  bool dsn = true;
+  bool chunking = true;
+  bool binarymime = true;
+  bool starttls = true;
+  bool auth = true;
+};
+
+struct server_config {
+  std::vector<listen_spec> listens;
+  std::string hostname = "localhost";
+  extensions_config ext;
+  std::uint64_t max_size = 32u << 20;  ///< SIZE advertised and enforced (octets)
+  std::vector<std::string> auth_mechanisms{"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"};
+  std::vector<user_entry> users;  ///< empty: any credentials are accepted
+  bool auth_required = false;     ///< MAIL needs a successful AUTH first (530)
+
+  std::string tls_cert;  ///< PEM; empty: a self-signed certificate is made at start
+  std::string tls_key;
+
+  std::string maildir = "smtpkit-mail";
+  bool discard = false;
+  bool durable = false;  ///< fsync message, envelope and folder before 250
+
+  std::string events;       ///< "" none, "-" standard output, else a file
+  std::string transcripts;  ///< folder for one transcript per session
+
+  std::size_t max_line = 2048;  ///< command line (512 + extension increments, §4.5.3.1.4)
+  std::size_t max_recipients = 1000;
+  std::size_t max_sessions = 20000;
+  std::size_t max_errors = 50;
+  std::chrono::seconds idle_timeout{300};      ///< §4.5.3.2.7
+  std::chrono::seconds session_timeout{3600};
+  std::chrono::seconds shutdown_grace{10};
+
+  /// Emulate lenient servers: take a bare LF as the end of a command line.
+  bool lenient_bare_lf = false;
+  /// Emulate a smuggling-prone server: these "." variants (anomaly_bit of
+  /// smtpkit::data_anomaly) also end the data.
+  std::uint32_t accept_eod = 0;
+
+  bool check_client = true;  ///< run the conformance engine on each client
+  std::optional<conformance::level> fail_on;
+};
+
+}  // namespace smtpkit::mock

@@ -1,0 +1,215 @@
+// server.cpp — listeners, the session registry, timeouts, shutdown.
+#include <cerrno>
+#include <csignal>
+#include <functional>
+#include <pthread.h>
+#include <cstring>
+#include <iostream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "smtpkit/mock/common/files.hpp"
+#include "reference.hpp"
+#include "session.hpp"
+
+namespace smtpkit::mock {
+namespace {
+
+using json = event_log::json;
+
+std::string describe(const bound_endpoint& b) {
+  return b.host + ":" + std::to_string(b.port) + (b.implicit_tls ? " (implicit TLS)" : "");
+}
+
+
+}  // namespace
+
+server::impl::impl(server_config c, behaviour_factory f) : cfg(std::move(c)), factory(std::move(f)) {
+  if (cfg.listens.empty()) cfg.listens.push_back({});
+  try {
+    events = event_log(cfg.events);
+  } catch (const std::exception& e) {
+    throw setup_error(e.what());
+  }
+  bool need_tls = cfg.ext.starttls;
+  for (const auto& l : cfg.listens) need_tls |= l.implicit_tls;
+  if (need_tls) {
+    try {
+      tls = make_tls(cfg.tls_cert, cfg.tls_key, cfg.hostname);
+    } catch (const std::exception& e) {
+      throw setup_error(e.what());
+    }
+  }
+  try {
+    store = cfg.discard ? message_store::discard(!cfg.events.empty()) : message_store::maildir(cfg.maildir, cfg.durable);
+  } catch (const std::exception& e) {
+    throw setup_error(e.what());
+  }
+  if (!cfg.transcripts.empty()) {
+    make_dirs(cfg.transcripts);
+    // A transcript folder that cannot be written would lose every dialogue
+    // silently: find out now.
+    struct stat st {};
+    if (::stat(cfg.transcripts.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      throw setup_error("transcript folder " + cfg.transcripts + " is not a folder");
+    std::string probe = cfg.transcripts + "/.smtpkit-write-test." + std::to_string(::getpid());
+    int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw setup_error("cannot write transcripts to " + cfg.transcripts + ": " + std::strerror(errno));
+    ::close(fd);
+    ::unlink(probe.c_str());
+  }
+  for (const auto& l : cfg.listens) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(l.host == "localhost" ? "127.0.0.1" : l.host, ec);
+    if (ec) throw setup_error("cannot listen on " + l.host + ":" + std::to_string(l.port) + ": not an IP address");
+    tcp::endpoint ep(addr, l.port);
+    tcp::acceptor acc(io);
+    acc.open(ep.protocol(), ec);
+    if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acc.bind(ep, ec);
+    if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw setup_error("cannot listen on " + l.host + ":" + std::to_string(l.port) + ": " + ec.message());
+    bound.push_back({addr.to_string(), acc.local_endpoint().port(), l.implicit_tls});
+    acceptor_tls.push_back(l.implicit_tls);
+    acceptors.push_back(std::move(acc));
+  }
+}
+
+asio::awaitable<void> server::impl::accept_loop(std::size_t index) {
+  for (;;) {
+    boost::system::error_code ec;
+    tcp::socket s = co_await acceptors[index].async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      // Out of descriptors or the like: back off instead of spinning.
+      asio::steady_timer t(io, std::chrono::milliseconds(50));
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    ++opened;
+    if (sessions.size() >= cfg.max_sessions) {
+      std::string line = "421 4.3.2 " + cfg.hostname + " Too many sessions, try again later\r\n";
+      s.non_blocking(true, ec);
+      s.write_some(asio::buffer(line), ec);
+      s.close(ec);
+      if (events.enabled()) events.emit({{"event", "session"}, {"state", "refused"}, {"why", "max-sessions"}});
+      continue;
+    }
+    auto sess = std::make_unique<session>(*this, std::move(s), acceptor_tls[index], opened);
+    sessions.insert(sess.get());
+    asio::co_spawn(io, [sp = std::move(sess)]() -> asio::awaitable<void> { co_await sp->run(); }, asio::detached);
+  }
+}
+
+void server::impl::start_accepting() {
+  for (std::size_t i = 0; i < acceptors.size(); ++i) asio::co_spawn(io, accept_loop(i), asio::detached);
+}
+
+void server::impl::begin_shutdown() {
+  if (stopping) return;
+  stopping = true;
+  stop_deadline = clock_type::now() + cfg.shutdown_grace;
+  boost::system::error_code ec;
+  for (auto& a : acceptors) a.close(ec);
+  if (events.enabled()) events.emit({{"event", "stopping"}, {"sessions", sessions.size()}});
+  events.flush();
+  // Sessions not in the middle of a message are told now; the others when
+  // their message is done or the grace period ends.
+  std::vector<session*> now(sessions.begin(), sessions.end());
+  for (session* s : now)
+    if (!s->busy()) s->shutdown();
+  maybe_finish();
+}
+
+void server::impl::sweep() {
+  const auto now = clock_type::now();
+  std::vector<session*> list(sessions.begin(), sessions.end());
+  for (session* s : list) {
+    if (now - s->last_activity > cfg.idle_timeout || now - s->started > cfg.session_timeout) s->timeout();
+    if (stopping && (!s->busy() || now > stop_deadline)) s->shutdown();
+    if (stopping && now > stop_deadline + std::chrono::seconds(5)) s->timeout();
+  }
+  events.flush();
+  if (stopping && sessions.empty()) return;
+  sweeper.expires_after(std::chrono::seconds(1));
+  sweeper.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) sweep();
+  });
+}
+
+void server::impl::maybe_finish() {
+  if (!stopping || !sessions.empty()) return;
+  boost::system::error_code ec;
+  sweeper.cancel();
+  signals.cancel(ec);
+}
+
+server::server(server_config cfg, behaviour_factory factory) : p_(std::make_unique<impl>(std::move(cfg), std::move(factory))) {}
+server::~server() = default;
+
+const std::vector<bound_endpoint>& server::endpoints() const { return p_->bound; }
+
+int server::run() {
+  impl& s = *p_;
+  std::signal(SIGPIPE, SIG_IGN);
+  s.signals.add(SIGINT);
+  s.signals.add(SIGTERM);
+  // First signal: stop accepting and let messages in progress finish. A
+  // second one ends the grace period at once.
+  std::function<void(const boost::system::error_code&, int)> on_signal;
+  on_signal = [&s, &on_signal](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    if (s.stopping) s.stop_deadline = clock_type::now();
+    s.begin_shutdown();
+    if (!s.sessions.empty()) s.signals.async_wait(on_signal);
+  };
+  s.signals.async_wait(on_signal);
+  for (const auto& b : s.bound) {
+    std::cerr << "smtpkit serve: listening on " << describe(b) << "\n";
+    if (s.events.enabled())
+      s.events.emit({{"event", "listening"}, {"host", b.host}, {"port", b.port}, {"tls", b.implicit_tls}});
+  }
+  if (s.tls.ctx)
+    std::cerr << "smtpkit serve: TLS certificate " << (s.tls.self_signed ? "(self-signed) " : "") << "SHA-256 "
+              << s.tls.fingerprint << "\n";
+  if (s.events.enabled()) {
+    json ready{{"event", "ready"}, {"pid", ::getpid()}, {"hostname", s.cfg.hostname}};
+    if (s.tls.ctx) ready["tls_fingerprint"] = s.tls.fingerprint;
+    ready["storage"] = s.cfg.discard ? std::string("discard") : s.cfg.maildir;
+    if (!s.cfg.transcripts.empty()) ready["transcripts"] = s.cfg.transcripts;
+    s.events.emit(std::move(ready));
+  }
+  s.events.flush();
+  s.start_accepting();
+  s.sweeper.expires_after(std::chrono::seconds(1));
+  s.sweeper.async_wait([&s](const boost::system::error_code& ec) {
+    if (!ec) s.sweep();
+  });
+  s.io.run();
+  // From here on the process is finishing: a late SIGTERM (a supervisor
+  // repeating itself) must not turn a clean exit into a kill.
+  sigset_t late;
+  sigemptyset(&late);
+  sigaddset(&late, SIGTERM);
+  sigaddset(&late, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &late, nullptr);
+  std::size_t counted = 0;
+  if (s.cfg.fail_on)
+    for (int l = 0; l < 4; ++l)
+      if (conformance::counts(static_cast<conformance::level>(l), *s.cfg.fail_on)) counted += s.findings_by_level[l];
+  if (s.events.enabled())
+    s.events.emit({{"event", "stopped"},
+                   {"sessions", s.opened},
+                   {"findings", {{"MUST", s.findings_by_level[0]}, {"SHOULD", s.findings_by_level[1]},
+                                 {"MAY", s.findings_by_level[2]}, {"ADVICE", s.findings_by_level[3]}}}});
+  s.events.flush();
+  return counted > 0 ? 1 : 0;
+}
+
+void server::stop() {
+  asio::post(p_->io, [this] { p_->begin_shutdown(); });
+}
+
+}  // namespace smtpkit::mock

@@ -1,0 +1,353 @@
+// session.cpp — one connection: I/O, actions, TLS, conformance, transcript.
+#include "session.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "smtpkit/mock/common/files.hpp"
+#include "reference.hpp"
+#include "smtpkit/escape.hpp"
+
+namespace smtpkit::mock {
+namespace {
+
+using json = event_log::json;
+namespace ssl = asio::ssl;
+
+// One read buffer for every plain-text session of the thread: a session
+// only borrows it between waking up and handing the octets on.
+char shared_buffer[1u << 16];
+
+std::string peer_of(const tcp::socket& s) {
+  boost::system::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "?";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+session::session(server::impl& srv, tcp::socket sock, bool implicit_tls, std::size_t ordinal)
+    : started(clock_type::now()),
+      last_activity(started),
+      srv_(srv),
+      sock_(std::move(sock)),
+      implicit_tls_(implicit_tls),
+      env_{srv.cfg, *srv.store, srv.events, {}, peer_of(sock_), ordinal, false, {}, {}, srv.tls.ctx != nullptr, {}} {
+  char id[32];
+  std::snprintf(id, sizeof id, "s%06zu", ordinal);
+  env_.id = id;
+}
+
+session::~session() = default;
+
+void session::report_finding(const conformance::finding& f) {
+  const auto& r = f.r();
+  ++findings_;
+  ++srv_.findings_by_level[static_cast<int>(r.lvl)];
+  if (!srv_.events.enabled()) return;
+  srv_.events.emit({{"event", "finding"},
+                    {"session", env_.id},
+                    {"rule", r.id},
+                    {"side", std::string(to_string(r.binds))},
+                    {"level", std::string(to_string(r.lvl))},
+                    {"rfc", r.rfc},
+                    {"message", f.message},
+                    {"excerpt", f.excerpt},
+                    {"offset", f.offset}});
+}
+
+// The engine is made when the client first speaks: an idle session (the
+// common case when many are open) costs only the greeting it was sent.
+conformance::engine* session::engine() {
+  if (!srv_.cfg.check_client) return nullptr;
+  if (!engine_) {
+    conformance::engine_options eo;
+    eo.judge_server = false;  // this is the server: it judges its client
+    engine_ = std::make_unique<conformance::engine>(eo);
+    engine_->on_finding([this](const conformance::finding& f) { report_finding(f); });
+    if (implicit_tls_) engine_->tls_start();
+    if (!engine_backlog_.empty()) engine_->server_bytes(engine_backlog_);
+    std::string().swap(engine_backlog_);
+  }
+  return engine_.get();
+}
+
+void session::client_bytes(std::string_view b) {
+  if (auto* e = engine()) e->client_bytes(b);
+  if (rec_) {
+    rec_->sent(side::client, b);
+    if (rec_->str().size() > (1u << 16)) flush_transcript(false);
+  }
+}
+
+void session::server_bytes(std::string_view b) {
+  if (engine_) engine_->server_bytes(b);
+  else if (srv_.cfg.check_client && engine_backlog_.size() < 4096) engine_backlog_.append(b);
+  if (rec_) {
+    rec_->sent(side::server, b);
+    if (rec_->str().size() > (1u << 16)) flush_transcript(false);
+  }
+}
+
+void session::flush_transcript(bool final) {
+  if (!rec_) return;
+  std::string text = final ? rec_->take() : rec_->drain();
+  if (text.empty() && transcript_started_) return;
+  if (!transcript_started_) {
+    transcript_path_ = srv_.cfg.transcripts + "/" + env_.id + ".smtp";
+    text = "# smtpkit serve: session " + env_.id + " from " + env_.peer + "\n" + text;
+  }
+  const bool append = transcript_started_;
+  transcript_started_ = true;
+  write_file(transcript_path_, text, append);
+}
+
+asio::awaitable<std::size_t> session::read_some(char*& data) {
+  boost::system::error_code ec;
+  if (tls_) {
+    if (!tls_buf_) tls_buf_ = std::make_unique<char[]>(1u << 14);
+    std::size_t n = co_await tls_->async_read_some(asio::buffer(tls_buf_.get(), 1u << 14),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+    data = tls_buf_.get();
+    co_return ec ? 0 : n;
+  }
+  // A peer that keeps the socket full would keep this coroutine running
+  // forever; every few reads that did not have to wait, let the others run.
+  if (++eager_reads_ >= 4) {
+    eager_reads_ = 0;
+    co_await asio::post(sock_.get_executor(), asio::use_awaitable);
+  }
+  for (;;) {
+    std::size_t n = sock_.read_some(asio::buffer(shared_buffer), ec);
+    if (!ec) {
+      data = shared_buffer;
+      co_return n;
+    }
+    eager_reads_ = 0;
+    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return 0;
+    co_await sock_.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return 0;
+  }
+}
+
+asio::awaitable<bool> session::write_all(std::string_view bytes) {
+  // The events of this turn (session open, command, findings, reply) reach
+  // the event stream before the peer sees the reply: a test driver whose
+  // client has a reply can rely on its events being there to read.
+  srv_.events.flush();
+  boost::system::error_code ec;
+  if (tls_) {
+    co_await asio::async_write(*tls_, asio::buffer(bytes.data(), bytes.size()), asio::redirect_error(asio::use_awaitable, ec));
+    co_return !ec;
+  }
+  // Replies are small: try to write at once and wait only when the peer is slow.
+  while (!bytes.empty()) {
+    std::size_t n = sock_.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
+    if (!ec) {
+      bytes.remove_prefix(n);
+      continue;
+    }
+    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
+    co_await sock_.async_wait(tcp::socket::wait_write, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> session::handshake() {
+  tls_ = std::make_unique<ssl::stream<tcp::socket&>>(sock_, *srv_.tls.ctx);
+  boost::system::error_code ec;
+  co_await tls_->async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    if (srv_.events.enabled())
+      srv_.events.emit({{"event", "tls"}, {"session", env_.id}, {"state", "failed"}, {"error", ec.message()}});
+    co_return false;
+  }
+  SSL* s = tls_->native_handle();
+  env_.tls = true;
+  env_.tls_version = SSL_get_version(s);
+  env_.tls_cipher = SSL_get_cipher_name(s);
+  if (srv_.events.enabled())
+    srv_.events.emit({{"event", "tls"}, {"session", env_.id}, {"state", "started"}, {"version", env_.tls_version},
+                      {"cipher", env_.tls_cipher}});
+  co_return true;
+}
+
+asio::awaitable<bool> session::execute(std::vector<action> list) {
+  for (auto& a : list) {
+    switch (a.kind) {
+      case act::write:
+        if (!co_await write_all(a.bytes)) co_return false;
+        server_bytes(a.bytes);
+        break;
+      case act::throttle: {
+        const std::uint64_t rate = a.rate == 0 ? 1 : a.rate;
+        const std::size_t piece = static_cast<std::size_t>(std::max<std::uint64_t>(1, rate / 10));
+        std::string_view rest = a.bytes;
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        while (!rest.empty()) {
+          std::string_view part = rest.substr(0, piece);
+          if (!co_await write_all(part)) co_return false;
+          server_bytes(part);
+          rest.remove_prefix(part.size());
+          if (rest.empty()) break;
+          t.expires_after(std::chrono::milliseconds(1000 * part.size() / rate));
+          boost::system::error_code ec;
+          co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (timed_out_ || shutdown_) co_return false;
+        }
+        break;
+      }
+      case act::pause:
+      case act::stall_tls:
+      case act::hang: {
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        if (a.kind == act::hang) t.expires_at(clock_type::time_point::max());
+        else t.expires_after(a.delay);
+        // Waits end early on timeout or shutdown: the sweeper cancels the socket,
+        // and the wait below polls for it.
+        boost::system::error_code ec;
+        while (!timed_out_ && !shutdown_) {
+          auto step = std::min<clock_type::duration>(t.expiry() - clock_type::now(), std::chrono::milliseconds(250));
+          if (step <= clock_type::duration::zero()) break;
+          asio::steady_timer tick(co_await asio::this_coro::executor, step);
+          co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (a.kind != act::pause || timed_out_ || shutdown_) co_return false;
+        break;
+      }
+      case act::start_tls: {
+        if (!srv_.tls.ctx) co_return false;
+        if (rec_) rec_->tls();
+        if (auto* e = engine()) e->tls_start();
+        if (!co_await handshake()) co_return false;
+        actions next;
+        beh_->tls_started(next);
+        if (!co_await execute(next.take())) co_return false;
+        break;
+      }
+      case act::close:
+        co_return false;
+      case act::reset: {
+        boost::system::error_code ec;
+        sock_.set_option(asio::socket_base::linger(true, 0), ec);
+        sock_.close(ec);
+        co_return false;
+      }
+    }
+  }
+  co_return true;
+}
+
+asio::awaitable<void> session::run() {
+  boost::system::error_code ec;
+  sock_.non_blocking(true, ec);
+  sock_.set_option(tcp::no_delay(true), ec);
+  // Findings a behaviour makes itself (a script's mismatches) count toward
+  // --fail-on like the engine's.
+  env_.note_finding = [this](conformance::level l) {
+    ++findings_;
+    ++srv_.findings_by_level[static_cast<int>(l)];
+  };
+  if (srv_.factory) {
+    env_.ordinal = env_.ordinal;
+    beh_ = srv_.factory(env_, std::make_unique<reference_server>(env_));
+  } else {
+    beh_ = std::make_unique<reference_server>(env_);
+  }
+  if (!srv_.cfg.transcripts.empty()) rec_ = std::make_unique<transcript_writer>();
+  if (srv_.events.enabled())
+    srv_.events.emit({{"event", "session"}, {"state", "open"}, {"session", env_.id}, {"peer", env_.peer},
+                      {"tls", implicit_tls_}});
+
+  bool alive = true;
+  if (implicit_tls_) {
+    if (rec_) rec_->tls();
+    alive = co_await handshake();
+  }
+  if (alive) {
+    actions greet;
+    beh_->greet(greet);
+    alive = co_await execute(greet.take());
+  }
+  srv_.events.flush();
+  while (alive) {
+    char* data = nullptr;
+    std::size_t n = co_await read_some(data);
+    if (n == 0) {
+      actions last;
+      if (timed_out_) beh_->timed_out(last);
+      else if (shutdown_) beh_->shutting_down(last);
+      else {
+        peer_closed_ = true;
+        beh_->peer_closed();
+        if (auto* e = engine()) e->close(side::client);
+        if (rec_) rec_->close(side::client);
+      }
+      if (!last.empty()) co_await execute(last.take());
+      break;
+    }
+    last_activity = clock_type::now();
+    std::string_view bytes(data, n);
+    actions out;
+    beh_->receive(bytes, out);
+    client_bytes(bytes);  // after the behaviour: its "command" events come before findings
+    alive = co_await execute(out.take());
+    if (alive && shutdown_ && !beh_->busy()) {
+      actions last;
+      beh_->shutting_down(last);
+      co_await execute(last.take());
+      alive = false;
+    }
+    srv_.events.flush();
+  }
+  finish();
+}
+
+void session::finish() {
+  ending_ = true;
+  boost::system::error_code ec;
+  if (sock_.is_open()) {
+    sock_.shutdown(tcp::socket::shutdown_both, ec);
+    sock_.close(ec);
+  }
+  if (engine_ || !engine_backlog_.empty()) {
+    auto* e = engine();
+    if (!peer_closed_) e->close(side::server);
+    e->finish();
+  }
+  if (rec_) {
+    if (!peer_closed_) rec_->close(side::server);
+    flush_transcript(true);
+  }
+  if (srv_.events.enabled()) {
+    json e{{"event", "session"}, {"state", "closed"}, {"session", env_.id}, {"findings", findings_}};
+    if (!transcript_path_.empty()) e["transcript"] = transcript_path_;
+    srv_.events.emit(std::move(e));
+    srv_.events.flush();
+  }
+  srv_.sessions.erase(this);
+  srv_.maybe_finish();
+}
+
+void session::timeout() {
+  boost::system::error_code ec;
+  if (timed_out_) {
+    sock_.close(ec);  // a peer that does not even read its 421
+    return;
+  }
+  timed_out_ = true;
+  sock_.cancel(ec);
+}
+
+void session::shutdown() {
+  boost::system::error_code ec;
+  if (shutdown_) return;
+  shutdown_ = true;
+  sock_.cancel(ec);
+}
+
+}  // namespace smtpkit::mock
