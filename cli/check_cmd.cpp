@@ -6,6 +6,7 @@
 
 #include "report_io.hpp"
 #include "smtpkit/conformance/check.hpp"
+#include "smtpkit/conformance/report.hpp"
 #include "verbs.hpp"
 
 namespace smtpkit::cli {
@@ -61,9 +62,10 @@ int run_check(const check_args& a) {
     }
     sessions.push_back(conformance::check_transcript(*t.value, eo));
   }
-  if (!emit_report(a.report, sessions, "smtpkit check")) return exit_usage;
+  const conformance::report r = conformance::dialogues_report(std::move(sessions), "smtpkit check");
+  if (!emit_report(a.report, r)) return exit_usage;
   if (unreadable) return exit_usage;
-  return conformance::failed(sessions, fail_level(a.report)) ? exit_violations : exit_ok;
+  return conformance::failed(r, fail_level(a.report)) ? exit_violations : exit_ok;
 }
 
 }  // namespace

@@ -129,23 +129,13 @@ int run_probe(probe_args& a) {
       std::cerr << "  " << to_string(r.v) << "  " << r.id << "\n";
     };
 
-  mock::probe_report rep = mock::run_probe(su, o);
-
-  mock::probe_report_options ro;
-  ro.fail_on = fail_level(a.report);
-  ro.tool = tool;
-  ro.color = report_color(a.report);
-  const bool written = write_output(a.report, tool, [&](std::ostream& out) {
-    if (a.report.format == "json") mock::write_probe_json(out, rep, ro);
-    else if (a.report.format == "junit") mock::write_probe_junit(out, rep, ro);
-    else mock::write_probe_text(out, rep, ro);
-  });
-  if (!written) return exit_usage;
-  if (rep.unreachable) {
-    std::cerr << tool << ": " << rep.target << ": " << rep.unreachable_reason << "\n";
+  const conformance::report rep = mock::make_report(mock::run_probe(su, o), tool);
+  if (!emit_report(a.report, rep)) return exit_usage;
+  if (rep.target.unreachable) {
+    std::cerr << tool << ": " << rep.target.name << ": " << rep.target.unreachable_reason << "\n";
     return exit_usage;
   }
-  return mock::failed(rep, ro.fail_on) ? exit_violations : exit_ok;
+  return conformance::failed(rep, fail_level(a.report)) ? exit_violations : exit_ok;
 }
 
 }  // namespace

@@ -2,21 +2,19 @@
 // transcript against a live server. Each reply is compared with the
 // recorded one, by reply code (RFC 5321 §4.2) or, with --exact, line by
 // line; the conformance engine judges the server side of the live
-// dialogue. Report writers and exit statuses are those of `check`
-// (0 holds, 1 findings or differing replies, 2 usage or connection error).
+// dialogue; smtpkit/mock/probe/replay.hpp builds the report. Exit statuses
+// are those of `check` (0 holds, 1 findings or differing replies, 2 usage
+// or connection error).
 //
 // Limits: the comparison stops where the rest of the recording would be
 // read differently by the server (a 354, 334 or 220 to STARTTLS that did
 // not come); octets hidden by TLS in a recording cannot be replayed.
 #include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "report_io.hpp"
-#include "smtpkit/conformance/check.hpp"
-#include "smtpkit/escape.hpp"
 #include "smtpkit/mock/client/driver.hpp"
+#include "smtpkit/mock/probe/replay.hpp"
 #include "verbs.hpp"
 
 namespace smtpkit::cli {
@@ -34,75 +32,6 @@ struct replay_args {
   std::string save;
   report_flags report;
 };
-
-// One line per reply that differs, in the "file:line:" form of findings.
-std::vector<std::string> difference_lines(const std::string& file, const mock::driver_result& r) {
-  std::vector<std::string> out;
-  for (const auto& e : r.expectations) {
-    if (e.ok) continue;
-    std::string received = e.received;
-    for (auto& c : received)
-      if (c == '\n') c = '/';
-    out.push_back(file + ":" + std::to_string(e.line) + ": reply differs: expected " + e.expected + ", received " +
-                  received);
-  }
-  return out;
-}
-
-// The JSON and JUnit writers know findings only; the differences join
-// their documents here, so `check`'s schema stays one schema.
-std::string add_to_json(const std::string& doc, const std::string& file, const mock::driver_result& r, bool bad) {
-  auto j = nlohmann::ordered_json::parse(doc);
-  nlohmann::ordered_json diffs = nlohmann::ordered_json::array();
-  for (const auto& e : r.expectations)
-    if (!e.ok) diffs.push_back({{"line", e.line}, {"expected", e.expected}, {"received", e.received}});
-  j["replay"] = {{"transcript", file},
-                 {"status", std::string(mock::to_string(r.status))},
-                 {"reason", r.reason},
-                 {"replies_compared", r.expectations.size()},
-                 {"differences", diffs},
-                 {"dialogue", r.transcript}};
-  if (bad) j["verdict"] = "fail";
-  return j.dump(2) + "\n";
-}
-
-// Adds `by` to the number in ` NAME="N"` inside the tag at [from, to).
-void bump_attribute(std::string& doc, std::size_t from, std::size_t to, const std::string& name, unsigned long by) {
-  const std::string key = " " + name + "=\"";
-  const std::size_t at = doc.find(key, from);
-  if (at == std::string::npos || at >= to) return;
-  const std::size_t digits = at + key.size();
-  const std::size_t end = doc.find('"', digits);
-  if (end == std::string::npos || end == digits || doc.find_first_not_of("0123456789", digits) != end) return;
-  doc.replace(digits, end - digits, std::to_string(std::stoul(doc.substr(digits, end - digits)) + by));
-}
-
-std::string add_to_junit(const std::string& doc, const std::string& file, const mock::driver_result& r) {
-  std::string suite = "  <testsuite name=\"" + conformance::xml_escape(file + " (replies)") + "\" tests=\"1\" failures=\"" +
-                      std::string(r.mismatches() ? "1" : "0") + "\" errors=\"0\" skipped=\"0\" time=\"0\">\n";
-  suite += "    <testcase name=\"replay.replies\" classname=\"smtpkit.replay\" time=\"0\"";
-  if (r.mismatches() == 0) {
-    suite += "/>\n";
-  } else {
-    std::string body;
-    for (const auto& l : difference_lines(file, r)) body += conformance::xml_escape(l) + "\n";
-    suite += ">\n      <failure message=\"" + conformance::xml_escape(r.reason) + "\" type=\"replay\">" + body +
-             "</failure>\n    </testcase>\n";
-  }
-  suite += "  </testsuite>\n";
-  std::string out = doc;
-  auto at = out.rfind("</testsuites>");
-  if (at == std::string::npos) return out;
-  out.insert(at, suite);
-  // The root element counts every suite's tests and failures.
-  const std::size_t root = out.find("<testsuites");
-  const std::size_t root_end = root == std::string::npos ? root : out.find('>', root);
-  if (root_end != std::string::npos) {
-    bump_attribute(out, root, root_end, "tests", 1);
-    bump_attribute(out, root, out.find('>', root), "failures", r.mismatches() ? 1 : 0);
-  }
-  return out;
-}
 
 int run_replay(const replay_args& a) {
   const std::string tool = "smtpkit replay";
@@ -140,41 +69,13 @@ int run_replay(const replay_args& a) {
       return exit_usage;
     }
   }
-  std::vector<conformance::session_report> sessions{r.report};
-  const bool differs = r.mismatches() > 0;
-  const bool bad = differs || conformance::failed(sessions, fail_level(a.report)) || r.status == mock::run_status::error;
-
-  // Each writer renders into a string first, so the differences can join it.
-  std::ostringstream doc;
-  conformance::report_options ro;
-  ro.fail_on = fail_level(a.report);
-  ro.tool = tool;
-  ro.color = report_color(a.report);
-  std::string out;
-  if (a.report.format == "json") {
-    conformance::write_json(doc, sessions, ro);
-    out = add_to_json(doc.str(), a.transcript, r, bad);
-  } else if (a.report.format == "junit") {
-    conformance::write_junit(doc, sessions, ro);
-    out = add_to_junit(doc.str(), a.transcript, r);
-  } else {
-    for (const auto& l : difference_lines(a.transcript, r)) out += l + "\n";
-    if (r.status == mock::run_status::error) out += a.transcript + ": " + r.reason + "\n";
-    conformance::write_text(doc, sessions, ro);
-    out += doc.str();
-    // Findings name lines of the live dialogue: show it when there are any
-    // (unless it was saved to a file, which the findings then name).
-    if (a.save.empty() && (!r.report.findings.empty() || differs)) {
-      out += "\nthe replayed dialogue (" + o.target.describe() + "):\n";
-      std::istringstream lines(r.transcript);
-      std::string line;
-      for (std::size_t n = 1; std::getline(lines, line); ++n) out += "  " + std::to_string(n) + "  " + line + "\n";
-    }
-    out += std::to_string(r.expectations.size()) + " replies compared " + (a.exact ? "exactly" : "by code") + ", " +
-           std::to_string(r.mismatches()) + " differ\n";
-  }
-  if (!write_output(a.report, tool, [&](std::ostream& dest) { dest << out; })) return exit_usage;
-  return bad ? exit_violations : exit_ok;
+  mock::replay_report_options ro;
+  ro.recording = a.transcript;
+  ro.exact = a.exact;
+  ro.saved = !a.save.empty();
+  const conformance::report rep = mock::make_replay_report(std::move(r), o.target, ro);
+  if (!emit_report(a.report, rep)) return exit_usage;
+  return conformance::failed(rep, fail_level(a.report)) ? exit_violations : exit_ok;
 }
 
 }  // namespace

@@ -56,16 +56,14 @@ bool write_output(const report_flags& f, const std::string& tool, const std::fun
 
 bool report_color(const report_flags& f) { return f.format == "text" && want_color(f.color, f.output == "-"); }
 
-bool emit_report(const report_flags& f, const std::vector<conformance::session_report>& sessions,
-                 const std::string& tool) {
+bool emit_report(const report_flags& f, const conformance::report& r) {
   conformance::report_options o;
   o.fail_on = fail_level(f);
-  o.tool = tool;
   o.color = report_color(f);
-  return write_output(f, tool, [&](std::ostream& out) {
-    if (f.format == "json") conformance::write_json(out, sessions, o);
-    else if (f.format == "junit") conformance::write_junit(out, sessions, o);
-    else conformance::write_text(out, sessions, o);
+  return write_output(f, r.tool, [&](std::ostream& out) {
+    if (f.format == "json") conformance::write_json(out, r, o);
+    else if (f.format == "junit") conformance::write_junit(out, r, o);
+    else conformance::write_text(out, r, o);
   });
 }
 

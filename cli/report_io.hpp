@@ -30,10 +30,9 @@ bool write_output(const report_flags& f, const std::string& tool, const std::fun
 /// Colour for this report: text reports only, per --color and NO_COLOR.
 bool report_color(const report_flags& f);
 
-/// Writes the report where --output says; returns false (message on stderr)
-/// when the output cannot be written.
-bool emit_report(const report_flags& f, const std::vector<conformance::session_report>& sessions,
-                 const std::string& tool);
+/// Writes the report in --format where --output says; returns false
+/// (message on stderr) when the output cannot be written.
+bool emit_report(const report_flags& f, const conformance::report& r);
 
 conformance::level fail_level(const report_flags& f);
 

@@ -27,6 +27,7 @@ session_report make_report(const engine& e, std::string source) {
 }
 
 session_report check_transcript(const transcript& t, const engine_options& opts, feed_mode mode) {
+  const auto started = std::chrono::steady_clock::now();
   engine e(opts);
   std::vector<anchor> anchors;
   std::uint64_t off[2] = {0, 0};
@@ -98,6 +99,7 @@ session_report check_transcript(const transcript& t, const engine_options& opts,
   std::stable_sort(r.findings.begin(), r.findings.end(), [](const finding& a, const finding& b) {
     return std::tie(a.line, a.anchor, a.offset) < std::tie(b.line, b.anchor, b.offset);
   });
+  r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
   return r;
 }
 

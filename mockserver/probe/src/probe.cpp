@@ -18,6 +18,7 @@ namespace smtpkit::mock {
 namespace {
 
 namespace fs = std::filesystem;
+using conformance::outcome;
 
 bool uses(const script& s, std::string_view name) {
   std::string token;
@@ -67,16 +68,6 @@ void check_meta(scenario& sc, std::vector<std::string>& errors, std::set<std::st
 }
 
 }  // namespace
-
-std::string_view to_string(verdict v) noexcept {
-  switch (v) {
-    case verdict::pass: return "pass";
-    case verdict::fail: return "fail";
-    case verdict::not_applicable: return "not-applicable";
-    case verdict::error: return "error";
-  }
-  return "?";
-}
 
 suite load_suite(const std::vector<std::string>& paths) {
   suite out;
@@ -143,10 +134,10 @@ scenario_result judge(const scenario& sc, driver_result run, const std::string& 
   r.failed_level = sc.level;
   r.reason = run.reason;
   switch (run.status) {
-    case run_status::error: r.v = verdict::error; break;
-    case run_status::not_applicable: r.v = verdict::not_applicable; break;
-    case run_status::failed: r.v = verdict::fail; break;
-    case run_status::completed: r.v = verdict::pass; break;
+    case run_status::error: r.v = outcome::error; break;
+    case run_status::not_applicable: r.v = outcome::not_applicable; break;
+    case run_status::failed: r.v = outcome::fail; break;
+    case run_status::completed: r.v = outcome::pass; break;
   }
   // Findings of the rules this scenario checks decide too (not advice).
   bool finding_failed = false;
@@ -159,7 +150,7 @@ scenario_result judge(const scenario& sc, driver_result run, const std::string& 
     finding_failed = true;
     if (static_cast<int>(rule.lvl) < static_cast<int>(strictest)) strictest = rule.lvl;
   }
-  if (finding_failed && (r.v == verdict::pass || r.v == verdict::fail)) {
+  if (finding_failed && (r.v == outcome::pass || r.v == outcome::fail)) {
     // The rule says why better than the reply that came instead (which is
     // often a consequence: an injected command's reply taken for EHLO's).
     const auto it = std::find_if(r.checked.begin(), r.checked.end(), [&](std::size_t i) {
@@ -167,18 +158,18 @@ scenario_result judge(const scenario& sc, driver_result run, const std::string& 
     });
     const auto& f = run.report.findings[*it];
     if (!run.smuggle) r.reason = f.r().id + ": " + f.message;  // @smuggle's own account says more
-    if (r.v == verdict::pass || static_cast<int>(strictest) < static_cast<int>(r.failed_level)) r.failed_level = strictest;
-    r.v = verdict::fail;
+    if (r.v == outcome::pass || static_cast<int>(strictest) < static_cast<int>(r.failed_level)) r.failed_level = strictest;
+    r.v = outcome::fail;
   }
-  if (r.v == verdict::pass && run.smuggle) r.reason = std::string(to_string(run.smuggle->outcome)) + ": " + run.smuggle->detail;
+  if (r.v == outcome::pass && run.smuggle) r.reason = std::string(to_string(run.smuggle->outcome)) + ": " + run.smuggle->detail;
   r.run = std::move(run);
   return r;
 }
 
 }  // namespace
 
-probe_report run_probe(const suite& su, const probe_options& o) {
-  probe_report rep;
+probe_result run_probe(const suite& su, const probe_options& o) {
+  probe_result rep;
   rep.target = o.base.target.describe();
   const auto started = std::chrono::steady_clock::now();
 
@@ -254,7 +245,7 @@ probe_report run_probe(const suite& su, const probe_options& o) {
     if (!results[k]) {
       const std::string suffix = tasks[k].relay.empty() ? std::string() : "[" + tasks[k].relay + "]";
       scenario_result r = judge(*tasks[k].sc, {}, suffix);
-      r.v = verdict::error;
+      r.v = outcome::error;
       r.reason = "not run: " + rep.unreachable_reason;
       results[k] = std::move(r);
     }
@@ -266,15 +257,6 @@ probe_report run_probe(const suite& su, const probe_options& o) {
   }
   rep.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   return rep;
-}
-
-bool failed(const probe_report& r, conformance::level fail_on) {
-  if (r.unreachable) return true;
-  for (const auto& s : r.results) {
-    if (s.v == verdict::error) return true;
-    if (s.v == verdict::fail && conformance::counts(s.failed_level, fail_on)) return true;
-  }
-  return false;
 }
 
 }  // namespace smtpkit::mock

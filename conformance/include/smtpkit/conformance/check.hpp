@@ -3,6 +3,7 @@
 // back to the transcript line that carried the octets it points at.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,10 @@ struct session_report {
   std::uint64_t server_bytes = 0;
   bool unreadable = false;  ///< the transcript could not be read: `error` says why
   transcript_error error;
+  /// The dialogue's text when it was played live (client driver); empty
+  /// when it was judged from a file, which the findings' lines then name.
+  std::string transcript;
+  std::chrono::microseconds elapsed{0};  ///< judging it (offline) or playing it (live)
 };
 
 /// How the octets of a transcript reach the engine.

@@ -29,10 +29,10 @@
 #include <chrono>
 #include <functional>
 #include <optional>
-#include <ostream>
 #include <string>
 #include <vector>
 
+#include "smtpkit/conformance/report.hpp"
 #include "smtpkit/conformance/rules.hpp"
 #include "smtpkit/mock/client/driver.hpp"
 #include "smtpkit/mock/script/script.hpp"
@@ -59,9 +59,6 @@ suite load_suite(const std::vector<std::string>& paths);
 /// "basics", "basics.greeting", "security.smuggling" (an ID prefix up to a dot).
 bool selected(const scenario& sc, const std::vector<std::string>& only);
 
-enum class verdict : std::uint8_t { pass, fail, not_applicable, error };
-std::string_view to_string(verdict v) noexcept;  // "pass", "fail", "not-applicable", "error"
-
 struct probe_options {
   driver_options base;  ///< target, timeouts, --starttls, helo
   std::string from = "probe@example.test";
@@ -83,13 +80,13 @@ struct scenario_result {
   std::vector<std::string> checks;
   conformance::level level = conformance::level::must;         ///< the scenario's
   conformance::level failed_level = conformance::level::must;  ///< of what failed
-  verdict v = verdict::pass;
+  conformance::outcome v = conformance::outcome::pass;
   std::string reason;
   std::vector<std::size_t> checked;  ///< indexes into run.report.findings of @checks rules
   driver_result run;
 };
 
-struct probe_report {
+struct probe_result {
   std::string target;
   std::string greeting;
   std::vector<std::string> ehlo;
@@ -100,19 +97,10 @@ struct probe_report {
   std::string unreachable_reason;
 };
 
-probe_report run_probe(const suite& s, const probe_options& o);
+probe_result run_probe(const suite& s, const probe_options& o);
 
-struct probe_report_options {
-  conformance::level fail_on = conformance::level::must;
-  bool color = false;
-  std::string tool = "smtpkit probe server";
-};
-
-/// A failure at or above `fail_on`, or an error.
-[[nodiscard]] bool failed(const probe_report& r, conformance::level fail_on);
-
-void write_probe_text(std::ostream& out, const probe_report& r, const probe_report_options& o);
-void write_probe_json(std::ostream& out, const probe_report& r, const probe_report_options& o);
-void write_probe_junit(std::ostream& out, const probe_report& r, const probe_report_options& o);
+/// The report of a probe run (conformance/report.hpp): one suite per
+/// group, one case per scenario, each with its dialogue.
+[[nodiscard]] conformance::report make_report(probe_result r, std::string tool = "smtpkit probe server");
 
 }  // namespace smtpkit::mock
