@@ -1,17 +1,18 @@
-# smtpkit/binary.py — find the smtpkit binary and learn what it can do.
-#
-# Order: the SMTPKIT_BIN environment variable, then the build tree of the
-# source checkout this package sits in (build/default/cli/smtpkit under the
-# first folder above the package that holds CMakeLists.txt and cli/), then
-# PATH. The error names every place tried. A SMTPKIT_BIN that is set but
-# not executable is an error at once (falling back would test another
-# binary than the one asked for).
-#
-# What a binary can do is read from its --help text (verbs listed under
-# "Subcommands:", flags of a verb), cached per binary path and mtime, so a
-# test can skip cleanly when a verb or flag is not built yet. Limits: relies
-# on CLI11's help layout; a verb's help is trusted only when the top-level
-# help lists the verb (CLI11 prints the top-level help for unknown verbs).
+"""Find the smtpkit binary and learn what it can do.
+
+Order: the SMTPKIT_BIN environment variable, then the build tree of the
+source checkout this package sits in (build/default/cli/smtpkit under the
+first folder above the package that holds CMakeLists.txt and cli/), then
+PATH. The error names every place tried. A SMTPKIT_BIN that is set but
+not executable is an error at once (falling back would test another
+binary than the one asked for).
+
+What a binary can do is read from its --help text (verbs listed under
+"Subcommands:", flags of a verb), cached per binary path and mtime, so a
+test can skip cleanly when a verb or flag is not built yet. Limits: relies
+on CLI11's help layout; a verb's help is trusted only when the top-level
+help lists the verb (CLI11 prints the top-level help for unknown verbs).
+"""
 import os
 import re
 import shutil

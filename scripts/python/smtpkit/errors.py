@@ -1,8 +1,11 @@
-# smtpkit/errors.py — the exceptions of the Python drivers. Every error that
-# comes from the smtpkit binary carries what the binary said (its stderr)
-# and its exit status, so a failing test tells why without a second run.
-#
-# Limits: the text of stderr is kept whole up to 64 KiB (the tail beyond).
+"""The exceptions of the Python drivers.
+
+Every error that comes from the smtpkit binary carries what the binary
+said (its stderr) and its exit status, so a failing test tells why without
+a second run.
+
+Limits: the text of stderr is kept whole up to 64 KiB (the tail beyond).
+"""
 
 
 class SmtpkitError(Exception):

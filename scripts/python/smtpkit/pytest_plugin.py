@@ -1,24 +1,25 @@
-# smtpkit/pytest_plugin.py — pytest fixtures for the smtpkit mock server.
-#
-#   smtp_server           a MockServer started fresh for each test
-#   smtp_server_factory   make as many as a test needs: factory(script=None, **options)
-#   @pytest.mark.smtp_script(SCRIPT, **options)   script (path or text) for smtp_server
-#   @pytest.mark.smtp_options(**options)          serve flags for smtp_server
-#   @pytest.mark.smtp_allow_findings(*rules)      findings --smtpkit-fail-on ignores (none: all)
-#   --smtpkit-fail-on must|should   fail a test whose client broke a rule of that level,
-#                                   even when the test's own assertions passed
-#   --smtpkit-bin PATH              the binary (default: SMTPKIT_BIN, build tree, PATH)
-#
-# A failing test gets each session's transcript and the findings as report
-# sections. Load with `-p smtpkit.pytest_plugin`; once the package is
-# installed its pytest11 entry point, named the same, loads it (and the
-# flag then finds it already loaded).
-#
-# Limits: the fail-on check looks at findings known when the test body
-# ends, after waiting up to 2 s for open sessions to close; a session the
-# test leaves open is judged on what it sent so far. Servers are stopped at
-# fixture teardown; a test that uses a script skips (with the reason) when
-# the binary has no `serve --script`.
+"""Pytest fixtures for the smtpkit mock server.
+
+  smtp_server           a MockServer started fresh for each test
+  smtp_server_factory   make as many as a test needs: factory(script=None, **options)
+  @pytest.mark.smtp_script(SCRIPT, **options)   script (path or text) for smtp_server
+  @pytest.mark.smtp_options(**options)          serve flags for smtp_server
+  @pytest.mark.smtp_allow_findings(*rules)      findings --smtpkit-fail-on ignores (none: all)
+  --smtpkit-fail-on must|should   fail a test whose client broke a rule of that level,
+                                  even when the test's own assertions passed
+  --smtpkit-bin PATH              the binary (default: SMTPKIT_BIN, build tree, PATH)
+
+A failing test gets each session's transcript and the findings as report
+sections. Load with `-p smtpkit.pytest_plugin`; once the package is
+installed its pytest11 entry point, named the same, loads it (and the
+flag then finds it already loaded).
+
+Limits: the fail-on check looks at findings known when the test body
+ends, after waiting up to 2 s for open sessions to close; a session the
+test leaves open is judged on what it sent so far. Servers are stopped at
+fixture teardown; a test that uses a script skips (with the reason) when
+the binary has no `serve --script`.
+"""
 import pytest
 
 from . import binary as _binary

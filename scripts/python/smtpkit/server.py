@@ -1,15 +1,17 @@
-# smtpkit/server.py — MockServer: run `smtpkit serve` for a test and see
-# what it saw. The server writes JSON-lines events (docs/serve.md) into a
-# pipe; a reader thread turns them into messages, sessions and findings.
-# Readiness is the server's own "ready" event, never a sleep; every wait is
-# bounded; a server that dies raises ServerDied with its stderr.
-#
-# Limits: Linux (pass_fds, /dev/fd); standard library only. Listens on
-# 127.0.0.1 only, on ports the server picks (port 0). Message bodies are
-# read from the Maildir when first asked for (and before the work folder
-# is removed), not held in memory while the server runs. A server started
-# from the main thread dies with the Python process (PR_SET_PDEATHSIG);
-# one started from another thread does not, so stop it.
+"""MockServer: run `smtpkit serve` for a test and see what it saw.
+
+The server writes JSON-lines events (docs/serve.md) into a pipe; a
+reader thread turns them into messages, sessions and findings. Readiness
+is the server's own "ready" event, never a sleep; every wait is bounded; a
+server that dies raises ServerDied with its stderr.
+
+Limits: Linux (pass_fds, /dev/fd); standard library only. Listens on
+127.0.0.1 only, on ports the server picks (port 0). Message bodies are
+read from the Maildir when first asked for (and before the work folder
+is removed), not held in memory while the server runs. A server started
+from the main thread dies with the Python process (PR_SET_PDEATHSIG);
+one started from another thread does not, so stop it.
+"""
 import ctypes
 import email
 import email.policy

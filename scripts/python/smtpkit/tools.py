@@ -1,17 +1,19 @@
-# smtpkit/tools.py — thin wrappers over the verbs that write a conformance
-# report: `smtpkit check` (recorded dialogues), `smtpkit probe server`
-# (a suite against a live server) and `smtpkit replay` (a recording's client
-# side against a server), each run with `--format json` and returned as a
-# Report. Exit status 0 and 1 are reports (pass, violations); 2 is a
-# ToolError carrying the binary's stderr (e.g. "file:line:col: ...").
-#
-# Limits: the command lines of probe and replay follow docs and DESIGN.md
-# (`probe server HOST:PORT`, `replay TRANSCRIPT --target HOST:PORT`); when a
-# verb is not in the binary, NotAvailable is raised before anything runs.
-# Reports: `check` and `replay` list "dialogues" (replay adds "replay"),
-# `probe` lists "scenarios"; findings of both are flattened into
-# Report.findings. A verb that writes JSON lines instead gets them as a
-# list in Report.data.
+"""Thin wrappers over the verbs that write a conformance report.
+
+`smtpkit check` (recorded dialogues), `smtpkit probe server` (a suite
+against a live server) and `smtpkit replay` (a recording's client side
+against a server), each run with `--format json` and returned as a
+Report. Exit status 0 and 1 are reports (pass, violations); 2 is a
+ToolError carrying the binary's stderr (e.g. "file:line:col: ...").
+
+Limits: the command lines of probe and replay follow docs and DESIGN.md
+(`probe server HOST:PORT`, `replay TRANSCRIPT --target HOST:PORT`); when a
+verb is not in the binary, NotAvailable is raised before anything runs.
+Reports: `check` and `replay` list "dialogues" (replay adds "replay"),
+`probe` lists "scenarios"; findings of both are flattened into
+Report.findings. A verb that writes JSON lines instead gets them as a
+list in Report.data.
+"""
 import json
 import os
 import subprocess
