@@ -13,6 +13,8 @@ test can skip cleanly when a verb or flag is not built yet. Limits: relies
 on CLI11's help layout; a verb's help is trusted only when the top-level
 help lists the verb (CLI11 prints the top-level help for unknown verbs).
 """
+from __future__ import annotations
+
 import os
 import re
 import shutil
@@ -21,10 +23,10 @@ import subprocess
 from .errors import BinaryNotFound
 
 BUILD_RELATIVE = os.path.join("build", "default", "cli", "smtpkit")
-_help_cache = {}
+_help_cache: dict[tuple[object, ...], str] = {}
 
 
-def source_root(start=None):
+def source_root(start: str | os.PathLike[str] | None = None) -> str | None:
     """The smtpkit source checkout above `start` (default: this package), or None."""
     d = os.path.abspath(start or os.path.dirname(__file__))
     while True:
@@ -36,11 +38,11 @@ def source_root(start=None):
         d = parent
 
 
-def _executable(path):
+def _executable(path: str | os.PathLike[str]) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
-def find_binary(explicit=None):
+def find_binary(explicit: str | os.PathLike[str] | None = None) -> str:
     """Absolute path of the smtpkit binary; raises BinaryNotFound."""
     tried = []
     if explicit:
@@ -69,8 +71,9 @@ def find_binary(explicit=None):
     raise BinaryNotFound("smtpkit binary not found; tried:\n  " + "\n  ".join(tried))
 
 
-def help_text(binary, *verb):
+def help_text(binary: str, *verb: str) -> str:
     """`smtpkit [VERB...] --help` output (cached)."""
+    key: tuple[object, ...]
     try:
         st = os.stat(binary)
         key = (binary, st.st_mtime_ns, st.st_size, verb)
@@ -86,7 +89,7 @@ def help_text(binary, *verb):
     return _help_cache[key]
 
 
-def verbs(binary=None):
+def verbs(binary: str | None = None) -> list[str]:
     """The verbs this binary lists under 'Subcommands:'."""
     text = help_text(binary or find_binary())
     found, inside = [], False
@@ -103,12 +106,12 @@ def verbs(binary=None):
     return found
 
 
-def has_verb(verb, binary=None):
+def has_verb(verb: str, binary: str | None = None) -> bool:
     """True when `smtpkit VERB` exists in this binary."""
     return verb in verbs(binary)
 
 
-def has_flag(verb, flag, binary=None):
+def has_flag(verb: str, flag: str, binary: str | None = None) -> bool:
     """True when `smtpkit VERB --help` lists FLAG (e.g. has_flag('serve', '--script'))."""
     binary = binary or find_binary()
     if not has_verb(verb.split()[0], binary):

@@ -6,6 +6,7 @@ a second run.
 
 Limits: the text of stderr is kept whole up to 64 KiB (the tail beyond).
 """
+from __future__ import annotations
 
 
 class SmtpkitError(Exception):
@@ -23,7 +24,8 @@ class NotAvailable(SmtpkitError):
 class ToolError(SmtpkitError):
     """A smtpkit verb failed to run (exit status 2, or output that is not its report)."""
 
-    def __init__(self, message, returncode=None, stderr="", argv=None):
+    def __init__(self, message: str, returncode: int | None = None, stderr: str = "",
+                 argv: list[str] | None = None) -> None:
         super().__init__(message)
         self.returncode = returncode
         self.stderr = stderr
@@ -33,7 +35,7 @@ class ToolError(SmtpkitError):
 class ServerError(SmtpkitError):
     """`smtpkit serve` did not start, or stopped on its own."""
 
-    def __init__(self, message, returncode=None, stderr=""):
+    def __init__(self, message: str, returncode: int | None = None, stderr: str = "") -> None:
         super().__init__(message)
         self.returncode = returncode
         self.stderr = stderr
@@ -51,7 +53,7 @@ class WaitTimeout(SmtpkitError, TimeoutError):
     """A bounded wait ran out; the message says what was seen meanwhile."""
 
 
-def describe_exit(returncode):
+def describe_exit(returncode: int | None) -> str:
     """'exit status 2' or 'killed by SIGKILL'."""
     import signal
 
@@ -65,7 +67,7 @@ def describe_exit(returncode):
     return "exit status %d" % returncode
 
 
-def tail(text, limit=65536):
+def tail(text: str, limit: int = 65536) -> str:
     if len(text) <= limit:
         return text
     return "…" + text[-limit:]
