@@ -8,9 +8,10 @@ server that dies raises ServerDied with its stderr.
 Limits: Linux (pass_fds, /dev/fd); standard library only. Listens on
 127.0.0.1 only, on ports the server picks (port 0). Message bodies are
 read from the Maildir when first asked for (and before the work folder
-is removed), not held in memory while the server runs. A server started
-from the main thread dies with the Python process (PR_SET_PDEATHSIG);
-one started from another thread does not, so stop it.
+is removed), not held in memory while the server runs. A server nobody
+stopped is killed when Python exits (weakref.finalize, which runs at
+exit); one started from the main thread also dies when the Python process
+is killed (PR_SET_PDEATHSIG), one started from another thread does not.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ import tempfile
 import termios
 import threading
 import time
+import weakref
 from typing import Any, Callable, Dict, Iterable, Mapping, Sequence, TypeVar, Union, cast
 
 from . import binary as _binary
@@ -296,6 +298,17 @@ def _flags(options: Mapping[str, Any]) -> list[str]:
     return argv
 
 
+def _kill_forgotten(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a server nobody stopped: at interpreter exit, or when its
+    MockServer is collected. Holds the process, never the MockServer."""
+    if proc.poll() is None:
+        try:
+            proc.kill()
+            proc.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+
 def _pdeathsig() -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -349,6 +362,7 @@ class MockServer:
         self._eof = False
         self._reader: threading.Thread | None = None
         self._events_fd: int | None = None
+        self._finalizer: weakref.finalize | None = None
         self._ready = False
         self._stop_requested = False
 
@@ -430,6 +444,10 @@ class MockServer:
         with _running_lock:
             running[self.proc.pid] = self
             started_workdirs.append(self.workdir)
+        # A server a test forgets to stop is still killed when Python exits
+        # (weakref.finalize runs its callbacks at exit; a __del__ would not
+        # run while the reader thread holds this object).
+        self._finalizer = weakref.finalize(self, _kill_forgotten, self.proc)
         self._events_fd = r
         self._reader = threading.Thread(target=self._read_events, args=(r,), name="smtpkit-events-%d" % self.proc.pid,
                                         daemon=True)
@@ -475,6 +493,8 @@ class MockServer:
     def _forget(self) -> None:
         with _running_lock:
             running.pop(self.proc.pid, None)
+        if self._finalizer is not None:
+            self._finalizer.detach()
 
     def _kill(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -530,15 +550,6 @@ class MockServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __del__(self):
-        proc = getattr(self, "proc", None)
-        if proc is not None and proc.poll() is None:
-            try:
-                proc.kill()
-                proc.wait(5)
-            except Exception:  # noqa: BLE001
-                pass
 
     # --- events -------------------------------------------------------------------
 

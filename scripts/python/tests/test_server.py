@@ -23,6 +23,8 @@ import pytest
 import smtpkit
 from smtpkit import server as _server
 
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # scripts/python
+
 MESSAGE = (b"From: App <app@example.test>\r\nTo: user@example.test\r\nSubject: driver test\r\n"
            b"Date: Thu, 01 Jan 2026 00:00:00 +0000\r\nMessage-ID: <driver@client.example.test>\r\n\r\n"
            b"Hello.\r\n.Leading dot.\r\n")
@@ -253,6 +255,21 @@ def test_no_server_left_running():
     srv.close()
     assert pid not in _server.running
     assert not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split(") ")[1][0] == "Z"
+
+
+def test_a_server_nobody_stopped_is_killed_when_python_exits(tmp_path):
+    # Started from another thread, so PR_SET_PDEATHSIG does not stop it:
+    # only the exit of the Python process can.
+    code = ("import threading, smtpkit\n"
+            "def start():\n"
+            "    print(smtpkit.MockServer().start().proc.pid, flush=True)\n"
+            "t = threading.Thread(target=start)\n"
+            "t.start()\n"
+            "t.join()\n")
+    env = dict(os.environ, TMPDIR=str(tmp_path), PYTHONPATH=PACKAGE_ROOT, PYTHONDONTWRITEBYTECODE="1")
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip().isdigit(), p.stdout + p.stderr
+    assert _server.leftover_processes([str(tmp_path)]) == []
 
 
 @needs_script
