@@ -12,11 +12,10 @@ import sys
 
 import pytest
 
+import reset_mail  # the top-level pytest.ini puts this folder on the path
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM = os.path.join(HERE, "reset_mail.py")
-
-sys.path.insert(0, HERE)
-import reset_mail  # noqa: E402
 
 
 def run(server, to="user@example.test", token="t0k3n"):

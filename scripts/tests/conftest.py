@@ -13,17 +13,15 @@ import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import servers
+from peers.recorder import Recorder
 
 # The smtpkit pytest plugin (smtp_server, smtp_server_factory) for the
-# test_serve_* files, from this source tree, unless `-p
+# test_serve_* files, from this source tree (the top-level pytest.ini puts
+# scripts/tests and scripts/python on the path), unless `-p
 # smtpkit.pytest_plugin` or an installed copy's entry point loaded it.
 if "smtpkit.pytest_plugin" not in sys.modules:
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
     pytest_plugins = ["smtpkit.pytest_plugin"]
-
-from peers import servers  # noqa: E402
-from peers.recorder import Recorder  # noqa: E402
 
 
 def have(tool):

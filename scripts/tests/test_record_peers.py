@@ -22,7 +22,6 @@ import signal
 import smtplib
 import ssl
 import subprocess
-import sys
 import threading
 import time
 import types
@@ -30,9 +29,7 @@ import types
 import pytest
 
 from peers import clients, dialogue
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-from smtpkit import binary  # noqa: E402
+from smtpkit import binary
 
 SENDER = "sender@example.test"
 RCPT = "rcpt@example.test"

@@ -20,15 +20,12 @@ import re
 import socket
 import ssl
 import subprocess
-import sys
 import time
 
 import pytest
 
 from peers import dialogue
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-from smtpkit import binary  # noqa: E402
+from smtpkit import binary
 
 DOC = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
                                    "dialogue-format.md"))
