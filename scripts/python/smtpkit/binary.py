@@ -7,11 +7,15 @@ PATH. The error names every place tried. A SMTPKIT_BIN that is set but
 not executable is an error at once (falling back would test another
 binary than the one asked for).
 
-What a binary can do is read from its --help text (verbs listed under
-"Subcommands:", flags of a verb), cached per binary path and mtime, so a
-test can skip cleanly when a verb or flag is not built yet. Limits: relies
-on CLI11's help layout; a verb's help is trusted only when the top-level
-help lists the verb (CLI11 prints the top-level help for unknown verbs).
+verbs(), has_verb() and has_flag() read a binary's --help text (verbs
+listed under "Subcommands:", flags of a verb), cached per binary path and
+mtime. They are a guess from CLI11's help layout, kept for users who want
+to print or log what a build offers; nothing in this package decides by
+them, and smtpkit's own tests never skip on them: a verb or flag a build
+lacks makes the call that needs it fail with the binary's own error
+(ToolError, ServerStartError). A verb's help is trusted only when the
+top-level help lists the verb (CLI11 prints the top-level help for
+unknown verbs).
 """
 from __future__ import annotations
 
@@ -90,7 +94,7 @@ def help_text(binary: str, *verb: str) -> str:
 
 
 def verbs(binary: str | None = None) -> list[str]:
-    """The verbs this binary lists under 'Subcommands:'."""
+    """The verbs this binary lists under 'Subcommands:' (read from --help: for information only)."""
     text = help_text(binary or find_binary())
     found, inside = [], False
     for line in text.splitlines():
@@ -107,12 +111,13 @@ def verbs(binary: str | None = None) -> list[str]:
 
 
 def has_verb(verb: str, binary: str | None = None) -> bool:
-    """True when `smtpkit VERB` exists in this binary."""
+    """True when `smtpkit --help` lists VERB (a guess from the help text: for information only)."""
     return verb in verbs(binary)
 
 
 def has_flag(verb: str, flag: str, binary: str | None = None) -> bool:
-    """True when `smtpkit VERB --help` lists FLAG (e.g. has_flag('serve', '--script'))."""
+    """True when `smtpkit VERB --help` lists FLAG (e.g. has_flag('serve', '--script')); a guess
+    from the help text, for information only."""
     binary = binary or find_binary()
     if not has_verb(verb.split()[0], binary):
         return False

@@ -18,7 +18,12 @@ class BinaryNotFound(SmtpkitError):
 
 
 class NotAvailable(SmtpkitError):
-    """This smtpkit binary lacks a verb or a flag the call needs."""
+    """This smtpkit binary lacks a verb or a flag the call needs.
+
+    Kept so that code catching it still runs; the package no longer raises
+    it. A verb or flag the binary lacks shows as the binary's own error:
+    ToolError from check/probe_server/replay, ServerStartError from
+    MockServer.start()."""
 
 
 class ToolError(SmtpkitError):

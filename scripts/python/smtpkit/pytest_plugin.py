@@ -17,8 +17,9 @@ flag then finds it already loaded).
 Limits: the fail-on check looks at findings known when the test body
 ends, after waiting up to 2 s for open sessions to close; a session the
 test leaves open is judged on what it sent so far. Servers are stopped at
-fixture teardown; a test that uses a script skips (with the reason) when
-the binary has no `serve --script`.
+fixture teardown. A test whose server cannot start (a binary without
+`serve --script` given a script, say) fails with the server's own
+message; it is never skipped.
 """
 from __future__ import annotations
 
@@ -26,8 +27,6 @@ from typing import Any, Generator, Iterator
 
 import pytest
 
-from . import binary as _binary
-from .errors import NotAvailable
 from .server import Finding, MockServer, Script, counts, running
 
 _SERVERS = pytest.StashKey[list[MockServer]]()
@@ -57,10 +56,6 @@ class ServerFactory:
     def __call__(self, script: Script | list[Script] | None = None, **options: Any) -> MockServer:
         if self.binary and "binary" not in options:
             options["binary"] = self.binary
-        if script is not None or options.get("scripts"):
-            bin_path = _binary.find_binary(options.get("binary"))
-            if not _binary.has_flag("serve", "--script", bin_path):
-                pytest.skip("smtpkit serve --script is not in this build (%s): scripted test skipped" % bin_path)
         srv = MockServer(script, **options)
         self.node.stash.setdefault(_SERVERS, []).append(srv)
         self.servers.append(srv)
@@ -99,10 +94,7 @@ def smtp_server(smtp_server_factory: ServerFactory, request: pytest.FixtureReque
         script = m.args[0] if m.args else m.kwargs.get("script")
         if len(m.args) > 1:
             script = list(m.args)
-    try:
-        return smtp_server_factory(script=script, **options)
-    except NotAvailable as e:
-        pytest.skip(str(e))
+    return smtp_server_factory(script=script, **options)
 
 
 def _allowed(item: pytest.Item) -> set[str] | None:

@@ -34,7 +34,7 @@ import weakref
 from typing import Any, Callable, Dict, Iterable, Mapping, Sequence, TypeVar, Union, cast
 
 from . import binary as _binary
-from .errors import (NotAvailable, ServerDied, ServerError, ServerStartError, WaitTimeout, describe_exit, tail)
+from .errors import ServerDied, ServerError, ServerStartError, WaitTimeout, describe_exit, tail
 
 LEVELS = ("MUST", "SHOULD", "MAY", "ADVICE")
 
@@ -420,9 +420,6 @@ class MockServer:
         """Start the server and wait for its "ready" event; returns self."""
         if self.proc is not None:
             return self
-        if self.scripts and not _binary.has_flag("serve", "--script", self.binary):
-            self._cleanup_workdir()
-            raise NotAvailable("smtpkit serve --script is not in this build (%s); cannot run a script" % self.binary)
         r, w = os.pipe()
         argv = self.argv("/dev/fd/%d" % w)
         self.command_line = argv

@@ -7,8 +7,9 @@ Report. Exit status 0 and 1 are reports (pass, violations); 2 is a
 ToolError carrying the binary's stderr (e.g. "file:line:col: ...").
 
 Limits: the command lines of probe and replay follow docs and DESIGN.md
-(`probe server HOST:PORT`, `replay TRANSCRIPT --target HOST:PORT`); when a
-verb is not in the binary, NotAvailable is raised before anything runs.
+(`probe server HOST:PORT`, `replay TRANSCRIPT --target HOST:PORT`); a
+binary without the verb fails like any other error, with a ToolError
+carrying what the binary said.
 Reports: `check` and `replay` list "dialogues" (replay adds "replay"),
 `probe` lists "scenarios"; findings of both are flattened into
 Report.findings. A verb that writes JSON lines instead gets them as a
@@ -22,7 +23,7 @@ import subprocess
 from typing import Any, Iterable, Protocol, Tuple, Union
 
 from . import binary as _binary
-from .errors import NotAvailable, ToolError, describe_exit
+from .errors import ToolError, describe_exit
 from .server import Finding, counts
 
 StrPath = Union[str, "os.PathLike[str]"]
@@ -132,12 +133,6 @@ def _run(argv: list[str], timeout: float) -> Report:
     return Report(data, p.returncode, err, argv)
 
 
-def _need(verb: str, binary: str) -> None:
-    if not _binary.has_verb(verb, binary):
-        raise NotAvailable("smtpkit %s is not in this build (%s lists: %s)"
-                           % (verb, binary, ", ".join(_binary.verbs(binary)) or "nothing"))
-
-
 def _report_flags(fail_on: str | None) -> list[str]:
     return ["--fail-on", fail_on] if fail_on else []
 
@@ -165,7 +160,6 @@ def probe_server(target: Target, port: int | None = None, *, suite: StrPath | It
     of scenario scripts, or a list of them; args: more flags (--only ID,
     --starttls, --insecure, ...)."""
     binary = _binary.find_binary(binary)
-    _need("probe", binary)
     argv = [binary, "probe", "server", _target(target, port), "--format", "json"] + _report_flags(fail_on)
     for s in ([suite] if isinstance(suite, (str, os.PathLike)) else suite or []):
         argv += ["--suite", os.fspath(s)]
@@ -177,6 +171,5 @@ def replay(transcript: StrPath, target: Target, port: int | None = None, *, fail
     """`smtpkit replay TRANSCRIPT --target HOST:PORT --format json`: play a
     recording's client side against a server and judge what it answers."""
     binary = _binary.find_binary(binary)
-    _need("replay", binary)
     argv = [binary, "replay", os.fspath(transcript), "--target", _target(target, port), "--format", "json"]
     return _run(argv + _report_flags(fail_on) + list(args), timeout)
