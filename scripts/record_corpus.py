@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # scripts/record_corpus.py — record real SMTP sessions for the corpus: each
 # real client (curl, swaks, msmtp, s-nail, Python's smtplib) sends one small
-# message to each real server (aiosmtpd, exim) through the recording proxy
-# of scripts/tests/peers, and each session is written as
+# message to each real server (aiosmtpd, exim) through `smtpkit record`,
+# and each session is written as
 # corpus/dialogues/real-<client>-<server>[-variant].smtp with a header
 # saying who spoke, in which versions, and when.
 #
@@ -11,20 +11,24 @@
 # The message has a fixed Date: and Message-ID:, every client a fixed EHLO
 # name, and every session a fresh server, so re-recording gives a reviewable
 # diff; what still varies is what the servers make up (exim's queue ids)
-# and which side's close the proxy sees first. Limits: the proxy is a
-# stopgap for `smtpkit record`; after STARTTLS it records nothing but closes.
+# and which side's close the proxy sees first. The proxy's own first comment
+# (session id, client and server ports) is left out for the same reason.
+# Needs the built smtpkit (SMTPKIT_BIN, else build/default/cli/smtpkit).
+# Limits: the STARTTLS session is recorded with --tls-passthrough, so after
+# STARTTLS it records nothing but closes, as the corpus file always had it.
 import argparse
 import datetime
 import os
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "tests"))
+sys.path[:0] = [os.path.join(HERE, "tests"), os.path.join(HERE, "python")]
 
 from peers import clients, servers  # noqa: E402
 from peers.dialogue import CLIENT, SERVER, read_transcript, side_bytes  # noqa: E402
-from peers.recorder import Recorder  # noqa: E402
+from peers.record import Recorder  # noqa: E402
 
 REPO = os.path.dirname(HERE)
 SENDER, RCPT = "sender@example.test", "rcpt@example.test"
@@ -107,20 +111,25 @@ def record(client, server, variant, note, versions, today):
         "%s: %s sending one message to %s, a real session" % (name, client, server),
         "client: " + client_version(client),
         "server: " + versions[server],
-        "recorded: %s by scripts/record_corpus.py through scripts/tests/peers/recorder.py" % today,
+        "recorded: %s by scripts/record_corpus.py through smtpkit record" % today,
     ]
     if note:
         header.append("note: " + note)
     sent = message(client, server, variant)
-    with start_server(server, variant) as peer, Recorder(peer.host, peer.port) as rec:
+    flags = ["--tls-passthrough"] if variant == "starttls" else []
+    with start_server(server, variant) as peer, tempfile.TemporaryDirectory(prefix="smtpkit-record-") as out, \
+            Recorder(peer.host, peer.port, out, *flags) as rec:
         result = clients.CLIENTS[client](peer.host, rec.port, SENDER, [RCPT], sent,
                                          tls=variant == "starttls",
                                          auth=CORPUS_AUTH if variant == "auth-plain" else None)
         if not result.ok:
             raise RuntimeError("%s failed: %r" % (client, result))
-        text, = rec.wait_sessions(1, timeout=20)
+        text, _ = rec.transcript(timeout=20)
         if not peer.wait_messages(1, timeout=10):
             raise RuntimeError("%s: the server stored nothing" % name)
+        if rec.stop() != 0:
+            raise RuntimeError("%s: smtpkit record failed: %s" % (name, rec.proc.stderr.read().decode()))
+    text = "\n".join(line for line in text.split("\n") if not line.startswith("# smtpkit record: "))
     recs = read_transcript(text, name)
     if not side_bytes(recs, SERVER).startswith(b"220 ") or not side_bytes(recs, CLIENT):
         raise RuntimeError("%s: not a session:\n%s" % (name, text))

@@ -3,20 +3,20 @@
 # arrives on success, then scripted failures — the address refused with
 # 550 and the server closing with 421 — and what the program made of them.
 #
-# Limits: the scripted tests need `smtpkit serve --script` and skip (with
-# the reason) on a build without it. The program runs as a subprocess, as
-# it would in production, with SMTP_HOST/SMTP_PORT in its environment.
+# Limits: the scripted tests need `smtpkit serve --script`; on a build
+# without it they fail with the server's own message. The program runs as
+# a subprocess, as it would in production, with SMTP_HOST/SMTP_PORT in its
+# environment.
 import os
 import subprocess
 import sys
 
 import pytest
 
+import reset_mail  # the top-level pytest.ini puts this folder on the path
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM = os.path.join(HERE, "reset_mail.py")
-
-sys.path.insert(0, HERE)
-import reset_mail  # noqa: E402
 
 
 def run(server, to="user@example.test", token="t0k3n"):

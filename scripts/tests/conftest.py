@@ -1,8 +1,8 @@
 # conftest.py — fixtures of the scripts/tests pytest folder: real SMTP
 # servers (peers/servers.py) started per test and always stopped, a
-# recording proxy factory, the smtpkit plugin's mock-server fixtures, and a
-# check after every test that no process started from a test's work
-# directories is still running.
+# factory of `smtpkit record` proxies (peers/record.py), the smtpkit
+# plugin's mock-server fixtures, and a check after every test that no
+# process started from a test's work directories is still running.
 #
 # Run with Debian's /usr/bin/python3 (python3-pytest, python3-aiosmtpd);
 # peers that are not installed make their tests skip, not fail.
@@ -13,17 +13,15 @@ import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import servers
+from peers.record import Recorder
 
 # The smtpkit pytest plugin (smtp_server, smtp_server_factory) for the
-# test_serve_* files, from this source tree, unless `-p
+# test_serve_* files, from this source tree (the top-level pytest.ini puts
+# scripts/tests and scripts/python on the path), unless `-p
 # smtpkit.pytest_plugin` or an installed copy's entry point loaded it.
 if "smtpkit.pytest_plugin" not in sys.modules:
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
     pytest_plugins = ["smtpkit.pytest_plugin"]
-
-from peers import servers  # noqa: E402
-from peers.recorder import Recorder  # noqa: E402
 
 
 def have(tool):
@@ -89,15 +87,17 @@ def smtp_sink():
 
 
 @pytest.fixture
-def recorder():
-    """recorder(peer) -> a started Recorder in front of peer; all stopped after the test."""
+def record(tmp_path):
+    """record(peer, *flags, out=None) -> `smtpkit record` in front of peer
+    (peers/record.py), transcripts in tmp_path; all stopped after the test,
+    each with exit status 0."""
     made = []
 
-    def make(peer, **kwargs):
-        rec = Recorder(peer.host, peer.port, **kwargs).start()
-        made.append(rec)
-        return rec
+    def start(peer, *flags, out=None):
+        r = Recorder(peer.host, peer.port, out or tmp_path / ("rec%d" % len(made)), *flags)
+        made.append(r)
+        return r
 
-    yield make
-    for rec in made:
-        rec.stop()
+    yield start
+    for r in made:
+        assert r.stop() == 0, r.proc.stderr.read()

@@ -1,8 +1,9 @@
 # test_peers.py — the real-peer harness itself: the Python dialogue writer
 # agrees with the C++ one, each server helper starts and stops cleanly, each
 # real client delivers through each server (byte for byte where the server
-# stores the message raw), the recording proxy's transcripts give back
-# exactly the octets each side sent, and the corpus files are canonical.
+# stores the message raw), the transcripts of `smtpkit record` between a
+# raw client and each server give back exactly the octets each side sent,
+# and the corpus files are canonical.
 #
 # Limits: smtp-sink keeps no raw copy (LF dumps), so it is checked by
 # content; s-nail adds headers of its own, so only ours and the body are
@@ -22,7 +23,6 @@ import pytest
 
 from peers import clients, servers
 from peers.dialogue import CLIENT, SERVER, TranscriptWriter, escape, read_transcript, side_bytes, unescape
-from peers.recorder import TLS_COMMENT
 
 REPO = servers.REPO
 SMTPKIT_BIN = os.environ.get("SMTPKIT_BIN", os.path.join(REPO, "build", "default", "cli", "smtpkit"))
@@ -286,7 +286,7 @@ def test_exim_bs_speaks_smtp_on_stdio():
         servers.Peer("exim-bs", None, 0, b"", workdir).stop()
 
 
-# --- the recorder gives back the octets each side sent ------------------------
+# --- `smtpkit record` gives back the octets each side sent -------------------
 
 class RawClient:
     """A client we control: remembers every octet sent and received."""
@@ -344,8 +344,8 @@ TRICKY_DATA = (b"Subject: octets\r\n\r\n"
                b".\r\n")
 
 
-def test_recorder_gives_back_every_octet_client_closes_mid_line(aiosmtpd_server, recorder):
-    rec = recorder(aiosmtpd_server)
+def test_recorder_gives_back_every_octet_client_closes_mid_line(aiosmtpd_server, record):
+    rec = record(aiosmtpd_server)
     c = RawClient(rec.port)
     c.replies()
     c.send(b"EHLO rec.smtpkit.test\r\n")
@@ -364,7 +364,7 @@ def test_recorder_gives_back_every_octet_client_closes_mid_line(aiosmtpd_server,
     c.sock.shutdown(socket.SHUT_WR)
     c.read_to_eof()
     c.close()
-    text, = rec.wait_sessions(1)
+    text, _ = rec.transcript()
     recs = _check(text, c)
     assert "C: NOOP  \\x20\n" in text
     assert "C= RSET\n" in text
@@ -374,8 +374,8 @@ def test_recorder_gives_back_every_octet_client_closes_mid_line(aiosmtpd_server,
     assert stored == TRICKY_DATA[:-3].replace(b"\r\n..stuffed", b"\r\n.stuffed")
 
 
-def test_recorder_server_closes_first(exim_server, recorder):
-    rec = recorder(exim_server)
+def test_recorder_server_closes_first(exim_server, record):
+    rec = record(exim_server)
     c = RawClient(rec.port)
     c.replies()
     c.send(b"EHLO rec.smtpkit.test\r\n")
@@ -387,7 +387,7 @@ def test_recorder_server_closes_first(exim_server, recorder):
     c.replies(2)
     c.read_to_eof()
     c.close()
-    text, = rec.wait_sessions(1)
+    text, _ = rec.transcript()
     recs = _check(text, c)
     assert _closes(recs) == [SERVER, CLIENT]
     kinds = [r.who for r in recs if r.kind == "line"]
@@ -395,35 +395,35 @@ def test_recorder_server_closes_first(exim_server, recorder):
     assert kinds[i:i + 6] == [CLIENT] * 3 + [SERVER] * 3
 
 
-def test_recorder_client_closes_without_quit(smtp_sink, recorder):
-    rec = recorder(smtp_sink)
+def test_recorder_client_closes_without_quit(smtp_sink, record):
+    rec = record(smtp_sink)
     c = RawClient(rec.port)
     c.replies()
     c.send(b"HELO rec.smtpkit.test\r\n")
     c.replies()
     c.close()
-    text, = rec.wait_sessions(1)
+    text, _ = rec.transcript()
     recs = _check(text, c)
     assert _closes(recs)[0] == CLIENT
 
 
-def test_recorder_stops_at_starttls(aiosmtpd_tls_auth, recorder):
-    rec = recorder(aiosmtpd_tls_auth)
+def test_recorder_stops_at_starttls(aiosmtpd_tls_auth, record):
+    rec = record(aiosmtpd_tls_auth, "--tls-passthrough")
     r = clients.python_smtplib(servers.HOST, rec.port, SENDER, [RCPT], MESSAGE, tls=True, auth=AUTH)
     assert r.ok, r
-    text, = rec.wait_sessions(1)
+    text, _ = rec.transcript()
     recs = read_transcript(text)
     # smtplib says "ehlo" in lower case.
     assert side_bytes(recs, CLIENT) == b"ehlo client.smtpkit.test\r\nSTARTTLS\r\n"
     assert side_bytes(recs, SERVER).endswith(b"\r\n220 Ready to start TLS\r\n")
     after = text.split("@tls\n", 1)[1]
-    assert after.startswith("# " + TLS_COMMENT + "\n")
+    assert after.startswith("# TLS: content not recorded")
     assert all(line.startswith("@close ") for line in after.splitlines()[1:])
     assert aiosmtpd_tls_auth.wait_messages(1)
 
 
-def test_recorder_keeps_recording_when_starttls_is_refused(aiosmtpd_server, recorder):
-    rec = recorder(aiosmtpd_server)
+def test_recorder_keeps_recording_when_starttls_is_refused(aiosmtpd_server, record):
+    rec = record(aiosmtpd_server)
     c = RawClient(rec.port)
     c.replies()
     c.send(b"EHLO rec.smtpkit.test\r\n")
@@ -433,7 +433,7 @@ def test_recorder_keeps_recording_when_starttls_is_refused(aiosmtpd_server, reco
     c.send(b"QUIT\r\n")
     c.replies()
     c.close()
-    text, = rec.wait_sessions(1)
+    text, _ = rec.transcript()
     _check(text, c)
     assert "@tls" not in text
 

@@ -15,97 +15,25 @@
 #
 # Limits: Linux; a peer that is not installed makes its tests skip; every
 # wait is bounded.
-import json
 import os
 import shutil
-import signal
 import smtplib
 import ssl
 import subprocess
-import sys
-import threading
 import time
 import types
 
 import pytest
 
 from peers import clients, dialogue
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-from smtpkit import binary  # noqa: E402
+from peers.record import Recorder
+from smtpkit import binary
 
 SENDER = "sender@example.test"
 RCPT = "rcpt@example.test"
 MESSAGE = (b"From: sender@example.test\r\nTo: rcpt@example.test\r\nSubject: recorded\r\n"
            b"Date: Thu, 01 Jan 2026 00:00:00 +0000\r\nMessage-ID: <record@client.smtpkit.test>\r\n\r\n"
            b"Hello.\r\n.A line that starts with a dot.\r\n")
-
-
-class Recorder:
-    """`smtpkit record` on 127.0.0.1:0 in front of host:port; events read from its stdout."""
-
-    def __init__(self, host, port, out_dir, *flags):
-        self.out_dir = str(out_dir)
-        self.argv = [binary.find_binary(), "record", "--listen", "127.0.0.1:0", "--upstream", "%s:%d" % (host, port),
-                     "--out", self.out_dir, "--events", "-", *flags]
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL)
-        self.events = []
-        self.cond = threading.Condition()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        self.port = self.wait(lambda e: e["event"] == "listening")["port"]
-
-    def _read(self):
-        for line in self.proc.stdout:
-            with self.cond:
-                self.events.append(json.loads(line))
-                self.cond.notify_all()
-        with self.cond:
-            self.cond.notify_all()
-
-    def wait(self, pred, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for e in self.events:
-                    if pred(e):
-                        return e
-                left = deadline - time.monotonic()
-                assert left > 0 and self.proc.poll() is None, "no such event: %r (stderr %r)" % (
-                    self.events, self.proc.stderr.read() if self.proc.poll() is not None else b"")
-                self.cond.wait(min(left, 0.5))
-
-    def transcript(self, session="s000001"):
-        """The session's transcript, once the proxy says it is closed."""
-        e = self.wait(lambda e: e["event"] == "session" and e.get("state") == "closed" and e["session"] == session)
-        with open(e["transcript"], encoding="utf-8") as f:
-            return f.read(), e
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.reader.join(5)
-        return self.proc.returncode
-
-
-@pytest.fixture
-def record(tmp_path):
-    made = []
-
-    def start(peer, *flags, out=None):
-        r = Recorder(peer.host, peer.port, out or tmp_path / ("rec%d" % len(made)), *flags)
-        made.append(r)
-        return r
-
-    yield start
-    for r in made:
-        assert r.stop() == 0, r.proc.stderr.read()
 
 
 def need(tool):

@@ -20,15 +20,12 @@ import re
 import socket
 import ssl
 import subprocess
-import sys
 import time
 
 import pytest
 
 from peers import dialogue
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-from smtpkit import binary  # noqa: E402
+from smtpkit import binary
 
 DOC = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
                                    "dialogue-format.md"))
@@ -237,8 +234,6 @@ def test_server_scripts_serve_their_sessions(block, smtp_server_factory, tmp_pat
 
 @pytest.mark.parametrize("block", ids("smtp client"), ids=repr)
 def test_client_scripts_load_in_smtpkit_replay(block, smtp_server_factory, tmp_path):
-    if not binary.has_verb("replay"):
-        pytest.skip("smtpkit replay is not in this build")
     srv = smtp_server_factory()
     p = subprocess.run([binary.find_binary(), "replay", str(write(tmp_path, block)), "--target",
                         "%s:%d" % (srv.host, srv.port), "--timeout", "5"], capture_output=True, timeout=60)

@@ -1,9 +1,12 @@
-# smtpkit — Python drivers for the smtpkit binary: MockServer (`smtpkit
-# serve` for tests), check/probe_server/replay (the report verbs) and a
-# pytest plugin (smtpkit.pytest_plugin). Standard library only.
-#
-# Limits: Linux; the binary must be built (see smtpkit.binary.find_binary
-# for where it is looked for). API reference: docs/python.md.
+"""Python drivers and a pytest plugin for the smtpkit binary.
+
+MockServer runs `smtpkit serve` for tests; check, probe_server and replay
+run the report verbs; smtpkit.pytest_plugin holds the fixtures. Standard
+library only.
+
+Limits: Linux; the binary must be built (see smtpkit.binary.find_binary
+for where it is looked for). API reference: docs/python.md.
+"""
 from .binary import find_binary, has_flag, has_verb, verbs
 from .errors import (BinaryNotFound, NotAvailable, ServerDied, ServerError, ServerStartError, SmtpkitError,
                      ToolError, WaitTimeout)

@@ -1,17 +1,24 @@
-# smtpkit/binary.py — find the smtpkit binary and learn what it can do.
-#
-# Order: the SMTPKIT_BIN environment variable, then the build tree of the
-# source checkout this package sits in (build/default/cli/smtpkit under the
-# first folder above the package that holds CMakeLists.txt and cli/), then
-# PATH. The error names every place tried. A SMTPKIT_BIN that is set but
-# not executable is an error at once (falling back would test another
-# binary than the one asked for).
-#
-# What a binary can do is read from its --help text (verbs listed under
-# "Subcommands:", flags of a verb), cached per binary path and mtime, so a
-# test can skip cleanly when a verb or flag is not built yet. Limits: relies
-# on CLI11's help layout; a verb's help is trusted only when the top-level
-# help lists the verb (CLI11 prints the top-level help for unknown verbs).
+"""Find the smtpkit binary and learn what it can do.
+
+Order: the SMTPKIT_BIN environment variable, then the build tree of the
+source checkout this package sits in (build/default/cli/smtpkit under the
+first folder above the package that holds CMakeLists.txt and cli/), then
+PATH. The error names every place tried. A SMTPKIT_BIN that is set but
+not executable is an error at once (falling back would test another
+binary than the one asked for).
+
+verbs(), has_verb() and has_flag() read a binary's --help text (verbs
+listed under "Subcommands:", flags of a verb), cached per binary path and
+mtime. They are a guess from CLI11's help layout, kept for users who want
+to print or log what a build offers; nothing in this package decides by
+them, and smtpkit's own tests never skip on them: a verb or flag a build
+lacks makes the call that needs it fail with the binary's own error
+(ToolError, ServerStartError). A verb's help is trusted only when the
+top-level help lists the verb (CLI11 prints the top-level help for
+unknown verbs).
+"""
+from __future__ import annotations
+
 import os
 import re
 import shutil
@@ -20,10 +27,10 @@ import subprocess
 from .errors import BinaryNotFound
 
 BUILD_RELATIVE = os.path.join("build", "default", "cli", "smtpkit")
-_help_cache = {}
+_help_cache: dict[tuple[object, ...], str] = {}
 
 
-def source_root(start=None):
+def source_root(start: str | os.PathLike[str] | None = None) -> str | None:
     """The smtpkit source checkout above `start` (default: this package), or None."""
     d = os.path.abspath(start or os.path.dirname(__file__))
     while True:
@@ -35,11 +42,11 @@ def source_root(start=None):
         d = parent
 
 
-def _executable(path):
+def _executable(path: str | os.PathLike[str]) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
-def find_binary(explicit=None):
+def find_binary(explicit: str | os.PathLike[str] | None = None) -> str:
     """Absolute path of the smtpkit binary; raises BinaryNotFound."""
     tried = []
     if explicit:
@@ -68,8 +75,9 @@ def find_binary(explicit=None):
     raise BinaryNotFound("smtpkit binary not found; tried:\n  " + "\n  ".join(tried))
 
 
-def help_text(binary, *verb):
+def help_text(binary: str, *verb: str) -> str:
     """`smtpkit [VERB...] --help` output (cached)."""
+    key: tuple[object, ...]
     try:
         st = os.stat(binary)
         key = (binary, st.st_mtime_ns, st.st_size, verb)
@@ -85,8 +93,8 @@ def help_text(binary, *verb):
     return _help_cache[key]
 
 
-def verbs(binary=None):
-    """The verbs this binary lists under 'Subcommands:'."""
+def verbs(binary: str | None = None) -> list[str]:
+    """The verbs this binary lists under 'Subcommands:' (read from --help: for information only)."""
     text = help_text(binary or find_binary())
     found, inside = [], False
     for line in text.splitlines():
@@ -102,13 +110,14 @@ def verbs(binary=None):
     return found
 
 
-def has_verb(verb, binary=None):
-    """True when `smtpkit VERB` exists in this binary."""
+def has_verb(verb: str, binary: str | None = None) -> bool:
+    """True when `smtpkit --help` lists VERB (a guess from the help text: for information only)."""
     return verb in verbs(binary)
 
 
-def has_flag(verb, flag, binary=None):
-    """True when `smtpkit VERB --help` lists FLAG (e.g. has_flag('serve', '--script'))."""
+def has_flag(verb: str, flag: str, binary: str | None = None) -> bool:
+    """True when `smtpkit VERB --help` lists FLAG (e.g. has_flag('serve', '--script')); a guess
+    from the help text, for information only."""
     binary = binary or find_binary()
     if not has_verb(verb.split()[0], binary):
         return False

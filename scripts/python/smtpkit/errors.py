@@ -1,8 +1,12 @@
-# smtpkit/errors.py — the exceptions of the Python drivers. Every error that
-# comes from the smtpkit binary carries what the binary said (its stderr)
-# and its exit status, so a failing test tells why without a second run.
-#
-# Limits: the text of stderr is kept whole up to 64 KiB (the tail beyond).
+"""The exceptions of the Python drivers.
+
+Every error that comes from the smtpkit binary carries what the binary
+said (its stderr) and its exit status, so a failing test tells why without
+a second run.
+
+Limits: the text of stderr is kept whole up to 64 KiB (the tail beyond).
+"""
+from __future__ import annotations
 
 
 class SmtpkitError(Exception):
@@ -14,13 +18,19 @@ class BinaryNotFound(SmtpkitError):
 
 
 class NotAvailable(SmtpkitError):
-    """This smtpkit binary lacks a verb or a flag the call needs."""
+    """This smtpkit binary lacks a verb or a flag the call needs.
+
+    Kept so that code catching it still runs; the package no longer raises
+    it. A verb or flag the binary lacks shows as the binary's own error:
+    ToolError from check/probe_server/replay, ServerStartError from
+    MockServer.start()."""
 
 
 class ToolError(SmtpkitError):
     """A smtpkit verb failed to run (exit status 2, or output that is not its report)."""
 
-    def __init__(self, message, returncode=None, stderr="", argv=None):
+    def __init__(self, message: str, returncode: int | None = None, stderr: str = "",
+                 argv: list[str] | None = None) -> None:
         super().__init__(message)
         self.returncode = returncode
         self.stderr = stderr
@@ -30,7 +40,7 @@ class ToolError(SmtpkitError):
 class ServerError(SmtpkitError):
     """`smtpkit serve` did not start, or stopped on its own."""
 
-    def __init__(self, message, returncode=None, stderr=""):
+    def __init__(self, message: str, returncode: int | None = None, stderr: str = "") -> None:
         super().__init__(message)
         self.returncode = returncode
         self.stderr = stderr
@@ -48,7 +58,7 @@ class WaitTimeout(SmtpkitError, TimeoutError):
     """A bounded wait ran out; the message says what was seen meanwhile."""
 
 
-def describe_exit(returncode):
+def describe_exit(returncode: int | None) -> str:
     """'exit status 2' or 'killed by SIGKILL'."""
     import signal
 
@@ -62,7 +72,7 @@ def describe_exit(returncode):
     return "exit status %d" % returncode
 
 
-def tail(text, limit=65536):
+def tail(text: str, limit: int = 65536) -> str:
     if len(text) <= limit:
         return text
     return "…" + text[-limit:]

@@ -1,41 +1,45 @@
-# smtpkit/pytest_plugin.py — pytest fixtures for the smtpkit mock server.
-#
-#   smtp_server           a MockServer started fresh for each test
-#   smtp_server_factory   make as many as a test needs: factory(script=None, **options)
-#   @pytest.mark.smtp_script(SCRIPT, **options)   script (path or text) for smtp_server
-#   @pytest.mark.smtp_options(**options)          serve flags for smtp_server
-#   @pytest.mark.smtp_allow_findings(*rules)      findings --smtpkit-fail-on ignores (none: all)
-#   --smtpkit-fail-on must|should   fail a test whose client broke a rule of that level,
-#                                   even when the test's own assertions passed
-#   --smtpkit-bin PATH              the binary (default: SMTPKIT_BIN, build tree, PATH)
-#
-# A failing test gets each session's transcript and the findings as report
-# sections. Load with `-p smtpkit.pytest_plugin`; once the package is
-# installed its pytest11 entry point, named the same, loads it (and the
-# flag then finds it already loaded).
-#
-# Limits: the fail-on check looks at findings known when the test body
-# ends, after waiting up to 2 s for open sessions to close; a session the
-# test leaves open is judged on what it sent so far. Servers are stopped at
-# fixture teardown; a test that uses a script skips (with the reason) when
-# the binary has no `serve --script`.
+"""Pytest fixtures for the smtpkit mock server.
+
+  smtp_server           a MockServer started fresh for each test
+  smtp_server_factory   make as many as a test needs: factory(script=None, **options)
+  @pytest.mark.smtp_script(SCRIPT, **options)   script (path or text) for smtp_server
+  @pytest.mark.smtp_options(**options)          serve flags for smtp_server
+  @pytest.mark.smtp_allow_findings(*rules)      findings --smtpkit-fail-on ignores (none: all)
+  --smtpkit-fail-on must|should   fail a test whose client broke a rule of that level,
+                                  even when the test's own assertions passed
+  --smtpkit-bin PATH              the binary (default: SMTPKIT_BIN, build tree, PATH)
+
+A failing test gets each session's transcript and the findings as report
+sections. Load with `-p smtpkit.pytest_plugin`; once the package is
+installed its pytest11 entry point, named the same, loads it (and the
+flag then finds it already loaded).
+
+Limits: the fail-on check looks at findings known when the test body
+ends, after waiting up to 2 s for open sessions to close; a session the
+test leaves open is judged on what it sent so far. Servers are stopped at
+fixture teardown. A test whose server cannot start (a binary without
+`serve --script` given a script, say) fails with the server's own
+message; it is never skipped.
+"""
+from __future__ import annotations
+
+from typing import Any, Generator, Iterator
+
 import pytest
 
-from . import binary as _binary
-from .errors import NotAvailable
-from .server import MockServer, counts, running
+from .server import Finding, MockServer, Script, counts, running
 
-_SERVERS = pytest.StashKey()
+_SERVERS = pytest.StashKey[list[MockServer]]()
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("smtpkit", "smtpkit mock SMTP server")
     group.addoption("--smtpkit-fail-on", choices=("must", "should"), default=None,
                     help="fail a test whose SMTP client broke a rule of this level (findings of smtpkit serve)")
     group.addoption("--smtpkit-bin", default=None, help="smtpkit binary (default: $SMTPKIT_BIN, the build tree, PATH)")
 
 
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "smtp_script(script, **options): script (path or inline text) for smtp_server")
     config.addinivalue_line("markers", "smtp_options(**options): smtpkit serve options for smtp_server")
     config.addinivalue_line("markers", "smtp_allow_findings(*rules): findings --smtpkit-fail-on does not count")
@@ -44,25 +48,21 @@ def pytest_configure(config):
 class ServerFactory:
     """Starts MockServers for one test and stops them all at its end."""
 
-    def __init__(self, node, binary=None):
+    def __init__(self, node: pytest.Item, binary: str | None = None) -> None:
         self.node = node
         self.binary = binary
-        self.servers = []
+        self.servers: list[MockServer] = []
 
-    def __call__(self, script=None, **options):
+    def __call__(self, script: Script | list[Script] | None = None, **options: Any) -> MockServer:
         if self.binary and "binary" not in options:
             options["binary"] = self.binary
-        if script is not None or options.get("scripts"):
-            bin_path = _binary.find_binary(options.get("binary"))
-            if not _binary.has_flag("serve", "--script", bin_path):
-                pytest.skip("smtpkit serve --script is not in this build (%s): scripted test skipped" % bin_path)
         srv = MockServer(script, **options)
         self.node.stash.setdefault(_SERVERS, []).append(srv)
         self.servers.append(srv)
         return srv.start()
 
-    def close(self):
-        errors = []
+    def close(self) -> None:
+        errors: list[Exception] = []
         for srv in self.servers:
             try:
                 srv.close()
@@ -73,7 +73,7 @@ class ServerFactory:
 
 
 @pytest.fixture
-def smtp_server_factory(request):
+def smtp_server_factory(request: pytest.FixtureRequest) -> Iterator[ServerFactory]:
     """factory(script=None, **options) -> a started MockServer; all are stopped after the test."""
     factory = ServerFactory(request.node, request.config.getoption("smtpkit_bin"))
     yield factory
@@ -81,9 +81,9 @@ def smtp_server_factory(request):
 
 
 @pytest.fixture
-def smtp_server(smtp_server_factory, request):
+def smtp_server(smtp_server_factory: ServerFactory, request: pytest.FixtureRequest) -> MockServer:
     """A fresh MockServer (reference behaviour, or the smtp_script marker's script)."""
-    options = {}
+    options: dict[str, Any] = {}
     m = request.node.get_closest_marker("smtp_options")
     if m:
         options.update(m.kwargs)
@@ -94,20 +94,17 @@ def smtp_server(smtp_server_factory, request):
         script = m.args[0] if m.args else m.kwargs.get("script")
         if len(m.args) > 1:
             script = list(m.args)
-    try:
-        return smtp_server_factory(script=script, **options)
-    except NotAvailable as e:
-        pytest.skip(str(e))
+    return smtp_server_factory(script=script, **options)
 
 
-def _allowed(item):
+def _allowed(item: pytest.Item) -> set[str] | None:
     m = item.get_closest_marker("smtp_allow_findings")
     if m is None:
         return set()
     return set(m.args) if m.args else None  # None: every rule
 
 
-def _sections(servers):
+def _sections(servers: list[MockServer]) -> list[tuple[str, str]]:
     out = []
     for n, srv in enumerate(servers, 1):
         name = "smtpkit server %d (127.0.0.1:%s)" % (n, srv.port)
@@ -128,7 +125,7 @@ def _sections(servers):
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
     rep = outcome.get_result()
     servers = item.stash.get(_SERVERS, None)
@@ -137,7 +134,7 @@ def pytest_runtest_makereport(item, call):
     fail_on = item.config.getoption("smtpkit_fail_on")
     if rep.when == "call" and rep.passed and fail_on and not hasattr(rep, "wasxfail"):
         allowed = _allowed(item)
-        bad = []
+        bad: list[Finding] = []
         if allowed is not None:
             for srv in servers:
                 if srv.alive:
@@ -153,7 +150,7 @@ def pytest_runtest_makereport(item, call):
             rep.sections.append((title, text))
 
 
-def pytest_sessionfinish(session):
+def pytest_sessionfinish(session: pytest.Session) -> None:
     # A server a test forgot to stop (started without the fixtures).
     for srv in list(running.values()):
         try:

@@ -1,15 +1,20 @@
-# smtpkit/server.py — MockServer: run `smtpkit serve` for a test and see
-# what it saw. The server writes JSON-lines events (docs/serve.md) into a
-# pipe; a reader thread turns them into messages, sessions and findings.
-# Readiness is the server's own "ready" event, never a sleep; every wait is
-# bounded; a server that dies raises ServerDied with its stderr.
-#
-# Limits: Linux (pass_fds, /dev/fd); standard library only. Listens on
-# 127.0.0.1 only, on ports the server picks (port 0). Message bodies are
-# read from the Maildir when first asked for (and before the work folder
-# is removed), not held in memory while the server runs. A server started
-# from the main thread dies with the Python process (PR_SET_PDEATHSIG);
-# one started from another thread does not, so stop it.
+"""MockServer: run `smtpkit serve` for a test and see what it saw.
+
+The server writes JSON-lines events (docs/serve.md) into a pipe; a
+reader thread turns them into messages, sessions and findings. Readiness
+is the server's own "ready" event, never a sleep; every wait is bounded; a
+server that dies raises ServerDied with its stderr.
+
+Limits: Linux (pass_fds, /dev/fd); standard library only. Listens on
+127.0.0.1 only, on ports the server picks (port 0). Message bodies are
+read from the Maildir when first asked for (and before the work folder
+is removed), not held in memory while the server runs. A server nobody
+stopped is killed when Python exits (weakref.finalize, which runs at
+exit); one started from the main thread also dies when the Python process
+is killed (PR_SET_PDEATHSIG), one started from another thread does not.
+"""
+from __future__ import annotations
+
 import ctypes
 import email
 import email.policy
@@ -25,25 +30,32 @@ import tempfile
 import termios
 import threading
 import time
+import weakref
+from typing import Any, Callable, Dict, Iterable, Mapping, Sequence, TypeVar, Union, cast
 
 from . import binary as _binary
-from .errors import (NotAvailable, ServerDied, ServerError, ServerStartError, WaitTimeout, describe_exit, tail)
+from .errors import ServerDied, ServerError, ServerStartError, WaitTimeout, describe_exit, tail
 
 LEVELS = ("MUST", "SHOULD", "MAY", "ADVICE")
 
+T = TypeVar("T")
+Event = Dict[str, Any]
+# A script: its path, or its text (anything with a newline, or not a file).
+Script = Union[str, "os.PathLike[str]"]
+
 # Every server this process started and has not stopped (pid -> MockServer),
 # and the work folder of every server ever started, for leak checks.
-running = {}
-started_workdirs = []
+running: dict[int, MockServer] = {}
+started_workdirs: list[str] = []
 _running_lock = threading.Lock()
 
 
-def leftover_processes(workdirs=None):
+def leftover_processes(workdirs: Iterable[str] | None = None) -> list[tuple[int, str]]:
     """[(pid, command line)] of live processes (zombies aside) whose command
     line names one of `workdirs` (default: every server this Python
     started). Linux only (/proc)."""
     workdirs = list(started_workdirs if workdirs is None else workdirs)
-    found = []
+    found: list[tuple[int, str]] = []
     if not workdirs:
         return found
     for entry in os.listdir("/proc"):
@@ -62,7 +74,7 @@ def leftover_processes(workdirs=None):
     return found
 
 
-def counts(level, fail_on):
+def counts(level: str | None, fail_on: str | None) -> bool:
     """True when a finding of `level` fails a run with --fail-on `fail_on`."""
     order = {"MUST": 0, "SHOULD": 1, "MAY": 2, "ADVICE": 3}
     return order.get(str(level).upper(), 9) <= order.get(str(fail_on).upper(), -1)
@@ -73,35 +85,54 @@ class Finding:
 
     __slots__ = ("session", "rule", "side", "level", "rfc", "message", "excerpt", "offset", "line", "source")
 
-    def __init__(self, rule, side, level, rfc, message, excerpt="", offset=None, session=None, line=None, source=None):
+    rule: str
+    side: str
+    level: str
+    rfc: str
+    message: str
+    excerpt: str
+    offset: int | None
+    session: str | None  # live findings: the session id
+    line: int | None  # findings of a report: the transcript line
+    source: str | None  # ... and the transcript (or scenario)
+
+    def __init__(self, rule: str, side: str, level: str, rfc: str, message: str, excerpt: str = "",
+                 offset: int | None = None, session: str | None = None, line: int | None = None,
+                 source: str | None = None) -> None:
         self.rule, self.side, self.level, self.rfc = rule, side, level, rfc
         self.message, self.excerpt, self.offset = message, excerpt, offset
         self.session, self.line, self.source = session, line, source
 
     @classmethod
-    def from_event(cls, e):
+    def from_event(cls, e: Event) -> Finding:
         return cls(e.get("rule"), e.get("side"), e.get("level"), e.get("rfc"), e.get("message", ""),
                    e.get("excerpt", ""), e.get("offset"), session=e.get("session"))
 
-    def __str__(self):
+    def __str__(self) -> str:
         where = self.session or ("%s:%s" % (self.source, self.line) if self.source else "")
         return "%s%s %s %s: %s (%s)%s" % (where + ": " if where else "", self.side, self.level, self.rule,
                                           self.message, self.rfc, " at %r" % self.excerpt if self.excerpt else "")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Finding(%s)" % self
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
 
 
 class Reply:
+    """One reply of the server: its code, the text of its last line, every line's text."""
+
     __slots__ = ("code", "text", "lines")
 
-    def __init__(self, code, text, lines=None):
+    code: int
+    text: str
+    lines: list[str]
+
+    def __init__(self, code: int, text: str, lines: list[str] | None = None) -> None:
         self.code, self.text, self.lines = code, text, lines or [text]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Reply(%d, %r)" % (self.code, self.text)
 
 
@@ -109,39 +140,68 @@ class Message:
     """A message the server accepted (it got 250): envelope, TLS and AUTH
     facts, and the stored octets (`raw`, dot-unstuffed, byte for byte)."""
 
-    def __init__(self, event):
+    def __init__(self, event: Event) -> None:
         self.event = event
-        self.id = event.get("id")
-        self.session = event.get("session")
-        self.path = event.get("path") or None
-        self.envelope_path = event.get("envelope_path") or None
-        self.size = event.get("size")
-        self.sha256 = event.get("sha256")
-        self.envelope = event.get("envelope") or {}
-        self._raw = None
-        self._email = None
-
-    mail_from = property(lambda self: self.envelope.get("mail_from"))
-    mail_params = property(lambda self: self.envelope.get("mail_params", {}))
-    helo = property(lambda self: self.envelope.get("helo"))
-    esmtp = property(lambda self: self.envelope.get("esmtp"))
-    peer = property(lambda self: self.envelope.get("peer"))
-    transport = property(lambda self: self.envelope.get("transport"))
-    tls = property(lambda self: bool(self.envelope.get("tls")))
-    tls_version = property(lambda self: self.envelope.get("tls_version"))
-    tls_cipher = property(lambda self: self.envelope.get("tls_cipher"))
-    auth = property(lambda self: self.envelope.get("auth"))
+        self.id: str | None = event.get("id")
+        self.session: str | None = event.get("session")
+        self.path: str | None = event.get("path") or None
+        self.envelope_path: str | None = event.get("envelope_path") or None
+        self.size: int | None = event.get("size")
+        self.sha256: str | None = event.get("sha256")
+        self.envelope: dict[str, Any] = event.get("envelope") or {}
+        self._raw: bytes | None = None
+        self._email: email.message.EmailMessage | None = None
 
     @property
-    def rcpt_to(self):
+    def mail_from(self) -> str | None:
+        return self.envelope.get("mail_from")
+
+    @property
+    def mail_params(self) -> dict[str, Any]:
+        return self.envelope.get("mail_params", {})
+
+    @property
+    def helo(self) -> str | None:
+        return self.envelope.get("helo")
+
+    @property
+    def esmtp(self) -> bool | None:
+        return self.envelope.get("esmtp")
+
+    @property
+    def peer(self) -> str | None:
+        return self.envelope.get("peer")
+
+    @property
+    def transport(self) -> str | None:
+        return self.envelope.get("transport")
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.envelope.get("tls"))
+
+    @property
+    def tls_version(self) -> str | None:
+        return self.envelope.get("tls_version")
+
+    @property
+    def tls_cipher(self) -> str | None:
+        return self.envelope.get("tls_cipher")
+
+    @property
+    def auth(self) -> str | None:
+        return self.envelope.get("auth")
+
+    @property
+    def rcpt_to(self) -> list[str]:
         return [r.get("address") for r in self.envelope.get("rcpt_to", [])]
 
     @property
-    def rcpt_params(self):
+    def rcpt_params(self) -> dict[str, dict[str, Any]]:
         return {r.get("address"): r.get("params", {}) for r in self.envelope.get("rcpt_to", [])}
 
     @property
-    def raw(self):
+    def raw(self) -> bytes | None:
         """The stored octets (None with --discard)."""
         if self._raw is None and self.path:
             with open(self.path, "rb") as f:
@@ -149,47 +209,49 @@ class Message:
         return self._raw
 
     @property
-    def email(self):
+    def email(self) -> email.message.EmailMessage | None:
         """The message parsed by the `email` package (policy.default)."""
         if self._email is None and self.raw is not None:
-            self._email = email.message_from_bytes(self.raw, policy=email.policy.default)
+            # policy.default makes an EmailMessage (get_content() and friends).
+            self._email = cast("email.message.EmailMessage",
+                               email.message_from_bytes(self.raw, policy=email.policy.default))
         return self._email
 
-    def stored_envelope(self):
+    def stored_envelope(self) -> dict[str, Any]:
         """The envelope JSON file written beside the message in the Maildir."""
         with open(self.envelope_path, encoding="utf-8") as f:
             return json.load(f)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Message(%s from %r to %r, %s octets)" % (self.id, self.mail_from, self.rcpt_to, self.size)
 
 
 class Session:
     """One client connection as the server saw it."""
 
-    def __init__(self, sid, peer=None):
+    def __init__(self, sid: str, peer: str | None = None) -> None:
         self.id = sid
         self.peer = peer
         self.state = "open"
         self.implicit_tls = False
-        self.tls = None  # {"state", "version", "cipher"} after a handshake
-        self.auth_user = None
-        self.commands = []  # command lines, as the server took them
-        self.replies = []  # Reply
-        self.dialogue = []  # ("C", line) / ("S", "250 text") in event order
-        self.findings = []
-        self.findings_count = None  # from the "closed" event
-        self.messages = []
-        self.discarded = []  # "discarded" events (octets ignored, e.g. after STARTTLS)
-        self.transcript_path = None
-        self._transcript = None
+        self.tls: Event | None = None  # {"state", "version", "cipher"} after a handshake
+        self.auth_user: str | None = None
+        self.commands: list[str] = []  # command lines, as the server took them
+        self.replies: list[Reply] = []
+        self.dialogue: list[tuple[str, str]] = []  # ("C", line) / ("S", "250 text") in event order
+        self.findings: list[Finding] = []
+        self.findings_count: int | None = None  # from the "closed" event
+        self.messages: list[Message] = []
+        self.discarded: list[Event] = []  # "discarded" events (octets ignored, e.g. after STARTTLS)
+        self.transcript_path: str | None = None
+        self._transcript: str | None = None
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self.state == "closed"
 
     @property
-    def transcript(self):
+    def transcript(self) -> str:
         """The session's transcript (dialogue format), read from the server's
         transcript folder; while it is open, what the events told so far."""
         if self._transcript is not None:
@@ -205,23 +267,23 @@ class Session:
             lines.append("%s: %s" % (side, text))
         return "\n".join(lines) + "\n"
 
-    def _load(self):
+    def _load(self) -> None:
         try:
             self.transcript  # noqa: B018 (caches the file text once closed)
         except OSError:
             pass
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Session(%s %s, %d commands, %d findings)" % (self.id, self.state, len(self.commands), len(self.findings))
 
 
 _FLAG_SPECIAL = {"tls", "users", "user", "no", "auth_mechanisms", "args", "script", "scripts"}
 
 
-def _flags(options):
+def _flags(options: Mapping[str, Any]) -> list[str]:
     """Keyword options -> command-line flags: foo_bar=1 -> --foo-bar 1,
     True -> --foo-bar, False/None -> nothing, list -> repeated."""
-    argv = []
+    argv: list[str] = []
     for key, value in options.items():
         if value is None or value is False:
             continue
@@ -236,7 +298,18 @@ def _flags(options):
     return argv
 
 
-def _pdeathsig():
+def _kill_forgotten(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a server nobody stopped: at interpreter exit, or when its
+    MockServer is collected. Holds the process, never the MockServer."""
+    if proc.poll() is None:
+        try:
+            proc.kill()
+            proc.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+
+def _pdeathsig() -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
@@ -254,8 +327,9 @@ class MockServer:
     an implicit-TLS listener, args=[...] raw extra flags).
     """
 
-    def __init__(self, script=None, *, binary=None, workdir=None, keep=False, start_timeout=30.0,
-                 stop_timeout=None, env=None, **options):
+    def __init__(self, script: Script | Sequence[Script] | None = None, *, binary: str | None = None,
+                 workdir: str | os.PathLike[str] | None = None, keep: bool = False, start_timeout: float = 30.0,
+                 stop_timeout: float | None = None, env: Mapping[str, str] | None = None, **options: Any) -> None:
         self.binary = _binary.find_binary(binary)
         self.options = dict(options)
         options.setdefault("shutdown_grace", 2)
@@ -270,30 +344,31 @@ class MockServer:
         self.scripts = self._script_files(script if script is not None else options.pop("scripts", None))
         self._env = env
         self._argv_options = options
-        self.proc = None
-        self.returncode = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.returncode: int | None = None
         self.host = "127.0.0.1"
-        self.port = None
-        self.tls_port = None
-        self.endpoints = []
-        self.info = {}  # the "ready" event
-        self.stopped_info = None  # the "stopped" event
-        self.events = []
-        self.messages = []
-        self.findings = []
-        self._sessions = {}
-        self.refused = []  # "refused" session events (--max-sessions)
-        self.store_errors = []
+        self.port: int | None = None
+        self.tls_port: int | None = None
+        self.endpoints: list[Event] = []
+        self.info: Event = {}  # the "ready" event
+        self.stopped_info: Event | None = None  # the "stopped" event
+        self.events: list[Event] = []
+        self.messages: list[Message] = []
+        self.findings: list[Finding] = []
+        self._sessions: dict[str, Session] = {}
+        self.refused: list[Event] = []  # "refused" session events (--max-sessions)
+        self.store_errors: list[Event] = []
         self._cond = threading.Condition()
         self._eof = False
-        self._reader = None
-        self._events_fd = None
+        self._reader: threading.Thread | None = None
+        self._events_fd: int | None = None
+        self._finalizer: weakref.finalize | None = None
         self._ready = False
         self._stop_requested = False
 
     # --- command line ---------------------------------------------------------
 
-    def _script_files(self, script):
+    def _script_files(self, script: Script | Sequence[Script] | None) -> list[str]:
         if script is None:
             return []
         items = script if isinstance(script, (list, tuple)) else [script]
@@ -310,7 +385,8 @@ class MockServer:
             files.append(path)
         return files
 
-    def argv(self, events_target):
+    def argv(self, events_target: str) -> list[str]:
+        """The `smtpkit serve` command line, events written to `events_target`."""
         o = dict(self._argv_options)
         argv = [self.binary, "serve", "--listen", "127.0.0.1:0", "--events", events_target,
                 "--maildir", self.maildir, "--transcripts", self.transcripts_dir]
@@ -340,12 +416,10 @@ class MockServer:
 
     # --- life cycle -------------------------------------------------------------
 
-    def start(self):
+    def start(self) -> MockServer:
+        """Start the server and wait for its "ready" event; returns self."""
         if self.proc is not None:
             return self
-        if self.scripts and not _binary.has_flag("serve", "--script", self.binary):
-            self._cleanup_workdir()
-            raise NotAvailable("smtpkit serve --script is not in this build (%s); cannot run a script" % self.binary)
         r, w = os.pipe()
         argv = self.argv("/dev/fd/%d" % w)
         self.command_line = argv
@@ -367,6 +441,10 @@ class MockServer:
         with _running_lock:
             running[self.proc.pid] = self
             started_workdirs.append(self.workdir)
+        # A server a test forgets to stop is still killed when Python exits
+        # (weakref.finalize runs its callbacks at exit; a __del__ would not
+        # run while the reader thread holds this object).
+        self._finalizer = weakref.finalize(self, _kill_forgotten, self.proc)
         self._events_fd = r
         self._reader = threading.Thread(target=self._read_events, args=(r,), name="smtpkit-events-%d" % self.proc.pid,
                                         daemon=True)
@@ -379,7 +457,7 @@ class MockServer:
             raise
         return self
 
-    def _wait_ready(self):
+    def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
         with self._cond:
             while not self._ready:
@@ -401,7 +479,7 @@ class MockServer:
         raise ServerStartError("smtpkit serve exited before it was ready (%s): %s" % (describe_exit(rc), err.strip()
                                or "(no message on stderr)"), rc, err)
 
-    def _reap(self, timeout):
+    def _reap(self, timeout: float) -> int | None:
         try:
             self.returncode = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -409,18 +487,20 @@ class MockServer:
         self._forget()
         return self.returncode
 
-    def _forget(self):
+    def _forget(self) -> None:
         with _running_lock:
             running.pop(self.proc.pid, None)
+        if self._finalizer is not None:
+            self._finalizer.detach()
 
-    def _kill(self):
+    def _kill(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
         if self.proc:
             self._reap(10)
             self._join_reader(5)
 
-    def stop(self, timeout=None):
+    def stop(self, timeout: float | None = None) -> int | None:
         """SIGTERM, a bounded wait, then SIGKILL. Returns the exit status
         (negative: killed by that signal). Safe to call twice."""
         if self.proc is None:
@@ -439,11 +519,11 @@ class MockServer:
         self._join_reader(5)
         return self.returncode
 
-    def _join_reader(self, timeout):
+    def _join_reader(self, timeout: float) -> None:
         if self._reader is not None and self._reader is not threading.current_thread():
             self._reader.join(timeout)
 
-    def close(self):
+    def close(self) -> int | None:
         """stop(), keep what tests may still read (message octets,
         transcripts) in memory, and remove the work folder."""
         rc = self.stop()
@@ -458,28 +538,19 @@ class MockServer:
         self._cleanup_workdir()
         return rc
 
-    def _cleanup_workdir(self):
+    def _cleanup_workdir(self) -> None:
         if self._own_workdir and not self.keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self):
+    def __enter__(self) -> MockServer:
         return self.start()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __del__(self):
-        proc = getattr(self, "proc", None)
-        if proc is not None and proc.poll() is None:
-            try:
-                proc.kill()
-                proc.wait(5)
-            except Exception:  # noqa: BLE001
-                pass
 
     # --- events -------------------------------------------------------------------
 
-    def _read_events(self, fd):
+    def _read_events(self, fd: int) -> None:
         # Octets are read without blocking and applied under the lock, so
         # "nothing left in the pipe" (see _drained) means every event the
         # server has written so far is applied.
@@ -514,13 +585,13 @@ class MockServer:
             self._cond.notify_all()
 
     @staticmethod
-    def _parse_event(line):
+    def _parse_event(line: bytes) -> Event:
         try:
             return json.loads(line)
         except ValueError:
             return {"event": "unparsed", "text": line.decode("utf-8", "replace")}
 
-    def _drained(self):
+    def _drained(self) -> bool:
         """True when every event the server has written is applied (call
         with the lock held)."""
         fd = self._events_fd
@@ -531,13 +602,13 @@ class MockServer:
         except OSError:
             return True
 
-    def _session(self, sid, peer=None):
+    def _session(self, sid: str, peer: str | None = None) -> Session:
         s = self._sessions.get(sid)
         if s is None:
             s = self._sessions[sid] = Session(sid, peer)
         return s
 
-    def _apply(self, e):
+    def _apply(self, e: Event) -> None:
         self.events.append(e)
         kind = e.get("event")
         sid = e.get("session")
@@ -595,31 +666,31 @@ class MockServer:
     # --- what was seen --------------------------------------------------------------
 
     @property
-    def address(self):
+    def address(self) -> tuple[str, int | None]:
         return (self.host, self.port)
 
     @property
-    def sessions(self):
+    def sessions(self) -> list[Session]:
         """Sessions in the order they opened."""
         with self._cond:
             return sorted(self._sessions.values(), key=lambda s: s.id)
 
-    def session(self, sid):
+    def session(self, sid: str) -> Session:
         with self._cond:
             return self._sessions[sid]
 
     @property
-    def alive(self):
+    def alive(self) -> bool:
         return self.proc is not None and self.returncode is None and self.proc.poll() is None
 
-    def stderr_text(self):
+    def stderr_text(self) -> str:
         try:
             with open(self.stderr_path, encoding="utf-8", errors="replace") as f:
                 return tail(f.read())
         except OSError:
             return ""
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget the messages, findings, events and closed sessions seen so
         far (sessions still open stay). Stored files are left in place."""
         with self._cond:
@@ -636,7 +707,7 @@ class MockServer:
 
     # --- waiting -------------------------------------------------------------------------
 
-    def _exit_status(self):
+    def _exit_status(self) -> int | None:
         """The exit status once the event stream has ended (the process is
         exiting: wait a little for it), or None if it is still running."""
         if self.returncode is None:
@@ -647,7 +718,8 @@ class MockServer:
             self._forget()
         return self.returncode
 
-    def wait_for(self, predicate, timeout=10.0, what="the condition"):
+    def wait_for(self, predicate: Callable[[MockServer], T], timeout: float = 10.0,
+                 what: str = "the condition") -> T:
         """Wait until predicate(self) is true (checked after each event).
         Raises WaitTimeout, or ServerDied when the server is gone."""
         deadline = time.monotonic() + timeout
@@ -677,16 +749,16 @@ class MockServer:
         raise ServerDied("smtpkit serve stopped on its own (%s) while the test waited for %s; stderr:\n%s"
                          % (describe_exit(rc), what, err.strip() or "(empty)"), rc, err)
 
-    def wait_for_messages(self, n=1, timeout=10.0):
+    def wait_for_messages(self, n: int = 1, timeout: float = 10.0) -> list[Message]:
         """The first n messages collected (since start or reset())."""
         self.wait_for(lambda s: len(s.messages) >= n, timeout, "%d message(s)" % n)
         with self._cond:
             return list(self.messages[:n])
 
-    def wait_for_sessions_closed(self, n=None, timeout=10.0):
+    def wait_for_sessions_closed(self, n: int | None = None, timeout: float = 10.0) -> list[Session]:
         """Wait until n sessions have closed (default: every session opened
         so far, and at least one). Returns the closed sessions."""
-        def done(s):
+        def done(s: MockServer) -> bool:
             if not s._drained():
                 return False
             closed = [x for x in s._sessions.values() if x.closed]
@@ -697,7 +769,7 @@ class MockServer:
         with self._cond:
             return sorted((x for x in self._sessions.values() if x.closed), key=lambda x: x.id)
 
-    def settle(self, timeout=2.0):
+    def settle(self, timeout: float = 2.0) -> bool:
         """Wait (bounded, no error) until no session is open; True if so."""
         try:
             # Drained first: the server writes a session's events before its
@@ -708,11 +780,12 @@ class MockServer:
         except (WaitTimeout, ServerError):
             return False
 
-    def findings_at(self, fail_on="must"):
+    def findings_at(self, fail_on: str = "must") -> list[Finding]:
+        """The findings at `fail_on` or above."""
         with self._cond:
             return [f for f in self.findings if counts(f.level, fail_on)]
 
-    def assert_no_findings(self, level="ADVICE"):
+    def assert_no_findings(self, level: str = "ADVICE") -> None:
         """AssertionError listing each finding (with its session's
         transcript) when there is one at `level` or above."""
         bad = self.findings_at(level)
@@ -722,7 +795,7 @@ class MockServer:
                 text += ["--- transcript %s ---" % sid, self._sessions[sid].transcript]
             raise AssertionError("\n".join(text))
 
-    def summary(self):
+    def summary(self) -> str:
         """One paragraph on the state: process, sessions, last replies."""
         parts = ["server %s" % ("running" if self.alive else describe_exit(self.returncode if self.returncode is not None
                                                                            else self.proc and self.proc.poll()))]
@@ -732,5 +805,5 @@ class MockServer:
             parts.append("session %s %s, last: %s" % (s.id, s.state, " | ".join("%s: %s" % d for d in last) or "-"))
         return "; ".join(parts)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "MockServer(%s:%s, %s)" % (self.host, self.port, "running" if self.alive else "stopped")

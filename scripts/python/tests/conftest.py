@@ -1,21 +1,20 @@
 # conftest.py — the tests of the smtpkit Python package (scripts/python).
-# Loads the plugin from this source tree unless `-p smtpkit.pytest_plugin`
-# or an installed entry point already did, and checks after every test
-# that no `smtpkit serve` it started is still running.
+# Loads the plugin from this source tree (the top-level pytest.ini puts
+# scripts/python on the path) unless `-p smtpkit.pytest_plugin` or an
+# installed entry point already did, and checks after every test that no
+# `smtpkit serve` it started is still running.
 #
 # Limits: Linux (/proc). Needs a built binary (SMTPKIT_BIN, else the
 # build tree); without one every test here fails with the places tried.
-import os
 import sys
 import time
 
 import pytest
 
-if "smtpkit.pytest_plugin" not in sys.modules:
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    pytest_plugins = ["smtpkit.pytest_plugin"]
+from smtpkit import server as _server
 
-from smtpkit import server as _server  # noqa: E402
+if "smtpkit.pytest_plugin" not in sys.modules:
+    pytest_plugins = ["smtpkit.pytest_plugin"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,10 @@
 # test_docs.py — every ```python block of docs/python.md and README.md runs: a block whose
 # first line is `# test_NAME.py` is written to that file and run by a
-# separate pytest with the plugin (it must pass, or skip for a missing
-# `serve --script`); any other block is executed as it stands, in a fresh
+# separate pytest with the plugin (every test in it must pass; a skip
+# fails it); any other block is executed as it stands, in a fresh
 # namespace, in a temp folder.
 #
-# Limits: blocks are independent (nothing is shared between them); a block
-# that raises NotAvailable because the binary lacks a verb or flag skips.
+# Limits: blocks are independent (nothing is shared between them).
 import contextlib
 import io
 import os
@@ -15,8 +14,6 @@ import sys
 from xml.etree import ElementTree
 
 import pytest
-
-import smtpkit
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # scripts/python
 REPO = os.path.dirname(os.path.dirname(PACKAGE_ROOT))
@@ -58,12 +55,9 @@ def test_example(line, code, tmp_path, monkeypatch):
         return
     monkeypatch.chdir(tmp_path)
     out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            # Padded so that tracebacks give the line number in the doc.
-            exec(compile("\n" * (line - 1) + code, DOC, "exec"), {"__name__": "docs_example"})  # noqa: S102
-    except smtpkit.NotAvailable as e:
-        pytest.skip("docs/python.md:%d needs %s" % (line, e))
+    with contextlib.redirect_stdout(out):
+        # Padded so that tracebacks give the line number in the doc.
+        exec(compile("\n" * (line - 1) + code, DOC, "exec"), {"__name__": "docs_example"})  # noqa: S102
 
 
 @pytest.mark.parametrize("line,code", README_BLOCKS, ids=["README.md:%d" % n for n, _ in README_BLOCKS])
@@ -83,5 +77,4 @@ def run_as_pytest_file(name, code, tmp_path):
     cases = list(ElementTree.parse(report).getroot().iter("testcase"))
     skipped = [c.find("skipped") for c in cases if c.find("skipped") is not None]
     assert p.returncode == 0 and cases, p.stdout + p.stderr
-    if skipped and len(skipped) == len(cases):
-        pytest.skip("%s: %s" % (name, skipped[0].get("message")))
+    assert not skipped, "%s: %s" % (name, skipped[0].get("message"))

@@ -3,10 +3,8 @@
 # and `-p smtpkit.pytest_plugin`, on a test file written here. Checks the
 # fixtures (fresh server per test, factory, markers), the report sections
 # of a failing test (transcripts, findings), --smtpkit-fail-on with and
-# without smtp_allow_findings, and that no server outlives the run.
-#
-# Limits: the scripted case passes or skips depending on whether this
-# build has `serve --script`; both outcomes are checked.
+# without smtp_allow_findings, that a server which cannot start fails the
+# test (never a skip), and that no server outlives the run.
 import os
 import re
 import subprocess
@@ -84,6 +82,13 @@ def test_rude_but_allowed(smtp_server):
 def test_scripted(smtp_server):
     with socket.create_connection(smtp_server.address, timeout=10) as s:
         assert s.makefile("rb").readline() == b"220 scripted.example.test ESMTP\r\n"
+
+
+def test_script_on_a_binary_without_it(smtp_server_factory, tmp_path):
+    fake = tmp_path / "smtpkit"
+    fake.write_text("#!/bin/sh\necho 'The following argument was not expected: --script' >&2\nexit 2\n")
+    fake.chmod(0o755)
+    smtp_server_factory("S: 220 x\n", binary=str(fake))
 '''
 
 
@@ -114,18 +119,17 @@ def test_fixtures_markers_and_failure_report(tmp_path):
     assert p.returncode == 1, out + p.stderr
     expected = {"test_fresh_a": "PASSED", "test_fresh_b": "PASSED", "test_factory": "PASSED",
                 "test_options": "PASSED", "test_fails_with_transcript": "FAILED", "test_rude_client": "PASSED",
-                "test_rude_but_allowed": "PASSED"}
+                "test_rude_but_allowed": "PASSED", "test_scripted": "PASSED",
+                "test_script_on_a_binary_without_it": "FAILED"}
     assert {k: outcomes.get(k) for k in expected} == expected, out
     # The failing test's report carries the server's findings and transcripts.
     assert re.search(r"-+ smtpkit server 1 \(127\.0\.0\.1:\d+\): findings -+\n0 finding\(s\)", out), out
     assert re.search(r"-+ smtpkit server 1 \(127\.0\.0\.1:\d+\): transcript s000001 -+\n# smtpkit serve: session "
                      r"s000001", out), out
     assert "C: Subject: plugin" in out and "S: 220 localhost ESMTP smtpkit" in out
-    if smtpkit.has_flag("serve", "--script"):
-        assert outcomes.get("test_scripted") == "PASSED", out
-    else:
-        assert outcomes.get("test_scripted") == "SKIPPED", out
-        assert "smtpkit serve --script is not in this build" in out
+    # A server that cannot start fails its test with what the binary said.
+    assert re.search(r"ServerStartError: smtpkit serve exited before it was ready \(exit status 2\): "
+                     r"The following argument was not expected: --script", out), out
 
 
 def test_fail_on_must_fails_a_rude_client(tmp_path):

@@ -4,8 +4,7 @@
 # never become ready (the error says why, nothing hangs), several servers
 # side by side, reset() and stop().
 #
-# Limits: the scripted cases skip until `smtpkit serve --help` lists
-# --script. CPU load is made with busy-looping child processes for a few
+# Limits: CPU load is made with busy-looping child processes for a few
 # seconds only.
 import json
 import os
@@ -23,13 +22,11 @@ import pytest
 import smtpkit
 from smtpkit import server as _server
 
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # scripts/python
+
 MESSAGE = (b"From: App <app@example.test>\r\nTo: user@example.test\r\nSubject: driver test\r\n"
            b"Date: Thu, 01 Jan 2026 00:00:00 +0000\r\nMessage-ID: <driver@client.example.test>\r\n\r\n"
            b"Hello.\r\n.Leading dot.\r\n")
-
-needs_script = pytest.mark.skipif(not smtpkit.has_flag("serve", "--script"),
-                                  reason="smtpkit serve --script is not in this build yet")
-
 
 def tls_context():
     ctx = ssl.create_default_context()
@@ -255,7 +252,21 @@ def test_no_server_left_running():
     assert not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split(") ")[1][0] == "Z"
 
 
-@needs_script
+def test_a_server_nobody_stopped_is_killed_when_python_exits(tmp_path):
+    # Started from another thread, so PR_SET_PDEATHSIG does not stop it:
+    # only the exit of the Python process can.
+    code = ("import threading, smtpkit\n"
+            "def start():\n"
+            "    print(smtpkit.MockServer().start().proc.pid, flush=True)\n"
+            "t = threading.Thread(target=start)\n"
+            "t.start()\n"
+            "t.join()\n")
+    env = dict(os.environ, TMPDIR=str(tmp_path), PYTHONPATH=PACKAGE_ROOT, PYTHONDONTWRITEBYTECODE="1")
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip().isdigit(), p.stdout + p.stderr
+    assert _server.leftover_processes([str(tmp_path)]) == []
+
+
 def test_inline_script_is_served():
     script = ("S: 220 scripted.example.test ESMTP\n"
               "C~ {re:(?i)EHLO .*}\n"
@@ -270,7 +281,6 @@ def test_inline_script_is_served():
         assert "S: 220 scripted.example.test ESMTP" in s.transcript
 
 
-@needs_script
 def test_a_bad_script_is_reported_with_file_and_line(tmp_path):
     bad = tmp_path / "bad.smtp"
     bad.write_text("S: 220 ok\nC~ EHLO {*}\nX: not a record\n")
@@ -280,11 +290,15 @@ def test_a_bad_script_is_reported_with_file_and_line(tmp_path):
         smtpkit.MockServer(script="S: 220 ok\nC: bad escape \\q\n").start()
 
 
-def test_a_script_without_script_support_is_refused_clearly():
-    if smtpkit.has_flag("serve", "--script"):
-        pytest.skip("this build has serve --script")
-    with pytest.raises(smtpkit.NotAvailable, match="--script is not in this build"):
-        smtpkit.MockServer(script="S: 220 ok\n").start()
+def test_a_binary_without_script_support_fails_with_its_own_message(tmp_path):
+    # Nothing is guessed from --help beforehand: the binary runs, and what it
+    # says is the error, with its exit status.
+    fake = tmp_path / "smtpkit"
+    fake.write_text("#!/bin/sh\necho 'The following argument was not expected: --script' >&2\nexit 2\n")
+    fake.chmod(0o755)
+    with pytest.raises(smtpkit.ServerStartError, match="(?s)exit status 2.*not expected: --script") as e:
+        smtpkit.MockServer(script="S: 220 ok\n", binary=str(fake)).start()
+    assert e.value.returncode == 2
 
 
 def test_events_are_kept_in_order():

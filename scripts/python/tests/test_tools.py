@@ -1,11 +1,10 @@
 # test_tools.py — the report wrappers (check, probe_server, replay) and
 # where the binary is looked for (SMTPKIT_BIN, the build tree, PATH).
 #
-# Limits: probe_server and replay run for real only once `smtpkit --help`
-# lists their verbs; until then the tests check that the wrappers refuse
-# with NotAvailable before running anything. The lookup cases run Python in
-# a subprocess, with a copy of the package outside the source tree where
-# the build tree must not be found.
+# A binary without a verb fails the call with its own message (never a
+# skip). Limits: the lookup cases run Python in a subprocess, with a copy
+# of the package outside the source tree where the build tree must not be
+# found.
 import os
 import shutil
 import subprocess
@@ -64,10 +63,6 @@ def test_check_errors_carry_file_and_line(tmp_path):
 
 
 def test_probe_server_against_the_mock_server():
-    if not smtpkit.has_verb("probe"):
-        with pytest.raises(smtpkit.NotAvailable, match="smtpkit probe is not in this build"):
-            smtpkit.probe_server("127.0.0.1:1")
-        pytest.skip("smtpkit probe is not in this build yet")
     with smtpkit.MockServer() as srv:
         r = smtpkit.probe_server(srv, args=["--only", "basics"])
         assert r.returncode in (0, 1), r.stderr
@@ -81,10 +76,6 @@ def test_probe_server_against_the_mock_server():
 
 
 def test_replay_a_recording_against_the_mock_server():
-    if not smtpkit.has_verb("replay"):
-        with pytest.raises(smtpkit.NotAvailable, match="smtpkit replay is not in this build"):
-            smtpkit.replay("x.smtp", "127.0.0.1:1")
-        pytest.skip("smtpkit replay is not in this build yet")
     recording = os.path.join(REPO, "corpus", "dialogues", "real-smtplib-exim.smtp")
     with smtpkit.MockServer() as srv:
         r = smtpkit.replay(recording, srv.host, srv.port)
@@ -92,6 +83,17 @@ def test_replay_a_recording_against_the_mock_server():
         assert r.data["tool"] == "smtpkit replay" and len(r.dialogues) == 1
         m, = srv.wait_for_messages(1)  # the recording delivered its message again
         assert m.mail_from == "sender@example.test"
+
+
+def test_a_binary_without_the_verb_fails_with_its_own_message(tmp_path):
+    fake = tmp_path / "smtpkit"
+    fake.write_text("#!/bin/sh\necho 'A subcommand is required' >&2\nexit 2\n")
+    fake.chmod(0o755)
+    for call in (lambda: smtpkit.probe_server("127.0.0.1:1", binary=str(fake)),
+                 lambda: smtpkit.replay("x.smtp", "127.0.0.1:1", binary=str(fake))):
+        with pytest.raises(smtpkit.ToolError, match="exit status 2.*A subcommand is required") as e:
+            call()
+        assert e.value.returncode == 2 and e.value.stderr.startswith("A subcommand is required")
 
 
 def _lookup(env, package_dir):

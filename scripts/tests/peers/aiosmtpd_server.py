@@ -1,16 +1,18 @@
-# peers/aiosmtpd_server.py — aiosmtpd (python3-aiosmtpd) as a real SMTP
-# server in its own process, for peers/servers.py. Run with /usr/bin/python3:
-#
-#   aiosmtpd_server.py --maildir DIR [--port 0] [--hostname H]
-#                      [--tls-cert F --tls-key F] [--auth USER:PASS]
-#                      [--auth-plaintext] [--require-auth]
-#
-# Binds 127.0.0.1 only; prints "port N" on stdout once listening. Every
-# message is stored as DIR/NNNN.eml (the DATA content after dot-unstuffing,
-# byte for byte as aiosmtpd hands it over) with DIR/NNNN.json beside it
-# (envelope and AUTH login); the .eml appears last, by rename. SIGTERM or
-# SIGINT stops it. AUTH offers aiosmtpd's built-in PLAIN and LOGIN; without
-# --auth-plaintext aiosmtpd offers AUTH only after STARTTLS.
+"""aiosmtpd (python3-aiosmtpd) as a real SMTP server in its own process.
+
+For peers/servers.py. Run with /usr/bin/python3:
+
+  aiosmtpd_server.py --maildir DIR [--port 0] [--hostname H]
+                     [--tls-cert F --tls-key F] [--auth USER:PASS]
+                     [--auth-plaintext] [--require-auth]
+
+Binds 127.0.0.1 only; prints "port N" on stdout once listening. Every
+message is stored as DIR/NNNN.eml (the DATA content after dot-unstuffing,
+byte for byte as aiosmtpd hands it over) with DIR/NNNN.json beside it
+(envelope and AUTH login); the .eml appears last, by rename. SIGTERM or
+SIGINT stops it. AUTH offers aiosmtpd's built-in PLAIN and LOGIN; without
+--auth-plaintext aiosmtpd offers AUTH only after STARTTLS.
+"""
 import argparse
 import asyncio
 import itertools

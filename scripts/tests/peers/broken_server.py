@@ -1,27 +1,29 @@
-# peers/broken_server.py — a strict little SMTP server with three bugs put
-# in on purpose, to show that `smtpkit probe server` fails exactly the
-# scenarios it should (scripts/tests/test_probe_broken.py):
-#
-#   1. STARTTLS command injection (CVE-2011-0411): octets that arrived with
-#      STARTTLS, before the handshake, stay in the buffer and are answered
-#      inside TLS (RFC 3207 §4.2 says discard them);
-#   2. SMTP smuggling: <LF>.<LF> ends the mail data as well as
-#      <CRLF>.<CRLF> (RFC 5321 §4.1.1.4, §2.3.8);
-#   3. RCPT without MAIL gets 250, not 503 (RFC 5321 §4.1.4).
-#
-# Everything else is meant to be right, and strict: CRLF-only lines, 500 for
-# an over-long command line (read to its end, so the session stays in
-# step), 501 for bad syntax, 555 for unknown parameters, 552 for a declared
-# SIZE over the limit, HELO/EHLO before MAIL, STARTTLS resets the session,
-# a client that talks before the greeting gets 554, mail only for
-# example.test, smtpkit.test and localhost (no relaying).
-#
-# BrokenServer(bugs=()) is the same server without its bugs: the control
-# that shows the probe fails it for nothing else.
-#
-# Standard library only; threads; listens on 127.0.0.1:0. Limits: the
-# message is not stored; one 64 KiB bound on what a client may send
-# without a line end.
+"""A strict little SMTP server with three bugs put in on purpose.
+
+They show that `smtpkit probe server` fails exactly the scenarios it
+should (scripts/tests/test_probe_broken.py):
+
+  1. STARTTLS command injection (CVE-2011-0411): octets that arrived with
+     STARTTLS, before the handshake, stay in the buffer and are answered
+     inside TLS (RFC 3207 §4.2 says discard them);
+  2. SMTP smuggling: <LF>.<LF> ends the mail data as well as
+     <CRLF>.<CRLF> (RFC 5321 §4.1.1.4, §2.3.8);
+  3. RCPT without MAIL gets 250, not 503 (RFC 5321 §4.1.4).
+
+Everything else is meant to be right, and strict: CRLF-only lines, 500 for
+an over-long command line (read to its end, so the session stays in
+step), 501 for bad syntax, 555 for unknown parameters, 552 for a declared
+SIZE over the limit, HELO/EHLO before MAIL, STARTTLS resets the session,
+a client that talks before the greeting gets 554, mail only for
+example.test, smtpkit.test and localhost (no relaying).
+
+BrokenServer(bugs=()) is the same server without its bugs: the control
+that shows the probe fails it for nothing else.
+
+Standard library only; threads; listens on 127.0.0.1:0. Limits: the
+message is not stored; one 64 KiB bound on what a client may send
+without a line end.
+"""
 import re
 import select
 import socket

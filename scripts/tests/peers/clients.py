@@ -1,21 +1,23 @@
-# peers/clients.py — send one message to HOST:PORT with each real client
-# from Debian (curl, swaks, msmtp, s-nail) or with Python's smtplib. Every
-# helper takes the message as bytes, fixes the EHLO/HELO name where the
-# client allows it, returns a Result (exit status, stdout, stderr) and is
-# bounded by `timeout` seconds.
-#
-# Limits and known client habits (see README.md):
-# - curl sends the file as is: LF line ends go out as bare LF, and only
-#   lines after CRLF are dot-stuffed; it adds CRLF before the final ".".
-# - swaks ends DATA with CRLF "." CRLF after the data; the helper drops one
-#   final line end so the server stores exactly `message` (swaks itself
-#   would add an empty line).
-# - s-nail (-t) adds its own Date: (SOURCE_DATE_EPOCH fixes it) and
-#   User-Agent: headers, says HELO unless it needs an extension, takes the
-#   envelope sender from its `from` variable, and reads LF text only.
-# - msmtp and smtplib turn LF into CRLF and dot-stuff; smtplib writes its
-#   verbs and MAIL parameters in lower case ("ehlo", "mail FROM:", "size=").
-# TLS is STARTTLS without certificate checks (self-signed test servers).
+"""Send one message to HOST:PORT with each real client.
+
+The clients are curl, swaks, msmtp and s-nail from Debian, and Python's
+smtplib. Every helper takes the message as bytes, fixes the EHLO/HELO
+name where the client allows it, returns a Result (exit status, stdout,
+stderr) and is bounded by `timeout` seconds.
+
+Limits and known client habits (see README.md):
+- curl sends the file as is: LF line ends go out as bare LF, and only
+  lines after CRLF are dot-stuffed; it adds CRLF before the final ".".
+- swaks ends DATA with CRLF "." CRLF after the data; the helper drops one
+  final line end so the server stores exactly `message` (swaks itself
+  would add an empty line).
+- s-nail (-t) adds its own Date: (SOURCE_DATE_EPOCH fixes it) and
+  User-Agent: headers, says HELO unless it needs an extension, takes the
+  envelope sender from its `from` variable, and reads LF text only.
+- msmtp and smtplib turn LF into CRLF and dot-stuff; smtplib writes its
+  verbs and MAIL parameters in lower case ("ehlo", "mail FROM:", "size=").
+TLS is STARTTLS without certificate checks (self-signed test servers).
+"""
 import os
 import shutil
 import smtplib

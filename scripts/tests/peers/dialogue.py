@@ -1,12 +1,15 @@
-# peers/dialogue.py — the dialogue format v1 in Python: escape/unescape, a
-# writer that mirrors smtpkit::transcript_writer (parser/src/transcript.cpp)
-# line for line, and a reader for v1 transcripts (no "C~"/"S~" patterns, no
-# directives other than @tls and @close).
-#
-# Limits: the reader is for tests and mirrors the C++ reader's acceptance,
-# not its error messages word for word (it reports file:line: reason).
-# comment() takes one line, as the C++ writer does; a newline in it would
-# break the file, so it is refused here.
+"""The dialogue format v1 in Python.
+
+escape/unescape, a writer that mirrors smtpkit::transcript_writer
+(parser/src/transcript.cpp) line for line, and a reader for v1
+transcripts (no "C~"/"S~" patterns, no directives other than @tls and
+@close).
+
+Limits: the reader is for tests and mirrors the C++ reader's acceptance,
+not its error messages word for word (it reports file:line: reason).
+comment() takes one line, as the C++ writer does; a newline in it would
+break the file, so it is refused here.
+"""
 
 CLIENT = "C"
 SERVER = "S"

@@ -1,28 +1,31 @@
-# peers/postfix.py — Postfix's real smtpd, from the package unpacked into
-# .deps/postfix (scripts/setup.sh; Postfix conflicts with exim4, so it is
-# not installed), run by its own master(8) with a private configuration
-# directory and queue on 127.0.0.1:<free port>. Never port 25.
-#
-# How, since nothing of Postfix is installed:
-#   * main.cf points command_directory, daemon_directory, meta_directory
-#     and shlib_directory into .deps/postfix, and hands master's children
-#     LD_LIBRARY_PATH through import_environment (the libpostfix-*.so live
-#     in .deps/postfix/usr/lib/postfix);
-#   * there is no "postfix" user: mail_owner is nobody, setgid_group is mail
-#     (it must differ from nobody's group), default_privs is daemon (it
-#     must differ from mail_owner); as root only — master needs root;
-#   * `postfix check` makes the queue directories, `postfix start-fg` runs
-#     master in the foreground as our child (master puts itself in its own
-#     process group, so stop() asks `postfix stop` first, then ends master's
-#     group by the pid in its pid file);
-#   * master.cf lists one smtpd on 127.0.0.1:PORT and the daemons the queue
-#     needs; every address goes to the discard(8) transport: nothing is
-#     stored, nothing leaves the machine;
-#   * TLS (smtpd_tls_security_level = may) with a fresh self-signed
-#     certificate when tls=True. No SASL: Debian's Postfix uses Cyrus SASL
-#     or Dovecot for AUTH, neither of which is here, so AUTH is not offered.
-# Limits: root only; postfix-script warns that .deps files are not owned by
-# the setgid group (harmless: postdrop/postqueue are not used).
+"""Postfix's real smtpd, run by its own master(8).
+
+From the package unpacked into .deps/postfix (scripts/setup.sh; Postfix
+conflicts with exim4, so it is not installed), with a private
+configuration directory and queue on 127.0.0.1:<free port>. Never port
+25.
+
+How, since nothing of Postfix is installed:
+  * main.cf points command_directory, daemon_directory, meta_directory
+    and shlib_directory into .deps/postfix, and hands master's children
+    LD_LIBRARY_PATH through import_environment (the libpostfix-*.so live
+    in .deps/postfix/usr/lib/postfix);
+  * there is no "postfix" user: mail_owner is nobody, setgid_group is mail
+    (it must differ from nobody's group), default_privs is daemon (it
+    must differ from mail_owner); as root only — master needs root;
+  * `postfix check` makes the queue directories, `postfix start-fg` runs
+    master in the foreground as our child (master puts itself in its own
+    process group, so stop() asks `postfix stop` first, then ends master's
+    group by the pid in its pid file);
+  * master.cf lists one smtpd on 127.0.0.1:PORT and the daemons the queue
+    needs; every address goes to the discard(8) transport: nothing is
+    stored, nothing leaves the machine;
+  * TLS (smtpd_tls_security_level = may) with a fresh self-signed
+    certificate when tls=True. No SASL: Debian's Postfix uses Cyrus SASL
+    or Dovecot for AUTH, neither of which is here, so AUTH is not offered.
+Limits: root only; postfix-script warns that .deps files are not owned by
+the setgid group (harmless: postdrop/postqueue are not used).
+"""
 import os
 import pwd
 import shutil

@@ -1,19 +1,21 @@
-# peers/probe_targets.py — the servers `smtpkit probe server` is run
-# against in tests (scripts/tests/test_probe_servers.py) and for
-# docs/conformance-matrix.md (scripts/gen_matrix.py): how each is started,
-# the probe flags it needs, and its version. One place, so the pinned
-# verdicts and the published matrix come from the same runs.
-#
-#   smtpkit-serve  `smtpkit serve` (the reference server), --discard, one user
-#   aiosmtpd       STARTTLS and AUTH PLAIN/LOGIN (offered after STARTTLS,
-#                  so the probe runs with --starttls)
-#   exim           exim -bdf with STARTTLS and AUTH (private configuration)
-#   exim-bs        `exim -bs` on stdin/stdout (--exec), same configuration
-#                  without TLS and AUTH
-#   postfix        Postfix smtpd under its own master, STARTTLS, no AUTH
-#   smtp-sink      Postfix's smtp-sink test server
-#
-# Every server listens on 127.0.0.1 at a port chosen at run time.
+"""The servers `smtpkit probe server` is run against.
+
+In tests (scripts/tests/test_probe_servers.py) and for
+docs/conformance-matrix.md (scripts/gen_matrix.py): how each is started,
+the probe flags it needs, and its version. One place, so the pinned
+verdicts and the published matrix come from the same runs.
+
+  smtpkit-serve  `smtpkit serve` (the reference server), --discard, one user
+  aiosmtpd       STARTTLS and AUTH PLAIN/LOGIN (offered after STARTTLS,
+                 so the probe runs with --starttls)
+  exim           exim -bdf with STARTTLS and AUTH (private configuration)
+  exim-bs        `exim -bs` on stdin/stdout (--exec), same configuration
+                 without TLS and AUTH
+  postfix        Postfix smtpd under its own master, STARTTLS, no AUTH
+  smtp-sink      Postfix's smtp-sink test server
+
+Every server listens on 127.0.0.1 at a port chosen at run time.
+"""
 import contextlib
 import os
 import re

@@ -1,18 +1,20 @@
-# peers/servers.py — real SMTP servers from Debian on 127.0.0.1 for tests:
-# aiosmtpd (python3-aiosmtpd, as a subprocess), exim4 (-bdf daemon with a
-# private configuration, and `exim -bs` on stdin/stdout), and Postfix's
-# smtp-sink (unpacked into .deps/postfix, not installed).
-#
-# Every server gets a fresh work directory under the system temp dir (not
-# pytest's tmp_path, which the unprivileged exim and smtp-sink users cannot
-# enter), a port chosen at run time, and is ready once its banner has been
-# read; stop() ends its whole process group, bounded, then removes the work
-# directory. Nothing listens anywhere but 127.0.0.1, never on port 25.
-#
-# Limits: exim runs with -C, so it has no root privilege (as root we start
-# it as the exim user, Debian-exim); every address is delivered to one
-# maildir, nothing is ever relayed out. smtp-sink dumps messages with LF
-# line ends and its own headers, so its copy is not byte-exact.
+"""Real SMTP servers from Debian on 127.0.0.1 for tests.
+
+aiosmtpd (python3-aiosmtpd, as a subprocess), exim4 (-bdf daemon with a
+private configuration, and `exim -bs` on stdin/stdout), and Postfix's
+smtp-sink (unpacked into .deps/postfix, not installed).
+
+Every server gets a fresh work directory under the system temp dir (not
+pytest's tmp_path, which the unprivileged exim and smtp-sink users cannot
+enter), a port chosen at run time, and is ready once its banner has been
+read; stop() ends its whole process group, bounded, then removes the work
+directory. Nothing listens anywhere but 127.0.0.1, never on port 25.
+
+Limits: exim runs with -C, so it has no root privilege (as root we start
+it as the exim user, Debian-exim); every address is delivered to one
+maildir, nothing is ever relayed out. smtp-sink dumps messages with LF
+line ends and its own headers, so its copy is not byte-exact.
+"""
 import glob
 import json
 import os

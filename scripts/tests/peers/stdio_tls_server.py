@@ -1,14 +1,16 @@
-# peers/stdio_tls_server.py — a tiny SMTP server on stdin/stdout that can
-# do STARTTLS over its two pipes (RFC 3207), for testing that the client
-# driver's --exec targets support TLS (exim -bs answers STARTTLS with 220
-# but never completes the handshake on pipes, so it cannot show this).
-#
-#   stdio_tls_server.py CERT KEY
-#
-# Greeting, EHLO (STARTTLS until TLS is active), STARTTLS, NOOP, QUIT;
-# anything else 500. TLS runs through ssl.MemoryBIO: octets from stdin go
-# in, octets for stdout come out. Standard library only; exits at EOF,
-# after QUIT, or after 30 s without input.
+"""A tiny SMTP server on stdin/stdout that can do STARTTLS over its pipes.
+
+STARTTLS (RFC 3207) over its two pipes is for testing that the client
+driver's --exec targets support TLS (exim -bs answers STARTTLS with 220
+but never completes the handshake on pipes, so it cannot show this).
+
+  stdio_tls_server.py CERT KEY
+
+Greeting, EHLO (STARTTLS until TLS is active), STARTTLS, NOOP, QUIT;
+anything else 500. TLS runs through ssl.MemoryBIO: octets from stdin go
+in, octets for stdout come out. Standard library only; exits at EOF,
+after QUIT, or after 30 s without input.
+"""
 import os
 import select
 import ssl
