@@ -251,6 +251,29 @@ bool ehlo_keywords::next(ehlo_keyword& out) noexcept {
   return true;
 }
 
+namespace {
+// "AUTH=LOGIN PLAIN": the obsolete form's keyword ends at the '='.
+std::string_view obsolete_keyword(std::string_view keyword) noexcept { return keyword.substr(0, keyword.find('=')); }
+}  // namespace
+
+bool ehlo_keyword::names(std::string_view name) const noexcept {
+  return detail::iequals(keyword, name) || detail::iequals(obsolete_keyword(keyword), name);
+}
+
+bool ehlo_keyword::lists(std::string_view param) const noexcept {
+  auto any = [&](std::string_view list) {
+    while (!list.empty()) {
+      const std::size_t sp = list.find(' ');
+      if (detail::iequals(list.substr(0, sp), param)) return true;
+      if (sp == std::string_view::npos) break;
+      list.remove_prefix(sp + 1);
+    }
+    return false;
+  };
+  const std::size_t eq = keyword.find('=');
+  return any(params) || (eq != std::string_view::npos && any(keyword.substr(eq + 1)));
+}
+
 parse_result<ehlo_info> parse_ehlo_reply(std::string_view text, parse_options opts) noexcept {
   parse_result<ehlo_info> r;
   ehlo_info& info = r.value;

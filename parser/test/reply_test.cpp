@@ -193,6 +193,28 @@ TEST(ehlo_reply, keeps_extensions_after_a_bad_keyword) {
   EXPECT_TRUE(r.value.has(extension::auth));
 }
 
+// RFC 5321 §4.1.1.1: keywords and parameters compare without regard to case;
+// the obsolete "AUTH=" form (before RFC 2554) names its keyword too.
+TEST(ehlo_reply, keyword_lines_name_keywords_and_list_parameters) {
+  ehlo_keywords kws("250-mx.example.test\r\n250-auth PLAIN login\r\n250-AUTH=LOGIN CRAM-MD5\r\n250 SIZE");
+  ehlo_keyword kw;
+  ASSERT_TRUE(kws.next(kw));
+  EXPECT_TRUE(kw.names("AUTH"));
+  EXPECT_FALSE(kw.names("AUT"));
+  EXPECT_TRUE(kw.lists("LOGIN"));
+  EXPECT_TRUE(kw.lists("plain"));
+  EXPECT_FALSE(kw.lists("LOG"));
+  ASSERT_TRUE(kws.next(kw));
+  EXPECT_EQ(kw.keyword, "AUTH=LOGIN") << "what the line holds stays as it is";
+  EXPECT_TRUE(kw.names("auth"));
+  EXPECT_TRUE(kw.lists("login")) << "the first parameter follows the '='";
+  EXPECT_TRUE(kw.lists("CRAM-MD5"));
+  ASSERT_TRUE(kws.next(kw));
+  EXPECT_TRUE(kw.names("size"));
+  EXPECT_FALSE(kw.lists(""));
+  EXPECT_FALSE(kws.next(kw));
+}
+
 TEST(reply_assembler, reports_line_endings_and_mismatch) {
   reply_assembler a;
   auto s1 = a.feed("250-a", line_ending::crlf);

@@ -118,7 +118,7 @@ def test_every_event_has_its_documented_fields(smtp_server):
 
 def test_every_event_in_the_code_is_documented():
     doc = documented_events()
-    src = os.path.join(REPO, "mockserver", "src")
+    src = os.path.join(REPO, "mockserver", "server", "src")
     for name in ("server.cpp", "session.cpp", "reference.cpp"):
         with open(os.path.join(src, name), encoding="utf-8") as f:
             for event in re.findall(r'\{"event", "([a-z-]+)"\}', f.read()):

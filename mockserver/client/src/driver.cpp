@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "connection.hpp"
-#include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/command.hpp"
 #include "smtpkit/escape.hpp"
 #include "smtpkit/reply.hpp"
 
@@ -73,42 +73,10 @@ line_shape shape_of(std::string_view line) noexcept {
   return {r.value.code, r.value.separator == '-'};
 }
 
-namespace {
-
-bool starts_with_continuation(std::string_view t) {
-  return t.size() >= 4 && smtpkit::detail::is_digit(t[0]) && smtpkit::detail::is_digit(t[1]) &&
-         smtpkit::detail::is_digit(t[2]) && t[3] == '-';
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = smtpkit::detail::to_lower_ascii(c);
-  return out;
-}
-
-// "KEYWORD params..." of an EHLO line: the keyword (up to SP or "="), lower case, and its params.
-std::pair<std::string, std::vector<std::string>> keyword_of(std::string_view line) {
-  std::size_t end = line.find_first_of(" =");
-  std::string kw = lower(line.substr(0, end));
-  std::vector<std::string> params;
-  if (end != std::string_view::npos) {
-    std::string_view rest = line.substr(end + 1);
-    std::size_t i = 0;
-    while (i < rest.size()) {
-      std::size_t j = rest.find(' ', i);
-      if (j == std::string_view::npos) j = rest.size();
-      if (j > i) params.push_back(lower(rest.substr(i, j - i)));
-      i = j + 1;
-    }
-  }
-  return {kw, params};
-}
-
-}  // namespace
-
 bool continuation(const step& s) {
   if (s.kind != op::expect_line) return false;
-  return starts_with_continuation(s.pat ? std::string_view(s.pat->text()) : std::string_view(s.bytes));
+  // A pattern's text reads as a reply line up to its first '{'.
+  return shape_of(s.pat ? std::string_view(s.pat->text()) : std::string_view(s.bytes)).continues;
 }
 
 std::size_t group_end(const std::vector<step>& steps, std::size_t first) {
@@ -193,17 +161,16 @@ std::string smuggle_data(std::string_view variant) {
   return d;
 }
 
-bool requirement_met(std::string_view req, const std::vector<std::string>& ehlo_lines) {
-  bool negate = !req.empty() && req.front() == '!';
+bool requirement_met(std::string_view req, std::string_view ehlo_reply) {
+  const bool negate = !req.empty() && req.front() == '!';
   if (negate) req.remove_prefix(1);
-  std::string kw = lower(req.substr(0, req.find(':')));
-  std::string param = req.find(':') == std::string_view::npos ? std::string() : lower(req.substr(req.find(':') + 1));
+  const std::size_t colon = req.find(':');
+  const std::string_view name = req.substr(0, colon);
+  const std::string_view param = colon == std::string_view::npos ? std::string_view{} : req.substr(colon + 1);
   bool found = false;
-  for (const auto& l : ehlo_lines) {
-    auto [k, params] = keyword_of(l);
-    if (k != kw) continue;
-    if (param.empty() || std::find(params.begin(), params.end(), param) != params.end()) found = true;
-  }
+  ehlo_keywords kws(ehlo_reply);
+  ehlo_keyword kw;
+  while (!found && kws.next(kw)) found = kw.names(name) && (param.empty() || kw.lists(param));
   return negate ? !found : found;
 }
 
@@ -222,13 +189,6 @@ constexpr std::size_t max_transcript = 8u << 20;
 bool has_name(std::string_view text, std::string_view name) {
   std::string token = "{" + std::string(name) + "}";
   return text.find(token) != std::string_view::npos;
-}
-
-bool istarts(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (smtpkit::detail::to_lower_ascii(s[i]) != smtpkit::detail::to_lower_ascii(prefix[i])) return false;
-  return true;
 }
 
 class player {
@@ -485,20 +445,22 @@ class player {
   }
 
   void note_ehlo(const received_reply& rep) {
+    ehlo_reply_.clear();
+    for (const auto& l : rep.lines) {
+      if (!ehlo_reply_.empty()) ehlo_reply_ += "\r\n";
+      ehlo_reply_ += l;
+    }
     r_.ehlo.clear();
-    for (std::size_t i = 1; i < rep.lines.size(); ++i) r_.ehlo.push_back(rep.lines[i].size() > 4 ? rep.lines[i].substr(4) : "");
+    for (std::size_t i = 1; i < rep.lines.size(); ++i) r_.ehlo.emplace_back(parse_reply_line(rep.lines[i]).value.text);
     values_.erase(std::remove_if(values_.begin(), values_.end(),
                                  [](const auto& v) { return v.first == "size_limit" || v.first == "size_over"; }),
                   values_.end());
-    for (const auto& l : r_.ehlo) {
-      if (!istarts(l, "SIZE ")) continue;
-      std::uint64_t n = 0;
-      std::string_view d = std::string_view(l).substr(5);
-      if (d.empty() || d.size() > 19 || d.find_first_not_of("0123456789") != std::string_view::npos) continue;
-      n = std::stoull(std::string(d));
-      if (n == 0) continue;
-      values_.emplace_back("size_limit", std::to_string(n));
-      values_.emplace_back("size_over", std::to_string(n + 1));
+    // RFC 1870 §4: SIZE 0 declares no limit; a limit past 2^64-1 saturates
+    // and cannot be exceeded by one.
+    const ehlo_info info = parse_ehlo_reply(ehlo_reply_).value;
+    if (info.size_declared && info.size_limit > 0 && info.size_limit < UINT64_MAX) {
+      values_.emplace_back("size_limit", std::to_string(info.size_limit));
+      values_.emplace_back("size_over", std::to_string(info.size_limit + 1));
     }
     ehlo_seen_ = true;
   }
@@ -550,14 +512,16 @@ class player {
   }
 
   void note_sent_commands(std::string_view bytes) {
-    // The reply after the greeting that follows an EHLO is its response
-    // (scripts send EHLO first in a group; see the header's limits).
-    if (istarts(bytes, "EHLO ")) awaiting_ehlo_ = true;
     std::size_t at = 0;
-    while (at < bytes.size()) {
-      std::size_t nl = bytes.find('\n', at);
+    for (bool first = true; at < bytes.size(); first = false) {
+      const std::size_t nl = bytes.find('\n', at);
       std::string_view line = bytes.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at);
-      if (istarts(line, "QUIT") && (line.size() == 4 || line[4] == '\r')) quit_sent_ = true;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      const command_result c = parse_command(line);
+      // The reply after the greeting that follows an EHLO is its response
+      // (scripts send EHLO first in a group; see the header's limits).
+      if (first && c.cmd.kind == verb::ehlo) awaiting_ehlo_ = true;
+      if (c.cmd.kind == verb::quit && c.ok()) quit_sent_ = true;
       if (nl == std::string_view::npos) break;
       at = nl + 1;
     }
@@ -669,7 +633,7 @@ class player {
     if (ehlo_seen_ && !requires_checked_ && (preamble_done_ || !o_.starttls_first || script_tls_)) {
       requires_checked_ = true;
       for (const auto& req : s_.meta.requires_) {
-        if (!detail::requirement_met(req, r_.ehlo)) {
+        if (!detail::requirement_met(req, ehlo_reply_)) {
           not_applicable(req[0] == '!' ? "the server advertises " + req.substr(1)
                                        : "the server does not advertise " + req);
           return;
@@ -764,13 +728,14 @@ class player {
     got g = next_reply(rep, step_deadline());
     if (g != got::reply) return fail(g == got::timeout ? "no reply to EHLO" : "no reply to EHLO (closed)");
     if (rep.code != 250) return fail("EHLO refused: " + detail::describe_received(rep));
-    if (!detail::requirement_met("STARTTLS", r_.ehlo)) return fail("the server does not offer STARTTLS");
+    if (!detail::requirement_met("STARTTLS", ehlo_reply_)) return fail("the server does not offer STARTTLS");
     if (!write("STARTTLS\r\n")) return fail("the server closed the connection");
     g = next_reply(rep, step_deadline());
     if (g != got::reply || rep.code != 220)
       return fail("STARTTLS refused: " + (g == got::reply ? detail::describe_received(rep) : std::string("no reply")));
     ehlo_seen_ = false;  // what counts is the EHLO response inside TLS
     r_.ehlo.clear();
+    ehlo_reply_.clear();
     if (!start_tls()) {
       r_.connected = false;
       return false;
@@ -942,6 +907,7 @@ class player {
   bool preamble_done_ = false;
   bool awaiting_ehlo_ = false;
   bool ehlo_seen_ = false;
+  std::string ehlo_reply_;  // the last EHLO response, its lines CRLF-joined
   bool requires_checked_ = false;
   std::string needs_;  // @needs: the next reply is a precondition
   bool quit_sent_ = false;

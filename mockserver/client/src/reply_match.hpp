@@ -51,8 +51,8 @@ eod_outcome classify_eod(const std::vector<std::uint16_t>& codes, bool closed) n
 /// The mail data @smuggle sends for a variant.
 std::string smuggle_data(std::string_view variant);
 
-/// A @requires entry against the keyword lines of an EHLO response
-/// ("KEYWORD", "KEYWORD:PARAM", "!KEYWORD").
-bool requirement_met(std::string_view req, const std::vector<std::string>& ehlo_lines);
+/// A @requires entry ("KEYWORD", "KEYWORD:PARAM", "!KEYWORD") against an
+/// EHLO response (its lines CRLF-joined), read by the grammar.
+bool requirement_met(std::string_view req, std::string_view ehlo_reply);
 
 }  // namespace smtpkit::mock::detail

@@ -51,14 +51,16 @@ TEST(client_driver, a_pattern_stands_for_a_whole_reply) {
 }
 
 TEST(client_driver, requirements_read_the_ehlo_keywords) {
-  std::vector<std::string> ehlo{"PIPELINING", "SIZE 10485760", "AUTH PLAIN LOGIN", "8BITMIME"};
+  const std::string ehlo = "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME";
   EXPECT_TRUE(detail::requirement_met("PIPELINING", ehlo));
   EXPECT_TRUE(detail::requirement_met("pipelining", ehlo)) << "keywords are case-insensitive";
   EXPECT_TRUE(detail::requirement_met("AUTH:PLAIN", ehlo));
+  EXPECT_TRUE(detail::requirement_met("auth:login", ehlo));
   EXPECT_FALSE(detail::requirement_met("AUTH:CRAM-MD5", ehlo));
   EXPECT_TRUE(detail::requirement_met("!CHUNKING", ehlo));
   EXPECT_FALSE(detail::requirement_met("!SIZE", ehlo));
-  EXPECT_TRUE(detail::requirement_met("AUTH:login", {"AUTH=LOGIN PLAIN"})) << "the old AUTH= form";
+  EXPECT_FALSE(detail::requirement_met("mx.example.test", ehlo)) << "the first line names the server, not a keyword";
+  EXPECT_TRUE(detail::requirement_met("AUTH:login", "250-mx\r\n250 AUTH=LOGIN PLAIN")) << "the old AUTH= form";
 }
 
 TEST(client_driver, end_of_data_outcomes_come_from_the_reply_count) {

@@ -122,6 +122,15 @@ struct ehlo_info {
 struct ehlo_keyword {
   std::string_view keyword;
   std::string_view params;  ///< everything after the keyword's SP
+
+  /// The line advertises `name` (case-insensitive), also in the obsolete
+  /// "NAME=PARAMS" form that servers send beside "AUTH PLAIN" for clients
+  /// older than RFC 2554 (parse_ehlo_reply still reports such a line as
+  /// ehlo-reply.keyword).
+  [[nodiscard]] bool names(std::string_view name) const noexcept;
+  /// One of the line's parameters (SP-separated, after the keyword or its
+  /// obsolete "=") is `param`, case-insensitively.
+  [[nodiscard]] bool lists(std::string_view param) const noexcept;
 };
 /// Iterate over the keyword lines of an EHLO response.
 class ehlo_keywords {
