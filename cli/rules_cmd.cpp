@@ -1,5 +1,7 @@
 // cli/rules_cmd.cpp — `smtpkit rules`: the rule catalogue as text, JSON or
 // Markdown (docs/rules.md is generated from it).
+#include <fmt/core.h>
+
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -76,15 +78,12 @@ int run_rules(const rules_args& a) {
                     << "\n\n| id | side | level | RFC | rule |\n|---|---|---|---|---|\n";
           header = true;
         }
-        std::cout << "| `" << r->id << "` | " << to_string(r->binds) << " | " << to_string(r->lvl) << " | " << r->rfc
-                  << " | " << md_cell(r->text) << " |\n";
+        fmt::print("| `{}` | {} | {} | {} | {} |\n", r->id, to_string(r->binds), to_string(r->lvl), r->rfc, md_cell(r->text));
       }
     }
   } else {
-    for (const auto* r : rules)
-      std::cout << r->id << "  " << to_string(r->binds) << " " << to_string(r->lvl) << "  " << r->rfc << "  " << r->text
-                << "\n";
-    std::cout << rules.size() << " rules\n";
+    for (const auto* r : rules) fmt::print("{}  {} {}  {}  {}\n", r->id, to_string(r->binds), to_string(r->lvl), r->rfc, r->text);
+    fmt::print("{} rules\n", rules.size());
   }
   return exit_ok;
 }

@@ -265,3 +265,42 @@ def test_fail_on_should_counts_a_should_but_must_does_not(smtp_server_factory):
         levels = sorted({f.level for f in srv.findings})
         assert levels == ["SHOULD"], [str(f) for f in srv.findings]
         assert srv.stop() == status
+
+
+def test_without_maildir_mail_goes_to_a_fresh_temporary_folder(tmp_path):
+    """No --maildir: not the working folder, but a new folder under $TMPDIR, named at start."""
+    cwd, tmp = tmp_path / "cwd", tmp_path / "tmp"
+    cwd.mkdir()
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp))
+    folders = []
+    for _ in range(2):
+        proc = subprocess.Popen([smtpkit.find_binary(), "serve", "--listen", "127.0.0.1:0"], cwd=cwd, env=env,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            port = maildir = None
+            while port is None:
+                line = proc.stderr.readline()
+                assert line, "serve ended before listening"
+                if "storing messages in " in line:
+                    maildir = line.split("storing messages in ", 1)[1].strip()
+                if "listening on 127.0.0.1:" in line:
+                    port = int(line.rsplit(":", 1)[1])
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                f = s.makefile("rb")
+                f.readline()
+                for cmd in [b"HELO client.example.test", b"MAIL FROM:<a@example.test>", b"RCPT TO:<b@example.test>", b"DATA"]:
+                    s.sendall(cmd + b"\r\n")
+                    f.readline()
+                s.sendall(WIRE)
+                assert f.readline().startswith(b"250")
+                s.sendall(b"QUIT\r\n")
+                f.readline()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=20)
+        assert maildir and os.path.dirname(maildir) == str(tmp)
+        assert len(os.listdir(os.path.join(maildir, "new"))) == 1, "the message is kept after exit"
+        folders.append(maildir)
+    assert folders[0] != folders[1], "each start has a folder of its own"
+    assert os.listdir(cwd) == [], "nothing is written where serve was started"

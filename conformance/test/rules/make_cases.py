@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make_cases.py — writes the rule corpus: for every rule of the catalogue a
 dialogue that breaks it (<rule-id>.bad.smtp) and a close variant that does
-not (<rule-id>.good.smtp), in the dialogue format (DESIGN.md, RFC 5321
+not (<rule-id>.good.smtp), in the dialogue format (docs/dialogue-format.md, RFC 5321
 Appendix D notation).
 
 The cases come from the compact tables below: grammar rules are one

@@ -11,8 +11,8 @@
 // <CRLF>.<CRLF> ends the data, unless the configuration asks to emulate a
 // lenient or smuggling-prone server.
 //
-// Scripts (issue-level feature) plug in through command_hook: a hook sees
-// each parsed command first and may answer it; otherwise this server does.
+// Scripts plug in through command_hook: a hook sees each parsed command
+// first and may answer it; otherwise this server does.
 #pragma once
 
 #include <memory>

@@ -1,6 +1,7 @@
 // server.cpp — listeners, the session registry, timeouts, shutdown.
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <functional>
 #include <pthread.h>
 #include <cstring>
@@ -40,6 +41,16 @@ server::impl::impl(server_config c, behaviour_factory f) : cfg(std::move(c)), fa
     } catch (const std::exception& e) {
       throw setup_error(e.what());
     }
+  }
+  if (!cfg.discard && cfg.maildir.empty()) {
+    // A fake server must not fill whatever folder it was started in: mail
+    // goes to a fresh folder of its own, kept after exit for a look.
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/smtpkit-mail-XXXXXX";
+    if (::mkdtemp(templ.data()) == nullptr)
+      throw setup_error("cannot create a Maildir in " + templ.substr(0, templ.rfind('/')) + ": " + std::strerror(errno) +
+                        " (--maildir DIR chooses one)");
+    cfg.maildir = templ;
   }
   try {
     store = cfg.discard ? message_store::discard(!cfg.events.empty()) : message_store::maildir(cfg.maildir, cfg.durable);
@@ -166,6 +177,8 @@ int server::run() {
     if (!s.sessions.empty()) s.signals.async_wait(on_signal);
   };
   s.signals.async_wait(on_signal);
+  // Before "listening": a reader that waits for that line has this one too.
+  if (!s.cfg.discard) std::cerr << "smtpkit serve: storing messages in " << s.cfg.maildir << "\n";
   for (const auto& b : s.bound) {
     std::cerr << "smtpkit serve: listening on " << describe(b) << "\n";
     if (s.events.enabled())

@@ -6,7 +6,7 @@ against a server), each run with `--format json` and returned as a
 Report. Exit status 0 and 1 are reports (pass, violations); 2 is a
 ToolError carrying the binary's stderr (e.g. "file:line:col: ...").
 
-Limits: the command lines of probe and replay follow docs and DESIGN.md
+Limits: the command lines of probe and replay follow docs/cli.md
 (`probe server HOST:PORT`, `replay TRANSCRIPT --target HOST:PORT`); a
 binary without the verb fails like any other error, with a ToolError
 carrying what the binary said.

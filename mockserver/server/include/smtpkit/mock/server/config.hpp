@@ -49,7 +49,9 @@ struct server_config {
   std::string tls_cert;  ///< PEM; empty: a self-signed certificate is made at start
   std::string tls_key;
 
-  std::string maildir = "smtpkit-mail";
+  /// Where accepted messages go; empty: a fresh folder under $TMPDIR (or
+  /// /tmp), made at start, named on stderr and in the "ready" event.
+  std::string maildir;
   bool discard = false;
   bool durable = false;  ///< fsync message, envelope and folder before 250
 
