@@ -133,6 +133,58 @@ enum class client_mode : std::uint8_t {
   closed,
 };
 
+/// The client's stream and what only the client judge keeps. The server
+/// judge moves `mode` (a 354 starts the data, a 220 to STARTTLS stops the
+/// stream), because replies decide how the client's next octets are read.
+struct client_side {
+  std::string buf;
+  std::uint64_t off = 0;  // stream offset of buf[0]
+  line_framer framer{1u << 16};
+  client_mode mode = client_mode::lines;
+  data_decoder decoder;
+  std::uint64_t data_start = 0;
+  std::uint64_t last_variant_end = UINT64_MAX;  // stream offset just past the last "." variant
+  bdat_reader chunk;
+  bool early_reported = false;
+  bool paused_reported = false;
+  bool first_after_tls = false;
+};
+
+/// The server's stream, the reply being assembled, and what only the server
+/// judge keeps.
+struct server_side {
+  std::string buf;
+  std::uint64_t off = 0;
+  line_framer framer{1u << 16};
+  reply_assembler assembler;
+  std::string reply_text;  // lines of the reply being assembled, CRLF-joined
+  std::uint64_t reply_offset = 0;
+  std::uint16_t reply_code = 0;
+  std::vector<std::string> reply_texts;
+  bool reply_bad = false;
+  bool refused = false;  // greeting was 554
+  bool quit_replied = false;
+  bool tls_pending = false;  // 220 to STARTTLS seen, TLS not yet started
+  bool answered_variant_data = false;  // the last reply answered data that held a "." variant
+  std::size_t injected_commands = 0;  // client commands discarded by TLS
+  bool esc_unadvertised_reported = false;
+};
+
+/// What one side establishes and the other side's judge reads: the state
+/// replies set up, the commands awaiting them, how the session ends.
+struct session_state {
+  bool greeted = false;
+  smtp_state st;
+  pending_queue queue;
+  bool got_421 = false;
+  bool desync = false;
+  bool injected_from_server = false;
+  bool replies_after_tls = false;
+  bool silent_since_tls = false;  // TLS started and neither side has sent an octet since
+  bool client_closed = false;
+  bool server_closed = false;
+};
+
 struct engine::impl {
   explicit impl(engine_options o);
 
@@ -143,47 +195,9 @@ struct engine::impl {
   std::bitset<512> touched;  // per rule index; the catalogue is smaller
   std::function<void(const finding&)> listener;
 
-  // client stream
-  std::string cbuf;
-  std::uint64_t coff = 0;  // stream offset of cbuf[0]
-  line_framer cframer{1u << 16};
-  client_mode cmode = client_mode::lines;
-  data_decoder decoder;
-  std::uint64_t data_start = 0;
-  std::uint64_t last_variant_end = UINT64_MAX;  // stream offset just past the last "." variant
-  bdat_reader chunk;
-  bool client_closed = false;
-  bool early_reported = false;
-  bool paused_reported = false;
-  bool first_after_tls = false;
-
-  // server stream
-  std::string sbuf;
-  std::uint64_t soff = 0;
-  line_framer sframer{1u << 16};
-  reply_assembler assembler;
-  std::string reply_text;  // lines of the reply being assembled, CRLF-joined
-  std::uint64_t reply_offset = 0;
-  std::uint16_t server_reply_code = 0;
-  std::vector<std::string> reply_texts;
-  bool reply_bad = false;
-  bool server_closed = false;
-
-  // session
-  bool greeted = false;
-  bool refused = false;  // greeting was 554
-  smtp_state st;
-  pending_queue queue;
-  bool quit_replied = false;
-  bool got_421 = false;
-  bool desync = false;
-  bool tls_pending = false;       // 220 to STARTTLS seen, TLS not yet started
-  bool injected_from_server = false;
-  bool answered_variant_data = false;  // the last reply answered data that held a "." variant
-  bool replies_after_tls = false;
-  bool silent_since_tls = false;  // TLS started and neither side has sent an octet since
-  std::size_t injected_commands = 0;  // client commands discarded by TLS
-  bool esc_unadvertised_reported = false;
+  client_side client;
+  server_side server;
+  session_state session;
 
   // --- findings ---
   void report(int rule, side anchor, std::uint64_t offset, std::string message, std::string_view excerpt = {});

@@ -147,8 +147,8 @@ void apply(smtp_state& s, const pending& p, std::uint16_t code, const ehlo_info*
 }
 
 smtp_state engine::impl::client_view() const {
-  smtp_state s = st;
-  for (const auto& p : queue) apply(s, p, 0);
+  smtp_state s = session.st;
+  for (const auto& p : session.queue) apply(s, p, 0);
   return s;
 }
 
@@ -186,13 +186,13 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
   if (view.quit) report(rk::client_command_after_quit, side::client, at, "command after QUIT", p.excerpt());
   touch(rk::client_lockstep);
   // After a desync (engine.hpp) replies no longer tell what the client knew.
-  if (!queue.empty() && !desync) {
-    const bool sync = std::any_of(queue.begin(), queue.end(), is_sync_point);
-    const pending& waiting = queue.back();
+  if (!session.queue.empty() && !session.desync) {
+    const bool sync = std::any_of(session.queue.begin(), session.queue.end(), is_sync_point);
+    const pending& waiting = session.queue.back();
     std::string what = "sent before the reply to " +
                        (waiting.kind == pending_kind::data_end ? std::string("the end of data")
                                                                : std::string(to_string(waiting.v)));
-    if (st.tls && injected_from_server && !replies_after_tls) {
+    if (session.st.tls && session.injected_from_server && !session.replies_after_tls) {
       report(rk::client_starttls_injected_reply, side::client, at,
              "client acted on a reply that arrived before the TLS handshake", p.excerpt());
     } else if (!view.has(extension::pipelining)) {
@@ -203,8 +203,8 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
     }
   }
   touch(rk::client_starttls_no_ehlo);
-  if (first_after_tls) {
-    first_after_tls = false;
+  if (client.first_after_tls) {
+    client.first_after_tls = false;
     if (c.kind != verb::ehlo)
       report(rk::client_starttls_no_ehlo, side::client, at, "first command after TLS is not EHLO", p.excerpt());
   }
@@ -295,7 +295,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       touch(rk::client_binarymime_with_data);
       if (view.body == body_type::binary_mime)
         report(rk::client_binarymime_with_data, side::client, at, "DATA in a BODY=BINARYMIME transaction", p.excerpt());
-      cmode = client_mode::paused;
+      client.mode = client_mode::paused;
       break;
     case verb::bdat:
       touch(rk::client_extension_unadvertised);
@@ -310,8 +310,8 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       if (view.used_data) report(rk::client_bdat_mixed, side::client, at, "BDAT after DATA in one transaction", p.excerpt());
       p.bdat_last = c.last;
       if (r.ok() && c.chunk_size > 0) {
-        chunk.start(c.chunk_size);
-        cmode = client_mode::bdat;
+        client.chunk.start(c.chunk_size);
+        client.mode = client_mode::bdat;
       }
       break;
     case verb::rset:
@@ -332,7 +332,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       if (view.tls) report(rk::client_starttls_in_tls, side::client, at, "STARTTLS inside TLS", p.excerpt());
       else if (!view.has(extension::starttls))
         report(rk::client_extension_unadvertised, side::client, at, "STARTTLS used but not advertised", p.excerpt());
-      cmode = client_mode::paused;
+      client.mode = client_mode::paused;
       break;
     case verb::auth: {
       touch(rk::client_extension_unadvertised);
@@ -356,7 +356,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       // (PLAIN, EXTERNAL), AUTH may be followed by pipelined commands.
       const bool one_shot = c.has_initial_response && (iequals(c.mechanism, "PLAIN") || iequals(c.mechanism, "EXTERNAL"));
       p.sync_point = !one_shot;
-      if (!one_shot) cmode = client_mode::paused;
+      if (!one_shot) client.mode = client_mode::paused;
       break;
     }
     case verb::unknown:
@@ -378,7 +378,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       break;
     }
   }
-  queue.push_back(std::move(p));
+  session.queue.push_back(std::move(p));
 }
 
 void engine::impl::client_auth_line(std::string_view line, std::uint64_t at) {
@@ -391,8 +391,8 @@ void engine::impl::client_auth_line(std::string_view line, std::uint64_t at) {
   p.auth_cancel = r.value.cancel;
   p.sync_point = true;
   if (r.diag) report(grammar_rule(side::client, r.diag.code), side::client, at + r.diag.offset, std::string(r.diag.why()));
-  queue.push_back(std::move(p));
-  cmode = client_mode::paused;
+  session.queue.push_back(std::move(p));
+  client.mode = client_mode::paused;
 }
 
 namespace {
@@ -401,7 +401,7 @@ struct data_handler {
   smtp_state view;
   void body(std::string_view) {}
   void anomaly(data_anomaly a, std::uint64_t off) {
-    const std::uint64_t at = e.data_start + off;
+    const std::uint64_t at = e.client.data_start + off;
     if (a == data_anomaly::eight_bit) {
       e.touch(rk::client_eight_bit_data);
       const bool declared = (view.body == body_type::eight_bit_mime && view.has(extension::eightbitmime)) ||
@@ -410,17 +410,17 @@ struct data_handler {
         e.report(rk::client_eight_bit_data, side::client, at, "8-bit octet in mail data without BODY=8BITMIME");
       return;
     }
-    if (is_end_variant(a)) e.last_variant_end = at + 1;
+    if (is_end_variant(a)) e.client.last_variant_end = at + 1;
     e.report(data_rule(a), side::client, at, std::string(to_string(a)) + " in mail data");
   }
 };
 }  // namespace
 
 void engine::impl::client_data(std::string_view piece) {
-  data_handler h{*this, st};
-  auto r = decoder.feed(piece, h);
-  coff += r.consumed;
-  cbuf.erase(0, r.consumed);
+  data_handler h{*this, session.st};
+  auto r = client.decoder.feed(piece, h);
+  client.off += r.consumed;
+  client.buf.erase(0, r.consumed);
   if (r.done) {
     for (auto a : {data_anomaly::bare_cr, data_anomaly::bare_lf, data_anomaly::nul, data_anomaly::line_too_long})
       touch(data_rule(a));
@@ -428,30 +428,30 @@ void engine::impl::client_data(std::string_view piece) {
     pending p;
     p.kind = pending_kind::data_end;
     p.v = verb::data;
-    p.offset = coff;
+    p.offset = client.off;
     p.raw = "<CRLF>.<CRLF>";
-    p.data_had_variant = last_variant_end != UINT64_MAX;
-    queue.push_back(std::move(p));
-    cmode = client_mode::lines;
+    p.data_had_variant = client.last_variant_end != UINT64_MAX;
+    session.queue.push_back(std::move(p));
+    client.mode = client_mode::lines;
   }
 }
 
 void engine::impl::client_paused_bytes(std::uint64_t at) {
-  if (paused_reported || queue.empty() || desync) return;
-  paused_reported = true;
-  const pending& w = queue.back();
+  if (client.paused_reported || session.queue.empty() || session.desync) return;
+  client.paused_reported = true;
+  const pending& w = session.queue.back();
   // No excerpt: the octets at hand depend on how the stream was cut.
   const std::string ex;
-  if (cmode == client_mode::tls_wait || w.v == verb::starttls) {
+  if (client.mode == client_mode::tls_wait || w.v == verb::starttls) {
     touch(rk::client_starttls_pipelined);
-    report(rk::client_starttls_pipelined, side::client, at - cbuf.size(), "octets sent after STARTTLS before TLS started", ex);
+    report(rk::client_starttls_pipelined, side::client, at - client.buf.size(), "octets sent after STARTTLS before TLS started", ex);
   } else if (w.v == verb::data && w.kind == pending_kind::command) {
     touch(rk::client_data_early);
-    report(rk::client_data_early, side::client, at - cbuf.size(), "octets sent after DATA before the 354 reply", ex);
+    report(rk::client_data_early, side::client, at - client.buf.size(), "octets sent after DATA before the 354 reply", ex);
   } else if (!client_view().has(extension::pipelining)) {
-    report(rk::client_lockstep, side::client, at - cbuf.size(), "octets sent before the reply to AUTH", ex);
+    report(rk::client_lockstep, side::client, at - client.buf.size(), "octets sent before the reply to AUTH", ex);
   } else {
-    report(rk::client_pipelining_sync_point, side::client, at - cbuf.size(), "octets sent before the reply to AUTH", ex);
+    report(rk::client_pipelining_sync_point, side::client, at - client.buf.size(), "octets sent before the reply to AUTH", ex);
   }
 }
 
@@ -461,21 +461,21 @@ void engine::impl::client_close() {
   const smtp_state view = client_view();
   // Any reply to QUIT ends the client's wait, not only 221 (a server that
   // answers QUIT otherwise is judged by server.quit.reply).
-  const bool quit_unanswered = std::any_of(queue.begin(), queue.end(), [](const pending& p) {
+  const bool quit_unanswered = std::any_of(session.queue.begin(), session.queue.end(), [](const pending& p) {
     return p.kind == pending_kind::command && p.v == verb::quit;
   });
   // Nothing at all after the TLS handshake: a recorder outside TLS sees no
   // content, and a handshake that failed leaves nothing to say QUIT over;
   // either way the dialogue holds no evidence about how the session ended.
-  if (silent_since_tls || got_421 || server_closed) {
+  if (session.silent_since_tls || session.got_421 || session.server_closed) {
     // the close is not the client's to explain
   } else if (!view.quit) {
-    report(rk::client_no_quit, side::client, coff + cbuf.size(), "client closed the connection without QUIT");
-  } else if (quit_unanswered && !desync) {
-    report(rk::client_quit_wait, side::client, coff + cbuf.size(), "client closed before the reply to QUIT");
+    report(rk::client_no_quit, side::client, client.off + client.buf.size(), "client closed the connection without QUIT");
+  } else if (quit_unanswered && !session.desync) {
+    report(rk::client_quit_wait, side::client, client.off + client.buf.size(), "client closed before the reply to QUIT");
   }
-  cmode = client_mode::closed;
-  client_closed = true;
+  client.mode = client_mode::closed;
+  session.client_closed = true;
 }
 
 }  // namespace smtpkit::conformance

@@ -58,94 +58,94 @@ bool is_too_many_recipients(std::uint16_t code, const std::vector<std::string>& 
 }  // namespace
 
 void engine::impl::server_reply(std::uint64_t at) {
-  const std::uint16_t code = server_reply_code;
+  const std::uint16_t code = server.reply_code;
   touch(rk::server_quit_no_close);
   touch(rk::server_closed_after_421);
-  if (quit_replied) {
-    report(rk::server_quit_no_close, side::server, at, "reply after 221 to QUIT", excerpt_of(reply_text));
+  if (server.quit_replied) {
+    report(rk::server_quit_no_close, side::server, at, "reply after 221 to QUIT", excerpt_of(server.reply_text));
     return;
   }
-  if (got_421) {
-    report(rk::server_closed_after_421, side::server, at, "reply after 421", excerpt_of(reply_text));
+  if (session.got_421) {
+    report(rk::server_closed_after_421, side::server, at, "reply after 421", excerpt_of(server.reply_text));
     return;
   }
-  if (!greeted) {
-    greeting(code, reply_text, at);
+  if (!session.greeted) {
+    greeting(code, server.reply_text, at);
     resume_client();
     return;
   }
-  if (st.tls) replies_after_tls = true;
+  if (session.st.tls) session.replies_after_tls = true;
   // A reply while the client's last octet is a CR not yet known to be
   // CRLF: the server took that CR as the end of a line (RFC 5321 §2.3.8),
   // so the line is judged as one ended by a bare CR, and this reply answers it.
-  if (queue.empty() && (cmode == client_mode::lines || cmode == client_mode::auth_response) && !cbuf.empty() &&
-      cbuf.back() == '\r')
+  if (session.queue.empty() && (client.mode == client_mode::lines || client.mode == client_mode::auth_response) && !client.buf.empty() &&
+      client.buf.back() == '\r')
     take_client_cr();
-  if (queue.empty()) {
+  if (session.queue.empty()) {
     // After a desync the engine cannot tell which octets the server took
     // as commands; it keeps matching replies by counting, without verdicts.
-    if (!desync) unsolicited(code, at);
+    if (!session.desync) unsolicited(code, at);
     return;
   }
-  pending p = std::move(queue.front());
-  queue.pop_front();
-  answered_variant_data = p.kind == pending_kind::data_end && p.data_had_variant;
+  pending p = std::move(session.queue.front());
+  session.queue.pop_front();
+  server.answered_variant_data = p.kind == pending_kind::data_end && p.data_had_variant;
   // Code 0: the reply's code could not be read (reply.empty, reply.code).
   // It still answers the command, by counting, and gets no verdict of its
   // own; its outcome is read as a client must read a code it does not know,
   // by the first digit (RFC 5321 §4.2), and is unknown without one.
   const bool readable = code != 0;
   std::uint16_t outcome = code;
-  if (!readable && !reply_text.empty() && reply_text[0] >= '2' && reply_text[0] <= '5')
-    outcome = static_cast<std::uint16_t>((reply_text[0] - '0') * 100);
-  if (!desync && readable) judge(p, code, at);
+  if (!readable && !server.reply_text.empty() && server.reply_text[0] >= '2' && server.reply_text[0] <= '5')
+    outcome = static_cast<std::uint16_t>((server.reply_text[0] - '0') * 100);
+  if (!session.desync && readable) judge(p, code, at);
 
   ehlo_info info;
   const ehlo_info* ehlo = nullptr;
-  if (p.kind == pending_kind::command && p.v == verb::ehlo && code == 250 && !reply_bad) {
-    if (!desync) judge_ehlo(reply_text, at);
-    auto r = parse_ehlo_reply(reply_text);
+  if (p.kind == pending_kind::command && p.v == verb::ehlo && code == 250 && !server.reply_bad) {
+    if (!session.desync) judge_ehlo(server.reply_text, at);
+    auto r = parse_ehlo_reply(server.reply_text);
     info = r.value;
     ehlo = &info;
   }
-  if (outcome != 0) apply(st, p, outcome, ehlo);
+  if (outcome != 0) apply(session.st, p, outcome, ehlo);
 
-  if (code == 421) got_421 = true;
-  if (p.kind == pending_kind::command && p.v == verb::quit && code == 221) quit_replied = true;
-  const bool waited = cmode == client_mode::paused;
+  if (code == 421) session.got_421 = true;
+  if (p.kind == pending_kind::command && p.v == verb::quit && code == 221) server.quit_replied = true;
+  const bool waited = client.mode == client_mode::paused;
   if (p.kind == pending_kind::command && p.v == verb::data && waited) {
     if (code == 354) {
-      cmode = client_mode::data;
-      decoder.reset();
-      data_start = coff;
-      last_variant_end = UINT64_MAX;
+      client.mode = client_mode::data;
+      client.decoder.reset();
+      client.data_start = client.off;
+      client.last_variant_end = UINT64_MAX;
     } else {
-      cmode = client_mode::lines;
+      client.mode = client_mode::lines;
     }
   } else if (p.kind == pending_kind::command && p.v == verb::starttls && waited) {
     if (code == 220) {
-      tls_pending = true;
-      cmode = client_mode::tls_wait;
+      server.tls_pending = true;
+      client.mode = client_mode::tls_wait;
     } else {
-      cmode = client_mode::lines;
+      client.mode = client_mode::lines;
     }
-  } else if (p.v == verb::auth && (waited || cmode == client_mode::lines)) {
-    if (code == 334) cmode = client_mode::auth_response;
-    else if (waited) cmode = client_mode::lines;
-  } else if (waited && queue.empty()) {
-    cmode = client_mode::lines;
+  } else if (p.v == verb::auth && (waited || client.mode == client_mode::lines)) {
+    if (code == 334) client.mode = client_mode::auth_response;
+    else if (waited) client.mode = client_mode::lines;
+  } else if (waited && session.queue.empty()) {
+    client.mode = client_mode::lines;
   }
   resume_client();
 }
 
 void engine::impl::greeting(std::uint16_t code, std::string_view text, std::uint64_t at) {
-  greeted = true;
+  session.greeted = true;
   touch(rk::server_greeting_code);
   if (code != 0 && !one_of(code, {220, 554, 421}))  // 0: unreadable, reported by the grammar
     report(rk::server_greeting_code, side::server, at, "greeting " + std::to_string(code), excerpt_of(text));
-  refused = code == 554;
-  if (code == 421) got_421 = true;
-  if (code == 220 && !reply_bad) {
+  server.refused = code == 554;
+  if (code == 421) session.got_421 = true;
+  if (code == 220 && !server.reply_bad) {
     auto g = parse_greeting(text);
     if (g.diag) {
       report(grammar_rule(side::server, errc::greeting_domain), side::server, at + g.diag.offset,
@@ -162,50 +162,50 @@ void engine::impl::greeting(std::uint16_t code, std::string_view text, std::uint
 
 void engine::impl::unsolicited(std::uint16_t code, std::uint64_t at) {
   touch(rk::server_reply_unsolicited);
-  if (cmode == client_mode::data) {
+  if (client.mode == client_mode::data) {
     // A reply while the client is still sending data: the server ended the
     // data somewhere else than <CRLF>.<CRLF>.
-    desync = true;
-    if (last_variant_end != UINT64_MAX) {
+    session.desync = true;
+    if (client.last_variant_end != UINT64_MAX) {
       touch(rk::server_data_eod_variant_accepted);
       report(rk::server_data_eod_variant_accepted, side::server, at,
-             "server replied " + std::to_string(code) + " after a non-CRLF end-of-data sequence", excerpt_of(reply_text));
+             "server replied " + std::to_string(code) + " after a non-CRLF end-of-data sequence", excerpt_of(server.reply_text));
     } else {
       touch(rk::server_data_early_reply);
       report(rk::server_data_early_reply, side::server, at, "reply " + std::to_string(code) + " before the end of data",
-             excerpt_of(reply_text));
+             excerpt_of(server.reply_text));
     }
     return;
   }
-  if (answered_variant_data) {
+  if (server.answered_variant_data) {
     // A client that sends a whole message at once (as an attacker does)
     // has nothing pending after the real <CRLF>.<CRLF>: a further reply
     // right after the one to data holding a "." variant means the server
     // ended the data at the variant and read the rest as commands.
-    desync = true;
+    session.desync = true;
     touch(rk::server_data_eod_variant_accepted);
     report(rk::server_data_eod_variant_accepted, side::server, at,
            "reply " + std::to_string(code) + " with no command pending, after data holding a non-CRLF end-of-data sequence",
-           excerpt_of(reply_text));
+           excerpt_of(server.reply_text));
     return;
   }
-  if (injected_commands > 0 && st.tls) {
-    --injected_commands;
+  if (server.injected_commands > 0 && session.st.tls) {
+    --server.injected_commands;
     touch(rk::server_starttls_injection_answered);
     report(rk::server_starttls_injection_answered, side::server, at,
-           "server answered a command sent before the TLS handshake", excerpt_of(reply_text));
+           "server answered a command sent before the TLS handshake", excerpt_of(server.reply_text));
     return;
   }
   if (code == 421) {
-    got_421 = true;
+    session.got_421 = true;
     return;
   }
   report(rk::server_reply_unsolicited, side::server, at, "reply " + std::to_string(code) + " without a command",
-         excerpt_of(reply_text));
+         excerpt_of(server.reply_text));
 }
 
 void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at) {
-  const lazy_excerpt ex(std::string_view(reply_text).substr(0, reply_text.find('\r')));
+  const lazy_excerpt ex(std::string_view(server.reply_text).substr(0, server.reply_text.find('\r')));
   const std::string what = p.kind == pending_kind::data_end        ? std::string("end of data")
                            : p.kind == pending_kind::auth_response ? std::string("AUTH response")
                                                                    : std::string(to_string(p.v));
@@ -228,7 +228,7 @@ void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at)
   // which line the reply answers.
   touch(rk::server_line_bare_lf_accepted);
   const bool bare_end = p.kind == pending_kind::command && (p.ending == line_ending::lf || p.ending == line_ending::cr);
-  if (bare_end && queue.empty() && (cls == 2 || cls == 3))
+  if (bare_end && session.queue.empty() && (cls == 2 || cls == 3))
     report(rk::server_line_bare_lf_accepted, side::server, at,
            std::to_string(code) + " to a line ended by a bare " + (p.ending == line_ending::lf ? "LF" : "CR"), p.excerpt());
 
@@ -256,7 +256,7 @@ void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at)
     else judge_esc(&p, code, at);
     if (code == 334) {
       touch(rk::server_auth_challenge_syntax);
-      std::string_view t = reply_texts.empty() ? std::string_view{} : std::string_view(reply_texts.front());
+      std::string_view t = server.reply_texts.empty() ? std::string_view{} : std::string_view(server.reply_texts.front());
       if (!t.empty() && !is_base64(t)) report(rk::server_auth_challenge_syntax, side::server, at, "challenge is not base64", ex);
     }
     return;
@@ -283,25 +283,25 @@ void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at)
     case verb::mail:
       touch(rk::server_accepted_nested_mail);
       touch(rk::server_accepted_size_over_limit);
-      if (positive && st.t != smtp_state::txn::none)
+      if (positive && session.st.t != smtp_state::txn::none)
         report(rk::server_accepted_nested_mail, side::server, at, std::to_string(code) + " to MAIL inside a transaction", ex);
-      if (positive && p.size_declared && st.size_limit > 0 && p.size > st.size_limit)
+      if (positive && p.size_declared && session.st.size_limit > 0 && p.size > session.st.size_limit)
         report(rk::server_accepted_size_over_limit, side::server, at,
                std::to_string(code) + " to SIZE=" + std::to_string(p.size) + " over the advertised " +
-                   std::to_string(st.size_limit), ex);
+                   std::to_string(session.st.size_limit), ex);
       break;
     case verb::rcpt:
       touch(rk::server_accepted_rcpt_without_mail);
-      if (positive && st.t == smtp_state::txn::none)
+      if (positive && session.st.t == smtp_state::txn::none)
         report(rk::server_accepted_rcpt_without_mail, side::server, at, std::to_string(code) + " to RCPT without MAIL", ex);
       touch(rk::server_postmaster_rejected);
-      if (p.postmaster && st.t != smtp_state::txn::none && !refused && one_of(code, {550, 551, 553}))
+      if (p.postmaster && session.st.t != smtp_state::txn::none && !server.refused && one_of(code, {550, 551, 553}))
         report(rk::server_postmaster_rejected, side::server, at, std::to_string(code) + " to a postmaster recipient", ex);
       touch(rk::server_limits_recipients);
-      if (is_too_many_recipients(code, reply_texts)) {
-        if (st.rcpts < 100)
+      if (is_too_many_recipients(code, server.reply_texts)) {
+        if (session.st.rcpts < 100)
           report(rk::server_limits_recipients, side::server, at,
-                 "\"too many recipients\" after " + std::to_string(st.rcpts) + " accepted", ex);
+                 "\"too many recipients\" after " + std::to_string(session.st.rcpts) + " accepted", ex);
         touch(rk::server_limits_recipients_code);
         if (code == 552)
           report(rk::server_limits_recipients_code, side::server, at, "552 for too many recipients", ex);
@@ -310,33 +310,33 @@ void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at)
     case verb::data:
       touch(rk::server_accepted_data_without_rcpt);
       touch(rk::server_accepted_bdat_mixed);
-      if (code == 354 && st.t != smtp_state::txn::rcpt)
+      if (code == 354 && session.st.t != smtp_state::txn::rcpt)
         report(rk::server_accepted_data_without_rcpt, side::server, at, "354 to DATA without an accepted RCPT", ex);
-      if (code == 354 && st.used_bdat)
+      if (code == 354 && session.st.used_bdat)
         report(rk::server_accepted_bdat_mixed, side::server, at, "354 to DATA after BDAT", ex);
       break;
     case verb::bdat:
       touch(rk::server_accepted_bdat_mixed);
-      if (positive && (st.used_data || st.bdat_last))
+      if (positive && (session.st.used_data || session.st.bdat_last))
         report(rk::server_accepted_bdat_mixed, side::server, at, std::to_string(code) + " to BDAT after DATA or BDAT LAST", ex);
-      else if (positive && st.t != smtp_state::txn::rcpt)
+      else if (positive && session.st.t != smtp_state::txn::rcpt)
         report(rk::server_accepted_data_without_rcpt, side::server, at, std::to_string(code) + " to BDAT without an accepted RCPT", ex);
       break;
     case verb::starttls:
       touch(rk::server_starttls_second_accepted);
-      if (code == 220 && st.tls)
+      if (code == 220 && session.st.tls)
         report(rk::server_starttls_second_accepted, side::server, at, "220 to STARTTLS inside TLS", ex);
       break;
     case verb::auth:
       touch(rk::server_auth_twice_accepted);
       touch(rk::server_auth_in_transaction_accepted);
-      if (positive && st.authed)
+      if (positive && session.st.authed)
         report(rk::server_auth_twice_accepted, side::server, at, std::to_string(code) + " to a second AUTH", ex);
-      if (positive && st.t != smtp_state::txn::none)
+      if (positive && session.st.t != smtp_state::txn::none)
         report(rk::server_auth_in_transaction_accepted, side::server, at, std::to_string(code) + " to AUTH in a transaction", ex);
       if (code == 334) {
         touch(rk::server_auth_challenge_syntax);
-        std::string_view t = reply_texts.empty() ? std::string_view{} : std::string_view(reply_texts.front());
+        std::string_view t = server.reply_texts.empty() ? std::string_view{} : std::string_view(server.reply_texts.front());
         if (!t.empty() && !is_base64(t))
           report(rk::server_auth_challenge_syntax, side::server, at, "challenge is not base64", ex);
       }
@@ -356,15 +356,15 @@ void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at)
 void engine::impl::judge_esc(const pending* p, std::uint16_t code, std::uint64_t at) {
   const int cls = code / 100;
   if (p == nullptr || cls == 3 || cls < 2 || cls > 5) return;
-  if (!st.has(extension::enhancedstatuscodes)) {
+  if (!session.st.has(extension::enhancedstatuscodes)) {
     touch(rk::server_esc_unadvertised);
-    if (esc_unadvertised_reported) return;
-    for (const auto& t : reply_texts) {
+    if (server.esc_unadvertised_reported) return;
+    for (const auto& t : server.reply_texts) {
       auto e = parse_enhanced_status(t);
       if (e.value.present && e.ok()) {
-        esc_unadvertised_reported = true;
+        server.esc_unadvertised_reported = true;
         report(rk::server_esc_unadvertised, side::server, at, "reply carries " + std::string(e.value.code),
-               excerpt_of(reply_text.substr(0, reply_text.find('\r'))));
+               excerpt_of(server.reply_text.substr(0, server.reply_text.find('\r'))));
         return;
       }
     }
@@ -373,7 +373,7 @@ void engine::impl::judge_esc(const pending* p, std::uint16_t code, std::uint64_t
   touch(rk::server_esc_missing);
   touch(rk::server_esc_class);
   touch(rk::server_esc_syntax);
-  for (const auto& t : reply_texts) {
+  for (const auto& t : server.reply_texts) {
     auto e = parse_enhanced_status(t);
     if (!e.value.present) {
       report(rk::server_esc_missing, side::server, at, std::to_string(code) + " line without a status code", excerpt_of(t));
@@ -425,7 +425,7 @@ void engine::impl::judge_ehlo(std::string_view text, std::uint64_t at) {
            line_of(kw));
   }
   touch(rk::server_starttls_readvertised);
-  if (st.tls && r.value.has(extension::starttls)) {
+  if (session.st.tls && r.value.has(extension::starttls)) {
     std::uint64_t where = at;
     std::string line;
     ehlo_keywords again(text);
@@ -444,35 +444,35 @@ void engine::impl::judge_ehlo(std::string_view text, std::uint64_t at) {
 void engine::impl::server_close() {
   // Octets after the last line end are the server's last reply line, sent
   // without CRLF (a trailing CR is a bare CR); judge and count it.
-  if (!sbuf.empty() && !tls_pending) {
-    line_result r = sframer.finish(sbuf);
-    if (r.status == line_status::line || r.status == line_status::overflow_end) server_line(r, soff);
-    soff += sbuf.size();
-    sbuf.clear();
+  if (!server.buf.empty() && !server.tls_pending) {
+    line_result r = server.framer.finish(server.buf);
+    if (r.status == line_status::line || r.status == line_status::overflow_end) server_line(r, server.off);
+    server.off += server.buf.size();
+    server.buf.clear();
   }
   // A multi-line reply still waiting for its last line never ends now; it
   // still answers its command, by counting (RFC 5321 §4.2.1).
-  if (assembler.in_progress()) {
-    report(grammar_rule(side::server, errc::reply_incomplete), side::server, soff,
-           "connection closed inside a multi-line reply", excerpt_of(reply_texts.empty() ? "" : reply_texts.back()));
-    server_reply_code = assembler.code();
-    assembler.reset();
-    server_reply(reply_offset);
+  if (server.assembler.in_progress()) {
+    report(grammar_rule(side::server, errc::reply_incomplete), side::server, server.off,
+           "connection closed inside a multi-line reply", excerpt_of(server.reply_texts.empty() ? "" : server.reply_texts.back()));
+    server.reply_code = server.assembler.code();
+    server.assembler.reset();
+    server_reply(server.reply_offset);
   }
-  server_closed = true;
+  session.server_closed = true;
   touch(rk::server_reply_missing);
   touch(rk::server_session_closed);
   // silent_since_tls: see client_close().
-  if (quit_replied || got_421 || desync || silent_since_tls) return;
-  if (!queue.empty()) {
-    report(rk::server_reply_missing, side::server, soff + sbuf.size(),
-           "server closed with " + std::to_string(queue.size()) + " command(s) unanswered, first " +
-               (queue.front().kind == pending_kind::data_end ? std::string("end of data") : std::string(to_string(queue.front().v))),
-           queue.front().excerpt());
+  if (server.quit_replied || session.got_421 || session.desync || session.silent_since_tls) return;
+  if (!session.queue.empty()) {
+    report(rk::server_reply_missing, side::server, server.off + server.buf.size(),
+           "server closed with " + std::to_string(session.queue.size()) + " command(s) unanswered, first " +
+               (session.queue.front().kind == pending_kind::data_end ? std::string("end of data") : std::string(to_string(session.queue.front().v))),
+           session.queue.front().excerpt());
     return;
   }
-  if (greeted && !client_closed)
-    report(rk::server_session_closed, side::server, soff + sbuf.size(), "server closed the connection without 221 or 421");
+  if (session.greeted && !session.client_closed)
+    report(rk::server_session_closed, side::server, server.off + server.buf.size(), "server closed the connection without 221 or 421");
 }
 
 }  // namespace smtpkit::conformance
