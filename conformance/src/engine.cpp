@@ -12,31 +12,7 @@ std::string excerpt_of(std::string_view line) {
   return escape(line.substr(0, excerpt_max)) + "...";
 }
 
-engine::impl::impl(engine_options o) : opts(o) {}
-
-std::uint32_t& engine::impl::count_of(int rule) {
-  for (auto& [r, n] : counts)
-    if (r == rule) return n;
-  counts.emplace_back(static_cast<std::uint16_t>(rule), 0);
-  return counts.back().second;
-}
-
-void engine::impl::report(int rule, side anchor, std::uint64_t offset, std::string message, std::string_view excerpt) {
-  if (rule < 0) return;
-  const auto& r = catalogue()[static_cast<std::size_t>(rule)];
-  if (r.binds == side::client && !opts.judge_client) return;
-  if (r.binds == side::server && !opts.judge_server) return;
-  touched.set(static_cast<std::size_t>(rule));
-  if (++count_of(rule) > opts.max_per_rule) return;
-  finding f;
-  f.rule = rule;
-  f.anchor = anchor;
-  f.offset = offset;
-  f.message = std::move(message);
-  f.excerpt = std::string(excerpt);
-  found.push_back(std::move(f));
-  if (listener) listener(found.back());
-}
+engine::impl::impl(engine_options o) : opts(o), verdicts(o) {}
 
 void engine::impl::pump_client() {
   while (!client.buf.empty()) {
@@ -82,8 +58,10 @@ void engine::impl::pump_client() {
           if (client.mode == client_mode::auth_response) client_auth_line(r.line, at);
           else client_line(r.line, r.ending, r.flags, r.diag, at);
         } else if (r.status == line_status::overflow) {
-          report(rk::client_line_too_long, side::client, at, "command line longer than " + std::to_string(client.framer.limit()) + " octets",
-                 r.line.substr(0, 64));
+          verdicts.check(
+              rk::client_line_too_long, true, side::client, at,
+              [&] { return "command line longer than " + std::to_string(client.framer.limit()) + " octets"; },
+              r.line.substr(0, 64));
         } else {  // overflow_end: the over-long line still expects a reply (500)
           pending p;
           p.offset = at;
@@ -125,7 +103,8 @@ void engine::impl::pump_server() {
       // RFC 3207 §4: after "220" to STARTTLS only the TLS handshake follows.
       // No excerpt: what has arrived so far depends on how the stream was cut.
       if (!session.injected_from_server)
-        report(rk::server_starttls_data_after_220, side::server, server.off, "server sent octets after 220 to STARTTLS, before TLS");
+        verdicts.check(rk::server_starttls_data_after_220, true, side::server, server.off,
+                       "server sent octets after 220 to STARTTLS, before TLS");
       session.injected_from_server = true;
       server.off += server.buf.size();
       server.buf.clear();
@@ -144,19 +123,19 @@ void engine::impl::pump_server() {
 }
 
 void engine::impl::server_line(const line_result& r, std::uint64_t at) {
-  touch(rk::server_line_too_long);
-  if (r.status == line_status::overflow) {
-    report(rk::server_line_too_long, side::server, at, "reply line longer than " + std::to_string(server.framer.limit()) + " octets",
-           excerpt_of(r.line.substr(0, 64)));
-    return;
-  }
-  if (r.status == line_status::overflow_end) return;
-  if (r.line.size() + 2 > 512)
-    report(rk::server_line_too_long, side::server, at,
-           "reply line of " + std::to_string(r.line.size() + 2) + " octets (limit 512, §4.5.3.1.5)", excerpt_of(r.line));
+  // Every line is measured, the rest of one the framer cut included.
+  verdicts.check(
+      rk::server_line_too_long, r.status == line_status::overflow, side::server, at,
+      [&] { return "reply line longer than " + std::to_string(server.framer.limit()) + " octets"; },
+      [&] { return excerpt_of(r.line.substr(0, 64)); });
+  if (r.status == line_status::overflow || r.status == line_status::overflow_end) return;
+  const lazy_excerpt ex(r.line);
+  verdicts.check(
+      rk::server_line_too_long, r.line.size() + 2 > 512, side::server, at,
+      [&] { return "reply line of " + std::to_string(r.line.size() + 2) + " octets (limit 512, §4.5.3.1.5)"; }, ex);
   if (r.diag && (r.diag.code == errc::nul_byte || r.diag.code == errc::control_char))
-    report(grammar_rule(side::server, r.diag.code), side::server, at + r.diag.offset, std::string(r.diag.why()),
-           excerpt_of(r.line));
+    verdicts.check(grammar_rule(side::server, r.diag.code), true, side::server, at + r.diag.offset,
+                   [&] { return std::string(r.diag.why()); }, ex);
   if (!server.assembler.in_progress()) {
     server.reply_offset = at;
     server.reply_texts.clear();
@@ -179,8 +158,8 @@ void engine::impl::server_line(const line_result& r, std::uint64_t at) {
     // A bare CR or LF is an octet of the line; a missing line end (the
     // last line before a close) has none, so the finding names the line.
     const std::uint64_t where = e == errc::reply_line_ending ? at : at + step.diag.offset;
-    report(grammar_rule(side::server, e), side::server, where, std::string(rule_id(e)) + ": " + std::string(reason(e)),
-           excerpt_of(r.line));
+    verdicts.check(grammar_rule(side::server, e), true, side::server, where,
+                   [&] { return std::string(rule_id(e)) + ": " + std::string(reason(e)); }, ex);
   }
   if (!server.reply_text.empty()) server.reply_text += "\r\n";
   server.reply_text.append(r.line);
@@ -201,14 +180,12 @@ engine& engine::operator=(engine&&) noexcept = default;
 void engine::client_bytes(std::string_view octets) {
   if (octets.empty()) return;
   p_->session.silent_since_tls = false;
-  p_->touch(rk::client_early_talker);
-  if (!p_->session.greeted && !p_->client.early_reported && p_->client.mode != client_mode::closed) {
-    p_->client.early_reported = true;
-    // No excerpt: the octets at hand depend on how the stream was cut (a
-    // report must not); the transcript line names them.
-    p_->report(rk::client_early_talker, side::client, p_->client.off + p_->client.buf.size(),
-               "client sent octets before the server's greeting");
-  }
+  const bool early = !p_->session.greeted && !p_->client.early_reported && p_->client.mode != client_mode::closed;
+  // No excerpt: the octets at hand depend on how the stream was cut (a
+  // report must not); the transcript line names them.
+  p_->verdicts.check(rk::client_early_talker, early, side::client, p_->client.off + p_->client.buf.size(),
+                     "client sent octets before the server's greeting");
+  if (early) p_->client.early_reported = true;
   p_->client.buf.append(octets);
   p_->pump_client();
 }
@@ -264,28 +241,13 @@ void engine::close(side who) {
 
 void engine::finish() {}
 
-const std::vector<finding>& engine::findings() const noexcept { return p_->found; }
+const std::vector<finding>& engine::findings() const noexcept { return p_->verdicts.findings(); }
 
-std::size_t engine::suppressed(int rule) const noexcept {
-  for (const auto& [r, c] : p_->counts)
-    if (r == rule) return c > p_->opts.max_per_rule ? c - p_->opts.max_per_rule : 0;
-  return 0;
-}
+std::size_t engine::suppressed(int rule) const noexcept { return p_->verdicts.suppressed(rule); }
 
-std::vector<int> engine::applied() const {
-  std::vector<int> out;
-  const auto cat = catalogue();
-  for (std::size_t i = 0; i < cat.size() && i < p_->touched.size(); ++i) {
-    if (!p_->touched.test(i)) continue;
-    const auto& r = cat[i];
-    if (r.binds == side::client && !p_->opts.judge_client) continue;
-    if (r.binds == side::server && !p_->opts.judge_server) continue;
-    out.push_back(static_cast<int>(i));
-  }
-  return out;
-}
+std::vector<int> engine::applied() const { return p_->verdicts.applied(); }
 
-void engine::on_finding(std::function<void(const finding&)> fn) { p_->listener = std::move(fn); }
+void engine::on_finding(std::function<void(const finding&)> fn) { p_->verdicts.listen(std::move(fn)); }
 
 bool engine::advertised(extension e) const noexcept { return p_->session.st.has(e); }
 

@@ -3,10 +3,10 @@
 // judge (judge_server.cpp).
 #pragma once
 
-#include <bitset>
 #include <string>
 #include <vector>
 
+#include "ledger.hpp"
 #include "smtpkit/command.hpp"
 #include "smtpkit/conformance/engine.hpp"
 #include "smtpkit/data.hpp"
@@ -189,26 +189,11 @@ struct engine::impl {
   explicit impl(engine_options o);
 
   engine_options opts;
-  std::vector<finding> found;
-  // Occurrences per rule, only for rules that fired (usually none).
-  std::vector<std::pair<std::uint16_t, std::uint32_t>> counts;
-  std::bitset<512> touched;  // per rule index; the catalogue is smaller
-  std::function<void(const finding&)> listener;
+  ledger verdicts;
 
   client_side client;
   server_side server;
   session_state session;
-
-  // --- findings ---
-  void report(int rule, side anchor, std::uint64_t offset, std::string message, std::string_view excerpt = {});
-  void report(rk k, side anchor, std::uint64_t offset, std::string message, std::string_view excerpt = {}) {
-    report(index(k), anchor, offset, std::move(message), excerpt);
-  }
-  void touch(int rule) {
-    if (rule >= 0) touched.set(static_cast<std::size_t>(rule));
-  }
-  void touch(rk k) { touch(index(k)); }
-  std::uint32_t& count_of(int rule);
 
   // --- plumbing (engine.cpp) ---
   void pump_client();
@@ -233,6 +218,7 @@ struct engine::impl {
   void judge_esc(const pending* p, std::uint16_t code, std::uint64_t at);
   void server_close();
   void unsolicited(std::uint16_t code, std::uint64_t at);
+  [[nodiscard]] bool explain_unsolicited(std::uint16_t code, std::uint64_t at);
 };
 
 /// Apply a command's outcome to a state (code 0: assume success).

@@ -166,64 +166,58 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
   const command& c = r.cmd;
   p.v = c.kind;
 
+  const lazy_excerpt ex(p.raw);
+  auto check = [&](auto rule, bool broken, const auto& message) {
+    verdicts.check(rule, broken, side::client, at, message, ex);
+  };
+
   // Grammar: line level first (bare CR/LF, NUL, controls), then the command.
   if (framing) {
-    report(grammar_rule(side::client, framing.code), side::client, at + framing.offset, std::string(framing.why()),
-           p.excerpt());
+    verdicts.check(grammar_rule(side::client, framing.code), true, side::client, at + framing.offset,
+                   [&] { return std::string(framing.why()); }, ex);
     p.grammar = framing.code;
   }
   // A NUL or control octet the framer reported also stops the command
   // grammar at the same octet: one octet, one finding.
   const bool same_octet = framing && r.diag && r.diag.offset == framing.offset;
   if (r.diag && !same_octet && r.diag.code != errc::unknown_verb && r.diag.code != errc::param_unknown) {
-    report(grammar_rule(side::client, r.diag.code), side::client, at + r.diag.offset,
-           std::string(r.diag.why()) + " (" + std::string(r.diag.rfc()) + ")", p.excerpt());
+    verdicts.check(grammar_rule(side::client, r.diag.code), true, side::client, at + r.diag.offset,
+                   [&] { return std::string(r.diag.why()) + " (" + std::string(r.diag.rfc()) + ")"; }, ex);
     if (p.grammar == errc::ok) p.grammar = r.diag.code;
   }
 
   // Sequencing.
-  touch(rk::client_command_after_quit);
-  if (view.quit) report(rk::client_command_after_quit, side::client, at, "command after QUIT", p.excerpt());
-  touch(rk::client_lockstep);
+  check(rk::client_command_after_quit, view.quit, "command after QUIT");
   // After a desync (engine.hpp) replies no longer tell what the client knew.
-  if (!session.queue.empty() && !session.desync) {
-    const bool sync = std::any_of(session.queue.begin(), session.queue.end(), is_sync_point);
-    const pending& waiting = session.queue.back();
-    std::string what = "sent before the reply to " +
-                       (waiting.kind == pending_kind::data_end ? std::string("the end of data")
-                                                               : std::string(to_string(waiting.v)));
-    if (session.st.tls && session.injected_from_server && !session.replies_after_tls) {
-      report(rk::client_starttls_injected_reply, side::client, at,
-             "client acted on a reply that arrived before the TLS handshake", p.excerpt());
-    } else if (!view.has(extension::pipelining)) {
-      report(rk::client_lockstep, side::client, at, what + " (PIPELINING not advertised)", p.excerpt());
-    } else if (sync) {
-      touch(rk::client_pipelining_sync_point);
-      report(rk::client_pipelining_sync_point, side::client, at, what, p.excerpt());
-    }
-  }
-  touch(rk::client_starttls_no_ehlo);
-  if (client.first_after_tls) {
-    client.first_after_tls = false;
-    if (c.kind != verb::ehlo)
-      report(rk::client_starttls_no_ehlo, side::client, at, "first command after TLS is not EHLO", p.excerpt());
-  }
+  const bool waiting = !session.queue.empty() && !session.desync;
+  const bool injected = waiting && session.st.tls && session.injected_from_server && !session.replies_after_tls;
+  auto what = [&] {
+    const pending& w = session.queue.back();
+    return "sent before the reply to " +
+           (w.kind == pending_kind::data_end ? std::string("the end of data") : std::string(to_string(w.v)));
+  };
+  if (injected) check(rk::client_starttls_injected_reply, true, "client acted on a reply that arrived before the TLS handshake");
+  const bool pipelining = view.has(extension::pipelining);
+  check(rk::client_lockstep, waiting && !injected && !pipelining, [&] { return what() + " (PIPELINING not advertised)"; });
+  if (waiting && !injected && pipelining && std::any_of(session.queue.begin(), session.queue.end(), is_sync_point))
+    check(rk::client_pipelining_sync_point, true, what);
+  check(rk::client_starttls_no_ehlo, client.first_after_tls && c.kind != verb::ehlo, "first command after TLS is not EHLO");
+  client.first_after_tls = false;
 
   // Command line length (§4.5.3.1.4), raised by the extensions in use.
-  touch(rk::client_line_too_long);
-  if (line.size() + 2 > line_limit(c))
-    report(rk::client_line_too_long, side::client, at,
-           "command line of " + std::to_string(line.size() + 2) + " octets (limit " + std::to_string(line_limit(c)) + ")",
-           p.excerpt().substr(0, 64));
+  verdicts.check(
+      rk::client_line_too_long, line.size() + 2 > line_limit(c), side::client, at,
+      [&] {
+        return "command line of " + std::to_string(line.size() + 2) + " octets (limit " + std::to_string(line_limit(c)) + ")";
+      },
+      [&] { return std::string(std::string_view(ex).substr(0, 64)); });
 
   auto check_domain = [&](const host& h) {
-    touch(rk::client_domain_unqualified);
-    if (h.kind == host_kind::domain && !h.text.empty() && !fully_qualified(h.text))
-      report(rk::client_domain_unqualified, side::client, at, "\"" + std::string(h.text) + "\" is not fully qualified",
-             p.excerpt());
+    check(rk::client_domain_unqualified, h.kind == host_kind::domain && !h.text.empty() && !fully_qualified(h.text),
+          [&] { return "\"" + std::string(h.text) + "\" is not fully qualified"; });
   };
   auto check_params = [&]() {
-    touch(rk::client_param_unadvertised);
+    verdicts.applies(rk::client_param_unadvertised);
     // A list that breaks the grammar has no reliable keywords to judge; the
     // grammar finding says what is wrong (param.unknown is not an error of
     // the list itself, and parse_params reports syntax errors first).
@@ -231,8 +225,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
     for (const auto& prm : c.params) {
       param_id id = param_from_keyword(prm.keyword);
       if (id == param_id::count_) {
-        touch(rk::client_param_unknown);
-        report(rk::client_param_unknown, side::client, at, "parameter " + std::string(prm.keyword), p.excerpt());
+        check(rk::client_param_unknown, true, [&] { return "parameter " + std::string(prm.keyword); });
         continue;
       }
       extension need = needed_extension(id, c.typed.body);
@@ -241,9 +234,9 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
         ok = view.has(extension::eightbitmime) || view.has(extension::binarymime);
       if (id == param_id::body && c.typed.body == body_type::binary_mime)
         ok = view.has(extension::binarymime) && view.has(extension::chunking);
-      if (!ok)
-        report(rk::client_param_unadvertised, side::client, at,
-               std::string(prm.keyword) + " used but " + std::string(to_string(need)) + " was not advertised", p.excerpt());
+      check(rk::client_param_unadvertised, !ok, [&] {
+        return std::string(prm.keyword) + " used but " + std::string(to_string(need)) + " was not advertised";
+      });
     }
   };
 
@@ -254,60 +247,41 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       if (r.ok()) check_domain(c.client);
       break;
     case verb::mail:
-      touch(rk::client_no_ehlo);
-      touch(rk::client_nested_mail);
-      if (!view.hello) report(rk::client_no_ehlo, side::client, at, "MAIL before EHLO/HELO", p.excerpt());
-      else if (view.t != smtp_state::txn::none)
-        report(rk::client_nested_mail, side::client, at, "MAIL while a transaction is open", p.excerpt());
+      check(rk::client_no_ehlo, !view.hello, "MAIL before EHLO/HELO");
+      check(rk::client_nested_mail, view.hello && view.t != smtp_state::txn::none, "MAIL while a transaction is open");
       check_params();
       p.mail_smtputf8 = c.typed.has(param_id::smtputf8);
       p.body = c.typed.body;
       p.size_declared = c.typed.has(param_id::size);
       p.size = c.typed.size;
-      touch(rk::client_size_over_limit);
-      if (p.size_declared && view.size_limit > 0 && c.typed.size > view.size_limit)
-        report(rk::client_size_over_limit, side::client, at,
-               "SIZE=" + std::to_string(c.typed.size) + " over the advertised " + std::to_string(view.size_limit), p.excerpt());
-      touch(rk::client_smtputf8_not_requested);
-      if (c.address.mbox.utf8 && !p.mail_smtputf8)
-        report(rk::client_smtputf8_not_requested, side::client, at, "UTF-8 reverse-path without SMTPUTF8", p.excerpt());
+      check(rk::client_size_over_limit, p.size_declared && view.size_limit > 0 && c.typed.size > view.size_limit, [&] {
+        return "SIZE=" + std::to_string(c.typed.size) + " over the advertised " + std::to_string(view.size_limit);
+      });
+      check(rk::client_smtputf8_not_requested, c.address.mbox.utf8 && !p.mail_smtputf8, "UTF-8 reverse-path without SMTPUTF8");
       if (!c.address.null && !c.address.text.empty()) check_domain(c.address.mbox.domain);
       break;
     case verb::rcpt:
-      touch(rk::client_rcpt_without_mail);
-      if (view.t == smtp_state::txn::none)
-        report(rk::client_rcpt_without_mail, side::client, at, "RCPT without an accepted MAIL", p.excerpt());
+      check(rk::client_rcpt_without_mail, view.t == smtp_state::txn::none, "RCPT without an accepted MAIL");
       check_params();
       p.postmaster = c.address.postmaster || iequals(c.address.mbox.local_part, "postmaster");
-      touch(rk::client_smtputf8_not_requested);
-      if (c.address.mbox.utf8 && !view.txn_smtputf8)
-        report(rk::client_smtputf8_not_requested, side::client, at, "UTF-8 forward-path without SMTPUTF8 on MAIL",
-               p.excerpt());
+      check(rk::client_smtputf8_not_requested, c.address.mbox.utf8 && !view.txn_smtputf8,
+            "UTF-8 forward-path without SMTPUTF8 on MAIL");
       if (!c.address.postmaster && !c.address.text.empty()) check_domain(c.address.mbox.domain);
       break;
     case verb::data:
       p.sync_point = true;
-      touch(rk::client_data_without_rcpt);
-      touch(rk::client_bdat_mixed);
-      if (view.t != smtp_state::txn::rcpt)
-        report(rk::client_data_without_rcpt, side::client, at, "DATA without an accepted RCPT", p.excerpt());
-      if (view.used_bdat) report(rk::client_bdat_mixed, side::client, at, "DATA after BDAT in one transaction", p.excerpt());
-      touch(rk::client_binarymime_with_data);
-      if (view.body == body_type::binary_mime)
-        report(rk::client_binarymime_with_data, side::client, at, "DATA in a BODY=BINARYMIME transaction", p.excerpt());
+      check(rk::client_data_without_rcpt, view.t != smtp_state::txn::rcpt, "DATA without an accepted RCPT");
+      check(rk::client_bdat_mixed, view.used_bdat, "DATA after BDAT in one transaction");
+      check(rk::client_binarymime_with_data, view.body == body_type::binary_mime, "DATA in a BODY=BINARYMIME transaction");
       client.mode = client_mode::paused;
       break;
     case verb::bdat:
-      touch(rk::client_extension_unadvertised);
-      touch(rk::client_bdat_after_last);
-      touch(rk::client_bdat_mixed);
-      if (!view.has(extension::chunking))
-        report(rk::client_extension_unadvertised, side::client, at, "BDAT used but CHUNKING was not advertised", p.excerpt());
+      check(rk::client_extension_unadvertised, !view.has(extension::chunking), "BDAT used but CHUNKING was not advertised");
       // After BDAT LAST no RCPT is open either; the specific rule says it.
-      if (view.bdat_last) report(rk::client_bdat_after_last, side::client, at, "BDAT after BDAT LAST", p.excerpt());
-      else if (view.t != smtp_state::txn::rcpt)
-        report(rk::client_data_without_rcpt, side::client, at, "BDAT without an accepted RCPT", p.excerpt());
-      if (view.used_data) report(rk::client_bdat_mixed, side::client, at, "BDAT after DATA in one transaction", p.excerpt());
+      check(rk::client_bdat_after_last, view.bdat_last, "BDAT after BDAT LAST");
+      if (!view.bdat_last && view.t != smtp_state::txn::rcpt)
+        check(rk::client_data_without_rcpt, true, "BDAT without an accepted RCPT");
+      check(rk::client_bdat_mixed, view.used_data, "BDAT after DATA in one transaction");
       p.bdat_last = c.last;
       if (r.ok() && c.chunk_size > 0) {
         client.chunk.start(c.chunk_size);
@@ -327,30 +301,22 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       break;
     case verb::starttls:
       p.sync_point = true;
-      touch(rk::client_starttls_in_tls);
-      touch(rk::client_extension_unadvertised);
-      if (view.tls) report(rk::client_starttls_in_tls, side::client, at, "STARTTLS inside TLS", p.excerpt());
-      else if (!view.has(extension::starttls))
-        report(rk::client_extension_unadvertised, side::client, at, "STARTTLS used but not advertised", p.excerpt());
+      check(rk::client_starttls_in_tls, view.tls, "STARTTLS inside TLS");
+      check(rk::client_extension_unadvertised, !view.tls && !view.has(extension::starttls),
+            "STARTTLS used but not advertised");
       client.mode = client_mode::paused;
       break;
     case verb::auth: {
-      touch(rk::client_extension_unadvertised);
-      touch(rk::client_auth_twice);
-      touch(rk::client_auth_in_transaction);
-      touch(rk::client_auth_plaintext);
-      if (!view.has(extension::auth))
-        report(rk::client_extension_unadvertised, side::client, at, "AUTH used but not advertised", p.excerpt());
-      else if (!c.mechanism.empty() && !mechanism_listed(view.auth_mechs, c.mechanism)) {
-        touch(rk::client_auth_mechanism_unadvertised);
-        report(rk::client_auth_mechanism_unadvertised, side::client, at,
-               "mechanism " + std::string(c.mechanism) + " not in \"" + view.auth_mechs + "\"", p.excerpt());
-      }
-      if (view.authed) report(rk::client_auth_twice, side::client, at, "AUTH after a successful AUTH", p.excerpt());
-      if (view.t != smtp_state::txn::none)
-        report(rk::client_auth_in_transaction, side::client, at, "AUTH during a mail transaction", p.excerpt());
-      if (!view.tls && (iequals(c.mechanism, "PLAIN") || iequals(c.mechanism, "LOGIN")))
-        report(rk::client_auth_plaintext, side::client, at, std::string(c.mechanism) + " without TLS", p.excerpt());
+      const bool offered = view.has(extension::auth);
+      check(rk::client_extension_unadvertised, !offered, "AUTH used but not advertised");
+      if (offered && !c.mechanism.empty() && !mechanism_listed(view.auth_mechs, c.mechanism))
+        check(rk::client_auth_mechanism_unadvertised, true, [&] {
+          return "mechanism " + std::string(c.mechanism) + " not in \"" + view.auth_mechs + "\"";
+        });
+      check(rk::client_auth_twice, view.authed, "AUTH after a successful AUTH");
+      check(rk::client_auth_in_transaction, view.t != smtp_state::txn::none, "AUTH during a mail transaction");
+      check(rk::client_auth_plaintext, !view.tls && (iequals(c.mechanism, "PLAIN") || iequals(c.mechanism, "LOGIN")),
+            [&] { return std::string(c.mechanism) + " without TLS"; });
       p.auth_initial = c.has_initial_response;
       // RFC 4954 §4: with an initial response that completes the exchange
       // (PLAIN, EXTERNAL), AUTH may be followed by pipelined commands.
@@ -364,8 +330,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
       p.sync_point = true;
       if (c.verb_text.empty()) break;
       if (private_keyword(c.verb_text)) {
-        touch(rk::client_command_private);
-        report(rk::client_command_private, side::client, at, "private command " + excerpt_of(c.verb_text), p.excerpt());
+        check(rk::client_command_private, true, [&] { return "private command " + excerpt_of(c.verb_text); });
         break;
       }
       extension e = extension_from_keyword(c.verb_text);
@@ -373,8 +338,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
         p.extension_verb = true;
         break;
       }
-      touch(rk::client_command_unknown);
-      report(rk::client_command_unknown, side::client, at, "unknown command " + excerpt_of(c.verb_text), p.excerpt());
+      check(rk::client_command_unknown, true, [&] { return "unknown command " + excerpt_of(c.verb_text); });
       break;
     }
   }
@@ -390,7 +354,9 @@ void engine::impl::client_auth_line(std::string_view line, std::uint64_t at) {
   p.raw = "<SASL response>";
   p.auth_cancel = r.value.cancel;
   p.sync_point = true;
-  if (r.diag) report(grammar_rule(side::client, r.diag.code), side::client, at + r.diag.offset, std::string(r.diag.why()));
+  if (r.diag)
+    verdicts.check(grammar_rule(side::client, r.diag.code), true, side::client, at + r.diag.offset,
+                   [&] { return std::string(r.diag.why()); });
   session.queue.push_back(std::move(p));
   client.mode = client_mode::paused;
 }
@@ -403,15 +369,14 @@ struct data_handler {
   void anomaly(data_anomaly a, std::uint64_t off) {
     const std::uint64_t at = e.client.data_start + off;
     if (a == data_anomaly::eight_bit) {
-      e.touch(rk::client_eight_bit_data);
       const bool declared = (view.body == body_type::eight_bit_mime && view.has(extension::eightbitmime)) ||
                             (view.body == body_type::binary_mime && view.has(extension::binarymime));
-      if (!declared)
-        e.report(rk::client_eight_bit_data, side::client, at, "8-bit octet in mail data without BODY=8BITMIME");
+      e.verdicts.check(rk::client_eight_bit_data, !declared, side::client, at,
+                       "8-bit octet in mail data without BODY=8BITMIME");
       return;
     }
     if (is_end_variant(a)) e.client.last_variant_end = at + 1;
-    e.report(data_rule(a), side::client, at, std::string(to_string(a)) + " in mail data");
+    e.verdicts.check(data_rule(a), true, side::client, at, [&] { return std::string(to_string(a)) + " in mail data"; });
   }
 };
 }  // namespace
@@ -423,8 +388,8 @@ void engine::impl::client_data(std::string_view piece) {
   client.buf.erase(0, r.consumed);
   if (r.done) {
     for (auto a : {data_anomaly::bare_cr, data_anomaly::bare_lf, data_anomaly::nul, data_anomaly::line_too_long})
-      touch(data_rule(a));
-    touch(rk::client_eight_bit_data);
+      verdicts.applies(data_rule(a));
+    verdicts.applies(rk::client_eight_bit_data);
     pending p;
     p.kind = pending_kind::data_end;
     p.v = verb::data;
@@ -441,23 +406,18 @@ void engine::impl::client_paused_bytes(std::uint64_t at) {
   client.paused_reported = true;
   const pending& w = session.queue.back();
   // No excerpt: the octets at hand depend on how the stream was cut.
-  const std::string ex;
-  if (client.mode == client_mode::tls_wait || w.v == verb::starttls) {
-    touch(rk::client_starttls_pipelined);
-    report(rk::client_starttls_pipelined, side::client, at - client.buf.size(), "octets sent after STARTTLS before TLS started", ex);
-  } else if (w.v == verb::data && w.kind == pending_kind::command) {
-    touch(rk::client_data_early);
-    report(rk::client_data_early, side::client, at - client.buf.size(), "octets sent after DATA before the 354 reply", ex);
-  } else if (!client_view().has(extension::pipelining)) {
-    report(rk::client_lockstep, side::client, at - client.buf.size(), "octets sent before the reply to AUTH", ex);
-  } else {
-    report(rk::client_pipelining_sync_point, side::client, at - client.buf.size(), "octets sent before the reply to AUTH", ex);
-  }
+  const std::uint64_t from = at - client.buf.size();
+  if (client.mode == client_mode::tls_wait || w.v == verb::starttls)
+    verdicts.check(rk::client_starttls_pipelined, true, side::client, from, "octets sent after STARTTLS before TLS started");
+  else if (w.v == verb::data && w.kind == pending_kind::command)
+    verdicts.check(rk::client_data_early, true, side::client, from, "octets sent after DATA before the 354 reply");
+  else if (!client_view().has(extension::pipelining))
+    verdicts.check(rk::client_lockstep, true, side::client, from, "octets sent before the reply to AUTH");
+  else
+    verdicts.check(rk::client_pipelining_sync_point, true, side::client, from, "octets sent before the reply to AUTH");
 }
 
 void engine::impl::client_close() {
-  touch(rk::client_no_quit);
-  touch(rk::client_quit_wait);
   const smtp_state view = client_view();
   // Any reply to QUIT ends the client's wait, not only 221 (a server that
   // answers QUIT otherwise is judged by server.quit.reply).
@@ -467,13 +427,12 @@ void engine::impl::client_close() {
   // Nothing at all after the TLS handshake: a recorder outside TLS sees no
   // content, and a handshake that failed leaves nothing to say QUIT over;
   // either way the dialogue holds no evidence about how the session ended.
-  if (session.silent_since_tls || session.got_421 || session.server_closed) {
-    // the close is not the client's to explain
-  } else if (!view.quit) {
-    report(rk::client_no_quit, side::client, client.off + client.buf.size(), "client closed the connection without QUIT");
-  } else if (quit_unanswered && !session.desync) {
-    report(rk::client_quit_wait, side::client, client.off + client.buf.size(), "client closed before the reply to QUIT");
-  }
+  const bool not_the_clients = session.silent_since_tls || session.got_421 || session.server_closed;
+  const std::uint64_t at = client.off + client.buf.size();
+  verdicts.check(rk::client_no_quit, !not_the_clients && !view.quit, side::client, at,
+                 "client closed the connection without QUIT");
+  verdicts.check(rk::client_quit_wait, !not_the_clients && view.quit && quit_unanswered && !session.desync, side::client,
+                 at, "client closed before the reply to QUIT");
   client.mode = client_mode::closed;
   session.client_closed = true;
 }

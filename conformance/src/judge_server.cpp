@@ -59,16 +59,11 @@ bool is_too_many_recipients(std::uint16_t code, const std::vector<std::string>& 
 
 void engine::impl::server_reply(std::uint64_t at) {
   const std::uint16_t code = server.reply_code;
-  touch(rk::server_quit_no_close);
-  touch(rk::server_closed_after_421);
-  if (server.quit_replied) {
-    report(rk::server_quit_no_close, side::server, at, "reply after 221 to QUIT", excerpt_of(server.reply_text));
-    return;
-  }
-  if (session.got_421) {
-    report(rk::server_closed_after_421, side::server, at, "reply after 421", excerpt_of(server.reply_text));
-    return;
-  }
+  const lazy_excerpt reply(server.reply_text);
+  verdicts.check(rk::server_quit_no_close, server.quit_replied, side::server, at, "reply after 221 to QUIT", reply);
+  verdicts.check(rk::server_closed_after_421, !server.quit_replied && session.got_421, side::server, at, "reply after 421",
+                 reply);
+  if (server.quit_replied || session.got_421) return;
   if (!session.greeted) {
     greeting(code, server.reply_text, at);
     resume_client();
@@ -140,42 +135,50 @@ void engine::impl::server_reply(std::uint64_t at) {
 
 void engine::impl::greeting(std::uint16_t code, std::string_view text, std::uint64_t at) {
   session.greeted = true;
-  touch(rk::server_greeting_code);
-  if (code != 0 && !one_of(code, {220, 554, 421}))  // 0: unreadable, reported by the grammar
-    report(rk::server_greeting_code, side::server, at, "greeting " + std::to_string(code), excerpt_of(text));
+  // 0: unreadable, reported by the grammar
+  verdicts.check(
+      rk::server_greeting_code, code != 0 && !one_of(code, {220, 554, 421}), side::server, at,
+      [&] { return "greeting " + std::to_string(code); }, lazy_excerpt(text));
   server.refused = code == 554;
   if (code == 421) session.got_421 = true;
   if (code == 220 && !server.reply_bad) {
     auto g = parse_greeting(text);
+    const lazy_excerpt first_line(text.substr(0, text.find('\r')));
     if (g.diag) {
-      report(grammar_rule(side::server, errc::greeting_domain), side::server, at + g.diag.offset,
-             "greeting does not start with the server's domain", excerpt_of(text.substr(0, text.find('\r'))));
+      verdicts.check(grammar_rule(side::server, errc::greeting_domain), true, side::server, at + g.diag.offset,
+                     "greeting does not start with the server's domain", first_line);
     } else {
-      touch(rk::server_domain_unqualified);
-      if (g.value.server.kind == host_kind::domain && !fully_qualified(g.value.server.text))
-        report(rk::server_domain_unqualified, side::server, at,
-               "greeting names \"" + std::string(g.value.server.text) + "\", not a fully qualified domain",
-               excerpt_of(text.substr(0, text.find('\r'))));
+      verdicts.check(
+          rk::server_domain_unqualified,
+          g.value.server.kind == host_kind::domain && !fully_qualified(g.value.server.text), side::server, at,
+          [&] { return "greeting names \"" + std::string(g.value.server.text) + "\", not a fully qualified domain"; },
+          first_line);
     }
   }
 }
 
 void engine::impl::unsolicited(std::uint16_t code, std::uint64_t at) {
-  touch(rk::server_reply_unsolicited);
+  const bool explained = explain_unsolicited(code, at);
+  verdicts.check(
+      rk::server_reply_unsolicited, !explained, side::server, at,
+      [&] { return "reply " + std::to_string(code) + " without a command"; }, lazy_excerpt(server.reply_text));
+}
+
+bool engine::impl::explain_unsolicited(std::uint16_t code, std::uint64_t at) {
+  const lazy_excerpt reply(server.reply_text);
   if (client.mode == client_mode::data) {
     // A reply while the client is still sending data: the server ended the
     // data somewhere else than <CRLF>.<CRLF>.
     session.desync = true;
-    if (client.last_variant_end != UINT64_MAX) {
-      touch(rk::server_data_eod_variant_accepted);
-      report(rk::server_data_eod_variant_accepted, side::server, at,
-             "server replied " + std::to_string(code) + " after a non-CRLF end-of-data sequence", excerpt_of(server.reply_text));
-    } else {
-      touch(rk::server_data_early_reply);
-      report(rk::server_data_early_reply, side::server, at, "reply " + std::to_string(code) + " before the end of data",
-             excerpt_of(server.reply_text));
-    }
-    return;
+    if (client.last_variant_end != UINT64_MAX)
+      verdicts.check(
+          rk::server_data_eod_variant_accepted, true, side::server, at,
+          [&] { return "server replied " + std::to_string(code) + " after a non-CRLF end-of-data sequence"; }, reply);
+    else
+      verdicts.check(
+          rk::server_data_early_reply, true, side::server, at,
+          [&] { return "reply " + std::to_string(code) + " before the end of data"; }, reply);
+    return true;
   }
   if (server.answered_variant_data) {
     // A client that sends a whole message at once (as an attacker does)
@@ -183,63 +186,69 @@ void engine::impl::unsolicited(std::uint16_t code, std::uint64_t at) {
     // right after the one to data holding a "." variant means the server
     // ended the data at the variant and read the rest as commands.
     session.desync = true;
-    touch(rk::server_data_eod_variant_accepted);
-    report(rk::server_data_eod_variant_accepted, side::server, at,
-           "reply " + std::to_string(code) + " with no command pending, after data holding a non-CRLF end-of-data sequence",
-           excerpt_of(server.reply_text));
-    return;
+    verdicts.check(
+        rk::server_data_eod_variant_accepted, true, side::server, at,
+        [&] {
+          return "reply " + std::to_string(code) +
+                 " with no command pending, after data holding a non-CRLF end-of-data sequence";
+        },
+        reply);
+    return true;
   }
   if (server.injected_commands > 0 && session.st.tls) {
     --server.injected_commands;
-    touch(rk::server_starttls_injection_answered);
-    report(rk::server_starttls_injection_answered, side::server, at,
-           "server answered a command sent before the TLS handshake", excerpt_of(server.reply_text));
-    return;
+    verdicts.check(rk::server_starttls_injection_answered, true, side::server, at,
+                   "server answered a command sent before the TLS handshake", reply);
+    return true;
   }
   if (code == 421) {
     session.got_421 = true;
-    return;
+    return true;
   }
-  report(rk::server_reply_unsolicited, side::server, at, "reply " + std::to_string(code) + " without a command",
-         excerpt_of(server.reply_text));
+  return false;
 }
 
 void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at) {
   const lazy_excerpt ex(std::string_view(server.reply_text).substr(0, server.reply_text.find('\r')));
-  const std::string what = p.kind == pending_kind::data_end        ? std::string("end of data")
-                           : p.kind == pending_kind::auth_response ? std::string("AUTH response")
-                                                                   : std::string(to_string(p.v));
+  auto what = [&] {
+    return p.kind == pending_kind::data_end        ? std::string("end of data")
+           : p.kind == pending_kind::auth_response ? std::string("AUTH response")
+                                                   : std::string(to_string(p.v));
+  };
+  auto check = [&](auto rule, bool broken, const auto& message) {
+    verdicts.check(rule, broken, side::server, at, message, ex);
+  };
   const int cls = code / 100;
-  touch(rk::server_reply_intermediate);
-  touch(rk::server_reply_unexpected_code);
-  if (cls == 3) {
-    const bool ok = (p.kind == pending_kind::command && p.v == verb::data && code == 354) ||
-                    ((p.v == verb::auth || p.kind == pending_kind::auth_response) && code == 334) ||
-                    (p.kind == pending_kind::command && p.extension_verb);
-    if (!ok) report(rk::server_reply_intermediate, side::server, at, std::to_string(code) + " in reply to " + what, ex);
-  } else if (!listed(p, code) && !(p.kind == pending_kind::command && p.v == verb::unknown)) {
-    report(rk::server_reply_unexpected_code, side::server, at, std::to_string(code) + " in reply to " + what, ex);
-  }
+  const bool intermediate_ok = (p.kind == pending_kind::command && p.v == verb::data && code == 354) ||
+                               ((p.v == verb::auth || p.kind == pending_kind::auth_response) && code == 334) ||
+                               (p.kind == pending_kind::command && p.extension_verb);
+  check(rk::server_reply_intermediate, cls == 3 && !intermediate_ok,
+        [&] { return std::to_string(code) + " in reply to " + what(); });
+  check(rk::server_reply_unexpected_code,
+        cls != 3 && !listed(p, code) && !(p.kind == pending_kind::command && p.v == verb::unknown),
+        [&] { return std::to_string(code) + " in reply to " + what(); });
 
   // A line the client ended with a bare LF or CR, answered positively, was
   // taken as a command. A refusal is not: a server that spots the bare LF
   // and says so (Postfix's smtpd_forbid_bare_newline answers 521) does what
   // §2.3.8 asks. The line must be the last one sent, or counting cannot say
   // which line the reply answers.
-  touch(rk::server_line_bare_lf_accepted);
   const bool bare_end = p.kind == pending_kind::command && (p.ending == line_ending::lf || p.ending == line_ending::cr);
-  if (bare_end && session.queue.empty() && (cls == 2 || cls == 3))
-    report(rk::server_line_bare_lf_accepted, side::server, at,
-           std::to_string(code) + " to a line ended by a bare " + (p.ending == line_ending::lf ? "LF" : "CR"), p.excerpt());
+  verdicts.check(
+      rk::server_line_bare_lf_accepted, bare_end && session.queue.empty() && (cls == 2 || cls == 3), side::server, at,
+      [&] { return std::to_string(code) + " to a line ended by a bare " + (p.ending == line_ending::lf ? "LF" : "CR"); },
+      [&] { return p.excerpt(); });
 
   // (A bare line end accepted is the rule above, not this one.)
-  touch(rk::server_accepted_syntax_error);
-  if (p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace &&
-      p.grammar != errc::line_too_long && !bare_end && (cls == 2 || cls == 3))
-    report(rk::server_accepted_syntax_error, side::server, at,
-           std::to_string(code) + " to a command that breaks " + std::string(rule_id(p.grammar)), p.excerpt());
-  if (p.kind == pending_kind::command && p.grammar == errc::line_too_long && cls != 5 && code != 421)
-    report(rk::server_reply_unexpected_code, side::server, at, std::to_string(code) + " to an over-long command line", ex);
+  verdicts.check(
+      rk::server_accepted_syntax_error,
+      p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace &&
+          p.grammar != errc::line_too_long && !bare_end && (cls == 2 || cls == 3),
+      side::server, at, [&] { return std::to_string(code) + " to a command that breaks " + std::string(rule_id(p.grammar)); },
+      [&] { return p.excerpt(); });
+  check(rk::server_reply_unexpected_code,
+        p.kind == pending_kind::command && p.grammar == errc::line_too_long && cls != 5 && code != 421,
+        [&] { return std::to_string(code) + " to an over-long command line"; });
 
   const bool positive = cls == 2 || cls == 3;
   // "QUIT gets 221", "RSET gets 250", "NOOP gets 250" are about the command
@@ -248,17 +257,15 @@ void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at)
   // is not counted: §4.1.1 asks servers to accept it.
   const bool malformed =
       p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace;
+  auto check_challenge = [&] {
+    std::string_view t = server.reply_texts.empty() ? std::string_view{} : std::string_view(server.reply_texts.front());
+    check(rk::server_auth_challenge_syntax, !t.empty() && !is_base64(t), "challenge is not base64");
+  };
   if (p.kind == pending_kind::auth_response) {
-    touch(rk::server_auth_cancel_not_501);
-    if (p.auth_cancel && code != 501)
-      report(rk::server_auth_cancel_not_501, side::server, at, std::to_string(code) + " to \"*\"", ex);
+    check(rk::server_auth_cancel_not_501, p.auth_cancel && code != 501, [&] { return std::to_string(code) + " to \"*\""; });
     if (code == 334) judge_esc(nullptr, code, at);
     else judge_esc(&p, code, at);
-    if (code == 334) {
-      touch(rk::server_auth_challenge_syntax);
-      std::string_view t = server.reply_texts.empty() ? std::string_view{} : std::string_view(server.reply_texts.front());
-      if (!t.empty() && !is_base64(t)) report(rk::server_auth_challenge_syntax, side::server, at, "challenge is not base64", ex);
-    }
+    if (code == 334) check_challenge();
     return;
   }
   if (p.kind == pending_kind::data_end) {
@@ -266,86 +273,67 @@ void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at)
     return;
   }
 
+  const auto& st = session.st;
   switch (p.v) {
     case verb::quit:
-      touch(rk::server_quit_not_221);
-      if (code != 221 && code != 421 && !malformed) report(rk::server_quit_not_221, side::server, at, std::to_string(code) + " to QUIT", ex);
+      check(rk::server_quit_not_221, code != 221 && code != 421 && !malformed, [&] { return std::to_string(code) + " to QUIT"; });
       break;
     case verb::rset:
-      touch(rk::server_rset_not_250);
-      if (p.rset_plain && code != 250 && code != 421 && !malformed)
-        report(rk::server_rset_not_250, side::server, at, std::to_string(code) + " to RSET", ex);
+      check(rk::server_rset_not_250, p.rset_plain && code != 250 && code != 421 && !malformed,
+            [&] { return std::to_string(code) + " to RSET"; });
       break;
     case verb::noop:
-      touch(rk::server_noop_not_250);
-      if (code != 250 && code != 421 && !malformed) report(rk::server_noop_not_250, side::server, at, std::to_string(code) + " to NOOP", ex);
+      check(rk::server_noop_not_250, code != 250 && code != 421 && !malformed, [&] { return std::to_string(code) + " to NOOP"; });
       break;
     case verb::mail:
-      touch(rk::server_accepted_nested_mail);
-      touch(rk::server_accepted_size_over_limit);
-      if (positive && session.st.t != smtp_state::txn::none)
-        report(rk::server_accepted_nested_mail, side::server, at, std::to_string(code) + " to MAIL inside a transaction", ex);
-      if (positive && p.size_declared && session.st.size_limit > 0 && p.size > session.st.size_limit)
-        report(rk::server_accepted_size_over_limit, side::server, at,
-               std::to_string(code) + " to SIZE=" + std::to_string(p.size) + " over the advertised " +
-                   std::to_string(session.st.size_limit), ex);
+      check(rk::server_accepted_nested_mail, positive && st.t != smtp_state::txn::none,
+            [&] { return std::to_string(code) + " to MAIL inside a transaction"; });
+      check(rk::server_accepted_size_over_limit, positive && p.size_declared && st.size_limit > 0 && p.size > st.size_limit,
+            [&] {
+              return std::to_string(code) + " to SIZE=" + std::to_string(p.size) + " over the advertised " +
+                     std::to_string(st.size_limit);
+            });
       break;
-    case verb::rcpt:
-      touch(rk::server_accepted_rcpt_without_mail);
-      if (positive && session.st.t == smtp_state::txn::none)
-        report(rk::server_accepted_rcpt_without_mail, side::server, at, std::to_string(code) + " to RCPT without MAIL", ex);
-      touch(rk::server_postmaster_rejected);
-      if (p.postmaster && session.st.t != smtp_state::txn::none && !server.refused && one_of(code, {550, 551, 553}))
-        report(rk::server_postmaster_rejected, side::server, at, std::to_string(code) + " to a postmaster recipient", ex);
-      touch(rk::server_limits_recipients);
-      if (is_too_many_recipients(code, server.reply_texts)) {
-        if (session.st.rcpts < 100)
-          report(rk::server_limits_recipients, side::server, at,
-                 "\"too many recipients\" after " + std::to_string(session.st.rcpts) + " accepted", ex);
-        touch(rk::server_limits_recipients_code);
-        if (code == 552)
-          report(rk::server_limits_recipients_code, side::server, at, "552 for too many recipients", ex);
-      }
+    case verb::rcpt: {
+      check(rk::server_accepted_rcpt_without_mail, positive && st.t == smtp_state::txn::none,
+            [&] { return std::to_string(code) + " to RCPT without MAIL"; });
+      check(rk::server_postmaster_rejected,
+            p.postmaster && st.t != smtp_state::txn::none && !server.refused && one_of(code, {550, 551, 553}),
+            [&] { return std::to_string(code) + " to a postmaster recipient"; });
+      const bool too_many = is_too_many_recipients(code, server.reply_texts);
+      check(rk::server_limits_recipients, too_many && st.rcpts < 100,
+            [&] { return "\"too many recipients\" after " + std::to_string(st.rcpts) + " accepted"; });
+      if (too_many) check(rk::server_limits_recipients_code, code == 552, "552 for too many recipients");
       break;
+    }
     case verb::data:
-      touch(rk::server_accepted_data_without_rcpt);
-      touch(rk::server_accepted_bdat_mixed);
-      if (code == 354 && session.st.t != smtp_state::txn::rcpt)
-        report(rk::server_accepted_data_without_rcpt, side::server, at, "354 to DATA without an accepted RCPT", ex);
-      if (code == 354 && session.st.used_bdat)
-        report(rk::server_accepted_bdat_mixed, side::server, at, "354 to DATA after BDAT", ex);
+      check(rk::server_accepted_data_without_rcpt, code == 354 && st.t != smtp_state::txn::rcpt,
+            "354 to DATA without an accepted RCPT");
+      check(rk::server_accepted_bdat_mixed, code == 354 && st.used_bdat, "354 to DATA after BDAT");
       break;
-    case verb::bdat:
-      touch(rk::server_accepted_bdat_mixed);
-      if (positive && (session.st.used_data || session.st.bdat_last))
-        report(rk::server_accepted_bdat_mixed, side::server, at, std::to_string(code) + " to BDAT after DATA or BDAT LAST", ex);
-      else if (positive && session.st.t != smtp_state::txn::rcpt)
-        report(rk::server_accepted_data_without_rcpt, side::server, at, std::to_string(code) + " to BDAT without an accepted RCPT", ex);
+    case verb::bdat: {
+      const bool mixed = st.used_data || st.bdat_last;
+      check(rk::server_accepted_bdat_mixed, positive && mixed,
+            [&] { return std::to_string(code) + " to BDAT after DATA or BDAT LAST"; });
+      if (positive && !mixed && st.t != smtp_state::txn::rcpt)
+        check(rk::server_accepted_data_without_rcpt, true,
+              [&] { return std::to_string(code) + " to BDAT without an accepted RCPT"; });
       break;
+    }
     case verb::starttls:
-      touch(rk::server_starttls_second_accepted);
-      if (code == 220 && session.st.tls)
-        report(rk::server_starttls_second_accepted, side::server, at, "220 to STARTTLS inside TLS", ex);
+      check(rk::server_starttls_second_accepted, code == 220 && st.tls, "220 to STARTTLS inside TLS");
       break;
     case verb::auth:
-      touch(rk::server_auth_twice_accepted);
-      touch(rk::server_auth_in_transaction_accepted);
-      if (positive && session.st.authed)
-        report(rk::server_auth_twice_accepted, side::server, at, std::to_string(code) + " to a second AUTH", ex);
-      if (positive && session.st.t != smtp_state::txn::none)
-        report(rk::server_auth_in_transaction_accepted, side::server, at, std::to_string(code) + " to AUTH in a transaction", ex);
-      if (code == 334) {
-        touch(rk::server_auth_challenge_syntax);
-        std::string_view t = server.reply_texts.empty() ? std::string_view{} : std::string_view(server.reply_texts.front());
-        if (!t.empty() && !is_base64(t))
-          report(rk::server_auth_challenge_syntax, side::server, at, "challenge is not base64", ex);
-      }
+      check(rk::server_auth_twice_accepted, positive && st.authed, [&] { return std::to_string(code) + " to a second AUTH"; });
+      check(rk::server_auth_in_transaction_accepted, positive && st.t != smtp_state::txn::none,
+            [&] { return std::to_string(code) + " to AUTH in a transaction"; });
+      if (code == 334) check_challenge();
       break;
     case verb::unknown:
     case verb::count_:
-      touch(rk::server_reply_unknown_command);
-      if (!p.extension_verb && p.grammar != errc::line_too_long && !one_of(code, {500, 502, 421}))
-        report(rk::server_reply_unknown_command, side::server, at, std::to_string(code) + " to an unknown command", ex);
+      check(rk::server_reply_unknown_command,
+            !p.extension_verb && p.grammar != errc::line_too_long && !one_of(code, {500, 502, 421}),
+            [&] { return std::to_string(code) + " to an unknown command"; });
       break;
     default:
       break;
@@ -357,50 +345,58 @@ void engine::impl::judge_esc(const pending* p, std::uint16_t code, std::uint64_t
   const int cls = code / 100;
   if (p == nullptr || cls == 3 || cls < 2 || cls > 5) return;
   if (!session.st.has(extension::enhancedstatuscodes)) {
-    touch(rk::server_esc_unadvertised);
-    if (server.esc_unadvertised_reported) return;
+    // Said once per session: every later reply would repeat it.
+    bool carried = false;
+    std::string_view status;
     for (const auto& t : server.reply_texts) {
+      if (server.esc_unadvertised_reported) break;
       auto e = parse_enhanced_status(t);
       if (e.value.present && e.ok()) {
-        server.esc_unadvertised_reported = true;
-        report(rk::server_esc_unadvertised, side::server, at, "reply carries " + std::string(e.value.code),
-               excerpt_of(server.reply_text.substr(0, server.reply_text.find('\r'))));
-        return;
+        carried = true;
+        status = e.value.code;
+        break;
       }
     }
+    if (carried) server.esc_unadvertised_reported = true;
+    verdicts.check(
+        rk::server_esc_unadvertised, carried, side::server, at, [&] { return "reply carries " + std::string(status); },
+        [&] { return excerpt_of(server.reply_text.substr(0, server.reply_text.find('\r'))); });
     return;
   }
-  touch(rk::server_esc_missing);
-  touch(rk::server_esc_class);
-  touch(rk::server_esc_syntax);
+  // The first line without a well-formed status code of the reply's class
+  // is the finding; the rest of the reply adds nothing.
+  enum class fault : std::uint8_t { none, missing, syntax, wrong_class } found = fault::none;
+  const std::string* line = nullptr;
+  std::string_view status;
   for (const auto& t : server.reply_texts) {
     auto e = parse_enhanced_status(t);
-    if (!e.value.present) {
-      report(rk::server_esc_missing, side::server, at, std::to_string(code) + " line without a status code", excerpt_of(t));
-      return;
-    }
-    if (e.diag) {
-      report(rk::server_esc_syntax, side::server, at, "malformed status code", excerpt_of(t));
-      return;
-    }
-    if (e.value.cls != cls) {
-      report(rk::server_esc_class, side::server, at,
-             std::string(e.value.code) + " with reply code " + std::to_string(code), excerpt_of(t));
-      return;
+    found = !e.value.present ? fault::missing : e.diag ? fault::syntax : e.value.cls != cls ? fault::wrong_class : fault::none;
+    if (found != fault::none) {
+      line = &t;
+      status = e.value.code;
+      break;
     }
   }
+  auto check = [&](rk rule, fault f, const auto& message) {
+    verdicts.check(rule, found == f, side::server, at, message, [&] { return excerpt_of(*line); });
+  };
+  check(rk::server_esc_missing, fault::missing, [&] { return std::to_string(code) + " line without a status code"; });
+  check(rk::server_esc_class, fault::wrong_class, [&] { return std::string(status) + " with reply code " + std::to_string(code); });
+  check(rk::server_esc_syntax, fault::syntax, "malformed status code");
 }
 
 void engine::impl::judge_ehlo(std::string_view text, std::uint64_t at) {
   auto r = parse_ehlo_reply(text);
   if (r.diag && (r.diag.code == errc::ehlo_domain || r.diag.code == errc::ehlo_keyword || r.diag.code == errc::ehlo_param))
-    report(grammar_rule(side::server, r.diag.code), side::server, at + r.diag.offset, std::string(r.diag.why()),
-           excerpt_of(text.substr(r.diag.offset < text.size() ? text.rfind('\n', r.diag.offset) + 1 : 0, 80)));
-  touch(rk::server_domain_unqualified);
-  if (!r.value.domain.empty() && !fully_qualified(r.value.domain))
-    report(rk::server_domain_unqualified, side::server, at,
-           "EHLO response names \"" + std::string(r.value.domain) + "\", not a fully qualified domain");
-  touch(rk::server_ehlo_keyword_unregistered);
+    verdicts.check(
+        grammar_rule(side::server, r.diag.code), true, side::server, at + r.diag.offset,
+        [&] { return std::string(r.diag.why()); },
+        [&] { return excerpt_of(text.substr(r.diag.offset < text.size() ? text.rfind('\n', r.diag.offset) + 1 : 0, 80)); });
+  verdicts.check(rk::server_domain_unqualified, !r.value.domain.empty() && !fully_qualified(r.value.domain), side::server,
+                 at, [&] {
+                   return "EHLO response names \"" + std::string(r.value.domain) + "\", not a fully qualified domain";
+                 });
+  verdicts.applies(rk::server_ehlo_keyword_unregistered);
   // The stream offset of a keyword's line, so a finding names that line:
   // `text` holds the reply's lines as sent (CRLF-joined; judge_ehlo runs
   // only on replies without line-ending errors), each keyword after "250-".
@@ -419,26 +415,30 @@ void engine::impl::judge_ehlo(std::string_view text, std::uint64_t at) {
     for (char c : kw.keyword)
       if (!detail::in(detail::ldh, c)) syntax_ok = false;
     if (!syntax_ok) continue;  // reported as a grammar error
-    report(rk::server_ehlo_keyword_unregistered, side::server, line_at(kw),
-           "keyword " + excerpt_of(kw.keyword) + " is neither X-prefixed nor in the IANA registry (" +
-               std::string(iana_registry_date) + ")",
-           line_of(kw));
+    verdicts.check(
+        rk::server_ehlo_keyword_unregistered, true, side::server, line_at(kw),
+        [&] {
+          return "keyword " + excerpt_of(kw.keyword) + " is neither X-prefixed nor in the IANA registry (" +
+                 std::string(iana_registry_date) + ")";
+        },
+        [&] { return line_of(kw); });
   }
-  touch(rk::server_starttls_readvertised);
-  if (session.st.tls && r.value.has(extension::starttls)) {
-    std::uint64_t where = at;
-    std::string line;
+  const bool readvertised = session.st.tls && r.value.has(extension::starttls);
+  std::uint64_t where = at;
+  std::string line;
+  if (readvertised) {
     ehlo_keywords again(text);
     while (again.next(kw))
       if (extension_from_keyword(kw.keyword) == extension::starttls) {
         where = line_at(kw);
         line = line_of(kw);
       }
-    report(rk::server_starttls_readvertised, side::server, where, "STARTTLS advertised after TLS started", line);
   }
-  touch(rk::server_ehlo_smtputf8_without_8bitmime);
-  if (r.value.has(extension::smtputf8) && !r.value.has(extension::eightbitmime))
-    report(rk::server_ehlo_smtputf8_without_8bitmime, side::server, at, "SMTPUTF8 advertised without 8BITMIME");
+  verdicts.check(rk::server_starttls_readvertised, readvertised, side::server, where,
+                 "STARTTLS advertised after TLS started", line);
+  verdicts.check(rk::server_ehlo_smtputf8_without_8bitmime,
+                 r.value.has(extension::smtputf8) && !r.value.has(extension::eightbitmime), side::server, at,
+                 "SMTPUTF8 advertised without 8BITMIME");
 }
 
 void engine::impl::server_close() {
@@ -453,26 +453,28 @@ void engine::impl::server_close() {
   // A multi-line reply still waiting for its last line never ends now; it
   // still answers its command, by counting (RFC 5321 §4.2.1).
   if (server.assembler.in_progress()) {
-    report(grammar_rule(side::server, errc::reply_incomplete), side::server, server.off,
-           "connection closed inside a multi-line reply", excerpt_of(server.reply_texts.empty() ? "" : server.reply_texts.back()));
+    verdicts.check(grammar_rule(side::server, errc::reply_incomplete), true, side::server, server.off,
+                   "connection closed inside a multi-line reply",
+                   [&] { return excerpt_of(server.reply_texts.empty() ? "" : server.reply_texts.back()); });
     server.reply_code = server.assembler.code();
     server.assembler.reset();
     server_reply(server.reply_offset);
   }
   session.server_closed = true;
-  touch(rk::server_reply_missing);
-  touch(rk::server_session_closed);
   // silent_since_tls: see client_close().
-  if (server.quit_replied || session.got_421 || session.desync || session.silent_since_tls) return;
-  if (!session.queue.empty()) {
-    report(rk::server_reply_missing, side::server, server.off + server.buf.size(),
-           "server closed with " + std::to_string(session.queue.size()) + " command(s) unanswered, first " +
-               (session.queue.front().kind == pending_kind::data_end ? std::string("end of data") : std::string(to_string(session.queue.front().v))),
-           session.queue.front().excerpt());
-    return;
-  }
-  if (session.greeted && !session.client_closed)
-    report(rk::server_session_closed, side::server, server.off + server.buf.size(), "server closed the connection without 221 or 421");
+  const bool ended = server.quit_replied || session.got_421 || session.desync || session.silent_since_tls;
+  const std::uint64_t where = server.off + server.buf.size();
+  verdicts.check(
+      rk::server_reply_missing, !ended && !session.queue.empty(), side::server, where,
+      [&] {
+        const pending& first = session.queue.front();
+        return "server closed with " + std::to_string(session.queue.size()) + " command(s) unanswered, first " +
+               (first.kind == pending_kind::data_end ? std::string("end of data") : std::string(to_string(first.v)));
+      },
+      [&] { return session.queue.front().excerpt(); });
+  verdicts.check(rk::server_session_closed,
+                 !ended && session.queue.empty() && session.greeted && !session.client_closed, side::server, where,
+                 "server closed the connection without 221 or 421");
 }
 
 }  // namespace smtpkit::conformance
