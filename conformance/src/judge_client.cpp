@@ -1,8 +1,11 @@
 // judge_client.cpp — what the client may send, judged from what it knew:
 // the replies it had received, with commands still awaiting a reply assumed
 // to succeed (RFC 5321 §4.1.4 ordering, §4.3.1 lock-step, RFC 2920 §3.1
-// pipelining, extension use only once advertised).
+// pipelining, extension use only once advertised). Every line gets the
+// grammar, sequencing and length checks; then the function of its verb,
+// found in client_verbs, judges what only that verb can break.
 #include <algorithm>
+#include <array>
 
 #include "engine_impl.hpp"
 #include "smtpkit/conformance/registry.hpp"
@@ -61,6 +64,250 @@ bool mechanism_listed(std::string_view list, std::string_view mech) {
   return false;
 }
 
+/// One command line under judgement: what the client knew when it sent it,
+/// the command as parsed, and the entry its reply will be matched with.
+struct client_command {
+  engine::impl& e;
+  const smtp_state& view;
+  const command_result& r;
+  const command& c;
+  pending& p;
+  std::uint64_t at;
+  lazy_excerpt ex;
+
+  /// A check whose finding points at the line and shows it.
+  template <class Message>
+  void check(rk rule, bool broken, const Message& message) const {
+    e.verdicts.check(rule, broken, side::client, at, message, ex);
+  }
+};
+
+// Grammar: line level first (bare CR/LF, NUL, controls), then the command.
+void judge_grammar(client_command& cmd, diagnostic framing) {
+  const diagnostic& d = cmd.r.diag;
+  if (framing) {
+    cmd.e.verdicts.check(grammar_rule(side::client, framing.code), true, side::client, cmd.at + framing.offset,
+                       [&] { return std::string(framing.why()); }, cmd.ex);
+    cmd.p.grammar = framing.code;
+  }
+  // A NUL or control octet the framer reported also stops the command
+  // grammar at the same octet: one octet, one finding.
+  const bool same_octet = framing && d && d.offset == framing.offset;
+  if (d && !same_octet && d.code != errc::unknown_verb && d.code != errc::param_unknown) {
+    cmd.e.verdicts.check(grammar_rule(side::client, d.code), true, side::client, cmd.at + d.offset,
+                       [&] { return std::string(d.why()) + " (" + std::string(d.rfc()) + ")"; }, cmd.ex);
+    if (cmd.p.grammar == errc::ok) cmd.p.grammar = d.code;
+  }
+}
+
+// Sequencing: QUIT is last, replies are awaited (RFC 5321 §4.3.1, RFC 2920
+// §3.1), EHLO comes first after TLS (RFC 3207 §4.2).
+void judge_sequence(client_command& cmd) {
+  const session_state& session = cmd.e.session;
+  cmd.check(rk::client_command_after_quit, cmd.view.quit, "command after QUIT");
+  // After a desync (engine.hpp) replies no longer tell what the client knew.
+  const bool waiting = !session.queue.empty() && !session.desync;
+  const bool injected = waiting && session.st.tls && session.injected_from_server && !session.replies_after_tls;
+  auto what = [&] {
+    const pending& w = session.queue.back();
+    return "sent before the reply to " +
+           (w.kind == pending_kind::data_end ? std::string("the end of data") : std::string(to_string(w.v)));
+  };
+  if (injected)
+    cmd.check(rk::client_starttls_injected_reply, true, "client acted on a reply that arrived before the TLS handshake");
+  const bool pipelining = cmd.view.has(extension::pipelining);
+  cmd.check(rk::client_lockstep, waiting && !injected && !pipelining,
+          [&] { return what() + " (PIPELINING not advertised)"; });
+  if (waiting && !injected && pipelining && std::any_of(session.queue.begin(), session.queue.end(), is_sync_point))
+    cmd.check(rk::client_pipelining_sync_point, true, what);
+  cmd.check(rk::client_starttls_no_ehlo, cmd.e.client.first_after_tls && cmd.c.kind != verb::ehlo,
+          "first command after TLS is not EHLO");
+  cmd.e.client.first_after_tls = false;
+}
+
+// Command line length (§4.5.3.1.4), raised by the extensions in use.
+void judge_length(client_command& cmd, std::string_view line) {
+  cmd.e.verdicts.check(
+      rk::client_line_too_long, line.size() + 2 > line_limit(cmd.c), side::client, cmd.at,
+      [&] {
+        return "command line of " + std::to_string(line.size() + 2) + " octets (limit " +
+               std::to_string(line_limit(cmd.c)) + ")";
+      },
+      [&] { return std::string(std::string_view(cmd.ex).substr(0, 64)); });
+}
+
+void check_domain(client_command& cmd, const host& h) {
+  cmd.check(rk::client_domain_unqualified, h.kind == host_kind::domain && !h.text.empty() && !fully_qualified(h.text),
+          [&] { return "\"" + std::string(h.text) + "\" is not fully qualified"; });
+}
+
+// MAIL and RCPT parameters (§4.1.1.2 and the extension that defines each).
+void check_params(client_command& cmd) {
+  cmd.e.verdicts.applies(rk::client_param_unadvertised);
+  // A list that breaks the grammar has no reliable keywords to judge; the
+  // grammar finding says what is wrong (param.unknown is not an error of
+  // the list itself, and parse_params reports syntax errors first).
+  if (!cmd.r.ok() && cmd.r.diag.code != errc::param_unknown) return;
+  const smtp_state& view = cmd.view;
+  const body_type body = cmd.c.typed.body;
+  for (const auto& prm : cmd.c.params) {
+    param_id id = param_from_keyword(prm.keyword);
+    if (id == param_id::count_) {
+      cmd.check(rk::client_param_unknown, true, [&] { return "parameter " + std::string(prm.keyword); });
+      continue;
+    }
+    extension need = needed_extension(id, body);
+    bool ok = view.has(need);
+    if (id == param_id::body && body == body_type::seven_bit)
+      ok = view.has(extension::eightbitmime) || view.has(extension::binarymime);
+    if (id == param_id::body && body == body_type::binary_mime)
+      ok = view.has(extension::binarymime) && view.has(extension::chunking);
+    cmd.check(rk::client_param_unadvertised, !ok, [&] {
+      return std::string(prm.keyword) + " used but " + std::string(to_string(need)) + " was not advertised";
+    });
+  }
+}
+
+// --- one function per verb (client_verbs below) ---
+
+void judge_hello(client_command& cmd) {
+  if (cmd.r.ok()) check_domain(cmd, cmd.c.client);
+}
+
+void judge_mail(client_command& cmd) {
+  const smtp_state& view = cmd.view;
+  const command& c = cmd.c;
+  cmd.check(rk::client_no_ehlo, !view.hello, "MAIL before EHLO/HELO");
+  cmd.check(rk::client_nested_mail, view.hello && view.t != smtp_state::txn::none, "MAIL while a transaction is open");
+  check_params(cmd);
+  cmd.p.mail_smtputf8 = c.typed.has(param_id::smtputf8);
+  cmd.p.body = c.typed.body;
+  cmd.p.size_declared = c.typed.has(param_id::size);
+  cmd.p.size = c.typed.size;
+  cmd.check(rk::client_size_over_limit, cmd.p.size_declared && view.size_limit > 0 && c.typed.size > view.size_limit, [&] {
+    return "SIZE=" + std::to_string(c.typed.size) + " over the advertised " + std::to_string(view.size_limit);
+  });
+  cmd.check(rk::client_smtputf8_not_requested, c.address.mbox.utf8 && !cmd.p.mail_smtputf8,
+          "UTF-8 reverse-path without SMTPUTF8");
+  if (!c.address.null && !c.address.text.empty()) check_domain(cmd, c.address.mbox.domain);
+}
+
+void judge_rcpt(client_command& cmd) {
+  const command& c = cmd.c;
+  cmd.check(rk::client_rcpt_without_mail, cmd.view.t == smtp_state::txn::none, "RCPT without an accepted MAIL");
+  check_params(cmd);
+  cmd.p.postmaster = c.address.postmaster || iequals(c.address.mbox.local_part, "postmaster");
+  cmd.check(rk::client_smtputf8_not_requested, c.address.mbox.utf8 && !cmd.view.txn_smtputf8,
+          "UTF-8 forward-path without SMTPUTF8 on MAIL");
+  if (!c.address.postmaster && !c.address.text.empty()) check_domain(cmd, c.address.mbox.domain);
+}
+
+void judge_data(client_command& cmd) {
+  cmd.check(rk::client_data_without_rcpt, cmd.view.t != smtp_state::txn::rcpt, "DATA without an accepted RCPT");
+  cmd.check(rk::client_bdat_mixed, cmd.view.used_bdat, "DATA after BDAT in one transaction");
+  cmd.check(rk::client_binarymime_with_data, cmd.view.body == body_type::binary_mime,
+          "DATA in a BODY=BINARYMIME transaction");
+  cmd.e.client.mode = client_mode::paused;
+}
+
+void judge_bdat(client_command& cmd) {
+  const smtp_state& view = cmd.view;
+  cmd.check(rk::client_extension_unadvertised, !view.has(extension::chunking), "BDAT used but CHUNKING was not advertised");
+  // After BDAT LAST no RCPT is open either; the specific rule says it.
+  cmd.check(rk::client_bdat_after_last, view.bdat_last, "BDAT after BDAT LAST");
+  if (!view.bdat_last && view.t != smtp_state::txn::rcpt)
+    cmd.check(rk::client_data_without_rcpt, true, "BDAT without an accepted RCPT");
+  cmd.check(rk::client_bdat_mixed, view.used_data, "BDAT after DATA in one transaction");
+  cmd.p.bdat_last = cmd.c.last;
+  if (cmd.r.ok() && cmd.c.chunk_size > 0) {
+    cmd.e.client.chunk.start(cmd.c.chunk_size);
+    cmd.e.client.mode = client_mode::bdat;
+  }
+}
+
+void judge_rset(client_command& cmd) { cmd.p.rset_plain = cmd.c.argument.empty(); }
+
+void judge_starttls(client_command& cmd) {
+  cmd.check(rk::client_starttls_in_tls, cmd.view.tls, "STARTTLS inside TLS");
+  cmd.check(rk::client_extension_unadvertised, !cmd.view.tls && !cmd.view.has(extension::starttls),
+          "STARTTLS used but not advertised");
+  cmd.e.client.mode = client_mode::paused;
+}
+
+void judge_auth(client_command& cmd) {
+  const smtp_state& view = cmd.view;
+  const command& c = cmd.c;
+  const bool offered = view.has(extension::auth);
+  cmd.check(rk::client_extension_unadvertised, !offered, "AUTH used but not advertised");
+  if (offered && !c.mechanism.empty() && !mechanism_listed(view.auth_mechs, c.mechanism))
+    cmd.check(rk::client_auth_mechanism_unadvertised, true, [&] {
+      return "mechanism " + std::string(c.mechanism) + " not in \"" + view.auth_mechs + "\"";
+    });
+  cmd.check(rk::client_auth_twice, view.authed, "AUTH after a successful AUTH");
+  cmd.check(rk::client_auth_in_transaction, view.t != smtp_state::txn::none, "AUTH during a mail transaction");
+  cmd.check(rk::client_auth_plaintext, !view.tls && (iequals(c.mechanism, "PLAIN") || iequals(c.mechanism, "LOGIN")),
+          [&] { return std::string(c.mechanism) + " without TLS"; });
+  cmd.p.auth_initial = c.has_initial_response;
+  // RFC 4954 §4: with an initial response that completes the exchange
+  // (PLAIN, EXTERNAL), AUTH may be followed by pipelined commands.
+  const bool one_shot = c.has_initial_response && (iequals(c.mechanism, "PLAIN") || iequals(c.mechanism, "EXTERNAL"));
+  cmd.p.sync_point = !one_shot;
+  if (!one_shot) cmd.e.client.mode = client_mode::paused;
+}
+
+// A verb the grammar does not know: private (§4.1.5), an advertised
+// extension's, or unknown (§2.2.2). An empty line names no verb at all.
+void judge_unknown(client_command& cmd) {
+  const std::string_view name = cmd.c.verb_text;
+  if (name.empty()) return;
+  if (private_keyword(name)) {
+    cmd.check(rk::client_command_private, true, [&] { return "private command " + excerpt_of(name); });
+    return;
+  }
+  extension e = extension_from_keyword(name);
+  if (e != extension::count_ && cmd.view.has(e)) {
+    cmd.p.extension_verb = true;
+    return;
+  }
+  cmd.check(rk::client_command_unknown, true, [&] { return "unknown command " + excerpt_of(name); });
+}
+
+/// A verb's row: whether a pipelining client must await its reply
+/// (RFC 2920 §3.1; AUTH decides for itself, RFC 4954 §4), and its judge
+/// (none: no rule of its own beyond the checks every line gets).
+struct client_verb_row {
+  verb v;
+  bool sync_point;
+  void (*judge)(client_command&);
+};
+
+// In enum order, checked below; verb::count_ is read as verb::unknown.
+constexpr std::array<client_verb_row, static_cast<std::size_t>(verb::count_) + 1> client_verbs{{
+    {verb::unknown, true, judge_unknown},
+    {verb::ehlo, true, judge_hello},
+    {verb::helo, true, judge_hello},
+    {verb::mail, false, judge_mail},
+    {verb::rcpt, false, judge_rcpt},
+    {verb::data, true, judge_data},
+    {verb::rset, false, judge_rset},
+    {verb::vrfy, true, nullptr},
+    {verb::expn, true, nullptr},
+    {verb::help, false, nullptr},
+    {verb::noop, true, nullptr},
+    {verb::quit, true, nullptr},
+    {verb::starttls, true, judge_starttls},
+    {verb::auth, true, judge_auth},
+    {verb::bdat, false, judge_bdat},
+    {verb::count_, true, judge_unknown},
+}};
+
+constexpr bool in_verb_order() {
+  for (std::size_t i = 0; i < client_verbs.size(); ++i)
+    if (static_cast<std::size_t>(client_verbs[i].v) != i) return false;
+  return true;
+}
+static_assert(in_verb_order(), "client_verbs must follow enum verb");
+
 }  // namespace
 
 smtp_state engine::impl::client_view() const {
@@ -80,185 +327,15 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
   parse_options po;
   po.smtputf8 = view.has(extension::smtputf8);
   const command_result r = parse_command(line, po);
-  const command& c = r.cmd;
-  p.v = c.kind;
+  p.v = r.cmd.kind;
 
-  const lazy_excerpt ex(p.raw);
-  auto check = [&](auto rule, bool broken, const auto& message) {
-    verdicts.check(rule, broken, side::client, at, message, ex);
-  };
-
-  // Grammar: line level first (bare CR/LF, NUL, controls), then the command.
-  if (framing) {
-    verdicts.check(grammar_rule(side::client, framing.code), true, side::client, at + framing.offset,
-                   [&] { return std::string(framing.why()); }, ex);
-    p.grammar = framing.code;
-  }
-  // A NUL or control octet the framer reported also stops the command
-  // grammar at the same octet: one octet, one finding.
-  const bool same_octet = framing && r.diag && r.diag.offset == framing.offset;
-  if (r.diag && !same_octet && r.diag.code != errc::unknown_verb && r.diag.code != errc::param_unknown) {
-    verdicts.check(grammar_rule(side::client, r.diag.code), true, side::client, at + r.diag.offset,
-                   [&] { return std::string(r.diag.why()) + " (" + std::string(r.diag.rfc()) + ")"; }, ex);
-    if (p.grammar == errc::ok) p.grammar = r.diag.code;
-  }
-
-  // Sequencing.
-  check(rk::client_command_after_quit, view.quit, "command after QUIT");
-  // After a desync (engine.hpp) replies no longer tell what the client knew.
-  const bool waiting = !session.queue.empty() && !session.desync;
-  const bool injected = waiting && session.st.tls && session.injected_from_server && !session.replies_after_tls;
-  auto what = [&] {
-    const pending& w = session.queue.back();
-    return "sent before the reply to " +
-           (w.kind == pending_kind::data_end ? std::string("the end of data") : std::string(to_string(w.v)));
-  };
-  if (injected) check(rk::client_starttls_injected_reply, true, "client acted on a reply that arrived before the TLS handshake");
-  const bool pipelining = view.has(extension::pipelining);
-  check(rk::client_lockstep, waiting && !injected && !pipelining, [&] { return what() + " (PIPELINING not advertised)"; });
-  if (waiting && !injected && pipelining && std::any_of(session.queue.begin(), session.queue.end(), is_sync_point))
-    check(rk::client_pipelining_sync_point, true, what);
-  check(rk::client_starttls_no_ehlo, client.first_after_tls && c.kind != verb::ehlo, "first command after TLS is not EHLO");
-  client.first_after_tls = false;
-
-  // Command line length (§4.5.3.1.4), raised by the extensions in use.
-  verdicts.check(
-      rk::client_line_too_long, line.size() + 2 > line_limit(c), side::client, at,
-      [&] {
-        return "command line of " + std::to_string(line.size() + 2) + " octets (limit " + std::to_string(line_limit(c)) + ")";
-      },
-      [&] { return std::string(std::string_view(ex).substr(0, 64)); });
-
-  auto check_domain = [&](const host& h) {
-    check(rk::client_domain_unqualified, h.kind == host_kind::domain && !h.text.empty() && !fully_qualified(h.text),
-          [&] { return "\"" + std::string(h.text) + "\" is not fully qualified"; });
-  };
-  auto check_params = [&]() {
-    verdicts.applies(rk::client_param_unadvertised);
-    // A list that breaks the grammar has no reliable keywords to judge; the
-    // grammar finding says what is wrong (param.unknown is not an error of
-    // the list itself, and parse_params reports syntax errors first).
-    if (!r.ok() && r.diag.code != errc::param_unknown) return;
-    for (const auto& prm : c.params) {
-      param_id id = param_from_keyword(prm.keyword);
-      if (id == param_id::count_) {
-        check(rk::client_param_unknown, true, [&] { return "parameter " + std::string(prm.keyword); });
-        continue;
-      }
-      extension need = needed_extension(id, c.typed.body);
-      bool ok = view.has(need);
-      if (id == param_id::body && c.typed.body == body_type::seven_bit)
-        ok = view.has(extension::eightbitmime) || view.has(extension::binarymime);
-      if (id == param_id::body && c.typed.body == body_type::binary_mime)
-        ok = view.has(extension::binarymime) && view.has(extension::chunking);
-      check(rk::client_param_unadvertised, !ok, [&] {
-        return std::string(prm.keyword) + " used but " + std::string(to_string(need)) + " was not advertised";
-      });
-    }
-  };
-
-  switch (c.kind) {
-    case verb::ehlo:
-    case verb::helo:
-      p.sync_point = true;
-      if (r.ok()) check_domain(c.client);
-      break;
-    case verb::mail:
-      check(rk::client_no_ehlo, !view.hello, "MAIL before EHLO/HELO");
-      check(rk::client_nested_mail, view.hello && view.t != smtp_state::txn::none, "MAIL while a transaction is open");
-      check_params();
-      p.mail_smtputf8 = c.typed.has(param_id::smtputf8);
-      p.body = c.typed.body;
-      p.size_declared = c.typed.has(param_id::size);
-      p.size = c.typed.size;
-      check(rk::client_size_over_limit, p.size_declared && view.size_limit > 0 && c.typed.size > view.size_limit, [&] {
-        return "SIZE=" + std::to_string(c.typed.size) + " over the advertised " + std::to_string(view.size_limit);
-      });
-      check(rk::client_smtputf8_not_requested, c.address.mbox.utf8 && !p.mail_smtputf8, "UTF-8 reverse-path without SMTPUTF8");
-      if (!c.address.null && !c.address.text.empty()) check_domain(c.address.mbox.domain);
-      break;
-    case verb::rcpt:
-      check(rk::client_rcpt_without_mail, view.t == smtp_state::txn::none, "RCPT without an accepted MAIL");
-      check_params();
-      p.postmaster = c.address.postmaster || iequals(c.address.mbox.local_part, "postmaster");
-      check(rk::client_smtputf8_not_requested, c.address.mbox.utf8 && !view.txn_smtputf8,
-            "UTF-8 forward-path without SMTPUTF8 on MAIL");
-      if (!c.address.postmaster && !c.address.text.empty()) check_domain(c.address.mbox.domain);
-      break;
-    case verb::data:
-      p.sync_point = true;
-      check(rk::client_data_without_rcpt, view.t != smtp_state::txn::rcpt, "DATA without an accepted RCPT");
-      check(rk::client_bdat_mixed, view.used_bdat, "DATA after BDAT in one transaction");
-      check(rk::client_binarymime_with_data, view.body == body_type::binary_mime, "DATA in a BODY=BINARYMIME transaction");
-      client.mode = client_mode::paused;
-      break;
-    case verb::bdat:
-      check(rk::client_extension_unadvertised, !view.has(extension::chunking), "BDAT used but CHUNKING was not advertised");
-      // After BDAT LAST no RCPT is open either; the specific rule says it.
-      check(rk::client_bdat_after_last, view.bdat_last, "BDAT after BDAT LAST");
-      if (!view.bdat_last && view.t != smtp_state::txn::rcpt)
-        check(rk::client_data_without_rcpt, true, "BDAT without an accepted RCPT");
-      check(rk::client_bdat_mixed, view.used_data, "BDAT after DATA in one transaction");
-      p.bdat_last = c.last;
-      if (r.ok() && c.chunk_size > 0) {
-        client.chunk.start(c.chunk_size);
-        client.mode = client_mode::bdat;
-      }
-      break;
-    case verb::rset:
-      p.rset_plain = c.argument.empty();
-      break;
-    case verb::vrfy:
-    case verb::expn:
-    case verb::noop:
-    case verb::quit:
-      p.sync_point = true;
-      break;
-    case verb::help:
-      break;
-    case verb::starttls:
-      p.sync_point = true;
-      check(rk::client_starttls_in_tls, view.tls, "STARTTLS inside TLS");
-      check(rk::client_extension_unadvertised, !view.tls && !view.has(extension::starttls),
-            "STARTTLS used but not advertised");
-      client.mode = client_mode::paused;
-      break;
-    case verb::auth: {
-      const bool offered = view.has(extension::auth);
-      check(rk::client_extension_unadvertised, !offered, "AUTH used but not advertised");
-      if (offered && !c.mechanism.empty() && !mechanism_listed(view.auth_mechs, c.mechanism))
-        check(rk::client_auth_mechanism_unadvertised, true, [&] {
-          return "mechanism " + std::string(c.mechanism) + " not in \"" + view.auth_mechs + "\"";
-        });
-      check(rk::client_auth_twice, view.authed, "AUTH after a successful AUTH");
-      check(rk::client_auth_in_transaction, view.t != smtp_state::txn::none, "AUTH during a mail transaction");
-      check(rk::client_auth_plaintext, !view.tls && (iequals(c.mechanism, "PLAIN") || iequals(c.mechanism, "LOGIN")),
-            [&] { return std::string(c.mechanism) + " without TLS"; });
-      p.auth_initial = c.has_initial_response;
-      // RFC 4954 §4: with an initial response that completes the exchange
-      // (PLAIN, EXTERNAL), AUTH may be followed by pipelined commands.
-      const bool one_shot = c.has_initial_response && (iequals(c.mechanism, "PLAIN") || iequals(c.mechanism, "EXTERNAL"));
-      p.sync_point = !one_shot;
-      if (!one_shot) client.mode = client_mode::paused;
-      break;
-    }
-    case verb::unknown:
-    case verb::count_: {
-      p.sync_point = true;
-      if (c.verb_text.empty()) break;
-      if (private_keyword(c.verb_text)) {
-        check(rk::client_command_private, true, [&] { return "private command " + excerpt_of(c.verb_text); });
-        break;
-      }
-      extension e = extension_from_keyword(c.verb_text);
-      if (e != extension::count_ && view.has(e)) {
-        p.extension_verb = true;
-        break;
-      }
-      check(rk::client_command_unknown, true, [&] { return "unknown command " + excerpt_of(c.verb_text); });
-      break;
-    }
-  }
+  client_command cmd{*this, view, r, r.cmd, p, at, lazy_excerpt(p.raw)};
+  judge_grammar(cmd, framing);
+  judge_sequence(cmd);
+  judge_length(cmd, line);
+  const client_verb_row& row = client_verbs[static_cast<std::size_t>(p.v)];
+  p.sync_point = row.sync_point;
+  if (row.judge != nullptr) row.judge(cmd);
   session.queue.push_back(std::move(p));
 }
 
