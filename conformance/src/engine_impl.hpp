@@ -1,6 +1,8 @@
 // engine_impl.hpp — state of the conformance engine, shared by the event
-// plumbing (engine.cpp), the client judge (judge_client.cpp) and the server
-// judge (judge_server.cpp).
+// plumbing (engine.cpp), the client judge (judge_client.cpp), the server
+// judge (judge_server.cpp) and the session state machine (state.cpp):
+// one struct per side (its stream and what only its judge keeps), the
+// session state both judges read, and the ledger of findings (ledger.hpp).
 #pragma once
 
 #include <string>
@@ -189,7 +191,7 @@ struct engine::impl {
   explicit impl(engine_options o);
 
   engine_options opts;
-  ledger verdicts;
+  ledger verdicts;  // every check, of either judge, goes through it
 
   client_side client;
   server_side server;
@@ -212,12 +214,18 @@ struct engine::impl {
 
   // --- server judge (judge_server.cpp) ---
   void server_reply(std::uint64_t at);
+  /// A reply matched with the command it answers: judged, applied.
+  void answered(const pending& p, std::uint16_t code, std::uint64_t at);
+  /// How the client's next octets are read after that reply.
+  void steer_client(const pending& p, std::uint16_t code);
   void greeting(std::uint16_t code, std::string_view text, std::uint64_t at);
   void judge(const pending& p, std::uint16_t code, std::uint64_t at);
   void judge_ehlo(std::string_view text, std::uint64_t at);
-  void judge_esc(const pending* p, std::uint16_t code, std::uint64_t at);
+  void judge_esc(std::uint16_t code, std::uint64_t at);
   void server_close();
   void unsolicited(std::uint16_t code, std::uint64_t at);
+  /// A reply without a command that the dialogue accounts for (a server
+  /// that cut the data short, answered injected commands, closes with 421).
   [[nodiscard]] bool explain_unsolicited(std::uint16_t code, std::uint64_t at);
 };
 

@@ -2,7 +2,12 @@
 // (RFC 5321 §4.3.2), sequencing it must refuse (§4.1.4), its greeting and
 // EHLO response, STARTTLS (RFC 3207), AUTH (RFC 4954), enhanced status
 // codes (RFC 2034, 3463), the limits it must honour (§4.5.1, §4.5.3.1.8).
+// Every reply to a command gets the code and taken-as-command checks; then
+// the function of the verb it answers, found in server_verbs, judges what
+// only that verb's reply can break. A reply also moves the session state
+// (state.cpp) and decides how the client's next octets are read.
 #include <algorithm>
+#include <array>
 #include <initializer_list>
 
 #include "engine_impl.hpp"
@@ -55,6 +60,210 @@ bool is_too_many_recipients(std::uint16_t code, const std::vector<std::string>& 
   return false;
 }
 
+/// One reply under judgement, with the command it answers.
+struct reply_to {
+  engine::impl& e;
+  const pending& p;
+  std::uint16_t code;
+  std::uint64_t at;
+  int cls;
+  bool positive;   ///< 2yz or 3yz: the command was taken
+  bool malformed;  ///< the command broke the grammar (white space before CRLF aside)
+  lazy_excerpt ex;  ///< the reply's first line
+
+  /// A check whose finding points at the reply and shows its first line.
+  template <class Message>
+  void check(rk rule, bool broken, const Message& message) const {
+    e.verdicts.check(rule, broken, side::server, at, message, ex);
+  }
+  [[nodiscard]] const smtp_state& st() const { return e.session.st; }
+};
+
+// The code is one §4.3.2 lists for the command, and a 3yz only where the
+// command has an intermediate reply.
+void judge_code(const reply_to& reply) {
+  const pending& p = reply.p;
+  auto what = [&] {
+    return std::to_string(reply.code) + " in reply to " +
+           (p.kind == pending_kind::data_end        ? std::string("end of data")
+            : p.kind == pending_kind::auth_response ? std::string("AUTH response")
+                                                    : std::string(to_string(p.v)));
+  };
+  const bool intermediate_ok = (p.kind == pending_kind::command && p.v == verb::data && reply.code == 354) ||
+                               ((p.v == verb::auth || p.kind == pending_kind::auth_response) && reply.code == 334) ||
+                               (p.kind == pending_kind::command && p.extension_verb);
+  reply.check(rk::server_reply_intermediate, reply.cls == 3 && !intermediate_ok, what);
+  reply.check(rk::server_reply_unexpected_code,
+              reply.cls != 3 && !listed(p, reply.code) && !(p.kind == pending_kind::command && p.v == verb::unknown),
+              what);
+}
+
+// A line the grammar refused (or the framer cut), answered as if it were
+// a command.
+void judge_taken_as_command(const reply_to& reply) {
+  const pending& p = reply.p;
+  const std::uint16_t code = reply.code;
+  // A line the client ended with a bare LF or CR, answered positively, was
+  // taken as a command. A refusal is not: a server that spots the bare LF
+  // and says so (Postfix's smtpd_forbid_bare_newline answers 521) does what
+  // §2.3.8 asks. The line must be the last one sent, or counting cannot say
+  // which line the reply answers.
+  const bool bare_end = p.kind == pending_kind::command && (p.ending == line_ending::lf || p.ending == line_ending::cr);
+  reply.e.verdicts.check(
+      rk::server_line_bare_lf_accepted, bare_end && reply.e.session.queue.empty() && reply.positive, side::server,
+      reply.at,
+      [&] { return std::to_string(code) + " to a line ended by a bare " + (p.ending == line_ending::lf ? "LF" : "CR"); },
+      [&] { return p.excerpt(); });
+
+  // (A bare line end accepted is the rule above, not this one.)
+  reply.e.verdicts.check(
+      rk::server_accepted_syntax_error,
+      p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace &&
+          p.grammar != errc::line_too_long && !bare_end && reply.positive,
+      side::server, reply.at,
+      [&] { return std::to_string(code) + " to a command that breaks " + std::string(rule_id(p.grammar)); },
+      [&] { return p.excerpt(); });
+  reply.check(rk::server_reply_unexpected_code,
+              p.kind == pending_kind::command && p.grammar == errc::line_too_long && reply.cls != 5 && code != 421,
+              [&] { return std::to_string(code) + " to an over-long command line"; });
+}
+
+// RFC 4954 §4: a 334 challenge is base64.
+void check_challenge(const reply_to& reply) {
+  const auto& texts = reply.e.server.reply_texts;
+  std::string_view t = texts.empty() ? std::string_view{} : std::string_view(texts.front());
+  reply.check(rk::server_auth_challenge_syntax, !t.empty() && !is_base64(t), "challenge is not base64");
+}
+
+// The reply to a line that answered a 334 challenge (RFC 4954 §4).
+void judge_auth_response(const reply_to& reply) {
+  reply.check(rk::server_auth_cancel_not_501, reply.p.auth_cancel && reply.code != 501,
+              [&] { return std::to_string(reply.code) + " to \"*\""; });
+  reply.e.judge_esc(reply.code, reply.at);
+  if (reply.code == 334) check_challenge(reply);
+}
+
+// --- one function per verb (server_verbs below) ---
+//
+// "QUIT gets 221", "RSET gets 250", "NOOP gets 250" are about the command
+// as defined; a line that breaks the grammar is not that command (a server
+// accepting it is server.syntax.accepted).
+
+void judge_quit_reply(const reply_to& reply) {
+  reply.check(rk::server_quit_not_221, reply.code != 221 && reply.code != 421 && !reply.malformed,
+              [&] { return std::to_string(reply.code) + " to QUIT"; });
+}
+
+void judge_rset_reply(const reply_to& reply) {
+  reply.check(rk::server_rset_not_250, reply.p.rset_plain && reply.code != 250 && reply.code != 421 && !reply.malformed,
+              [&] { return std::to_string(reply.code) + " to RSET"; });
+}
+
+void judge_noop_reply(const reply_to& reply) {
+  reply.check(rk::server_noop_not_250, reply.code != 250 && reply.code != 421 && !reply.malformed,
+              [&] { return std::to_string(reply.code) + " to NOOP"; });
+}
+
+void judge_mail_reply(const reply_to& reply) {
+  const smtp_state& st = reply.st();
+  const pending& p = reply.p;
+  reply.check(rk::server_accepted_nested_mail, reply.positive && st.t != smtp_state::txn::none,
+              [&] { return std::to_string(reply.code) + " to MAIL inside a transaction"; });
+  reply.check(rk::server_accepted_size_over_limit,
+              reply.positive && p.size_declared && st.size_limit > 0 && p.size > st.size_limit, [&] {
+                return std::to_string(reply.code) + " to SIZE=" + std::to_string(p.size) + " over the advertised " +
+                       std::to_string(st.size_limit);
+              });
+}
+
+void judge_rcpt_reply(const reply_to& reply) {
+  const smtp_state& st = reply.st();
+  const std::uint16_t code = reply.code;
+  reply.check(rk::server_accepted_rcpt_without_mail, reply.positive && st.t == smtp_state::txn::none,
+              [&] { return std::to_string(code) + " to RCPT without MAIL"; });
+  reply.check(rk::server_postmaster_rejected,
+              reply.p.postmaster && st.t != smtp_state::txn::none && !reply.e.server.refused &&
+                  one_of(code, {550, 551, 553}),
+              [&] { return std::to_string(code) + " to a postmaster recipient"; });
+  const bool too_many = is_too_many_recipients(code, reply.e.server.reply_texts);
+  reply.check(rk::server_limits_recipients, too_many && st.rcpts < 100,
+              [&] { return "\"too many recipients\" after " + std::to_string(st.rcpts) + " accepted"; });
+  if (too_many) reply.check(rk::server_limits_recipients_code, code == 552, "552 for too many recipients");
+}
+
+void judge_data_reply(const reply_to& reply) {
+  const smtp_state& st = reply.st();
+  reply.check(rk::server_accepted_data_without_rcpt, reply.code == 354 && st.t != smtp_state::txn::rcpt,
+              "354 to DATA without an accepted RCPT");
+  reply.check(rk::server_accepted_bdat_mixed, reply.code == 354 && st.used_bdat, "354 to DATA after BDAT");
+}
+
+void judge_bdat_reply(const reply_to& reply) {
+  const smtp_state& st = reply.st();
+  const bool mixed = st.used_data || st.bdat_last;
+  reply.check(rk::server_accepted_bdat_mixed, reply.positive && mixed,
+              [&] { return std::to_string(reply.code) + " to BDAT after DATA or BDAT LAST"; });
+  if (reply.positive && !mixed && st.t != smtp_state::txn::rcpt)
+    reply.check(rk::server_accepted_data_without_rcpt, true,
+                [&] { return std::to_string(reply.code) + " to BDAT without an accepted RCPT"; });
+}
+
+void judge_starttls_reply(const reply_to& reply) {
+  reply.check(rk::server_starttls_second_accepted, reply.code == 220 && reply.st().tls, "220 to STARTTLS inside TLS");
+}
+
+void judge_auth_reply(const reply_to& reply) {
+  const smtp_state& st = reply.st();
+  reply.check(rk::server_auth_twice_accepted, reply.positive && st.authed,
+              [&] { return std::to_string(reply.code) + " to a second AUTH"; });
+  reply.check(rk::server_auth_in_transaction_accepted, reply.positive && st.t != smtp_state::txn::none,
+              [&] { return std::to_string(reply.code) + " to AUTH in a transaction"; });
+  if (reply.code == 334) check_challenge(reply);
+}
+
+void judge_unknown_reply(const reply_to& reply) {
+  reply.check(rk::server_reply_unknown_command,
+              !reply.p.extension_verb && reply.p.grammar != errc::line_too_long && !one_of(reply.code, {500, 502, 421}),
+              [&] { return std::to_string(reply.code) + " to an unknown command"; });
+}
+
+/// A verb's row: whether its replies carry enhanced status codes once
+/// ENHANCEDSTATUSCODES is advertised (RFC 2034 §4: all but the greeting
+/// and the replies to EHLO/HELO), and its judge (none: no rule of its own
+/// beyond the checks every reply gets).
+struct server_verb_row {
+  verb v;
+  bool enhanced_codes;
+  void (*judge)(const reply_to&);
+};
+
+// In enum order, checked below; verb::count_ is read as verb::unknown.
+constexpr std::array<server_verb_row, static_cast<std::size_t>(verb::count_) + 1> server_verbs{{
+    {verb::unknown, true, judge_unknown_reply},
+    {verb::ehlo, false, nullptr},
+    {verb::helo, false, nullptr},
+    {verb::mail, true, judge_mail_reply},
+    {verb::rcpt, true, judge_rcpt_reply},
+    {verb::data, true, judge_data_reply},
+    {verb::rset, true, judge_rset_reply},
+    {verb::vrfy, true, nullptr},
+    {verb::expn, true, nullptr},
+    {verb::help, true, nullptr},
+    {verb::noop, true, judge_noop_reply},
+    {verb::quit, true, judge_quit_reply},
+    {verb::starttls, true, judge_starttls_reply},
+    {verb::auth, true, judge_auth_reply},
+    {verb::bdat, true, judge_bdat_reply},
+    {verb::count_, true, judge_unknown_reply},
+}};
+
+constexpr bool in_verb_order() {
+  for (std::size_t i = 0; i < server_verbs.size(); ++i)
+    if (static_cast<std::size_t>(server_verbs[i].v) != i) return false;
+  return true;
+}
+static_assert(in_verb_order(), "server_verbs must follow enum verb");
+
 }  // namespace
 
 void engine::impl::server_reply(std::uint64_t at) {
@@ -73,9 +282,8 @@ void engine::impl::server_reply(std::uint64_t at) {
   // A reply while the client's last octet is a CR not yet known to be
   // CRLF: the server took that CR as the end of a line (RFC 5321 §2.3.8),
   // so the line is judged as one ended by a bare CR, and this reply answers it.
-  if (session.queue.empty() && (client.mode == client_mode::lines || client.mode == client_mode::auth_response) && !client.buf.empty() &&
-      client.buf.back() == '\r')
-    take_client_cr();
+  const bool reading_lines = client.mode == client_mode::lines || client.mode == client_mode::auth_response;
+  if (session.queue.empty() && reading_lines && !client.buf.empty() && client.buf.back() == '\r') take_client_cr();
   if (session.queue.empty()) {
     // After a desync the engine cannot tell which octets the server took
     // as commands; it keeps matching replies by counting, without verdicts.
@@ -84,6 +292,11 @@ void engine::impl::server_reply(std::uint64_t at) {
   }
   pending p = std::move(session.queue.front());
   session.queue.pop_front();
+  answered(p, code, at);
+  resume_client();
+}
+
+void engine::impl::answered(const pending& p, std::uint16_t code, std::uint64_t at) {
   server.answered_variant_data = p.kind == pending_kind::data_end && p.data_had_variant;
   // Code 0: the reply's code could not be read (reply.empty, reply.code).
   // It still answers the command, by counting, and gets no verdict of its
@@ -107,6 +320,10 @@ void engine::impl::server_reply(std::uint64_t at) {
 
   if (code == 421) session.got_421 = true;
   if (p.kind == pending_kind::command && p.v == verb::quit && code == 221) server.quit_replied = true;
+  steer_client(p, code);
+}
+
+void engine::impl::steer_client(const pending& p, std::uint16_t code) {
   const bool waited = client.mode == client_mode::paused;
   if (p.kind == pending_kind::command && p.v == verb::data && waited) {
     if (code == 354) {
@@ -130,7 +347,6 @@ void engine::impl::server_reply(std::uint64_t at) {
   } else if (waited && session.queue.empty()) {
     client.mode = client_mode::lines;
   }
-  resume_client();
 }
 
 void engine::impl::greeting(std::uint16_t code, std::string_view text, std::uint64_t at) {
@@ -209,141 +425,31 @@ bool engine::impl::explain_unsolicited(std::uint16_t code, std::uint64_t at) {
 }
 
 void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at) {
-  const lazy_excerpt ex(std::string_view(server.reply_text).substr(0, server.reply_text.find('\r')));
-  auto what = [&] {
-    return p.kind == pending_kind::data_end        ? std::string("end of data")
-           : p.kind == pending_kind::auth_response ? std::string("AUTH response")
-                                                   : std::string(to_string(p.v));
-  };
-  auto check = [&](auto rule, bool broken, const auto& message) {
-    verdicts.check(rule, broken, side::server, at, message, ex);
-  };
   const int cls = code / 100;
-  const bool intermediate_ok = (p.kind == pending_kind::command && p.v == verb::data && code == 354) ||
-                               ((p.v == verb::auth || p.kind == pending_kind::auth_response) && code == 334) ||
-                               (p.kind == pending_kind::command && p.extension_verb);
-  check(rk::server_reply_intermediate, cls == 3 && !intermediate_ok,
-        [&] { return std::to_string(code) + " in reply to " + what(); });
-  check(rk::server_reply_unexpected_code,
-        cls != 3 && !listed(p, code) && !(p.kind == pending_kind::command && p.v == verb::unknown),
-        [&] { return std::to_string(code) + " in reply to " + what(); });
-
-  // A line the client ended with a bare LF or CR, answered positively, was
-  // taken as a command. A refusal is not: a server that spots the bare LF
-  // and says so (Postfix's smtpd_forbid_bare_newline answers 521) does what
-  // §2.3.8 asks. The line must be the last one sent, or counting cannot say
-  // which line the reply answers.
-  const bool bare_end = p.kind == pending_kind::command && (p.ending == line_ending::lf || p.ending == line_ending::cr);
-  verdicts.check(
-      rk::server_line_bare_lf_accepted, bare_end && session.queue.empty() && (cls == 2 || cls == 3), side::server, at,
-      [&] { return std::to_string(code) + " to a line ended by a bare " + (p.ending == line_ending::lf ? "LF" : "CR"); },
-      [&] { return p.excerpt(); });
-
-  // (A bare line end accepted is the rule above, not this one.)
-  verdicts.check(
-      rk::server_accepted_syntax_error,
-      p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace &&
-          p.grammar != errc::line_too_long && !bare_end && (cls == 2 || cls == 3),
-      side::server, at, [&] { return std::to_string(code) + " to a command that breaks " + std::string(rule_id(p.grammar)); },
-      [&] { return p.excerpt(); });
-  check(rk::server_reply_unexpected_code,
-        p.kind == pending_kind::command && p.grammar == errc::line_too_long && cls != 5 && code != 421,
-        [&] { return std::to_string(code) + " to an over-long command line"; });
-
-  const bool positive = cls == 2 || cls == 3;
-  // "QUIT gets 221", "RSET gets 250", "NOOP gets 250" are about the command
-  // as defined; a line that breaks the grammar is not that command (a
-  // server accepting it is server.syntax.accepted). White space before CRLF
-  // is not counted: §4.1.1 asks servers to accept it.
+  // White space before CRLF does not make a command malformed: §4.1.1 asks
+  // servers to accept it.
   const bool malformed =
       p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace;
-  auto check_challenge = [&] {
-    std::string_view t = server.reply_texts.empty() ? std::string_view{} : std::string_view(server.reply_texts.front());
-    check(rk::server_auth_challenge_syntax, !t.empty() && !is_base64(t), "challenge is not base64");
-  };
+  const std::string_view first_line = std::string_view(server.reply_text).substr(0, server.reply_text.find('\r'));
+  const reply_to reply{*this, p, code, at, cls, cls == 2 || cls == 3, malformed, lazy_excerpt(first_line)};
+  judge_code(reply);
+  judge_taken_as_command(reply);
   if (p.kind == pending_kind::auth_response) {
-    check(rk::server_auth_cancel_not_501, p.auth_cancel && code != 501, [&] { return std::to_string(code) + " to \"*\""; });
-    if (code == 334) judge_esc(nullptr, code, at);
-    else judge_esc(&p, code, at);
-    if (code == 334) check_challenge();
+    judge_auth_response(reply);
     return;
   }
   if (p.kind == pending_kind::data_end) {
-    judge_esc(&p, code, at);
+    judge_esc(code, at);
     return;
   }
-
-  const auto& st = session.st;
-  switch (p.v) {
-    case verb::quit:
-      check(rk::server_quit_not_221, code != 221 && code != 421 && !malformed, [&] { return std::to_string(code) + " to QUIT"; });
-      break;
-    case verb::rset:
-      check(rk::server_rset_not_250, p.rset_plain && code != 250 && code != 421 && !malformed,
-            [&] { return std::to_string(code) + " to RSET"; });
-      break;
-    case verb::noop:
-      check(rk::server_noop_not_250, code != 250 && code != 421 && !malformed, [&] { return std::to_string(code) + " to NOOP"; });
-      break;
-    case verb::mail:
-      check(rk::server_accepted_nested_mail, positive && st.t != smtp_state::txn::none,
-            [&] { return std::to_string(code) + " to MAIL inside a transaction"; });
-      check(rk::server_accepted_size_over_limit, positive && p.size_declared && st.size_limit > 0 && p.size > st.size_limit,
-            [&] {
-              return std::to_string(code) + " to SIZE=" + std::to_string(p.size) + " over the advertised " +
-                     std::to_string(st.size_limit);
-            });
-      break;
-    case verb::rcpt: {
-      check(rk::server_accepted_rcpt_without_mail, positive && st.t == smtp_state::txn::none,
-            [&] { return std::to_string(code) + " to RCPT without MAIL"; });
-      check(rk::server_postmaster_rejected,
-            p.postmaster && st.t != smtp_state::txn::none && !server.refused && one_of(code, {550, 551, 553}),
-            [&] { return std::to_string(code) + " to a postmaster recipient"; });
-      const bool too_many = is_too_many_recipients(code, server.reply_texts);
-      check(rk::server_limits_recipients, too_many && st.rcpts < 100,
-            [&] { return "\"too many recipients\" after " + std::to_string(st.rcpts) + " accepted"; });
-      if (too_many) check(rk::server_limits_recipients_code, code == 552, "552 for too many recipients");
-      break;
-    }
-    case verb::data:
-      check(rk::server_accepted_data_without_rcpt, code == 354 && st.t != smtp_state::txn::rcpt,
-            "354 to DATA without an accepted RCPT");
-      check(rk::server_accepted_bdat_mixed, code == 354 && st.used_bdat, "354 to DATA after BDAT");
-      break;
-    case verb::bdat: {
-      const bool mixed = st.used_data || st.bdat_last;
-      check(rk::server_accepted_bdat_mixed, positive && mixed,
-            [&] { return std::to_string(code) + " to BDAT after DATA or BDAT LAST"; });
-      if (positive && !mixed && st.t != smtp_state::txn::rcpt)
-        check(rk::server_accepted_data_without_rcpt, true,
-              [&] { return std::to_string(code) + " to BDAT without an accepted RCPT"; });
-      break;
-    }
-    case verb::starttls:
-      check(rk::server_starttls_second_accepted, code == 220 && st.tls, "220 to STARTTLS inside TLS");
-      break;
-    case verb::auth:
-      check(rk::server_auth_twice_accepted, positive && st.authed, [&] { return std::to_string(code) + " to a second AUTH"; });
-      check(rk::server_auth_in_transaction_accepted, positive && st.t != smtp_state::txn::none,
-            [&] { return std::to_string(code) + " to AUTH in a transaction"; });
-      if (code == 334) check_challenge();
-      break;
-    case verb::unknown:
-    case verb::count_:
-      check(rk::server_reply_unknown_command,
-            !p.extension_verb && p.grammar != errc::line_too_long && !one_of(code, {500, 502, 421}),
-            [&] { return std::to_string(code) + " to an unknown command"; });
-      break;
-    default:
-      break;
-  }
-  if (p.v != verb::ehlo && p.v != verb::helo) judge_esc(&p, code, at);
+  const server_verb_row& row = server_verbs[static_cast<std::size_t>(p.v)];
+  if (row.judge != nullptr) row.judge(reply);
+  if (row.enhanced_codes) judge_esc(code, at);
 }
 
-void engine::impl::judge_esc(const pending* p, std::uint16_t code, std::uint64_t at) {
+void engine::impl::judge_esc(std::uint16_t code, std::uint64_t at) {
   const int cls = code / 100;
-  if (p == nullptr || cls == 3 || cls < 2 || cls > 5) return;
+  if (cls == 3 || cls < 2 || cls > 5) return;
   if (!session.st.has(extension::enhancedstatuscodes)) {
     // Said once per session: every later reply would repeat it.
     bool carried = false;
