@@ -1,5 +1,5 @@
 // engine.cpp — event plumbing of the conformance engine: octets in, lines
-// and replies out to the judges, findings collected.
+// and replies out to the judges, the results out of the ledger.
 #include <algorithm>
 
 #include "engine_impl.hpp"
@@ -44,37 +44,41 @@ void engine::impl::pump_client() {
         break;
       }
       case client_mode::auth_response:
-      case client_mode::lines: {
-        line_result r = client.framer.next(client.buf);
-        if (r.status == line_status::need_more) {
-          // Inside an over-long line the framer drops octets even when it
-          // has no line to give; they must leave the buffer.
-          client.off += r.consumed;
-          client.buf.erase(0, r.consumed);
-          return;
-        }
-        const std::uint64_t at = client.off;
-        if (r.status == line_status::line) {
-          if (client.mode == client_mode::auth_response) client_auth_line(r.line, at);
-          else client_line(r.line, r.ending, r.flags, r.diag, at);
-        } else if (r.status == line_status::overflow) {
-          verdicts.check(
-              rk::client_line_too_long, true, side::client, at,
-              [&] { return "command line longer than " + std::to_string(client.framer.limit()) + " octets"; },
-              r.line.substr(0, 64));
-        } else {  // overflow_end: the over-long line still expects a reply (500)
-          pending p;
-          p.offset = at;
-          p.grammar = errc::line_too_long;
-          p.sync_point = true;
-          session.queue.push_back(std::move(p));
-        }
-        client.off += r.consumed;
-        client.buf.erase(0, r.consumed);
+      case client_mode::lines:
+        if (!pump_client_line()) return;
         break;
-      }
     }
   }
+}
+
+bool engine::impl::pump_client_line() {
+  line_result r = client.framer.next(client.buf);
+  if (r.status == line_status::need_more) {
+    // Inside an over-long line the framer drops octets even when it
+    // has no line to give; they must leave the buffer.
+    client.off += r.consumed;
+    client.buf.erase(0, r.consumed);
+    return false;
+  }
+  const std::uint64_t at = client.off;
+  if (r.status == line_status::line) {
+    if (client.mode == client_mode::auth_response) client_auth_line(r.line, at);
+    else client_line(r.line, r.ending, r.flags, r.diag, at);
+  } else if (r.status == line_status::overflow) {
+    verdicts.check(
+        rk::client_line_too_long, true, side::client, at,
+        [&] { return "command line longer than " + std::to_string(client.framer.limit()) + " octets"; },
+        r.line.substr(0, 64));
+  } else {  // overflow_end: the over-long line still expects a reply (500)
+    pending p;
+    p.offset = at;
+    p.grammar = errc::line_too_long;
+    p.sync_point = true;
+    session.queue.push_back(std::move(p));
+  }
+  client.off += r.consumed;
+  client.buf.erase(0, r.consumed);
+  return true;
 }
 
 void engine::impl::take_client_cr() {

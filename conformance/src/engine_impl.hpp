@@ -199,6 +199,9 @@ struct engine::impl {
 
   // --- plumbing (engine.cpp) ---
   void pump_client();
+  /// Frames one line of commands or of a SASL response; false when the
+  /// buffer holds no whole line yet.
+  bool pump_client_line();
   void pump_server();
   void server_line(const line_result& r, std::uint64_t at);
   void resume_client();
