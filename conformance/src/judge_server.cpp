@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <initializer_list>
+#include <optional>
 
 #include "engine_impl.hpp"
 #include "smtpkit/conformance/registry.hpp"
@@ -58,6 +59,34 @@ bool is_too_many_recipients(std::uint16_t code, const std::vector<std::string>& 
       return true;
   }
   return false;
+}
+
+// The status code of the first reply line that carries a well-formed one.
+std::optional<std::string_view> first_status(const std::vector<std::string>& texts) {
+  for (const auto& t : texts) {
+    auto e = parse_enhanced_status(t);
+    if (e.value.present && e.ok()) return e.value.code;
+  }
+  return std::nullopt;
+}
+
+// The first reply line whose status code is missing, malformed, or of
+// another class than the reply code (RFC 2034 §4, RFC 3463 §2): the rest
+// of the reply adds nothing.
+struct status_fault {
+  enum class kind : std::uint8_t { none, missing, syntax, wrong_class } what = kind::none;
+  const std::string* line = nullptr;
+  std::string_view status;
+};
+
+status_fault first_status_fault(const std::vector<std::string>& texts, int cls) {
+  for (const auto& t : texts) {
+    auto e = parse_enhanced_status(t);
+    using kind = status_fault::kind;
+    const kind k = !e.value.present ? kind::missing : e.diag ? kind::syntax : e.value.cls != cls ? kind::wrong_class : kind::none;
+    if (k != kind::none) return {k, &t, e.value.code};
+  }
+  return {};
 }
 
 /// One reply under judgement, with the command it answers.
@@ -452,43 +481,23 @@ void engine::impl::judge_esc(std::uint16_t code, std::uint64_t at) {
   if (cls == 3 || cls < 2 || cls > 5) return;
   if (!session.st.has(extension::enhancedstatuscodes)) {
     // Said once per session: every later reply would repeat it.
-    bool carried = false;
-    std::string_view status;
-    for (const auto& t : server.reply_texts) {
-      if (server.esc_unadvertised_reported) break;
-      auto e = parse_enhanced_status(t);
-      if (e.value.present && e.ok()) {
-        carried = true;
-        status = e.value.code;
-        break;
-      }
-    }
-    if (carried) server.esc_unadvertised_reported = true;
+    const auto status = server.esc_unadvertised_reported ? std::nullopt : first_status(server.reply_texts);
+    if (status) server.esc_unadvertised_reported = true;
     verdicts.check(
-        rk::server_esc_unadvertised, carried, side::server, at, [&] { return "reply carries " + std::string(status); },
+        rk::server_esc_unadvertised, status.has_value(), side::server, at,
+        [&] { return "reply carries " + std::string(*status); },
         [&] { return excerpt_of(server.reply_text.substr(0, server.reply_text.find('\r'))); });
     return;
   }
-  // The first line without a well-formed status code of the reply's class
-  // is the finding; the rest of the reply adds nothing.
-  enum class fault : std::uint8_t { none, missing, syntax, wrong_class } found = fault::none;
-  const std::string* line = nullptr;
-  std::string_view status;
-  for (const auto& t : server.reply_texts) {
-    auto e = parse_enhanced_status(t);
-    found = !e.value.present ? fault::missing : e.diag ? fault::syntax : e.value.cls != cls ? fault::wrong_class : fault::none;
-    if (found != fault::none) {
-      line = &t;
-      status = e.value.code;
-      break;
-    }
-  }
-  auto check = [&](rk rule, fault f, const auto& message) {
-    verdicts.check(rule, found == f, side::server, at, message, [&] { return excerpt_of(*line); });
+  const status_fault f = first_status_fault(server.reply_texts, cls);
+  auto check = [&](rk rule, status_fault::kind k, const auto& message) {
+    verdicts.check(rule, f.what == k, side::server, at, message, [&] { return excerpt_of(*f.line); });
   };
-  check(rk::server_esc_missing, fault::missing, [&] { return std::to_string(code) + " line without a status code"; });
-  check(rk::server_esc_class, fault::wrong_class, [&] { return std::string(status) + " with reply code " + std::to_string(code); });
-  check(rk::server_esc_syntax, fault::syntax, "malformed status code");
+  check(rk::server_esc_missing, status_fault::kind::missing,
+        [&] { return std::to_string(code) + " line without a status code"; });
+  check(rk::server_esc_class, status_fault::kind::wrong_class,
+        [&] { return std::string(f.status) + " with reply code " + std::to_string(code); });
+  check(rk::server_esc_syntax, status_fault::kind::syntax, "malformed status code");
 }
 
 void engine::impl::judge_ehlo(std::string_view text, std::uint64_t at) {
