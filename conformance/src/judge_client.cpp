@@ -87,7 +87,7 @@ void judge_grammar(client_command& cmd, diagnostic framing) {
   const diagnostic& d = cmd.r.diag;
   if (framing) {
     cmd.e.verdicts.check(grammar_rule(side::client, framing.code), true, side::client, cmd.at + framing.offset,
-                       [&] { return std::string(framing.why()); }, cmd.ex);
+                         [&] { return std::string(framing.why()); }, cmd.ex);
     cmd.p.grammar = framing.code;
   }
   // A NUL or control octet the framer reported also stops the command
@@ -95,7 +95,7 @@ void judge_grammar(client_command& cmd, diagnostic framing) {
   const bool same_octet = framing && d && d.offset == framing.offset;
   if (d && !same_octet && d.code != errc::unknown_verb && d.code != errc::param_unknown) {
     cmd.e.verdicts.check(grammar_rule(side::client, d.code), true, side::client, cmd.at + d.offset,
-                       [&] { return std::string(d.why()) + " (" + std::string(d.rfc()) + ")"; }, cmd.ex);
+                         [&] { return std::string(d.why()) + " (" + std::string(d.rfc()) + ")"; }, cmd.ex);
     if (cmd.p.grammar == errc::ok) cmd.p.grammar = d.code;
   }
 }
@@ -117,11 +117,11 @@ void judge_sequence(client_command& cmd) {
     cmd.check(rk::client_starttls_injected_reply, true, "client acted on a reply that arrived before the TLS handshake");
   const bool pipelining = cmd.view.has(extension::pipelining);
   cmd.check(rk::client_lockstep, waiting && !injected && !pipelining,
-          [&] { return what() + " (PIPELINING not advertised)"; });
+            [&] { return what() + " (PIPELINING not advertised)"; });
   if (waiting && !injected && pipelining && std::any_of(session.queue.begin(), session.queue.end(), is_sync_point))
     cmd.check(rk::client_pipelining_sync_point, true, what);
   cmd.check(rk::client_starttls_no_ehlo, cmd.e.client.first_after_tls && cmd.c.kind != verb::ehlo,
-          "first command after TLS is not EHLO");
+            "first command after TLS is not EHLO");
   cmd.e.client.first_after_tls = false;
 }
 
@@ -138,7 +138,7 @@ void judge_length(client_command& cmd, std::string_view line) {
 
 void check_domain(client_command& cmd, const host& h) {
   cmd.check(rk::client_domain_unqualified, h.kind == host_kind::domain && !h.text.empty() && !fully_qualified(h.text),
-          [&] { return "\"" + std::string(h.text) + "\" is not fully qualified"; });
+            [&] { return "\"" + std::string(h.text) + "\" is not fully qualified"; });
 }
 
 // MAIL and RCPT parameters (§4.1.1.2 and the extension that defines each).
@@ -188,7 +188,7 @@ void judge_mail(client_command& cmd) {
     return "SIZE=" + std::to_string(c.typed.size) + " over the advertised " + std::to_string(view.size_limit);
   });
   cmd.check(rk::client_smtputf8_not_requested, c.address.mbox.utf8 && !cmd.p.mail_smtputf8,
-          "UTF-8 reverse-path without SMTPUTF8");
+            "UTF-8 reverse-path without SMTPUTF8");
   if (!c.address.null && !c.address.text.empty()) check_domain(cmd, c.address.mbox.domain);
 }
 
@@ -198,7 +198,7 @@ void judge_rcpt(client_command& cmd) {
   check_params(cmd);
   cmd.p.postmaster = c.address.postmaster || iequals(c.address.mbox.local_part, "postmaster");
   cmd.check(rk::client_smtputf8_not_requested, c.address.mbox.utf8 && !cmd.view.txn_smtputf8,
-          "UTF-8 forward-path without SMTPUTF8 on MAIL");
+            "UTF-8 forward-path without SMTPUTF8 on MAIL");
   if (!c.address.postmaster && !c.address.text.empty()) check_domain(cmd, c.address.mbox.domain);
 }
 
@@ -206,7 +206,7 @@ void judge_data(client_command& cmd) {
   cmd.check(rk::client_data_without_rcpt, cmd.view.t != smtp_state::txn::rcpt, "DATA without an accepted RCPT");
   cmd.check(rk::client_bdat_mixed, cmd.view.used_bdat, "DATA after BDAT in one transaction");
   cmd.check(rk::client_binarymime_with_data, cmd.view.body == body_type::binary_mime,
-          "DATA in a BODY=BINARYMIME transaction");
+            "DATA in a BODY=BINARYMIME transaction");
   cmd.e.client.mode = client_mode::paused;
 }
 
@@ -230,7 +230,7 @@ void judge_rset(client_command& cmd) { cmd.p.rset_plain = cmd.c.argument.empty()
 void judge_starttls(client_command& cmd) {
   cmd.check(rk::client_starttls_in_tls, cmd.view.tls, "STARTTLS inside TLS");
   cmd.check(rk::client_extension_unadvertised, !cmd.view.tls && !cmd.view.has(extension::starttls),
-          "STARTTLS used but not advertised");
+            "STARTTLS used but not advertised");
   cmd.e.client.mode = client_mode::paused;
 }
 
@@ -246,7 +246,7 @@ void judge_auth(client_command& cmd) {
   cmd.check(rk::client_auth_twice, view.authed, "AUTH after a successful AUTH");
   cmd.check(rk::client_auth_in_transaction, view.t != smtp_state::txn::none, "AUTH during a mail transaction");
   cmd.check(rk::client_auth_plaintext, !view.tls && (iequals(c.mechanism, "PLAIN") || iequals(c.mechanism, "LOGIN")),
-          [&] { return std::string(c.mechanism) + " without TLS"; });
+            [&] { return std::string(c.mechanism) + " without TLS"; });
   cmd.p.auth_initial = c.has_initial_response;
   // RFC 4954 §4: with an initial response that completes the exchange
   // (PLAIN, EXTERNAL), AUTH may be followed by pipelined commands.
