@@ -133,7 +133,7 @@ void engine::impl::server_line(const line_result& r, std::uint64_t at) {
       [&] { return "reply line longer than " + std::to_string(server.framer.limit()) + " octets"; },
       [&] { return excerpt_of(r.line.substr(0, 64)); });
   if (r.status == line_status::overflow || r.status == line_status::overflow_end) return;
-  const lazy_excerpt ex(r.line);
+  auto ex = [&] { return excerpt_of(r.line); };
   verdicts.check(
       rk::server_line_too_long, r.line.size() + 2 > 512, side::server, at,
       [&] { return "reply line of " + std::to_string(r.line.size() + 2) + " octets (limit 512, §4.5.3.1.5)"; }, ex);

@@ -73,12 +73,15 @@ struct client_command {
   const command& c;
   pending& p;
   std::uint64_t at;
-  lazy_excerpt ex;
 
+  /// The line, escaped when a finding shows it.
+  [[nodiscard]] auto excerpt() const {
+    return [this] { return p.excerpt(); };
+  }
   /// A check whose finding points at the line and shows it.
   template <class Message>
   void check(rk rule, bool broken, const Message& message) const {
-    e.verdicts.check(rule, broken, side::client, at, message, ex);
+    e.verdicts.check(rule, broken, side::client, at, message, excerpt());
   }
 };
 
@@ -87,7 +90,7 @@ void judge_grammar(client_command& cmd, diagnostic framing) {
   const diagnostic& d = cmd.r.diag;
   if (framing) {
     cmd.e.verdicts.check(grammar_rule(side::client, framing.code), true, side::client, cmd.at + framing.offset,
-                         [&] { return std::string(framing.why()); }, cmd.ex);
+                         [&] { return std::string(framing.why()); }, cmd.excerpt());
     cmd.p.grammar = framing.code;
   }
   // A NUL or control octet the framer reported also stops the command
@@ -95,7 +98,7 @@ void judge_grammar(client_command& cmd, diagnostic framing) {
   const bool same_octet = framing && d && d.offset == framing.offset;
   if (d && !same_octet && d.code != errc::unknown_verb && d.code != errc::param_unknown) {
     cmd.e.verdicts.check(grammar_rule(side::client, d.code), true, side::client, cmd.at + d.offset,
-                         [&] { return std::string(d.why()) + " (" + std::string(d.rfc()) + ")"; }, cmd.ex);
+                         [&] { return std::string(d.why()) + " (" + std::string(d.rfc()) + ")"; }, cmd.excerpt());
     if (cmd.p.grammar == errc::ok) cmd.p.grammar = d.code;
   }
 }
@@ -133,7 +136,7 @@ void judge_length(client_command& cmd, std::string_view line) {
         return "command line of " + std::to_string(line.size() + 2) + " octets (limit " +
                std::to_string(line_limit(cmd.c)) + ")";
       },
-      [&] { return std::string(std::string_view(cmd.ex).substr(0, 64)); });
+      [&] { return cmd.p.excerpt().substr(0, 64); });
 }
 
 void check_domain(client_command& cmd, const host& h) {
@@ -329,7 +332,7 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
   const command_result r = parse_command(line, po);
   p.v = r.cmd.kind;
 
-  client_command cmd{*this, view, r, r.cmd, p, at, lazy_excerpt(p.raw)};
+  client_command cmd{*this, view, r, r.cmd, p, at};
   judge_grammar(cmd, framing);
   judge_sequence(cmd);
   judge_length(cmd, line);

@@ -297,7 +297,7 @@ static_assert(in_verb_order(), "server_verbs must follow enum verb");
 
 void engine::impl::server_reply(std::uint64_t at) {
   const std::uint16_t code = server.reply_code;
-  const lazy_excerpt reply(server.reply_text);
+  auto reply = [&] { return excerpt_of(server.reply_text); };
   verdicts.check(rk::server_quit_no_close, server.quit_replied, side::server, at, "reply after 221 to QUIT", reply);
   verdicts.check(rk::server_closed_after_421, !server.quit_replied && session.got_421, side::server, at, "reply after 421",
                  reply);
@@ -383,12 +383,12 @@ void engine::impl::greeting(std::uint16_t code, std::string_view text, std::uint
   // 0: unreadable, reported by the grammar
   verdicts.check(
       rk::server_greeting_code, code != 0 && !one_of(code, {220, 554, 421}), side::server, at,
-      [&] { return "greeting " + std::to_string(code); }, lazy_excerpt(text));
+      [&] { return "greeting " + std::to_string(code); }, [&] { return excerpt_of(text); });
   server.refused = code == 554;
   if (code == 421) session.got_421 = true;
   if (code == 220 && !server.reply_bad) {
     auto g = parse_greeting(text);
-    const lazy_excerpt first_line(text.substr(0, text.find('\r')));
+    auto first_line = [&] { return excerpt_of(text.substr(0, text.find('\r'))); };
     if (g.diag) {
       verdicts.check(grammar_rule(side::server, errc::greeting_domain), true, side::server, at + g.diag.offset,
                      "greeting does not start with the server's domain", first_line);
@@ -406,11 +406,12 @@ void engine::impl::unsolicited(std::uint16_t code, std::uint64_t at) {
   const bool explained = explain_unsolicited(code, at);
   verdicts.check(
       rk::server_reply_unsolicited, !explained, side::server, at,
-      [&] { return "reply " + std::to_string(code) + " without a command"; }, lazy_excerpt(server.reply_text));
+      [&] { return "reply " + std::to_string(code) + " without a command"; },
+      [&] { return excerpt_of(server.reply_text); });
 }
 
 bool engine::impl::explain_unsolicited(std::uint16_t code, std::uint64_t at) {
-  const lazy_excerpt reply(server.reply_text);
+  auto reply = [&] { return excerpt_of(server.reply_text); };
   if (client.mode == client_mode::data) {
     // A reply while the client is still sending data: the server ended the
     // data somewhere else than <CRLF>.<CRLF>.

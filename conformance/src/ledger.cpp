@@ -5,13 +5,8 @@
 
 namespace smtpkit::conformance {
 
-bool ledger::judged(int rule) const noexcept {
-  const side binds = catalogue()[static_cast<std::size_t>(rule)].binds;
-  return binds == side::client ? judge_client_ : judge_server_;
-}
-
 void ledger::record(int rule, side anchor, std::uint64_t offset, std::string message, std::string_view excerpt) {
-  if (!judged(rule)) return;
+  if (!judged(catalogue()[static_cast<std::size_t>(rule)].binds)) return;
   std::uint32_t* count = nullptr;
   for (auto& [r, n] : counts_)
     if (r == rule) count = &n;
@@ -27,17 +22,11 @@ void ledger::record(int rule, side anchor, std::uint64_t offset, std::string mes
   if (listener_) listener_(found_.back());
 }
 
-std::size_t ledger::suppressed(int rule) const noexcept {
-  for (const auto& [r, c] : counts_)
-    if (r == rule) return c > max_per_rule_ ? c - max_per_rule_ : 0;
-  return 0;
-}
-
 std::vector<int> ledger::applied() const {
   std::vector<int> out;
   const auto cat = catalogue();
   for (std::size_t i = 0; i < cat.size() && i < applied_.size(); ++i)
-    if (applied_.test(i) && judged(static_cast<int>(i))) out.push_back(static_cast<int>(i));
+    if (applied_.test(i) && judged(cat[i].binds)) out.push_back(static_cast<int>(i));
   return out;
 }
 

@@ -52,7 +52,11 @@ class ledger {
   void applies(rk rule) { applies(index(rule)); }
 
   [[nodiscard]] const std::vector<finding>& findings() const noexcept { return found_; }
-  [[nodiscard]] std::size_t suppressed(int rule) const noexcept;
+  [[nodiscard]] std::size_t suppressed(int rule) const noexcept {
+    for (const auto& [r, c] : counts_)
+      if (r == rule) return c > max_per_rule_ ? c - max_per_rule_ : 0;
+    return 0;
+  }
   [[nodiscard]] std::vector<int> applied() const;
   void listen(std::function<void(const finding&)> fn) { listener_ = std::move(fn); }
 
@@ -62,7 +66,7 @@ class ledger {
     if constexpr (std::is_invocable_v<const T&>) return t();
     else return (t);
   }
-  [[nodiscard]] bool judged(int rule) const noexcept;
+  [[nodiscard]] bool judged(side binds) const noexcept { return binds == side::client ? judge_client_ : judge_server_; }
   void record(int rule, side anchor, std::uint64_t offset, std::string message, std::string_view excerpt);
 
   bool judge_client_;
