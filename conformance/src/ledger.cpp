@@ -9,7 +9,10 @@ void ledger::record(int rule, side anchor, std::uint64_t offset, std::string mes
   if (!judged(catalogue()[static_cast<std::size_t>(rule)].binds)) return;
   std::uint32_t* count = nullptr;
   for (auto& [r, n] : counts_)
-    if (r == rule) count = &n;
+    if (r == rule) {
+      count = &n;
+      break;
+    }
   if (count == nullptr) count = &counts_.emplace_back(static_cast<std::uint16_t>(rule), 0).second;
   if (++*count > max_per_rule_) return;
   finding f;
