@@ -1,5 +1,5 @@
 // engine.cpp — event plumbing of the conformance engine: octets in, lines
-// and replies out to the judges, findings collected.
+// and replies out to the judges, the results out of the ledger.
 #include <algorithm>
 
 #include "engine_impl.hpp"
@@ -12,184 +12,167 @@ std::string excerpt_of(std::string_view line) {
   return escape(line.substr(0, excerpt_max)) + "...";
 }
 
-engine::impl::impl(engine_options o) : opts(o) {}
-
-std::uint32_t& engine::impl::count_of(int rule) {
-  for (auto& [r, n] : counts)
-    if (r == rule) return n;
-  counts.emplace_back(static_cast<std::uint16_t>(rule), 0);
-  return counts.back().second;
-}
-
-void engine::impl::report(int rule, side anchor, std::uint64_t offset, std::string message, std::string_view excerpt) {
-  if (rule < 0) return;
-  const auto& r = catalogue()[static_cast<std::size_t>(rule)];
-  if (r.binds == side::client && !opts.judge_client) return;
-  if (r.binds == side::server && !opts.judge_server) return;
-  touched.set(static_cast<std::size_t>(rule));
-  if (++count_of(rule) > opts.max_per_rule) return;
-  finding f;
-  f.rule = rule;
-  f.anchor = anchor;
-  f.offset = offset;
-  f.message = std::move(message);
-  f.excerpt = std::string(excerpt);
-  found.push_back(std::move(f));
-  if (listener) listener(found.back());
-}
+engine::impl::impl(engine_options o) : opts(o), verdicts(o) {}
 
 void engine::impl::pump_client() {
-  while (!cbuf.empty()) {
-    switch (cmode) {
+  while (!client.buf.empty()) {
+    switch (client.mode) {
       case client_mode::closed:
-        coff += cbuf.size();
-        cbuf.clear();
+        client.off += client.buf.size();
+        client.buf.clear();
         return;
       case client_mode::paused:
       case client_mode::tls_wait:
-        client_paused_bytes(coff + cbuf.size());
-        if (cbuf.size() > opts.max_buffered) {
+        client_paused_bytes(client.off + client.buf.size());
+        if (client.buf.size() > opts.max_buffered) {
           // Bounded: what a peer piles up while it should be waiting is dropped.
-          coff += cbuf.size();
-          cbuf.clear();
+          client.off += client.buf.size();
+          client.buf.clear();
         }
         return;
       case client_mode::data: {
-        std::size_t before = cbuf.size();
-        client_data(cbuf);
-        if (cbuf.size() == before) return;
+        std::size_t before = client.buf.size();
+        client_data(client.buf);
+        if (client.buf.size() == before) return;
         break;
       }
       case client_mode::bdat: {
-        std::string_view part = chunk.take(cbuf);
-        coff += part.size();
-        cbuf.erase(0, part.size());
-        if (chunk.done()) cmode = client_mode::lines;
+        std::string_view part = client.chunk.take(client.buf);
+        client.off += part.size();
+        client.buf.erase(0, part.size());
+        if (client.chunk.done()) client.mode = client_mode::lines;
         break;
       }
       case client_mode::auth_response:
-      case client_mode::lines: {
-        line_result r = cframer.next(cbuf);
-        if (r.status == line_status::need_more) {
-          // Inside an over-long line the framer drops octets even when it
-          // has no line to give; they must leave the buffer.
-          coff += r.consumed;
-          cbuf.erase(0, r.consumed);
-          return;
-        }
-        const std::uint64_t at = coff;
-        if (r.status == line_status::line) {
-          if (cmode == client_mode::auth_response) client_auth_line(r.line, at);
-          else client_line(r.line, r.ending, r.flags, r.diag, at);
-        } else if (r.status == line_status::overflow) {
-          report(rk::client_line_too_long, side::client, at, "command line longer than " + std::to_string(cframer.limit()) + " octets",
-                 r.line.substr(0, 64));
-        } else {  // overflow_end: the over-long line still expects a reply (500)
-          pending p;
-          p.offset = at;
-          p.grammar = errc::line_too_long;
-          p.sync_point = true;
-          queue.push_back(std::move(p));
-        }
-        coff += r.consumed;
-        cbuf.erase(0, r.consumed);
+      case client_mode::lines:
+        if (!pump_client_line()) return;
         break;
-      }
     }
   }
 }
 
+bool engine::impl::pump_client_line() {
+  line_result r = client.framer.next(client.buf);
+  if (r.status == line_status::need_more) {
+    // Inside an over-long line the framer drops octets even when it
+    // has no line to give; they must leave the buffer.
+    client.off += r.consumed;
+    client.buf.erase(0, r.consumed);
+    return false;
+  }
+  const std::uint64_t at = client.off;
+  if (r.status == line_status::line) {
+    if (client.mode == client_mode::auth_response) client_auth_line(r.line, at);
+    else client_line(r.line, r.ending, r.flags, r.diag, at);
+  } else if (r.status == line_status::overflow) {
+    verdicts.check(
+        rk::client_line_too_long, true, side::client, at,
+        [&] { return "command line longer than " + std::to_string(client.framer.limit()) + " octets"; },
+        r.line.substr(0, 64));
+  } else {  // overflow_end: the over-long line still expects a reply (500)
+    pending p;
+    p.offset = at;
+    p.grammar = errc::line_too_long;
+    p.sync_point = true;
+    session.queue.push_back(std::move(p));
+  }
+  client.off += r.consumed;
+  client.buf.erase(0, r.consumed);
+  return true;
+}
+
 void engine::impl::take_client_cr() {
-  line_result r = cframer.finish(cbuf);
+  line_result r = client.framer.finish(client.buf);
   if (r.status != line_status::line) return;
-  const std::uint64_t at = coff;
-  if (cmode == client_mode::auth_response) client_auth_line(r.line, at);
+  const std::uint64_t at = client.off;
+  if (client.mode == client_mode::auth_response) client_auth_line(r.line, at);
   else client_line(r.line, r.ending, r.flags, r.diag, at);
-  coff += r.consumed;
-  cbuf.erase(0, r.consumed);
+  client.off += r.consumed;
+  client.buf.erase(0, r.consumed);
 }
 
 void engine::impl::resume_client() {
-  paused_reported = false;
+  client.paused_reported = false;
   pump_client();
 }
 
 void engine::impl::pump_server() {
-  while (!sbuf.empty()) {
-    if (server_closed) {
-      soff += sbuf.size();
-      sbuf.clear();
+  while (!server.buf.empty()) {
+    if (session.server_closed) {
+      server.off += server.buf.size();
+      server.buf.clear();
       return;
     }
-    if (tls_pending) {
+    if (server.tls_pending) {
       // RFC 3207 §4: after "220" to STARTTLS only the TLS handshake follows.
       // No excerpt: what has arrived so far depends on how the stream was cut.
-      if (!injected_from_server)
-        report(rk::server_starttls_data_after_220, side::server, soff, "server sent octets after 220 to STARTTLS, before TLS");
-      injected_from_server = true;
-      soff += sbuf.size();
-      sbuf.clear();
+      if (!session.injected_from_server)
+        verdicts.check(rk::server_starttls_data_after_220, true, side::server, server.off,
+                       "server sent octets after 220 to STARTTLS, before TLS");
+      session.injected_from_server = true;
+      server.off += server.buf.size();
+      server.buf.clear();
       return;
     }
-    line_result r = sframer.next(sbuf);
+    line_result r = server.framer.next(server.buf);
     if (r.status == line_status::need_more) {
-      soff += r.consumed;
-      sbuf.erase(0, r.consumed);
+      server.off += r.consumed;
+      server.buf.erase(0, r.consumed);
       return;
     }
-    server_line(r, soff);
-    soff += r.consumed;
-    sbuf.erase(0, r.consumed);
+    server_line(r, server.off);
+    server.off += r.consumed;
+    server.buf.erase(0, r.consumed);
   }
 }
 
 void engine::impl::server_line(const line_result& r, std::uint64_t at) {
-  touch(rk::server_line_too_long);
-  if (r.status == line_status::overflow) {
-    report(rk::server_line_too_long, side::server, at, "reply line longer than " + std::to_string(sframer.limit()) + " octets",
-           excerpt_of(r.line.substr(0, 64)));
-    return;
-  }
-  if (r.status == line_status::overflow_end) return;
-  if (r.line.size() + 2 > 512)
-    report(rk::server_line_too_long, side::server, at,
-           "reply line of " + std::to_string(r.line.size() + 2) + " octets (limit 512, §4.5.3.1.5)", excerpt_of(r.line));
+  // Every line is measured, the rest of one the framer cut included.
+  verdicts.check(
+      rk::server_line_too_long, r.status == line_status::overflow, side::server, at,
+      [&] { return "reply line longer than " + std::to_string(server.framer.limit()) + " octets"; },
+      [&] { return excerpt_of(r.line.substr(0, 64)); });
+  if (r.status == line_status::overflow || r.status == line_status::overflow_end) return;
+  auto ex = [&] { return excerpt_of(r.line); };
+  verdicts.check(
+      rk::server_line_too_long, r.line.size() + 2 > 512, side::server, at,
+      [&] { return "reply line of " + std::to_string(r.line.size() + 2) + " octets (limit 512, §4.5.3.1.5)"; }, ex);
   if (r.diag && (r.diag.code == errc::nul_byte || r.diag.code == errc::control_char))
-    report(grammar_rule(side::server, r.diag.code), side::server, at + r.diag.offset, std::string(r.diag.why()),
-           excerpt_of(r.line));
-  if (!assembler.in_progress()) {
-    reply_offset = at;
-    reply_texts.clear();
-    reply_text.clear();
-    reply_bad = false;
+    verdicts.check(grammar_rule(side::server, r.diag.code), true, side::server, at + r.diag.offset,
+                   [&] { return std::string(r.diag.why()); }, ex);
+  if (!server.assembler.in_progress()) {
+    server.reply_offset = at;
+    server.reply_texts.clear();
+    server.reply_text.clear();
+    server.reply_bad = false;
   }
   parse_options po;
   // RFC 4954 §4: continue-req = "334" SP [base64] — an empty challenge is "334 ".
   if (r.line.size() >= 3 && r.line.substr(0, 3) == "334") po.relax = lenient::trailing_whitespace;
-  po.smtputf8 = st.has(extension::smtputf8);
-  auto step = assembler.feed(r.line, r.ending, po);
+  po.smtputf8 = session.st.has(extension::smtputf8);
+  auto step = server.assembler.feed(r.line, r.ending, po);
   // A NUL or control octet reported above also breaks textstring at the
   // same octet: one octet, one finding.
   const bool same_octet = r.diag && step.diag && (r.diag.code == errc::nul_byte || r.diag.code == errc::control_char) &&
                           step.diag.offset == r.diag.offset;
-  if (step.diag) reply_bad = true;
+  if (step.diag) server.reply_bad = true;
   if (step.diag && !same_octet) {
     errc e = step.diag.code;
     if (e == errc::reply_line_ending) e = r.ending == line_ending::lf ? errc::bare_lf : r.ending == line_ending::cr ? errc::bare_cr : e;
     // A bare CR or LF is an octet of the line; a missing line end (the
     // last line before a close) has none, so the finding names the line.
     const std::uint64_t where = e == errc::reply_line_ending ? at : at + step.diag.offset;
-    report(grammar_rule(side::server, e), side::server, where, std::string(rule_id(e)) + ": " + std::string(reason(e)),
-           excerpt_of(r.line));
+    verdicts.check(grammar_rule(side::server, e), true, side::server, where,
+                   [&] { return std::string(rule_id(e)) + ": " + std::string(reason(e)); }, ex);
   }
-  if (!reply_text.empty()) reply_text += "\r\n";
-  reply_text.append(r.line);
-  reply_texts.emplace_back(step.line.text);
+  if (!server.reply_text.empty()) server.reply_text += "\r\n";
+  server.reply_text.append(r.line);
+  server.reply_texts.emplace_back(step.line.text);
   if (step.complete) {
     std::uint16_t code = step.line.code;
-    if (reply_texts.size() > 1 && assembler.code() != 0) code = assembler.code();
-    server_reply_code = code;
-    server_reply(reply_offset);
+    if (server.reply_texts.size() > 1 && server.assembler.code() != 0) code = server.assembler.code();
+    server.reply_code = code;
+    server_reply(server.reply_offset);
   }
 }
 
@@ -200,93 +183,76 @@ engine& engine::operator=(engine&&) noexcept = default;
 
 void engine::client_bytes(std::string_view octets) {
   if (octets.empty()) return;
-  p_->silent_since_tls = false;
-  p_->touch(rk::client_early_talker);
-  if (!p_->greeted && !p_->early_reported && p_->cmode != client_mode::closed) {
-    p_->early_reported = true;
-    // No excerpt: the octets at hand depend on how the stream was cut (a
-    // report must not); the transcript line names them.
-    p_->report(rk::client_early_talker, side::client, p_->coff + p_->cbuf.size(),
-               "client sent octets before the server's greeting");
-  }
-  p_->cbuf.append(octets);
+  p_->session.silent_since_tls = false;
+  const bool early = !p_->session.greeted && !p_->client.early_reported && p_->client.mode != client_mode::closed;
+  // No excerpt: the octets at hand depend on how the stream was cut (a
+  // report must not); the transcript line names them.
+  p_->verdicts.check(rk::client_early_talker, early, side::client, p_->client.off + p_->client.buf.size(),
+                     "client sent octets before the server's greeting");
+  if (early) p_->client.early_reported = true;
+  p_->client.buf.append(octets);
   p_->pump_client();
 }
 
 void engine::server_bytes(std::string_view octets) {
   if (octets.empty()) return;
-  p_->silent_since_tls = false;
-  p_->sbuf.append(octets);
+  p_->session.silent_since_tls = false;
+  p_->server.buf.append(octets);
   p_->pump_server();
 }
 
 void engine::tls_start() {
   impl& s = *p_;
-  if (s.cmode == client_mode::tls_wait) {
+  if (s.client.mode == client_mode::tls_wait) {
     // Octets the client sent before the handshake are discarded by a correct
     // server; count them as commands to catch a server that answers them.
     line_framer f(1u << 16);
-    std::string_view rest = s.cbuf;
+    std::string_view rest = s.client.buf;
     while (!rest.empty()) {
       auto r = f.finish(rest);
       if (r.status == line_status::need_more || r.consumed == 0) break;
-      if (r.status == line_status::line) ++s.injected_commands;
+      if (r.status == line_status::line) ++s.server.injected_commands;
       rest.remove_prefix(r.consumed);
     }
-    s.coff += s.cbuf.size();
-    s.cbuf.clear();
-    s.cframer.reset();
+    s.client.off += s.client.buf.size();
+    s.client.buf.clear();
+    s.client.framer.reset();
   }
-  s.sframer.reset();
-  s.sbuf.clear();
-  s.assembler.reset();
-  s.tls_pending = false;
+  s.server.framer.reset();
+  s.server.buf.clear();
+  s.server.assembler.reset();
+  s.server.tls_pending = false;
   // RFC 3207 §4.2: both sides return to the state right after the greeting.
-  const bool was_greeted = s.greeted;
-  s.st = smtp_state{};
-  s.st.tls = true;
-  s.greeted = was_greeted;
-  s.first_after_tls = was_greeted;
-  s.cmode = client_mode::lines;
-  s.silent_since_tls = s.cbuf.empty();
+  const bool was_greeted = s.session.greeted;
+  s.session.st = smtp_state{};
+  s.session.st.tls = true;
+  s.session.greeted = was_greeted;
+  s.client.first_after_tls = was_greeted;
+  s.client.mode = client_mode::lines;
+  s.session.silent_since_tls = s.client.buf.empty();
   s.pump_client();
 }
 
 void engine::close(side who) {
   if (who == side::client) {
-    if (p_->cmode == client_mode::closed) return;
+    if (p_->client.mode == client_mode::closed) return;
     p_->client_close();
   } else {
-    if (p_->server_closed) return;
+    if (p_->session.server_closed) return;
     p_->server_close();
   }
 }
 
 void engine::finish() {}
 
-const std::vector<finding>& engine::findings() const noexcept { return p_->found; }
+const std::vector<finding>& engine::findings() const noexcept { return p_->verdicts.findings(); }
 
-std::size_t engine::suppressed(int rule) const noexcept {
-  for (const auto& [r, c] : p_->counts)
-    if (r == rule) return c > p_->opts.max_per_rule ? c - p_->opts.max_per_rule : 0;
-  return 0;
-}
+std::size_t engine::suppressed(int rule) const noexcept { return p_->verdicts.suppressed(rule); }
 
-std::vector<int> engine::applied() const {
-  std::vector<int> out;
-  const auto cat = catalogue();
-  for (std::size_t i = 0; i < cat.size() && i < p_->touched.size(); ++i) {
-    if (!p_->touched.test(i)) continue;
-    const auto& r = cat[i];
-    if (r.binds == side::client && !p_->opts.judge_client) continue;
-    if (r.binds == side::server && !p_->opts.judge_server) continue;
-    out.push_back(static_cast<int>(i));
-  }
-  return out;
-}
+std::vector<int> engine::applied() const { return p_->verdicts.applied(); }
 
-void engine::on_finding(std::function<void(const finding&)> fn) { p_->listener = std::move(fn); }
+void engine::on_finding(std::function<void(const finding&)> fn) { p_->verdicts.listen(std::move(fn)); }
 
-bool engine::advertised(extension e) const noexcept { return p_->st.has(e); }
+bool engine::advertised(extension e) const noexcept { return p_->session.st.has(e); }
 
 }  // namespace smtpkit::conformance

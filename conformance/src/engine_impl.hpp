@@ -1,12 +1,14 @@
 // engine_impl.hpp — state of the conformance engine, shared by the event
-// plumbing (engine.cpp), the client judge (judge_client.cpp) and the server
-// judge (judge_server.cpp).
+// plumbing (engine.cpp), the client judge (judge_client.cpp), the server
+// judge (judge_server.cpp) and the session state machine (state.cpp):
+// one struct per side (its stream and what only its judge keeps), the
+// session state both judges read, and the ledger of findings (ledger.hpp).
 #pragma once
 
-#include <bitset>
 #include <string>
 #include <vector>
 
+#include "ledger.hpp"
 #include "smtpkit/command.hpp"
 #include "smtpkit/conformance/engine.hpp"
 #include "smtpkit/data.hpp"
@@ -133,71 +135,73 @@ enum class client_mode : std::uint8_t {
   closed,
 };
 
-struct engine::impl {
-  explicit impl(engine_options o);
-
-  engine_options opts;
-  std::vector<finding> found;
-  // Occurrences per rule, only for rules that fired (usually none).
-  std::vector<std::pair<std::uint16_t, std::uint32_t>> counts;
-  std::bitset<512> touched;  // per rule index; the catalogue is smaller
-  std::function<void(const finding&)> listener;
-
-  // client stream
-  std::string cbuf;
-  std::uint64_t coff = 0;  // stream offset of cbuf[0]
-  line_framer cframer{1u << 16};
-  client_mode cmode = client_mode::lines;
+/// The client's stream and what only the client judge keeps. The server
+/// judge moves `mode` (a 354 starts the data, a 220 to STARTTLS stops the
+/// stream), because replies decide how the client's next octets are read.
+struct client_side {
+  std::string buf;
+  std::uint64_t off = 0;  // stream offset of buf[0]
+  line_framer framer{1u << 16};
+  client_mode mode = client_mode::lines;
   data_decoder decoder;
   std::uint64_t data_start = 0;
   std::uint64_t last_variant_end = UINT64_MAX;  // stream offset just past the last "." variant
   bdat_reader chunk;
-  bool client_closed = false;
   bool early_reported = false;
   bool paused_reported = false;
   bool first_after_tls = false;
+};
 
-  // server stream
-  std::string sbuf;
-  std::uint64_t soff = 0;
-  line_framer sframer{1u << 16};
+/// The server's stream, the reply being assembled, and what only the server
+/// judge keeps.
+struct server_side {
+  std::string buf;
+  std::uint64_t off = 0;
+  line_framer framer{1u << 16};
   reply_assembler assembler;
   std::string reply_text;  // lines of the reply being assembled, CRLF-joined
   std::uint64_t reply_offset = 0;
-  std::uint16_t server_reply_code = 0;
+  std::uint16_t reply_code = 0;
   std::vector<std::string> reply_texts;
   bool reply_bad = false;
-  bool server_closed = false;
-
-  // session
-  bool greeted = false;
   bool refused = false;  // greeting was 554
-  smtp_state st;
-  pending_queue queue;
   bool quit_replied = false;
-  bool got_421 = false;
-  bool desync = false;
-  bool tls_pending = false;       // 220 to STARTTLS seen, TLS not yet started
-  bool injected_from_server = false;
+  bool tls_pending = false;  // 220 to STARTTLS seen, TLS not yet started
   bool answered_variant_data = false;  // the last reply answered data that held a "." variant
-  bool replies_after_tls = false;
-  bool silent_since_tls = false;  // TLS started and neither side has sent an octet since
   std::size_t injected_commands = 0;  // client commands discarded by TLS
   bool esc_unadvertised_reported = false;
+};
 
-  // --- findings ---
-  void report(int rule, side anchor, std::uint64_t offset, std::string message, std::string_view excerpt = {});
-  void report(rk k, side anchor, std::uint64_t offset, std::string message, std::string_view excerpt = {}) {
-    report(index(k), anchor, offset, std::move(message), excerpt);
-  }
-  void touch(int rule) {
-    if (rule >= 0) touched.set(static_cast<std::size_t>(rule));
-  }
-  void touch(rk k) { touch(index(k)); }
-  std::uint32_t& count_of(int rule);
+/// What one side establishes and the other side's judge reads: the state
+/// replies set up, the commands awaiting them, how the session ends.
+struct session_state {
+  bool greeted = false;
+  smtp_state st;
+  pending_queue queue;
+  bool got_421 = false;
+  bool desync = false;
+  bool injected_from_server = false;
+  bool replies_after_tls = false;
+  bool silent_since_tls = false;  // TLS started and neither side has sent an octet since
+  bool client_closed = false;
+  bool server_closed = false;
+};
+
+struct engine::impl {
+  explicit impl(engine_options o);
+
+  engine_options opts;
+  ledger verdicts;  // every check, of either judge, goes through it
+
+  client_side client;
+  server_side server;
+  session_state session;
 
   // --- plumbing (engine.cpp) ---
   void pump_client();
+  /// Frames one line of commands or of a SASL response; false when the
+  /// buffer holds no whole line yet.
+  bool pump_client_line();
   void pump_server();
   void server_line(const line_result& r, std::uint64_t at);
   void resume_client();
@@ -213,12 +217,19 @@ struct engine::impl {
 
   // --- server judge (judge_server.cpp) ---
   void server_reply(std::uint64_t at);
+  /// A reply matched with the command it answers: judged, applied.
+  void answered(const pending& p, std::uint16_t code, std::uint64_t at);
+  /// How the client's next octets are read after that reply.
+  void steer_client(const pending& p, std::uint16_t code);
   void greeting(std::uint16_t code, std::string_view text, std::uint64_t at);
   void judge(const pending& p, std::uint16_t code, std::uint64_t at);
   void judge_ehlo(std::string_view text, std::uint64_t at);
-  void judge_esc(const pending* p, std::uint16_t code, std::uint64_t at);
+  void judge_esc(std::uint16_t code, std::uint64_t at);
   void server_close();
   void unsolicited(std::uint16_t code, std::uint64_t at);
+  /// A reply without a command that the dialogue accounts for (a server
+  /// that cut the data short, answered injected commands, closes with 421).
+  [[nodiscard]] bool explain_unsolicited(std::uint16_t code, std::uint64_t at);
 };
 
 /// Apply a command's outcome to a state (code 0: assume success).

@@ -2,8 +2,14 @@
 // (RFC 5321 §4.3.2), sequencing it must refuse (§4.1.4), its greeting and
 // EHLO response, STARTTLS (RFC 3207), AUTH (RFC 4954), enhanced status
 // codes (RFC 2034, 3463), the limits it must honour (§4.5.1, §4.5.3.1.8).
+// Every reply to a command gets the code and taken-as-command checks; then
+// the function of the verb it answers, found in server_verbs, judges what
+// only that verb's reply can break. A reply also moves the session state
+// (state.cpp) and decides how the client's next octets are read.
 #include <algorithm>
+#include <array>
 #include <initializer_list>
+#include <optional>
 
 #include "engine_impl.hpp"
 #include "smtpkit/conformance/registry.hpp"
@@ -55,352 +61,458 @@ bool is_too_many_recipients(std::uint16_t code, const std::vector<std::string>& 
   return false;
 }
 
+// The status code of the first reply line that carries a well-formed one.
+std::optional<std::string_view> first_status(const std::vector<std::string>& texts) {
+  for (const auto& t : texts) {
+    auto e = parse_enhanced_status(t);
+    if (e.value.present && e.ok()) return e.value.code;
+  }
+  return std::nullopt;
+}
+
+// The first reply line whose status code is missing, malformed, or of
+// another class than the reply code (RFC 2034 §4, RFC 3463 §2): the rest
+// of the reply adds nothing.
+struct status_fault {
+  enum class kind : std::uint8_t { none, missing, syntax, wrong_class } what = kind::none;
+  const std::string* line = nullptr;
+  std::string_view status;
+};
+
+status_fault first_status_fault(const std::vector<std::string>& texts, int cls) {
+  for (const auto& t : texts) {
+    auto e = parse_enhanced_status(t);
+    using kind = status_fault::kind;
+    const kind k = !e.value.present ? kind::missing : e.diag ? kind::syntax : e.value.cls != cls ? kind::wrong_class : kind::none;
+    if (k != kind::none) return {k, &t, e.value.code};
+  }
+  return {};
+}
+
+/// One reply under judgement, with the command it answers.
+struct reply_to {
+  engine::impl& e;
+  const pending& p;
+  std::uint16_t code;
+  std::uint64_t at;
+  int cls;
+  bool positive;   ///< 2yz or 3yz: the command was taken
+  bool malformed;  ///< the command broke the grammar (white space before CRLF aside)
+  lazy_excerpt ex;  ///< the reply's first line
+
+  /// A check whose finding points at the reply and shows its first line.
+  template <class Message>
+  void check(rk rule, bool broken, const Message& message) const {
+    e.verdicts.check(rule, broken, side::server, at, message, ex);
+  }
+  [[nodiscard]] const smtp_state& st() const { return e.session.st; }
+};
+
+// The code is one §4.3.2 lists for the command, and a 3yz only where the
+// command has an intermediate reply.
+void judge_code(const reply_to& reply) {
+  const pending& p = reply.p;
+  auto what = [&] {
+    return std::to_string(reply.code) + " in reply to " +
+           (p.kind == pending_kind::data_end        ? std::string("end of data")
+            : p.kind == pending_kind::auth_response ? std::string("AUTH response")
+                                                    : std::string(to_string(p.v)));
+  };
+  const bool intermediate_ok = (p.kind == pending_kind::command && p.v == verb::data && reply.code == 354) ||
+                               ((p.v == verb::auth || p.kind == pending_kind::auth_response) && reply.code == 334) ||
+                               (p.kind == pending_kind::command && p.extension_verb);
+  reply.check(rk::server_reply_intermediate, reply.cls == 3 && !intermediate_ok, what);
+  reply.check(rk::server_reply_unexpected_code,
+              reply.cls != 3 && !listed(p, reply.code) && !(p.kind == pending_kind::command && p.v == verb::unknown),
+              what);
+}
+
+// A line the grammar refused (or the framer cut), answered as if it were
+// a command.
+void judge_taken_as_command(const reply_to& reply) {
+  const pending& p = reply.p;
+  const std::uint16_t code = reply.code;
+  // A line the client ended with a bare LF or CR, answered positively, was
+  // taken as a command. A refusal is not: a server that spots the bare LF
+  // and says so (Postfix's smtpd_forbid_bare_newline answers 521) does what
+  // §2.3.8 asks. The line must be the last one sent, or counting cannot say
+  // which line the reply answers.
+  const bool bare_end = p.kind == pending_kind::command && (p.ending == line_ending::lf || p.ending == line_ending::cr);
+  reply.e.verdicts.check(
+      rk::server_line_bare_lf_accepted, bare_end && reply.e.session.queue.empty() && reply.positive, side::server,
+      reply.at,
+      [&] { return std::to_string(code) + " to a line ended by a bare " + (p.ending == line_ending::lf ? "LF" : "CR"); },
+      [&] { return p.excerpt(); });
+
+  // (A bare line end accepted is the rule above, not this one.)
+  reply.e.verdicts.check(
+      rk::server_accepted_syntax_error,
+      p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace &&
+          p.grammar != errc::line_too_long && !bare_end && reply.positive,
+      side::server, reply.at,
+      [&] { return std::to_string(code) + " to a command that breaks " + std::string(rule_id(p.grammar)); },
+      [&] { return p.excerpt(); });
+  reply.check(rk::server_reply_unexpected_code,
+              p.kind == pending_kind::command && p.grammar == errc::line_too_long && reply.cls != 5 && code != 421,
+              [&] { return std::to_string(code) + " to an over-long command line"; });
+}
+
+// RFC 4954 §4: a 334 challenge is base64.
+void check_challenge(const reply_to& reply) {
+  const auto& texts = reply.e.server.reply_texts;
+  std::string_view t = texts.empty() ? std::string_view{} : std::string_view(texts.front());
+  reply.check(rk::server_auth_challenge_syntax, !t.empty() && !is_base64(t), "challenge is not base64");
+}
+
+// The reply to a line that answered a 334 challenge (RFC 4954 §4).
+void judge_auth_response(const reply_to& reply) {
+  reply.check(rk::server_auth_cancel_not_501, reply.p.auth_cancel && reply.code != 501,
+              [&] { return std::to_string(reply.code) + " to \"*\""; });
+  reply.e.judge_esc(reply.code, reply.at);
+  if (reply.code == 334) check_challenge(reply);
+}
+
+// --- one function per verb (server_verbs below) ---
+//
+// "QUIT gets 221", "RSET gets 250", "NOOP gets 250" are about the command
+// as defined; a line that breaks the grammar is not that command (a server
+// accepting it is server.syntax.accepted).
+
+void judge_quit_reply(const reply_to& reply) {
+  reply.check(rk::server_quit_not_221, reply.code != 221 && reply.code != 421 && !reply.malformed,
+              [&] { return std::to_string(reply.code) + " to QUIT"; });
+}
+
+void judge_rset_reply(const reply_to& reply) {
+  reply.check(rk::server_rset_not_250, reply.p.rset_plain && reply.code != 250 && reply.code != 421 && !reply.malformed,
+              [&] { return std::to_string(reply.code) + " to RSET"; });
+}
+
+void judge_noop_reply(const reply_to& reply) {
+  reply.check(rk::server_noop_not_250, reply.code != 250 && reply.code != 421 && !reply.malformed,
+              [&] { return std::to_string(reply.code) + " to NOOP"; });
+}
+
+void judge_mail_reply(const reply_to& reply) {
+  const smtp_state& st = reply.st();
+  const pending& p = reply.p;
+  reply.check(rk::server_accepted_nested_mail, reply.positive && st.t != smtp_state::txn::none,
+              [&] { return std::to_string(reply.code) + " to MAIL inside a transaction"; });
+  reply.check(rk::server_accepted_size_over_limit,
+              reply.positive && p.size_declared && st.size_limit > 0 && p.size > st.size_limit, [&] {
+                return std::to_string(reply.code) + " to SIZE=" + std::to_string(p.size) + " over the advertised " +
+                       std::to_string(st.size_limit);
+              });
+}
+
+void judge_rcpt_reply(const reply_to& reply) {
+  const smtp_state& st = reply.st();
+  const std::uint16_t code = reply.code;
+  reply.check(rk::server_accepted_rcpt_without_mail, reply.positive && st.t == smtp_state::txn::none,
+              [&] { return std::to_string(code) + " to RCPT without MAIL"; });
+  reply.check(rk::server_postmaster_rejected,
+              reply.p.postmaster && st.t != smtp_state::txn::none && !reply.e.server.refused &&
+                  one_of(code, {550, 551, 553}),
+              [&] { return std::to_string(code) + " to a postmaster recipient"; });
+  const bool too_many = is_too_many_recipients(code, reply.e.server.reply_texts);
+  reply.check(rk::server_limits_recipients, too_many && st.rcpts < 100,
+              [&] { return "\"too many recipients\" after " + std::to_string(st.rcpts) + " accepted"; });
+  if (too_many) reply.check(rk::server_limits_recipients_code, code == 552, "552 for too many recipients");
+}
+
+void judge_data_reply(const reply_to& reply) {
+  const smtp_state& st = reply.st();
+  reply.check(rk::server_accepted_data_without_rcpt, reply.code == 354 && st.t != smtp_state::txn::rcpt,
+              "354 to DATA without an accepted RCPT");
+  reply.check(rk::server_accepted_bdat_mixed, reply.code == 354 && st.used_bdat, "354 to DATA after BDAT");
+}
+
+void judge_bdat_reply(const reply_to& reply) {
+  const smtp_state& st = reply.st();
+  const bool mixed = st.used_data || st.bdat_last;
+  reply.check(rk::server_accepted_bdat_mixed, reply.positive && mixed,
+              [&] { return std::to_string(reply.code) + " to BDAT after DATA or BDAT LAST"; });
+  if (reply.positive && !mixed && st.t != smtp_state::txn::rcpt)
+    reply.check(rk::server_accepted_data_without_rcpt, true,
+                [&] { return std::to_string(reply.code) + " to BDAT without an accepted RCPT"; });
+}
+
+void judge_starttls_reply(const reply_to& reply) {
+  reply.check(rk::server_starttls_second_accepted, reply.code == 220 && reply.st().tls, "220 to STARTTLS inside TLS");
+}
+
+void judge_auth_reply(const reply_to& reply) {
+  const smtp_state& st = reply.st();
+  reply.check(rk::server_auth_twice_accepted, reply.positive && st.authed,
+              [&] { return std::to_string(reply.code) + " to a second AUTH"; });
+  reply.check(rk::server_auth_in_transaction_accepted, reply.positive && st.t != smtp_state::txn::none,
+              [&] { return std::to_string(reply.code) + " to AUTH in a transaction"; });
+  if (reply.code == 334) check_challenge(reply);
+}
+
+void judge_unknown_reply(const reply_to& reply) {
+  reply.check(rk::server_reply_unknown_command,
+              !reply.p.extension_verb && reply.p.grammar != errc::line_too_long && !one_of(reply.code, {500, 502, 421}),
+              [&] { return std::to_string(reply.code) + " to an unknown command"; });
+}
+
+/// A verb's row: whether its replies carry enhanced status codes once
+/// ENHANCEDSTATUSCODES is advertised (RFC 2034 §4: all but the greeting
+/// and the replies to EHLO/HELO), and its judge (none: no rule of its own
+/// beyond the checks every reply gets).
+struct server_verb_row {
+  verb v;
+  bool enhanced_codes;
+  void (*judge)(const reply_to&);
+};
+
+// In enum order, checked below; verb::count_ is read as verb::unknown.
+constexpr std::array<server_verb_row, static_cast<std::size_t>(verb::count_) + 1> server_verbs{{
+    {verb::unknown, true, judge_unknown_reply},
+    {verb::ehlo, false, nullptr},
+    {verb::helo, false, nullptr},
+    {verb::mail, true, judge_mail_reply},
+    {verb::rcpt, true, judge_rcpt_reply},
+    {verb::data, true, judge_data_reply},
+    {verb::rset, true, judge_rset_reply},
+    {verb::vrfy, true, nullptr},
+    {verb::expn, true, nullptr},
+    {verb::help, true, nullptr},
+    {verb::noop, true, judge_noop_reply},
+    {verb::quit, true, judge_quit_reply},
+    {verb::starttls, true, judge_starttls_reply},
+    {verb::auth, true, judge_auth_reply},
+    {verb::bdat, true, judge_bdat_reply},
+    {verb::count_, true, judge_unknown_reply},
+}};
+
+constexpr bool in_verb_order() {
+  for (std::size_t i = 0; i < server_verbs.size(); ++i)
+    if (static_cast<std::size_t>(server_verbs[i].v) != i) return false;
+  return true;
+}
+static_assert(in_verb_order(), "server_verbs must follow enum verb");
+
 }  // namespace
 
 void engine::impl::server_reply(std::uint64_t at) {
-  const std::uint16_t code = server_reply_code;
-  touch(rk::server_quit_no_close);
-  touch(rk::server_closed_after_421);
-  if (quit_replied) {
-    report(rk::server_quit_no_close, side::server, at, "reply after 221 to QUIT", excerpt_of(reply_text));
-    return;
-  }
-  if (got_421) {
-    report(rk::server_closed_after_421, side::server, at, "reply after 421", excerpt_of(reply_text));
-    return;
-  }
-  if (!greeted) {
-    greeting(code, reply_text, at);
+  const std::uint16_t code = server.reply_code;
+  auto reply = [&] { return excerpt_of(server.reply_text); };
+  verdicts.check(rk::server_quit_no_close, server.quit_replied, side::server, at, "reply after 221 to QUIT", reply);
+  verdicts.check(rk::server_closed_after_421, !server.quit_replied && session.got_421, side::server, at, "reply after 421",
+                 reply);
+  if (server.quit_replied || session.got_421) return;
+  if (!session.greeted) {
+    greeting(code, server.reply_text, at);
     resume_client();
     return;
   }
-  if (st.tls) replies_after_tls = true;
+  if (session.st.tls) session.replies_after_tls = true;
   // A reply while the client's last octet is a CR not yet known to be
   // CRLF: the server took that CR as the end of a line (RFC 5321 §2.3.8),
   // so the line is judged as one ended by a bare CR, and this reply answers it.
-  if (queue.empty() && (cmode == client_mode::lines || cmode == client_mode::auth_response) && !cbuf.empty() &&
-      cbuf.back() == '\r')
-    take_client_cr();
-  if (queue.empty()) {
+  const bool reading_lines = client.mode == client_mode::lines || client.mode == client_mode::auth_response;
+  if (session.queue.empty() && reading_lines && !client.buf.empty() && client.buf.back() == '\r') take_client_cr();
+  if (session.queue.empty()) {
     // After a desync the engine cannot tell which octets the server took
     // as commands; it keeps matching replies by counting, without verdicts.
-    if (!desync) unsolicited(code, at);
+    if (!session.desync) unsolicited(code, at);
     return;
   }
-  pending p = std::move(queue.front());
-  queue.pop_front();
-  answered_variant_data = p.kind == pending_kind::data_end && p.data_had_variant;
+  pending p = std::move(session.queue.front());
+  session.queue.pop_front();
+  answered(p, code, at);
+  resume_client();
+}
+
+void engine::impl::answered(const pending& p, std::uint16_t code, std::uint64_t at) {
+  server.answered_variant_data = p.kind == pending_kind::data_end && p.data_had_variant;
   // Code 0: the reply's code could not be read (reply.empty, reply.code).
   // It still answers the command, by counting, and gets no verdict of its
   // own; its outcome is read as a client must read a code it does not know,
   // by the first digit (RFC 5321 §4.2), and is unknown without one.
   const bool readable = code != 0;
   std::uint16_t outcome = code;
-  if (!readable && !reply_text.empty() && reply_text[0] >= '2' && reply_text[0] <= '5')
-    outcome = static_cast<std::uint16_t>((reply_text[0] - '0') * 100);
-  if (!desync && readable) judge(p, code, at);
+  if (!readable && !server.reply_text.empty() && server.reply_text[0] >= '2' && server.reply_text[0] <= '5')
+    outcome = static_cast<std::uint16_t>((server.reply_text[0] - '0') * 100);
+  if (!session.desync && readable) judge(p, code, at);
 
   ehlo_info info;
   const ehlo_info* ehlo = nullptr;
-  if (p.kind == pending_kind::command && p.v == verb::ehlo && code == 250 && !reply_bad) {
-    if (!desync) judge_ehlo(reply_text, at);
-    auto r = parse_ehlo_reply(reply_text);
+  if (p.kind == pending_kind::command && p.v == verb::ehlo && code == 250 && !server.reply_bad) {
+    if (!session.desync) judge_ehlo(server.reply_text, at);
+    auto r = parse_ehlo_reply(server.reply_text);
     info = r.value;
     ehlo = &info;
   }
-  if (outcome != 0) apply(st, p, outcome, ehlo);
+  if (outcome != 0) apply(session.st, p, outcome, ehlo);
 
-  if (code == 421) got_421 = true;
-  if (p.kind == pending_kind::command && p.v == verb::quit && code == 221) quit_replied = true;
-  const bool waited = cmode == client_mode::paused;
+  if (code == 421) session.got_421 = true;
+  if (p.kind == pending_kind::command && p.v == verb::quit && code == 221) server.quit_replied = true;
+  steer_client(p, code);
+}
+
+void engine::impl::steer_client(const pending& p, std::uint16_t code) {
+  const bool waited = client.mode == client_mode::paused;
   if (p.kind == pending_kind::command && p.v == verb::data && waited) {
     if (code == 354) {
-      cmode = client_mode::data;
-      decoder.reset();
-      data_start = coff;
-      last_variant_end = UINT64_MAX;
+      client.mode = client_mode::data;
+      client.decoder.reset();
+      client.data_start = client.off;
+      client.last_variant_end = UINT64_MAX;
     } else {
-      cmode = client_mode::lines;
+      client.mode = client_mode::lines;
     }
   } else if (p.kind == pending_kind::command && p.v == verb::starttls && waited) {
     if (code == 220) {
-      tls_pending = true;
-      cmode = client_mode::tls_wait;
+      server.tls_pending = true;
+      client.mode = client_mode::tls_wait;
     } else {
-      cmode = client_mode::lines;
+      client.mode = client_mode::lines;
     }
-  } else if (p.v == verb::auth && (waited || cmode == client_mode::lines)) {
-    if (code == 334) cmode = client_mode::auth_response;
-    else if (waited) cmode = client_mode::lines;
-  } else if (waited && queue.empty()) {
-    cmode = client_mode::lines;
+  } else if (p.v == verb::auth && (waited || client.mode == client_mode::lines)) {
+    if (code == 334) client.mode = client_mode::auth_response;
+    else if (waited) client.mode = client_mode::lines;
+  } else if (waited && session.queue.empty()) {
+    client.mode = client_mode::lines;
   }
-  resume_client();
 }
 
 void engine::impl::greeting(std::uint16_t code, std::string_view text, std::uint64_t at) {
-  greeted = true;
-  touch(rk::server_greeting_code);
-  if (code != 0 && !one_of(code, {220, 554, 421}))  // 0: unreadable, reported by the grammar
-    report(rk::server_greeting_code, side::server, at, "greeting " + std::to_string(code), excerpt_of(text));
-  refused = code == 554;
-  if (code == 421) got_421 = true;
-  if (code == 220 && !reply_bad) {
+  session.greeted = true;
+  // 0: unreadable, reported by the grammar
+  verdicts.check(
+      rk::server_greeting_code, code != 0 && !one_of(code, {220, 554, 421}), side::server, at,
+      [&] { return "greeting " + std::to_string(code); }, [&] { return excerpt_of(text); });
+  server.refused = code == 554;
+  if (code == 421) session.got_421 = true;
+  if (code == 220 && !server.reply_bad) {
     auto g = parse_greeting(text);
+    auto first_line = [&] { return excerpt_of(text.substr(0, text.find('\r'))); };
     if (g.diag) {
-      report(grammar_rule(side::server, errc::greeting_domain), side::server, at + g.diag.offset,
-             "greeting does not start with the server's domain", excerpt_of(text.substr(0, text.find('\r'))));
+      verdicts.check(grammar_rule(side::server, errc::greeting_domain), true, side::server, at + g.diag.offset,
+                     "greeting does not start with the server's domain", first_line);
     } else {
-      touch(rk::server_domain_unqualified);
-      if (g.value.server.kind == host_kind::domain && !fully_qualified(g.value.server.text))
-        report(rk::server_domain_unqualified, side::server, at,
-               "greeting names \"" + std::string(g.value.server.text) + "\", not a fully qualified domain",
-               excerpt_of(text.substr(0, text.find('\r'))));
+      verdicts.check(
+          rk::server_domain_unqualified,
+          g.value.server.kind == host_kind::domain && !fully_qualified(g.value.server.text), side::server, at,
+          [&] { return "greeting names \"" + std::string(g.value.server.text) + "\", not a fully qualified domain"; },
+          first_line);
     }
   }
 }
 
 void engine::impl::unsolicited(std::uint16_t code, std::uint64_t at) {
-  touch(rk::server_reply_unsolicited);
-  if (cmode == client_mode::data) {
+  const bool explained = explain_unsolicited(code, at);
+  verdicts.check(
+      rk::server_reply_unsolicited, !explained, side::server, at,
+      [&] { return "reply " + std::to_string(code) + " without a command"; },
+      [&] { return excerpt_of(server.reply_text); });
+}
+
+bool engine::impl::explain_unsolicited(std::uint16_t code, std::uint64_t at) {
+  auto reply = [&] { return excerpt_of(server.reply_text); };
+  if (client.mode == client_mode::data) {
     // A reply while the client is still sending data: the server ended the
     // data somewhere else than <CRLF>.<CRLF>.
-    desync = true;
-    if (last_variant_end != UINT64_MAX) {
-      touch(rk::server_data_eod_variant_accepted);
-      report(rk::server_data_eod_variant_accepted, side::server, at,
-             "server replied " + std::to_string(code) + " after a non-CRLF end-of-data sequence", excerpt_of(reply_text));
-    } else {
-      touch(rk::server_data_early_reply);
-      report(rk::server_data_early_reply, side::server, at, "reply " + std::to_string(code) + " before the end of data",
-             excerpt_of(reply_text));
-    }
-    return;
+    session.desync = true;
+    if (client.last_variant_end != UINT64_MAX)
+      verdicts.check(
+          rk::server_data_eod_variant_accepted, true, side::server, at,
+          [&] { return "server replied " + std::to_string(code) + " after a non-CRLF end-of-data sequence"; }, reply);
+    else
+      verdicts.check(
+          rk::server_data_early_reply, true, side::server, at,
+          [&] { return "reply " + std::to_string(code) + " before the end of data"; }, reply);
+    return true;
   }
-  if (answered_variant_data) {
+  if (server.answered_variant_data) {
     // A client that sends a whole message at once (as an attacker does)
     // has nothing pending after the real <CRLF>.<CRLF>: a further reply
     // right after the one to data holding a "." variant means the server
     // ended the data at the variant and read the rest as commands.
-    desync = true;
-    touch(rk::server_data_eod_variant_accepted);
-    report(rk::server_data_eod_variant_accepted, side::server, at,
-           "reply " + std::to_string(code) + " with no command pending, after data holding a non-CRLF end-of-data sequence",
-           excerpt_of(reply_text));
-    return;
+    session.desync = true;
+    verdicts.check(
+        rk::server_data_eod_variant_accepted, true, side::server, at,
+        [&] {
+          return "reply " + std::to_string(code) +
+                 " with no command pending, after data holding a non-CRLF end-of-data sequence";
+        },
+        reply);
+    return true;
   }
-  if (injected_commands > 0 && st.tls) {
-    --injected_commands;
-    touch(rk::server_starttls_injection_answered);
-    report(rk::server_starttls_injection_answered, side::server, at,
-           "server answered a command sent before the TLS handshake", excerpt_of(reply_text));
-    return;
+  if (server.injected_commands > 0 && session.st.tls) {
+    --server.injected_commands;
+    verdicts.check(rk::server_starttls_injection_answered, true, side::server, at,
+                   "server answered a command sent before the TLS handshake", reply);
+    return true;
   }
   if (code == 421) {
-    got_421 = true;
-    return;
+    session.got_421 = true;
+    return true;
   }
-  report(rk::server_reply_unsolicited, side::server, at, "reply " + std::to_string(code) + " without a command",
-         excerpt_of(reply_text));
+  return false;
 }
 
 void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at) {
-  const lazy_excerpt ex(std::string_view(reply_text).substr(0, reply_text.find('\r')));
-  const std::string what = p.kind == pending_kind::data_end        ? std::string("end of data")
-                           : p.kind == pending_kind::auth_response ? std::string("AUTH response")
-                                                                   : std::string(to_string(p.v));
   const int cls = code / 100;
-  touch(rk::server_reply_intermediate);
-  touch(rk::server_reply_unexpected_code);
-  if (cls == 3) {
-    const bool ok = (p.kind == pending_kind::command && p.v == verb::data && code == 354) ||
-                    ((p.v == verb::auth || p.kind == pending_kind::auth_response) && code == 334) ||
-                    (p.kind == pending_kind::command && p.extension_verb);
-    if (!ok) report(rk::server_reply_intermediate, side::server, at, std::to_string(code) + " in reply to " + what, ex);
-  } else if (!listed(p, code) && !(p.kind == pending_kind::command && p.v == verb::unknown)) {
-    report(rk::server_reply_unexpected_code, side::server, at, std::to_string(code) + " in reply to " + what, ex);
-  }
-
-  // A line the client ended with a bare LF or CR, answered positively, was
-  // taken as a command. A refusal is not: a server that spots the bare LF
-  // and says so (Postfix's smtpd_forbid_bare_newline answers 521) does what
-  // §2.3.8 asks. The line must be the last one sent, or counting cannot say
-  // which line the reply answers.
-  touch(rk::server_line_bare_lf_accepted);
-  const bool bare_end = p.kind == pending_kind::command && (p.ending == line_ending::lf || p.ending == line_ending::cr);
-  if (bare_end && queue.empty() && (cls == 2 || cls == 3))
-    report(rk::server_line_bare_lf_accepted, side::server, at,
-           std::to_string(code) + " to a line ended by a bare " + (p.ending == line_ending::lf ? "LF" : "CR"), p.excerpt());
-
-  // (A bare line end accepted is the rule above, not this one.)
-  touch(rk::server_accepted_syntax_error);
-  if (p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace &&
-      p.grammar != errc::line_too_long && !bare_end && (cls == 2 || cls == 3))
-    report(rk::server_accepted_syntax_error, side::server, at,
-           std::to_string(code) + " to a command that breaks " + std::string(rule_id(p.grammar)), p.excerpt());
-  if (p.kind == pending_kind::command && p.grammar == errc::line_too_long && cls != 5 && code != 421)
-    report(rk::server_reply_unexpected_code, side::server, at, std::to_string(code) + " to an over-long command line", ex);
-
-  const bool positive = cls == 2 || cls == 3;
-  // "QUIT gets 221", "RSET gets 250", "NOOP gets 250" are about the command
-  // as defined; a line that breaks the grammar is not that command (a
-  // server accepting it is server.syntax.accepted). White space before CRLF
-  // is not counted: §4.1.1 asks servers to accept it.
+  // White space before CRLF does not make a command malformed: §4.1.1 asks
+  // servers to accept it.
   const bool malformed =
       p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace;
+  const std::string_view first_line = std::string_view(server.reply_text).substr(0, server.reply_text.find('\r'));
+  const reply_to reply{*this, p, code, at, cls, cls == 2 || cls == 3, malformed, lazy_excerpt(first_line)};
+  judge_code(reply);
+  judge_taken_as_command(reply);
   if (p.kind == pending_kind::auth_response) {
-    touch(rk::server_auth_cancel_not_501);
-    if (p.auth_cancel && code != 501)
-      report(rk::server_auth_cancel_not_501, side::server, at, std::to_string(code) + " to \"*\"", ex);
-    if (code == 334) judge_esc(nullptr, code, at);
-    else judge_esc(&p, code, at);
-    if (code == 334) {
-      touch(rk::server_auth_challenge_syntax);
-      std::string_view t = reply_texts.empty() ? std::string_view{} : std::string_view(reply_texts.front());
-      if (!t.empty() && !is_base64(t)) report(rk::server_auth_challenge_syntax, side::server, at, "challenge is not base64", ex);
-    }
+    judge_auth_response(reply);
     return;
   }
   if (p.kind == pending_kind::data_end) {
-    judge_esc(&p, code, at);
+    judge_esc(code, at);
     return;
   }
-
-  switch (p.v) {
-    case verb::quit:
-      touch(rk::server_quit_not_221);
-      if (code != 221 && code != 421 && !malformed) report(rk::server_quit_not_221, side::server, at, std::to_string(code) + " to QUIT", ex);
-      break;
-    case verb::rset:
-      touch(rk::server_rset_not_250);
-      if (p.rset_plain && code != 250 && code != 421 && !malformed)
-        report(rk::server_rset_not_250, side::server, at, std::to_string(code) + " to RSET", ex);
-      break;
-    case verb::noop:
-      touch(rk::server_noop_not_250);
-      if (code != 250 && code != 421 && !malformed) report(rk::server_noop_not_250, side::server, at, std::to_string(code) + " to NOOP", ex);
-      break;
-    case verb::mail:
-      touch(rk::server_accepted_nested_mail);
-      touch(rk::server_accepted_size_over_limit);
-      if (positive && st.t != smtp_state::txn::none)
-        report(rk::server_accepted_nested_mail, side::server, at, std::to_string(code) + " to MAIL inside a transaction", ex);
-      if (positive && p.size_declared && st.size_limit > 0 && p.size > st.size_limit)
-        report(rk::server_accepted_size_over_limit, side::server, at,
-               std::to_string(code) + " to SIZE=" + std::to_string(p.size) + " over the advertised " +
-                   std::to_string(st.size_limit), ex);
-      break;
-    case verb::rcpt:
-      touch(rk::server_accepted_rcpt_without_mail);
-      if (positive && st.t == smtp_state::txn::none)
-        report(rk::server_accepted_rcpt_without_mail, side::server, at, std::to_string(code) + " to RCPT without MAIL", ex);
-      touch(rk::server_postmaster_rejected);
-      if (p.postmaster && st.t != smtp_state::txn::none && !refused && one_of(code, {550, 551, 553}))
-        report(rk::server_postmaster_rejected, side::server, at, std::to_string(code) + " to a postmaster recipient", ex);
-      touch(rk::server_limits_recipients);
-      if (is_too_many_recipients(code, reply_texts)) {
-        if (st.rcpts < 100)
-          report(rk::server_limits_recipients, side::server, at,
-                 "\"too many recipients\" after " + std::to_string(st.rcpts) + " accepted", ex);
-        touch(rk::server_limits_recipients_code);
-        if (code == 552)
-          report(rk::server_limits_recipients_code, side::server, at, "552 for too many recipients", ex);
-      }
-      break;
-    case verb::data:
-      touch(rk::server_accepted_data_without_rcpt);
-      touch(rk::server_accepted_bdat_mixed);
-      if (code == 354 && st.t != smtp_state::txn::rcpt)
-        report(rk::server_accepted_data_without_rcpt, side::server, at, "354 to DATA without an accepted RCPT", ex);
-      if (code == 354 && st.used_bdat)
-        report(rk::server_accepted_bdat_mixed, side::server, at, "354 to DATA after BDAT", ex);
-      break;
-    case verb::bdat:
-      touch(rk::server_accepted_bdat_mixed);
-      if (positive && (st.used_data || st.bdat_last))
-        report(rk::server_accepted_bdat_mixed, side::server, at, std::to_string(code) + " to BDAT after DATA or BDAT LAST", ex);
-      else if (positive && st.t != smtp_state::txn::rcpt)
-        report(rk::server_accepted_data_without_rcpt, side::server, at, std::to_string(code) + " to BDAT without an accepted RCPT", ex);
-      break;
-    case verb::starttls:
-      touch(rk::server_starttls_second_accepted);
-      if (code == 220 && st.tls)
-        report(rk::server_starttls_second_accepted, side::server, at, "220 to STARTTLS inside TLS", ex);
-      break;
-    case verb::auth:
-      touch(rk::server_auth_twice_accepted);
-      touch(rk::server_auth_in_transaction_accepted);
-      if (positive && st.authed)
-        report(rk::server_auth_twice_accepted, side::server, at, std::to_string(code) + " to a second AUTH", ex);
-      if (positive && st.t != smtp_state::txn::none)
-        report(rk::server_auth_in_transaction_accepted, side::server, at, std::to_string(code) + " to AUTH in a transaction", ex);
-      if (code == 334) {
-        touch(rk::server_auth_challenge_syntax);
-        std::string_view t = reply_texts.empty() ? std::string_view{} : std::string_view(reply_texts.front());
-        if (!t.empty() && !is_base64(t))
-          report(rk::server_auth_challenge_syntax, side::server, at, "challenge is not base64", ex);
-      }
-      break;
-    case verb::unknown:
-    case verb::count_:
-      touch(rk::server_reply_unknown_command);
-      if (!p.extension_verb && p.grammar != errc::line_too_long && !one_of(code, {500, 502, 421}))
-        report(rk::server_reply_unknown_command, side::server, at, std::to_string(code) + " to an unknown command", ex);
-      break;
-    default:
-      break;
-  }
-  if (p.v != verb::ehlo && p.v != verb::helo) judge_esc(&p, code, at);
+  const server_verb_row& row = server_verbs[static_cast<std::size_t>(p.v)];
+  if (row.judge != nullptr) row.judge(reply);
+  if (row.enhanced_codes) judge_esc(code, at);
 }
 
-void engine::impl::judge_esc(const pending* p, std::uint16_t code, std::uint64_t at) {
+void engine::impl::judge_esc(std::uint16_t code, std::uint64_t at) {
   const int cls = code / 100;
-  if (p == nullptr || cls == 3 || cls < 2 || cls > 5) return;
-  if (!st.has(extension::enhancedstatuscodes)) {
-    touch(rk::server_esc_unadvertised);
-    if (esc_unadvertised_reported) return;
-    for (const auto& t : reply_texts) {
-      auto e = parse_enhanced_status(t);
-      if (e.value.present && e.ok()) {
-        esc_unadvertised_reported = true;
-        report(rk::server_esc_unadvertised, side::server, at, "reply carries " + std::string(e.value.code),
-               excerpt_of(reply_text.substr(0, reply_text.find('\r'))));
-        return;
-      }
-    }
+  if (cls == 3 || cls < 2 || cls > 5) return;
+  if (!session.st.has(extension::enhancedstatuscodes)) {
+    // Said once per session: every later reply would repeat it.
+    const auto status = server.esc_unadvertised_reported ? std::nullopt : first_status(server.reply_texts);
+    if (status) server.esc_unadvertised_reported = true;
+    verdicts.check(
+        rk::server_esc_unadvertised, status.has_value(), side::server, at,
+        [&] { return "reply carries " + std::string(*status); },
+        [&] { return excerpt_of(server.reply_text.substr(0, server.reply_text.find('\r'))); });
     return;
   }
-  touch(rk::server_esc_missing);
-  touch(rk::server_esc_class);
-  touch(rk::server_esc_syntax);
-  for (const auto& t : reply_texts) {
-    auto e = parse_enhanced_status(t);
-    if (!e.value.present) {
-      report(rk::server_esc_missing, side::server, at, std::to_string(code) + " line without a status code", excerpt_of(t));
-      return;
-    }
-    if (e.diag) {
-      report(rk::server_esc_syntax, side::server, at, "malformed status code", excerpt_of(t));
-      return;
-    }
-    if (e.value.cls != cls) {
-      report(rk::server_esc_class, side::server, at,
-             std::string(e.value.code) + " with reply code " + std::to_string(code), excerpt_of(t));
-      return;
-    }
-  }
+  const status_fault f = first_status_fault(server.reply_texts, cls);
+  auto check = [&](rk rule, status_fault::kind k, const auto& message) {
+    verdicts.check(rule, f.what == k, side::server, at, message, [&] { return excerpt_of(*f.line); });
+  };
+  check(rk::server_esc_missing, status_fault::kind::missing,
+        [&] { return std::to_string(code) + " line without a status code"; });
+  check(rk::server_esc_class, status_fault::kind::wrong_class,
+        [&] { return std::string(f.status) + " with reply code " + std::to_string(code); });
+  check(rk::server_esc_syntax, status_fault::kind::syntax, "malformed status code");
 }
 
 void engine::impl::judge_ehlo(std::string_view text, std::uint64_t at) {
   auto r = parse_ehlo_reply(text);
   if (r.diag && (r.diag.code == errc::ehlo_domain || r.diag.code == errc::ehlo_keyword || r.diag.code == errc::ehlo_param))
-    report(grammar_rule(side::server, r.diag.code), side::server, at + r.diag.offset, std::string(r.diag.why()),
-           excerpt_of(text.substr(r.diag.offset < text.size() ? text.rfind('\n', r.diag.offset) + 1 : 0, 80)));
-  touch(rk::server_domain_unqualified);
-  if (!r.value.domain.empty() && !fully_qualified(r.value.domain))
-    report(rk::server_domain_unqualified, side::server, at,
-           "EHLO response names \"" + std::string(r.value.domain) + "\", not a fully qualified domain");
-  touch(rk::server_ehlo_keyword_unregistered);
+    verdicts.check(
+        grammar_rule(side::server, r.diag.code), true, side::server, at + r.diag.offset,
+        [&] { return std::string(r.diag.why()); },
+        [&] { return excerpt_of(text.substr(r.diag.offset < text.size() ? text.rfind('\n', r.diag.offset) + 1 : 0, 80)); });
+  verdicts.check(rk::server_domain_unqualified, !r.value.domain.empty() && !fully_qualified(r.value.domain), side::server,
+                 at, [&] {
+                   return "EHLO response names \"" + std::string(r.value.domain) + "\", not a fully qualified domain";
+                 });
+  verdicts.applies(rk::server_ehlo_keyword_unregistered);
   // The stream offset of a keyword's line, so a finding names that line:
   // `text` holds the reply's lines as sent (CRLF-joined; judge_ehlo runs
   // only on replies without line-ending errors), each keyword after "250-".
@@ -419,60 +531,66 @@ void engine::impl::judge_ehlo(std::string_view text, std::uint64_t at) {
     for (char c : kw.keyword)
       if (!detail::in(detail::ldh, c)) syntax_ok = false;
     if (!syntax_ok) continue;  // reported as a grammar error
-    report(rk::server_ehlo_keyword_unregistered, side::server, line_at(kw),
-           "keyword " + excerpt_of(kw.keyword) + " is neither X-prefixed nor in the IANA registry (" +
-               std::string(iana_registry_date) + ")",
-           line_of(kw));
+    verdicts.check(
+        rk::server_ehlo_keyword_unregistered, true, side::server, line_at(kw),
+        [&] {
+          return "keyword " + excerpt_of(kw.keyword) + " is neither X-prefixed nor in the IANA registry (" +
+                 std::string(iana_registry_date) + ")";
+        },
+        [&] { return line_of(kw); });
   }
-  touch(rk::server_starttls_readvertised);
-  if (st.tls && r.value.has(extension::starttls)) {
-    std::uint64_t where = at;
-    std::string line;
+  const bool readvertised = session.st.tls && r.value.has(extension::starttls);
+  std::uint64_t where = at;
+  std::string line;
+  if (readvertised) {
     ehlo_keywords again(text);
     while (again.next(kw))
       if (extension_from_keyword(kw.keyword) == extension::starttls) {
         where = line_at(kw);
         line = line_of(kw);
       }
-    report(rk::server_starttls_readvertised, side::server, where, "STARTTLS advertised after TLS started", line);
   }
-  touch(rk::server_ehlo_smtputf8_without_8bitmime);
-  if (r.value.has(extension::smtputf8) && !r.value.has(extension::eightbitmime))
-    report(rk::server_ehlo_smtputf8_without_8bitmime, side::server, at, "SMTPUTF8 advertised without 8BITMIME");
+  verdicts.check(rk::server_starttls_readvertised, readvertised, side::server, where,
+                 "STARTTLS advertised after TLS started", line);
+  verdicts.check(rk::server_ehlo_smtputf8_without_8bitmime,
+                 r.value.has(extension::smtputf8) && !r.value.has(extension::eightbitmime), side::server, at,
+                 "SMTPUTF8 advertised without 8BITMIME");
 }
 
 void engine::impl::server_close() {
   // Octets after the last line end are the server's last reply line, sent
   // without CRLF (a trailing CR is a bare CR); judge and count it.
-  if (!sbuf.empty() && !tls_pending) {
-    line_result r = sframer.finish(sbuf);
-    if (r.status == line_status::line || r.status == line_status::overflow_end) server_line(r, soff);
-    soff += sbuf.size();
-    sbuf.clear();
+  if (!server.buf.empty() && !server.tls_pending) {
+    line_result r = server.framer.finish(server.buf);
+    if (r.status == line_status::line || r.status == line_status::overflow_end) server_line(r, server.off);
+    server.off += server.buf.size();
+    server.buf.clear();
   }
   // A multi-line reply still waiting for its last line never ends now; it
   // still answers its command, by counting (RFC 5321 §4.2.1).
-  if (assembler.in_progress()) {
-    report(grammar_rule(side::server, errc::reply_incomplete), side::server, soff,
-           "connection closed inside a multi-line reply", excerpt_of(reply_texts.empty() ? "" : reply_texts.back()));
-    server_reply_code = assembler.code();
-    assembler.reset();
-    server_reply(reply_offset);
+  if (server.assembler.in_progress()) {
+    verdicts.check(grammar_rule(side::server, errc::reply_incomplete), true, side::server, server.off,
+                   "connection closed inside a multi-line reply",
+                   [&] { return excerpt_of(server.reply_texts.empty() ? "" : server.reply_texts.back()); });
+    server.reply_code = server.assembler.code();
+    server.assembler.reset();
+    server_reply(server.reply_offset);
   }
-  server_closed = true;
-  touch(rk::server_reply_missing);
-  touch(rk::server_session_closed);
+  session.server_closed = true;
   // silent_since_tls: see client_close().
-  if (quit_replied || got_421 || desync || silent_since_tls) return;
-  if (!queue.empty()) {
-    report(rk::server_reply_missing, side::server, soff + sbuf.size(),
-           "server closed with " + std::to_string(queue.size()) + " command(s) unanswered, first " +
-               (queue.front().kind == pending_kind::data_end ? std::string("end of data") : std::string(to_string(queue.front().v))),
-           queue.front().excerpt());
-    return;
-  }
-  if (greeted && !client_closed)
-    report(rk::server_session_closed, side::server, soff + sbuf.size(), "server closed the connection without 221 or 421");
+  const bool ended = server.quit_replied || session.got_421 || session.desync || session.silent_since_tls;
+  const std::uint64_t where = server.off + server.buf.size();
+  verdicts.check(
+      rk::server_reply_missing, !ended && !session.queue.empty(), side::server, where,
+      [&] {
+        const pending& first = session.queue.front();
+        return "server closed with " + std::to_string(session.queue.size()) + " command(s) unanswered, first " +
+               (first.kind == pending_kind::data_end ? std::string("end of data") : std::string(to_string(first.v)));
+      },
+      [&] { return session.queue.front().excerpt(); });
+  verdicts.check(rk::server_session_closed,
+                 !ended && session.queue.empty() && session.greeted && !session.client_closed, side::server, where,
+                 "server closed the connection without 221 or 421");
 }
 
 }  // namespace smtpkit::conformance

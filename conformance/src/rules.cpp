@@ -285,7 +285,7 @@ bool level_from_string(std::string_view s, level& out) noexcept {
 }
 
 std::span<const rule> catalogue() {
-  // engine::impl keeps a std::bitset<512> of rules applied: the catalogue fits.
+  // The ledger (ledger.hpp) keeps a std::bitset<512> of rules applied: the catalogue fits.
   return get().all;
 }
 
