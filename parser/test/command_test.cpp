@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "split.hpp"
+#include "test_support.hpp"
 
 namespace smtpkit {
 namespace {

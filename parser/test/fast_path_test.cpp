@@ -5,13 +5,15 @@
 // AVX-512 VBMI the fast path never runs and the comparisons hold trivially
 // (the test says so); the fuzz target fuzz_command runs the same
 // comparison on every input it makes.
+#include "smtpkit/command.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "smtpkit/command.hpp"
+#include "test_support.hpp"
 
 namespace smtpkit {
 namespace {
