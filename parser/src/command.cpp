@@ -19,6 +19,7 @@
 #include "smtpkit/detail/rfc5321.hpp"
 #include "smtpkit/detail/scan.hpp"
 #include "param_check.hpp"
+#include "path_scan.hpp"
 #include "test_support.hpp"
 
 namespace smtpkit {

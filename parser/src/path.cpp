@@ -5,6 +5,7 @@
 #include "smtpkit/detail/rfc5321.hpp"
 #include "smtpkit/detail/scan.hpp"
 #include "smtpkit/detail/utf8.hpp"
+#include "path_scan.hpp"
 
 namespace smtpkit {
 
