@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "smtpkit/detail/rfc5321.hpp"
-#include "smtpkit/detail/scan.hpp"
+#include "scan.hpp"
 #include "command_fast.hpp"
 #include "param_check.hpp"
 #include "path_scan.hpp"

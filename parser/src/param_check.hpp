@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "smtpkit/detail/rfc5321.hpp"
-#include "smtpkit/detail/scan.hpp"
+#include "scan.hpp"
 #include "smtpkit/error.hpp"
 #include "smtpkit/params.hpp"
 

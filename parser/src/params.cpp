@@ -6,7 +6,7 @@
 #include <initializer_list>
 
 #include "smtpkit/detail/rfc5321.hpp"
-#include "smtpkit/detail/scan.hpp"
+#include "scan.hpp"
 #include "smtpkit/detail/utf8.hpp"
 #include "param_check.hpp"
 

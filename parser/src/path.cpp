@@ -3,7 +3,7 @@
 #include "smtpkit/path.hpp"
 
 #include "smtpkit/detail/rfc5321.hpp"
-#include "smtpkit/detail/scan.hpp"
+#include "scan.hpp"
 #include "smtpkit/detail/utf8.hpp"
 #include "path_scan.hpp"
 

@@ -5,7 +5,7 @@
 #include <array>
 
 #include "smtpkit/detail/rfc5321.hpp"
-#include "smtpkit/detail/scan.hpp"
+#include "scan.hpp"
 #include "smtpkit/detail/utf8.hpp"
 #include "path_scan.hpp"
 

@@ -96,6 +96,10 @@ class data_decoder {
   template <class Handler>
   void emit(Handler& h, std::string_view s);
   bool accepts(data_anomaly a) const noexcept { return (accept_ >> static_cast<unsigned>(a)) & 1u; }
+  // The first CR, LF or NUL in [p, end) (end when none); `high` is set when
+  // an 8-bit octet comes before it. Out of line, in data.cpp, so that its
+  // vector code stays out of the users' code that instantiates feed().
+  static const char* find_stop(const char* p, const char* end, bool& high) noexcept;
 
   std::uint32_t accept_;
   st state_ = st::bol_crlf;

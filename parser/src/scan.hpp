@@ -3,6 +3,10 @@
 // SSE2 is baseline on x86-64; other targets use the scalar loops and the
 // tables of rfc5321.hpp, which stay the definition of every class.
 //
+// Internal to the library, as are its intrinsics: the public headers'
+// inline code (line_framer::each_line, data_decoder::feed) calls the
+// out-of-line functions of line.cpp and data.cpp that use it.
+//
 // Limits: nothing here reads outside the view it is given (the fuzz
 // targets run under ASan), so a run that reaches the last 16 octets of a
 // short input falls back to a shifted block or to the table loop.
