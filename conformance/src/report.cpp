@@ -4,7 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "smtpkit/detail/utf8.hpp"
+#include "smtpkit/utf8.hpp"
 
 namespace smtpkit::conformance {
 namespace {
@@ -22,7 +22,7 @@ const char* colour_of(level l) {
 }
 
 std::string safe(std::string_view s) {
-  if (detail::valid_utf8(s)) return std::string(s);
+  if (valid_utf8(s)) return std::string(s);
   std::string out;
   for (unsigned char c : s) out.push_back(c < 0x80 ? static_cast<char>(c) : '?');
   return out;

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "client_io.hpp"
-#include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/ascii.hpp"
 #include "smtpkit/escape.hpp"
 #include "smtpkit/reply.hpp"
 
@@ -76,13 +76,13 @@ line_shape shape_of(std::string_view line) noexcept {
 namespace {
 
 bool starts_with_continuation(std::string_view t) {
-  return t.size() >= 4 && smtpkit::detail::is_digit(t[0]) && smtpkit::detail::is_digit(t[1]) &&
-         smtpkit::detail::is_digit(t[2]) && t[3] == '-';
+  return t.size() >= 4 && smtpkit::is_digit(t[0]) && smtpkit::is_digit(t[1]) &&
+         smtpkit::is_digit(t[2]) && t[3] == '-';
 }
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = smtpkit::detail::to_lower_ascii(c);
+  for (char& c : out) c = smtpkit::to_lower_ascii(c);
   return out;
 }
 
@@ -227,7 +227,7 @@ bool has_name(std::string_view text, std::string_view name) {
 bool istarts(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (smtpkit::detail::to_lower_ascii(s[i]) != smtpkit::detail::to_lower_ascii(prefix[i])) return false;
+    if (smtpkit::to_lower_ascii(s[i]) != smtpkit::to_lower_ascii(prefix[i])) return false;
   return true;
 }
 

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "smtpkit/conformance/report.hpp"
-#include "smtpkit/detail/utf8.hpp"
+#include "smtpkit/utf8.hpp"
 #include "smtpkit/mock/probe.hpp"
 
 namespace smtpkit::mock {
@@ -20,7 +20,7 @@ using json = nlohmann::ordered_json;
 using conformance::level;
 
 std::string safe(std::string_view s) {
-  if (detail::valid_utf8(s)) return std::string(s);
+  if (valid_utf8(s)) return std::string(s);
   std::string out;
   for (unsigned char c : s) out.push_back(c < 0x80 ? static_cast<char>(c) : '?');
   return out;

@@ -6,12 +6,13 @@
 #include <cstring>
 #include <utility>
 
-#include "smtpkit/detail/rfc5321.hpp"
-#include "scan.hpp"
+#include "smtpkit/ascii.hpp"
 #include "command_fast.hpp"
 #include "param_check.hpp"
 #include "path_scan.hpp"
 #include "perfect_hash.hpp"
+#include "rfc5321.hpp"
+#include "scan.hpp"
 #include "test_support.hpp"
 
 namespace smtpkit {
@@ -56,7 +57,7 @@ constexpr auto verb_table = detail::hash_table<5>(four_letter_verbs, verb_factor
     const verb_entry& e = verb_table[detail::hash_slot<5>(w, verb_factor)];
     return e.word == w ? e.kind : verb::unknown;
   }
-  if (v.size() == 8 && detail::iequals(v, "STARTTLS")) return verb::starttls;
+  if (v.size() == 8 && iequals(v, "STARTTLS")) return verb::starttls;
   return verb::unknown;
 }
 
@@ -84,7 +85,7 @@ diagnostic scan_string(std::string_view s, std::size_t& pos, parse_options opts)
 bool keyword_follows(std::string_view s, std::size_t pos, std::string_view kw) noexcept {
   if (s.size() - pos < kw.size()) return false;
   for (std::size_t i = 0; i < kw.size(); ++i) {
-    const char k = detail::to_lower_ascii(kw[i]);
+    const char k = to_lower_ascii(kw[i]);
     const char x = detail::is_alpha(k) ? static_cast<char>(s[pos + i] | 0x20) : s[pos + i];
     if (x != k) return false;
   }
@@ -172,7 +173,7 @@ diagnostic parse_bdat(std::string_view s, std::size_t pos, parse_options opts, c
     std::size_t m = pos + 1;
     std::size_t end = m;
     while (end < s.size() && s[end] != ' ' && s[end] != '\t') ++end;
-    if (!detail::iequals(s.substr(m, end - m), "LAST")) return fail(errc::bdat_last, m);
+    if (!iequals(s.substr(m, end - m), "LAST")) return fail(errc::bdat_last, m);
     c.last = true;
     return expect_end(s, end, opts);
   }
@@ -348,7 +349,7 @@ diagnostic parse_into(std::string_view s, parse_options opts, command& c) noexce
       const std::size_t start = pos;
       if ((d = scan_string(s, pos, opts))) break;
       c.text = s.substr(start, pos - start);
-      if (required && opts.smtputf8 && detail::iequals(s.substr(pos), " SMTPUTF8")) {
+      if (required && opts.smtputf8 && iequals(s.substr(pos), " SMTPUTF8")) {
         c.smtputf8_flag = true;
         pos = s.size();
       }

@@ -33,11 +33,11 @@
 #include <cstdint>
 #include <cstring>
 
-#include "smtpkit/detail/rfc5321.hpp"
 #include "smtpkit/params.hpp"
 #include "param_check.hpp"
 #include "path_scan.hpp"
 #include "perfect_hash.hpp"
+#include "rfc5321.hpp"
 
 namespace smtpkit::detail {
 namespace {

@@ -10,10 +10,10 @@
 #include <cstring>
 #include <string_view>
 
-#include "smtpkit/detail/rfc5321.hpp"
-#include "scan.hpp"
 #include "smtpkit/error.hpp"
 #include "smtpkit/params.hpp"
+#include "rfc5321.hpp"
+#include "scan.hpp"
 
 namespace smtpkit::detail {
 

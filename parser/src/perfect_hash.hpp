@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "smtpkit/detail/rfc5321.hpp"
+#include "rfc5321.hpp"
 
 namespace smtpkit::detail {
 

@@ -20,7 +20,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "smtpkit/detail/rfc5321.hpp"
+#include "rfc5321.hpp"
 
 namespace smtpkit::detail {
 
