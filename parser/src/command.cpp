@@ -8,6 +8,7 @@
 
 #include "smtpkit/ascii.hpp"
 #include "command_fast.hpp"
+#include "command_fields.hpp"
 #include "param_check.hpp"
 #include "path_scan.hpp"
 #include "perfect_hash.hpp"
@@ -264,9 +265,15 @@ std::size_t verb_end(std::string_view s) noexcept {
   return sp;
 }
 
-// A path back to its defaults, member by member: `p = path{}` builds the
-// path on the stack and copies it, with a load that straddles two stores.
-void clear_path(path& p) noexcept {
+// A field of `command` back to its default.
+template <class T>
+void clear_field(T& field) noexcept {
+  field = T{};
+}
+
+// A path member by member: `p = path{}` builds the path on the stack and
+// copies it, with a load that straddles two stores.
+void clear_field(path& p) noexcept {
   p.text = {};
   p.source_route = {};
   p.mbox = mailbox{};
@@ -275,11 +282,17 @@ void clear_path(path& p) noexcept {
   p.bracketed = true;
 }
 
+// Every field an argument of kind `k` may fill, back to its default.
+void clear_fields(detail::argument_kind k, command& c) noexcept {
+  detail::for_each_field(k, [](auto& field) { clear_field(field); }, c);
+}
+
 // The fast paths this CPU runs, chosen once; nullptr for none.
 const detail::command_fast_paths* const fast_paths = detail::choose_command_fast_paths();
 
 // Parses into `c`, which holds no field of an earlier command (see
-// clear_after below).
+// clear_after below). The verb's argument kind (command_fields.hpp) says
+// which parse runs, and so which fields it fills.
 template <bool Fast>
 diagnostic parse_into(std::string_view s, parse_options opts, command& c) noexcept {
   if (s.empty()) return fail(errc::empty_command, 0);
@@ -300,18 +313,11 @@ diagnostic parse_into(std::string_view s, parse_options opts, command& c) noexce
   };
 
   diagnostic d;
-  switch (c.kind) {
-    case verb::unknown:
-      d = fail(errc::unknown_verb, 0);
+  switch (detail::argument_of(c.kind)) {
+    case detail::argument_kind::none:
+      d = c.kind == verb::unknown ? fail(errc::unknown_verb, 0) : no_argument();
       break;
-    case verb::data:
-    case verb::rset:
-    case verb::quit:
-    case verb::starttls:
-      d = no_argument();
-      break;
-    case verb::ehlo:
-    case verb::helo:
+    case detail::argument_kind::hello:
       if ((d = need_sp())) break;
       if constexpr (Fast) {
         if (fast_paths && fast_paths->hello_domain(s, pos, c.client)) break;
@@ -323,23 +329,18 @@ diagnostic parse_into(std::string_view s, parse_options opts, command& c) noexce
       }
       d = expect_end(s, pos, opts);
       break;
-    case verb::mail:
-    case verb::rcpt:
+    case detail::argument_kind::path:
       if constexpr (Fast) {
         if (fast_paths) {
           if (fast_paths->mail_rcpt(s, c.kind == verb::mail, c)) break;
           // Not for the fast path: what it may have filled is cleared.
-          clear_path(c.address);
-          c.typed = mail_params{};
+          clear_fields(detail::argument_kind::path, c);
         }
       }
       // The SP belongs to the "MAIL FROM:" literal.
       d = parse_mail_rcpt(s, sp, c.kind == verb::mail, opts, c);
       break;
-    case verb::vrfy:
-    case verb::expn:
-    case verb::help:
-    case verb::noop: {
+    case detail::argument_kind::string: {
       const bool required = c.kind == verb::vrfy || c.kind == verb::expn;
       if (!required && (!has_arg || s.find_first_not_of(" \t", sp) == std::string_view::npos)) {
         d = expect_end(s, sp, opts);
@@ -356,15 +357,15 @@ diagnostic parse_into(std::string_view s, parse_options opts, command& c) noexce
       d = expect_end(s, pos, opts);
       break;
     }
-    case verb::auth:
+    case detail::argument_kind::auth:
       if ((d = need_sp())) break;
       d = parse_auth(s, pos, opts, c);
       break;
-    case verb::bdat:
+    case detail::argument_kind::bdat:
       if ((d = need_sp())) break;
       d = parse_bdat(s, pos, opts, c);
       break;
-    case verb::count_:
+    case detail::argument_kind::count_:
       break;
   }
   return d;
@@ -374,41 +375,7 @@ diagnostic parse_into(std::string_view s, parse_options opts, command& c) noexce
 // those fields alone brings a command back to its default state, most
 // often a few of its 432 octets instead of all of them.
 void clear_after(command& c) noexcept {
-  switch (c.kind) {
-    case verb::ehlo:
-    case verb::helo:
-      c.client = host{};
-      break;
-    case verb::mail:
-    case verb::rcpt:
-      clear_path(c.address);
-      c.params = param_list{};
-      c.typed = mail_params{};
-      break;
-    case verb::vrfy:
-    case verb::expn:
-    case verb::help:
-    case verb::noop:
-      c.text = {};
-      c.smtputf8_flag = false;
-      break;
-    case verb::auth:
-      c.mechanism = {};
-      c.initial_response = {};
-      c.has_initial_response = false;
-      break;
-    case verb::bdat:
-      c.chunk_size = 0;
-      c.last = false;
-      break;
-    case verb::unknown:
-    case verb::data:
-    case verb::rset:
-    case verb::quit:
-    case verb::starttls:
-    case verb::count_:
-      break;
-  }
+  clear_fields(detail::argument_of(c.kind), c);
   c.kind = verb::unknown;
   c.verb_text = {};
   c.argument = {};
