@@ -1,4 +1,6 @@
-// escape.cpp — escapes of the dialogue format.
+// escape.cpp — escapes of the dialogue format (docs/dialogue-format.md):
+// octets that are not well-formed UTF-8 (RFC 3629 §4) or are controls are
+// written as \xHH.
 #include "smtpkit/escape.hpp"
 
 #include "smtpkit/utf8.hpp"

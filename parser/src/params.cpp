@@ -1,4 +1,5 @@
-// params.cpp — esmtp-param lists and the typed values of known extensions.
+// params.cpp — esmtp-param lists (RFC 5321 §4.1.2) and the typed values
+// of known extensions (RFC 1870, 6152, 3030, 6531, 3461, 4954, 6710, 8689).
 #include "smtpkit/params.hpp"
 
 #include <array>

@@ -1,4 +1,5 @@
-// reply.cpp — replies, greeting, EHLO response, enhanced status codes.
+// reply.cpp — replies (RFC 5321 §4.2, §4.2.1), greeting (§4.2), EHLO
+// response (§4.1.1.1), enhanced status codes (RFC 3463 §2, RFC 2034 §4).
 #include "smtpkit/reply.hpp"
 
 #include <algorithm>

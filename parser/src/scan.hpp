@@ -1,5 +1,6 @@
 // scan.hpp — vectorised search for the octets a line or DATA scanner must
-// stop at, and for the end of a run of one ABNF character class.
+// stop at (RFC 5321 §2.3.8 line ends, §4.5.2 the DATA stream), and for the
+// end of a run of one ABNF character class (§4.1.2, §4.1.3).
 // SSE2 is baseline on x86-64; other targets use the scalar loops and the
 // tables of rfc5321.hpp, which stay the definition of every class.
 //

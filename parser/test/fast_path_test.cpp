@@ -1,5 +1,6 @@
-// fast_path_test.cpp — the MAIL/RCPT fast path of parse_command (AVX-512
-// VBMI) against the general parser it must equal: the same diagnostic and
+// fast_path_test.cpp — the MAIL/RCPT and EHLO/HELO fast paths of
+// parse_command (RFC 5321 §4.1.1.1-3, §4.1.2; command_fast.hpp, AVX-512
+// VBMI) against the general parser they must equal: the same diagnostic and
 // every field at the same place, for the boundaries of its windows and
 // for every octet at every position of typical lines. On a CPU without
 // AVX-512 VBMI the fast path never runs and the comparisons hold trivially
