@@ -9,7 +9,6 @@
 #include "smtpkit/ascii.hpp"
 #include "command_fast.hpp"
 #include "command_fields.hpp"
-#include "param_check.hpp"
 #include "path_scan.hpp"
 #include "perfect_hash.hpp"
 #include "rfc5321.hpp"

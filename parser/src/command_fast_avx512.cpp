@@ -42,7 +42,6 @@
 namespace smtpkit::detail {
 namespace {
 
-
 enum class_bit : std::uint8_t {
   c_ldh = 1u << 0,     // ALPHA / DIGIT / "-"
   c_dot = 1u << 1,     // "."
