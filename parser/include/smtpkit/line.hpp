@@ -138,7 +138,7 @@ std::size_t line_framer::each_line(std::string_view buf, OnLine&& on_line) {
       // They come two blocks at a time: `pair` holds the next block's when
       // `second` is set. (The step to the next block is written out once,
       // not as a lambda: GCC kept the state a lambda captured in memory,
-      // which cost the command stream 3-4 %.)
+      // which cost the command stream up to 4 %.)
       std::size_t block = done;
       specials_pair pair = block_specials(base + block, n - block);
       bool second = true;
