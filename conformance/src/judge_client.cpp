@@ -9,12 +9,12 @@
 
 #include "engine_impl.hpp"
 #include "smtpkit/conformance/registry.hpp"
-#include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/ascii.hpp"
 
 namespace smtpkit::conformance {
 namespace {
 
-using detail::iequals;
+using smtpkit::iequals;
 
 // Extension whose advertisement a MAIL/RCPT parameter needs.
 extension needed_extension(param_id id, body_type body) {

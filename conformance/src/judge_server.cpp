@@ -13,7 +13,7 @@
 
 #include "engine_impl.hpp"
 #include "smtpkit/conformance/registry.hpp"
-#include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/ascii.hpp"
 
 namespace smtpkit::conformance {
 namespace {
@@ -54,7 +54,7 @@ bool is_too_many_recipients(std::uint16_t code, const std::vector<std::string>& 
   if (code != 452 && code != 552) return false;
   for (const auto& t : texts) {
     std::string low;
-    for (char c : t) low.push_back(detail::to_lower_ascii(c));
+    for (char c : t) low.push_back(to_lower_ascii(c));
     if (low.find("too many recipients") != std::string::npos || low.rfind("4.5.3", 0) == 0 || low.rfind("5.5.3", 0) == 0)
       return true;
   }
@@ -529,7 +529,7 @@ void engine::impl::judge_ehlo(std::string_view text, std::uint64_t at) {
     if (kw.keyword.empty() || private_keyword(kw.keyword) || registered_keyword(kw.keyword)) continue;
     bool syntax_ok = true;
     for (char c : kw.keyword)
-      if (!detail::in(detail::ldh, c)) syntax_ok = false;
+      if (!is_ldh(c)) syntax_ok = false;
     if (!syntax_ok) continue;  // reported as a grammar error
     verdicts.check(
         rk::server_ehlo_keyword_unregistered, true, side::server, line_at(kw),

@@ -7,7 +7,7 @@
 #include <map>
 
 #include "report_format.hpp"
-#include "smtpkit/detail/utf8.hpp"
+#include "smtpkit/utf8.hpp"
 
 namespace smtpkit::conformance {
 
@@ -24,7 +24,7 @@ std::string_view to_string(outcome o) noexcept {
 namespace detail {
 
 std::string safe(std::string_view s) {
-  if (smtpkit::detail::valid_utf8(s)) return std::string(s);
+  if (smtpkit::valid_utf8(s)) return std::string(s);
   std::string out;
   for (unsigned char c : s) out.push_back(c < 0x80 ? static_cast<char>(c) : '?');
   return out;

@@ -6,7 +6,7 @@
 #include <array>
 #include <vector>
 
-#include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/ascii.hpp"
 
 namespace smtpkit::conformance {
 namespace {
@@ -196,8 +196,8 @@ bool replaced(errc e) {
 bool server_side(errc e) {
   if (e == errc::enhanced_code || e == errc::enhanced_class || e == errc::trailing_data) return false;
   auto id = rule_id(e);
-  return detail::istarts_with(id, "reply.") || detail::istarts_with(id, "ehlo-reply.") ||
-         detail::istarts_with(id, "greeting.") || detail::istarts_with(id, "line.");
+  return istarts_with(id, "reply.") || istarts_with(id, "ehlo-reply.") ||
+         istarts_with(id, "greeting.") || istarts_with(id, "line.");
 }
 
 // path_brackets is reported only under lenient::path_brackets, which the
@@ -205,8 +205,8 @@ bool server_side(errc e) {
 bool client_side(errc e) {
   if (e == errc::path_brackets) return false;
   auto id = rule_id(e);
-  return !(detail::istarts_with(id, "reply.") || detail::istarts_with(id, "ehlo-reply.") ||
-           detail::istarts_with(id, "greeting."));
+  return !(istarts_with(id, "reply.") || istarts_with(id, "ehlo-reply.") ||
+           istarts_with(id, "greeting."));
 }
 
 level grammar_level(errc e) {
@@ -277,9 +277,9 @@ std::string_view to_string(level l) noexcept {
 }
 
 bool level_from_string(std::string_view s, level& out) noexcept {
-  if (detail::iequals(s, "must")) out = level::must;
-  else if (detail::iequals(s, "should")) out = level::should;
-  else if (detail::iequals(s, "may")) out = level::may;
+  if (iequals(s, "must")) out = level::must;
+  else if (iequals(s, "should")) out = level::should;
+  else if (iequals(s, "may")) out = level::may;
   else return false;
   return true;
 }

@@ -8,8 +8,10 @@
 #include <iterator>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "split.hpp"
+#include "test_support.hpp"
 
 namespace smtpkit {
 namespace {
@@ -271,6 +273,40 @@ TEST(command, auth_responses) {
   EXPECT_TRUE(parse_auth_response("dGVzdA==").ok());
   EXPECT_TRUE(parse_auth_response("").ok());
   EXPECT_EQ(parse_auth_response("dGVzdA=").diag.code, errc::auth_response);
+}
+
+// same_result is what holds the fast paths and the kept command to the
+// general parser: a difference in any one field must show.
+TEST(command, same_result_notices_any_field) {
+  const std::vector<void (*)(command&)> changes = {
+      [](command& c) { c.kind = verb::noop; },
+      [](command& c) { c.verb_text = "x"; },
+      [](command& c) { c.argument = "x"; },
+      [](command& c) { c.client.kind = host_kind::ipv4; },
+      [](command& c) { c.address.mbox.domain.address = "x"; },
+      [](command& c) { c.address.bracketed = false; },
+      [](command& c) { c.params = param_list("x"); },
+      [](command& c) { c.typed.size = 1; },
+      [](command& c) { c.typed.orcpt = "x"; },
+      [](command& c) { c.text = "x"; },
+      [](command& c) { c.smtputf8_flag = true; },
+      [](command& c) { c.mechanism = "x"; },
+      [](command& c) { c.initial_response = "x"; },
+      [](command& c) { c.has_initial_response = true; },
+      [](command& c) { c.chunk_size = 1; },
+      [](command& c) { c.last = true; },
+  };
+  const command_result fresh;
+  EXPECT_TRUE(detail::same_result(fresh, fresh));
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    command_result changed;
+    changes[i](changed.cmd);
+    EXPECT_FALSE(detail::same_result(fresh, changed)) << "change " << i;
+    EXPECT_FALSE(detail::same_result(changed, fresh)) << "change " << i;
+  }
+  command_result other_diag;
+  other_diag.diag = {errc::unknown_verb, 0};
+  EXPECT_FALSE(detail::same_result(fresh, other_diag));
 }
 
 }  // namespace

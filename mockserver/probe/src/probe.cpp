@@ -12,7 +12,7 @@
 #include <set>
 
 #include "smtpkit/mock/common/base64.hpp"
-#include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/ascii.hpp"
 
 namespace smtpkit::mock {
 namespace {
@@ -113,7 +113,7 @@ bool selected(const scenario& sc, const std::vector<std::string>& only) {
   if (only.empty()) return true;
   const auto& m = sc.s.meta;
   for (const auto& o : only) {
-    if (smtpkit::detail::iequals(o, m.group) || o == m.id) return true;
+    if (smtpkit::iequals(o, m.group) || o == m.id) return true;
     if (m.id.size() > o.size() && m.id.compare(0, o.size(), o) == 0 && m.id[o.size()] == '.') return true;
   }
   return false;

@@ -4,8 +4,8 @@
 #include "smtpkit/mock/common/base64.hpp"
 #include "smtpkit/mock/common/event_log.hpp"
 #include "sasl.hpp"
-#include "smtpkit/detail/rfc5321.hpp"
-#include "smtpkit/detail/utf8.hpp"
+#include "smtpkit/ascii.hpp"
+#include "smtpkit/utf8.hpp"
 #include "smtpkit/escape.hpp"
 #include "smtpkit/reply.hpp"
 
@@ -13,7 +13,7 @@ namespace smtpkit::mock {
 namespace {
 
 using json = nlohmann::ordered_json;
-using detail::iequals;
+using smtpkit::iequals;
 
 // Reply text is printable US-ASCII (RFC 5321 §4.2 textstring): section signs
 // in RFC references become "section", and any other octet outside the range
@@ -36,7 +36,7 @@ std::string reply_text(std::string_view s) {
 }
 
 std::string text_of(std::string_view s) {
-  if (detail::valid_utf8(s)) return std::string(s);
+  if (valid_utf8(s)) return std::string(s);
   return escape(s);
 }
 

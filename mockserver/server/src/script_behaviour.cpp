@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "smtpkit/mock/common/event_log.hpp"
-#include "smtpkit/detail/utf8.hpp"
+#include "smtpkit/utf8.hpp"
 #include "smtpkit/escape.hpp"
 #include "smtpkit/mock/server/script_factory.hpp"
 #include "smtpkit/reply.hpp"
@@ -15,7 +15,7 @@ namespace {
 using json = event_log::json;
 
 std::string text_of(std::string_view s) {
-  if (detail::valid_utf8(s)) return std::string(s);
+  if (valid_utf8(s)) return std::string(s);
   return escape(s);
 }
 

@@ -1,6 +1,7 @@
 // smtpkit/smtpkit.hpp — the whole grammar library in one include.
 #pragma once
 
+#include "smtpkit/ascii.hpp"
 #include "smtpkit/command.hpp"
 #include "smtpkit/data.hpp"
 #include "smtpkit/error.hpp"
@@ -11,3 +12,4 @@
 #include "smtpkit/path.hpp"
 #include "smtpkit/reply.hpp"
 #include "smtpkit/transcript.hpp"
+#include "smtpkit/utf8.hpp"
