@@ -69,7 +69,7 @@ bool gather(const std::vector<std::string>& args, std::vector<input>& out) {
 int run_check(const check_args& a) {
   const std::string tool = "smtpkit check";
   conformance::policy policy;
-  if (!load_policy(a.report, tool, policy)) return exit_usage;
+  if (!load_policy(a.report.policy, tool, policy)) return exit_usage;
   std::vector<input> inputs;
   if (!gather(a.inputs, inputs)) return exit_usage;
   conformance::engine_options eo;

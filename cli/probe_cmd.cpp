@@ -68,7 +68,7 @@ int run_probe(probe_args& a) {
               << " (or --exec COMMAND)\n";
     return exit_usage;
   }
-  if (!load_policy(a.report, tool, o.policy)) return exit_usage;
+  if (!load_policy(a.report.policy, tool, o.policy)) return exit_usage;
   if (a.starttls && a.tls) {
     std::cerr << tool << ": --starttls and --tls exclude each other\n";
     return exit_usage;

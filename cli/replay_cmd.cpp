@@ -43,7 +43,7 @@ int run_replay(const replay_args& a) {
     return exit_usage;
   }
   conformance::policy policy;
-  if (!load_policy(a.report, tool, policy)) return exit_usage;
+  if (!load_policy(a.report.policy, tool, policy)) return exit_usage;
   o.target.implicit_tls = a.tls;
   o.target.insecure = a.insecure;
   o.compare = a.exact ? mock::reply_compare::exact : mock::reply_compare::code;

@@ -21,6 +21,10 @@ void add_report_flags(CLI::App* sub, report_flags& f) {
   sub->add_option("--color", f.color, "Colour in text reports")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
+  add_policy_flags(sub, f.policy);
+}
+
+void add_policy_flags(CLI::App* sub, policy_flags& f) {
   sub->add_option("--ignore", f.ignore, "Waive a rule or scenario: its findings are shown, marked waived, never fail "
                                         "(an id or a glob such as client.domain.*; repeatable)")
       ->allow_extra_args(false);
@@ -31,7 +35,7 @@ void add_report_flags(CLI::App* sub, report_flags& f) {
   sub->add_flag("--no-config", f.no_config, "Read no .smtpkit.yaml");
 }
 
-bool load_policy(const report_flags& f, const std::string& tool, conformance::policy& out) {
+bool load_policy(const policy_flags& f, const std::string& tool, conformance::policy& out) {
   try {
     std::string file = f.config;
     if (file.empty() && !f.no_config) file = conformance::find_policy_file(std::filesystem::current_path());

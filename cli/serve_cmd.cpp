@@ -5,6 +5,7 @@
 #include "smtpkit/mock/script/script.hpp"
 #include "smtpkit/mock/server/script_factory.hpp"
 #include "smtpkit/mock/server/server.hpp"
+#include "report_io.hpp"
 #include "verbs.hpp"
 
 namespace smtpkit::cli {
@@ -17,6 +18,7 @@ struct serve_args {
   std::vector<std::string> no_ext;
   std::vector<std::string> scripts;
   std::string fail_on;
+  policy_flags policy;
   bool no_check = false;
   std::size_t idle = 300, total = 3600, grace = 10;
   mock::server_config cfg;
@@ -56,6 +58,7 @@ int run_serve(serve_args& a) {
     else if (e == "starttls") x.starttls = false;
     else if (e == "auth") x.auth = false;
   }
+  if (!load_policy(a.policy, "smtpkit serve", cfg.policy)) return exit_usage;
   if (!a.fail_on.empty()) {
     conformance::level l;
     conformance::level_from_string(a.fail_on, l);
@@ -137,6 +140,7 @@ void add_serve(CLI::App& app, runner& run) {
   sub->add_option("--fail-on", a->fail_on, "Exit 1 when a client broke a rule at this level")
       ->check(CLI::IsMember({"must", "should"}));
   sub->add_flag("--no-check", a->no_check, "Do not run the conformance engine on clients");
+  add_policy_flags(sub, a->policy);
   sub->callback([a, &run] { run = [a] { return run_serve(*a); }; });
 }
 
