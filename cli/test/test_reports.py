@@ -263,7 +263,7 @@ def test_a_missing_file_reads_the_same_in_every_verb(tmp_path):
     missing = str(tmp_path / "nowhere.smtp")
     for args in (["check", missing], ["replay", missing, "--target", "127.0.0.1:25"],
                  ["probe", "server", "--no-builtin", "--suite", missing, "127.0.0.1:25"],
-                 ["serve", "--script", missing, "--listen", "127.0.0.1:0"]):
+                 ["serve", "--script", missing, "--listen", "127.0.0.1:0"], ["parse", missing]):
         rc, _, err = run(args)
         assert rc == 2 and f"{missing}: no such file or folder" in err, (args, err)
 
