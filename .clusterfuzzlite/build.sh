@@ -33,18 +33,12 @@ for src in "$root"/parser/src/*.cpp; do
   lib_objs+=("$obj")
 done
 
-# The reference grammar: the .abnf files as raw string literals (what
-# fuzz/reference/embed.cmake does in the CMake build).
+# The reference grammar: the .abnf files as raw string literals, written by
+# the same CMake script the CMake build uses.
 text="$work/reference_text.cpp"
-{
-  echo "namespace smtpkit::reference::text {"
-  for f in core smtp smtputf8; do
-    printf 'extern const char %s[] = R"abnf(' "$f"
-    cat "$root/fuzz/reference/$f.abnf"
-    printf ')abnf";\n'
-  done
-  echo "}"
-} >"$text"
+cmake -DOUT="$text" -DNAMESPACE=smtpkit::reference::text -DSTEM_ONLY=ON \
+  "-DIN=$root/fuzz/reference/core.abnf|$root/fuzz/reference/smtp.abnf|$root/fuzz/reference/smtputf8.abnf" \
+  -P "$root/cmake/embed.cmake"
 ref_objs=()
 for src in "$root/fuzz/reference/abnf.cpp" "$root/fuzz/reference/grammar.cpp" "$text"; do
   obj="$work/reference_$(basename "${src%.cpp}").o"

@@ -19,34 +19,15 @@ struct record_args {
   mock::recorder_config cfg;
 };
 
-// "HOST:PORT", "[v6]:PORT", or "PORT" / ":PORT" (127.0.0.1).
-bool split_endpoint(const std::string& s, std::string& host, std::uint16_t& port) {
-  host = "127.0.0.1";
-  std::string p = s;
-  if (!s.empty() && s.front() == '[') {
-    auto close = s.find(']');
-    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
-    host = s.substr(1, close - 1);
-    p = s.substr(close + 2);
-  } else if (auto colon = s.rfind(':'); colon != std::string::npos) {
-    if (colon > 0) host = s.substr(0, colon);
-    p = s.substr(colon + 1);
-  }
-  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
-  unsigned long v = std::stoul(p);
-  if (v > 65535) return false;
-  port = static_cast<std::uint16_t>(v);
-  return true;
-}
-
 int run_record(record_args& a) {
   auto& cfg = a.cfg;
-  if (!split_endpoint(a.listen, cfg.listen_host, cfg.listen_port)) {
-    std::cerr << "smtpkit record: --listen " << a.listen << ": expected HOST:PORT\n";
+  std::string why;
+  if (!mock::parse_endpoint(a.listen, {"127.0.0.1", true}, cfg.listen_host, cfg.listen_port, why)) {
+    std::cerr << "smtpkit record: --listen " << a.listen << ": " << why << "\n";
     return exit_usage;
   }
-  if (!split_endpoint(a.upstream, cfg.upstream_host, cfg.upstream_port) || cfg.upstream_port == 0) {
-    std::cerr << "smtpkit record: --upstream " << a.upstream << ": expected HOST:PORT\n";
+  if (!mock::parse_endpoint(a.upstream, {"127.0.0.1", false}, cfg.upstream_host, cfg.upstream_port, why)) {
+    std::cerr << "smtpkit record: --upstream " << a.upstream << ": " << why << "\n";
     return exit_usage;
   }
   if (cfg.tls_passthrough && (!cfg.tls_cert.empty() || !cfg.tls_key.empty())) {

@@ -1,9 +1,11 @@
 // cli/serve_cmd.cpp — `smtpkit serve`: the mock SMTP server.
 #include <iostream>
+#include <tuple>
 
 #include "smtpkit/mock/script/script.hpp"
 #include "smtpkit/mock/server/script_factory.hpp"
 #include "smtpkit/mock/server/server.hpp"
+#include "report_io.hpp"
 #include "verbs.hpp"
 
 namespace smtpkit::cli {
@@ -16,51 +18,25 @@ struct serve_args {
   std::vector<std::string> no_ext;
   std::vector<std::string> scripts;
   std::string fail_on;
+  policy_flags policy;
   bool no_check = false;
   std::size_t idle = 300, total = 3600, grace = 10;
   mock::server_config cfg;
 };
 
-// "HOST:PORT", "[v6]:PORT" or ":PORT"/"PORT" (127.0.0.1).
-bool parse_endpoint(const std::string& s, mock::listen_spec& out) {
-  std::string host = "127.0.0.1";
-  std::string port = s;
-  if (!s.empty() && s.front() == '[') {
-    auto close = s.find(']');
-    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
-    host = s.substr(1, close - 1);
-    port = s.substr(close + 2);
-  } else if (auto colon = s.rfind(':'); colon != std::string::npos) {
-    if (colon > 0) host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-  }
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
-  unsigned long p = std::stoul(port);
-  if (p > 65535) return false;
-  out.host = host;
-  out.port = static_cast<std::uint16_t>(p);
-  return true;
-}
-
 int run_serve(serve_args& a) {
   auto& cfg = a.cfg;
-  for (const auto& l : a.listen) {
-    mock::listen_spec spec;
-    if (!parse_endpoint(l, spec)) {
-      std::cerr << "smtpkit serve: --listen " << l << ": expected HOST:PORT\n";
-      return exit_usage;
+  for (const auto& [flag, list, tls] : {std::tuple{"--listen", &a.listen, false}, std::tuple{"--tls-listen", &a.tls_listen, true}})
+    for (const auto& l : *list) {
+      mock::listen_spec spec;
+      std::string why;
+      if (!mock::parse_endpoint(l, {"127.0.0.1", true}, spec.host, spec.port, why)) {
+        std::cerr << "smtpkit serve: " << flag << " " << l << ": " << why << "\n";
+        return exit_usage;
+      }
+      spec.implicit_tls = tls;
+      cfg.listens.push_back(spec);
     }
-    cfg.listens.push_back(spec);
-  }
-  for (const auto& l : a.tls_listen) {
-    mock::listen_spec spec;
-    if (!parse_endpoint(l, spec)) {
-      std::cerr << "smtpkit serve: --tls-listen " << l << ": expected HOST:PORT\n";
-      return exit_usage;
-    }
-    spec.implicit_tls = true;
-    cfg.listens.push_back(spec);
-  }
   for (const auto& u : a.users) {
     auto colon = u.find(':');
     if (colon == std::string::npos || colon == 0) {
@@ -82,6 +58,7 @@ int run_serve(serve_args& a) {
     else if (e == "starttls") x.starttls = false;
     else if (e == "auth") x.auth = false;
   }
+  if (!load_policy(a.policy, "smtpkit serve", cfg.policy)) return exit_usage;
   if (!a.fail_on.empty()) {
     conformance::level l;
     conformance::level_from_string(a.fail_on, l);
@@ -163,6 +140,7 @@ void add_serve(CLI::App& app, runner& run) {
   sub->add_option("--fail-on", a->fail_on, "Exit 1 when a client broke a rule at this level")
       ->check(CLI::IsMember({"must", "should"}));
   sub->add_flag("--no-check", a->no_check, "Do not run the conformance engine on clients");
+  add_policy_flags(sub, a->policy);
   sub->callback([a, &run] { run = [a] { return run_serve(*a); }; });
 }
 

@@ -3,6 +3,7 @@
 // feeds the conformance engine and the transcript, classifies @smuggle.
 // RFC 5321 §4.2 (replies), §4.1.1.4 (DATA), RFC 3207 (STARTTLS).
 #include "reply_match.hpp"
+#include "smtpkit/mock/common/endpoint.hpp"
 
 #include <algorithm>
 #include <thread>
@@ -39,25 +40,15 @@ std::string client_target::describe() const {
   return host + ":" + std::to_string(port);
 }
 
-bool parse_target(std::string_view s, client_target& out) {
-  std::string_view host, port;
-  if (!s.empty() && s.front() == '[') {
-    auto close = s.find(']');
-    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
-    host = s.substr(1, close - 1);
-    port = s.substr(close + 2);
-  } else {
-    auto colon = s.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) return false;
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-  }
-  if (host.empty() || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos)
+bool parse_target(std::string_view s, client_target& out, std::string* why) {
+  std::string host, reason;
+  std::uint16_t port = 0;
+  if (!parse_endpoint(s, {}, host, port, reason)) {
+    if (why != nullptr) *why = reason;
     return false;
-  unsigned long p = std::stoul(std::string(port));
-  if (p == 0 || p > 65535) return false;
-  out.host = std::string(host);
-  out.port = static_cast<std::uint16_t>(p);
+  }
+  out.host = std::move(host);
+  out.port = port;
   return true;
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -430,8 +431,9 @@ load_result load_script(std::string_view text, std::string_view source, side pla
 }
 
 load_result load_script_file(const std::string& path, side plays) {
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) return script_error{path, 0, 0, "cannot open file"};
+  if (!in) return script_error{path, 0, 0, open_failure(errno != 0 ? errno : EIO)};
   std::ostringstream ss;
   ss << in.rdbuf();
   return load_script(ss.str(), path, plays);

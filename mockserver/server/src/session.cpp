@@ -45,18 +45,28 @@ session::~session() = default;
 
 void session::report_finding(const conformance::finding& f) {
   const auto& r = f.r();
+  const auto& policy = srv_.cfg.policy;
+  const conformance::waiver* waived = policy.empty() ? nullptr : policy.waived(r.id, env_.id);
+  const conformance::level_override* relevel = policy.empty() ? nullptr : policy.level_for(r.id);
+  const conformance::level lvl = relevel != nullptr ? relevel->lvl : r.lvl;
   ++findings_;
-  ++srv_.findings_by_level[static_cast<int>(r.lvl)];
+  if (waived == nullptr) ++srv_.findings_by_level[static_cast<int>(lvl)];
   if (!srv_.events.enabled()) return;
-  srv_.events.emit({{"event", "finding"},
-                    {"session", env_.id},
-                    {"rule", r.id},
-                    {"side", std::string(to_string(r.binds))},
-                    {"level", std::string(to_string(r.lvl))},
-                    {"rfc", r.rfc},
-                    {"message", f.message},
-                    {"excerpt", f.excerpt},
-                    {"offset", f.offset}});
+  json e{{"event", "finding"},
+         {"session", env_.id},
+         {"rule", r.id},
+         {"side", std::string(to_string(r.binds))},
+         {"level", std::string(to_string(lvl))},
+         {"rfc", r.rfc},
+         {"message", f.message},
+         {"excerpt", f.excerpt},
+         {"offset", f.offset}};
+  if (relevel != nullptr && lvl != r.lvl) {
+    e["rule_level"] = std::string(to_string(r.lvl));
+    e["level_set_by"] = relevel->origin;
+  }
+  if (waived != nullptr) e["waived"] = {{"reason", waived->reason}, {"by", waived->origin}};
+  srv_.events.emit(std::move(e));
 }
 
 // The engine is made when the client first speaks: an idle session (the

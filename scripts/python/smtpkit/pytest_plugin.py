@@ -8,6 +8,9 @@
   --smtpkit-fail-on must|should   fail a test whose client broke a rule of that level,
                                   even when the test's own assertions passed
   --smtpkit-bin PATH              the binary (default: SMTPKIT_BIN, build tree, PATH)
+  ini smtpkit_ignore = RULE...    rules every server waives (reported, never failing a test)
+  ini smtpkit_config = FILE       waivers and levels (default: the nearest .smtpkit.yaml above
+                                  the rootdir, the file `smtpkit check` reads)
 
 A failing test gets each session's transcript and the findings as report
 sections. Load with `-p smtpkit.pytest_plugin`; once the package is
@@ -37,6 +40,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--smtpkit-fail-on", choices=("must", "should"), default=None,
                     help="fail a test whose SMTP client broke a rule of this level (findings of smtpkit serve)")
     group.addoption("--smtpkit-bin", default=None, help="smtpkit binary (default: $SMTPKIT_BIN, the build tree, PATH)")
+    parser.addini("smtpkit_ignore", type="linelist", default=[],
+                  help="rules (ids or globs) every smtp_server waives: still reported, never failing a test")
+    parser.addini("smtpkit_config", default="",
+                  help="waivers and levels file (default: the nearest .smtpkit.yaml above the rootdir)")
+
+
+def policy_options(config: pytest.Config) -> dict[str, Any]:
+    """The serve flags of the run's policy: the ini's waivers, and the config
+    file `smtpkit check` would read from the rootdir (docs/reports.md)."""
+    options: dict[str, Any] = {}
+    ignore = [r for r in config.getini("smtpkit_ignore") if r.strip()]
+    if ignore:
+        options["ignore"] = ignore
+    path = config.getini("smtpkit_config")
+    if path:
+        options["config"] = str(config.rootpath / path)
+    else:
+        for d in (config.rootpath, *config.rootpath.parents):
+            if (d / ".smtpkit.yaml").is_file():
+                options["config"] = str(d / ".smtpkit.yaml")
+                break
+        else:
+            options["no_config"] = True  # not one above serve's own working folder either
+    return options
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -56,6 +83,9 @@ class ServerFactory:
     def __call__(self, script: Script | list[Script] | None = None, **options: Any) -> MockServer:
         if self.binary and "binary" not in options:
             options["binary"] = self.binary
+        if not {"config", "no_config"} & set(options):
+            for k, v in policy_options(self.node.config).items():
+                options.setdefault(k, v)
         srv = MockServer(script, **options)
         self.node.stash.setdefault(_SERVERS, []).append(srv)
         self.servers.append(srv)
@@ -139,7 +169,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             for srv in servers:
                 if srv.alive:
                     srv.settle(2.0)
-                bad += [f for f in srv.findings if counts(f.level, fail_on) and f.rule not in allowed]
+                bad += [f for f in srv.findings if counts(f.level, fail_on) and not f.waived and f.rule not in allowed]
         if bad:
             rep.outcome = "failed"
             rep.longrepr = ("the SMTP client broke the protocol (--smtpkit-fail-on %s):\n" % fail_on

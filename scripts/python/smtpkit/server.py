@@ -83,7 +83,8 @@ def counts(level: str | None, fail_on: str | None) -> bool:
 class Finding:
     """One rule a peer broke: from a live session or from a report."""
 
-    __slots__ = ("session", "rule", "side", "level", "rfc", "message", "excerpt", "offset", "line", "source")
+    __slots__ = ("session", "rule", "side", "level", "rfc", "message", "excerpt", "offset", "line", "source",
+                 "waived", "rule_level")
 
     rule: str
     side: str
@@ -95,23 +96,29 @@ class Finding:
     session: str | None  # live findings: the session id
     line: int | None  # findings of a report: the transcript line
     source: str | None  # ... and the transcript (or scenario)
+    waived: str | None  # a policy waived it (.smtpkit.yaml, --ignore): why, and where
+    rule_level: str | None  # a policy set its level: the rule's own
 
     def __init__(self, rule: str, side: str, level: str, rfc: str, message: str, excerpt: str = "",
                  offset: int | None = None, session: str | None = None, line: int | None = None,
-                 source: str | None = None) -> None:
+                 source: str | None = None, waived: str | None = None, rule_level: str | None = None) -> None:
         self.rule, self.side, self.level, self.rfc = rule, side, level, rfc
         self.message, self.excerpt, self.offset = message, excerpt, offset
         self.session, self.line, self.source = session, line, source
+        self.waived, self.rule_level = waived, rule_level
 
     @classmethod
     def from_event(cls, e: Event) -> Finding:
+        w = e.get("waived")
         return cls(e.get("rule"), e.get("side"), e.get("level"), e.get("rfc"), e.get("message", ""),
-                   e.get("excerpt", ""), e.get("offset"), session=e.get("session"))
+                   e.get("excerpt", ""), e.get("offset"), session=e.get("session"),
+                   waived="%s (%s)" % (w.get("reason"), w.get("by")) if w else None, rule_level=e.get("rule_level"))
 
     def __str__(self) -> str:
         where = self.session or ("%s:%s" % (self.source, self.line) if self.source else "")
-        return "%s%s %s %s: %s (%s)%s" % (where + ": " if where else "", self.side, self.level, self.rule,
-                                          self.message, self.rfc, " at %r" % self.excerpt if self.excerpt else "")
+        return "%s%s %s %s: %s (%s)%s%s" % (where + ": " if where else "", self.side, self.level, self.rule,
+                                            self.message, self.rfc, " at %r" % self.excerpt if self.excerpt else "",
+                                            " [waived: %s]" % self.waived if self.waived else "")
 
     def __repr__(self) -> str:
         return "Finding(%s)" % self
@@ -781,9 +788,9 @@ class MockServer:
             return False
 
     def findings_at(self, fail_on: str = "must") -> list[Finding]:
-        """The findings at `fail_on` or above."""
+        """The findings at `fail_on` or above that a policy did not waive."""
         with self._cond:
-            return [f for f in self.findings if counts(f.level, fail_on)]
+            return [f for f in self.findings if counts(f.level, fail_on) and not f.waived]
 
     def assert_no_findings(self, level: str = "ADVICE") -> None:
         """AssertionError listing each finding (with its session's

@@ -7,6 +7,7 @@
 # test (never a skip), and that no server outlives the run.
 import os
 import re
+import shutil
 import subprocess
 import sys
 from xml.etree import ElementTree
@@ -140,6 +141,25 @@ def test_fail_on_must_fails_a_rude_client(tmp_path):
     assert "the SMTP client broke the protocol (--smtpkit-fail-on must)" in out
     assert "client MUST client.sequence.no-ehlo: MAIL before EHLO/HELO" in out
     assert "transcript s000001" in out  # the report sections come with it
+
+
+def test_fail_on_leaves_a_waived_rule_alone(tmp_path):
+    """A waiver in .smtpkit.yaml above the rootdir, or the ini's smtpkit_ignore,
+    keeps --smtpkit-fail-on from failing the test; the finding is still there."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("ignore:\n  - rule: client.sequence.no-ehlo\n    reason: the legacy client skips EHLO\n")
+    # The inner run's rootdir is tmp_path (no ini file there or above it).
+    for found, extra in ((True, []), (False, ["-o", "smtpkit_ignore=client.sequence.*"]),
+                         (False, ["-o", "smtpkit_config=" + str(policy)])):
+        if found:
+            shutil.copy(policy, tmp_path / ".smtpkit.yaml")
+        p, outcomes = run_inner(tmp_path, "--smtpkit-fail-on", "must", "-k", "test_rude_client", *extra)
+        (tmp_path / ".smtpkit.yaml").unlink(missing_ok=True)
+        assert outcomes == {"test_rude_client": "PASSED"}, (extra, p.stdout)
+    # Without them, the same test fails.
+    p, outcomes = run_inner(tmp_path, "--smtpkit-fail-on", "must", "-k", "test_rude_client")
+    assert outcomes == {"test_rude_client": "FAILED"}, p.stdout
+    assert "client MUST client.sequence.no-ehlo" in p.stdout
 
 
 def test_plugin_help_lists_its_options(tmp_path):

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,7 +47,17 @@ struct finding {
   std::string excerpt;         ///< the line concerned, escaped (may be empty)
   std::size_t line = 0;        ///< transcript line, filled by check_transcript
 
+  // Set by a policy (policy.hpp), never by the engine.
+  std::optional<level> lvl_override;  ///< the level it counts at instead of its rule's
+  std::string level_by;               ///< where that level was set (".smtpkit.yaml:7", "--level")
+  std::string waived;                 ///< why it does not count; empty: it counts
+  std::string waived_by;              ///< where the waiver was given
+
   [[nodiscard]] const struct rule& r() const { return catalogue()[static_cast<std::size_t>(rule)]; }
+  /// The level it counts at: its rule's, unless a policy set another.
+  [[nodiscard]] level lvl() const { return lvl_override.value_or(r().lvl); }
+  /// True when it counts under a --fail-on threshold: not waived, at or above it.
+  [[nodiscard]] bool counts(level fail_on) const { return waived.empty() && conformance::counts(lvl(), fail_on); }
 };
 
 struct engine_options {

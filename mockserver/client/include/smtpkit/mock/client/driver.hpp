@@ -52,8 +52,9 @@ struct client_target {
   [[nodiscard]] std::string describe() const;
 };
 
-/// "HOST:PORT" or "[IPv6]:PORT"; false when malformed.
-bool parse_target(std::string_view text, client_target& out);
+/// "HOST:PORT" or "[IPv6]:PORT"; false (and why) when malformed or the
+/// port is out of range.
+bool parse_target(std::string_view text, client_target& out, std::string* why = nullptr);
 
 enum class reply_compare : std::uint8_t {
   script,  ///< S: exact lines, S~ patterns, S= octets
