@@ -260,14 +260,14 @@ std::string_view obsolete_keyword(std::string_view keyword) noexcept { return ke
 }  // namespace
 
 bool ehlo_keyword::names(std::string_view name) const noexcept {
-  return detail::iequals(keyword, name) || detail::iequals(obsolete_keyword(keyword), name);
+  return iequals(keyword, name) || iequals(obsolete_keyword(keyword), name);
 }
 
 bool ehlo_keyword::lists(std::string_view param) const noexcept {
   auto any = [&](std::string_view list) {
     while (!list.empty()) {
       const std::size_t sp = list.find(' ');
-      if (detail::iequals(list.substr(0, sp), param)) return true;
+      if (iequals(list.substr(0, sp), param)) return true;
       if (sp == std::string_view::npos) break;
       list.remove_prefix(sp + 1);
     }

@@ -31,7 +31,7 @@ bool uses(const script& s, std::string_view name) {
 }
 
 std::string lower(std::string s) {
-  for (char& ch : s) ch = smtpkit::detail::to_lower_ascii(ch);
+  for (char& ch : s) ch = smtpkit::to_lower_ascii(ch);
   return s;
 }
 
