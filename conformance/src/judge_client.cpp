@@ -73,6 +73,7 @@ struct client_command {
   const command& c;
   pending& p;
   std::uint64_t at;
+  bool continuation;  ///< a piece after a bare CR/LF in the same client line
 
   /// The line, escaped when a finding shows it.
   [[nodiscard]] auto excerpt() const {
@@ -109,7 +110,9 @@ void judge_sequence(client_command& cmd) {
   const session_state& session = cmd.e.session;
   cmd.check(rk::client_command_after_quit, cmd.view.quit, "command after QUIT");
   // After a desync (engine.hpp) replies no longer tell what the client knew.
-  const bool waiting = !session.queue.empty() && !session.desync;
+  // A piece that follows a bare CR/LF is a command of its own only if the
+  // server frames it so; the client sent one line (client.line.bare-*).
+  const bool waiting = !session.queue.empty() && !session.desync && !cmd.continuation;
   const bool injected = waiting && session.st.tls && session.injected_from_server && !session.replies_after_tls;
   auto what = [&] {
     const pending& w = session.queue.back();
@@ -321,18 +324,32 @@ smtp_state engine::impl::client_view() const {
 
 void engine::impl::client_line(std::string_view line, line_ending ending, std::uint8_t, diagnostic framing,
                                std::uint64_t at) {
+  // A reply held for a bare-CR/LF line answered the whole line: the client
+  // sent its next command and no second reply came.
+  if (server.held.active) answer_held(false);
   const smtp_state view = client_view();
   pending p;
   p.offset = at;
   p.raw.assign(line.substr(0, excerpt_max + 1));
   p.ending = ending;
+  const bool bare = ending == line_ending::lf || ending == line_ending::cr;
+  const bool continuation = client.open_group != 0;
+  if (bare && !continuation) {
+    client.open_group = ++client.groups;
+    client.open_bare = ending;
+  }
+  if (client.open_group != 0) {
+    p.group = client.open_group;
+    p.bare = client.open_bare;
+  }
+  if (!bare) client.open_group = 0;
 
   parse_options po;
   po.smtputf8 = view.has(extension::smtputf8);
   const command_result r = parse_command(line, po);
   p.v = r.cmd.kind;
 
-  client_command cmd{*this, view, r, r.cmd, p, at};
+  client_command cmd{*this, view, r, r.cmd, p, at, continuation && !session.queue.empty()};
   judge_grammar(cmd, framing);
   judge_sequence(cmd);
   judge_length(cmd, line);
@@ -343,6 +360,8 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
 }
 
 void engine::impl::client_auth_line(std::string_view line, std::uint64_t at) {
+  if (server.held.active) answer_held(false);
+  client.open_group = 0;
   auto r = parse_auth_response(line);
   pending p;
   p.kind = pending_kind::auth_response;

@@ -132,23 +132,30 @@ void judge_code(const reply_to& reply) {
 void judge_taken_as_command(const reply_to& reply) {
   const pending& p = reply.p;
   const std::uint16_t code = reply.code;
-  // A line the client ended with a bare LF or CR, answered positively, was
+  // A piece of a client line that the server framed at a bare LF or CR
+  // (its replies answer the pieces one by one), answered positively, was
   // taken as a command. A refusal is not: a server that spots the bare LF
   // and says so (Postfix's smtpd_forbid_bare_newline answers 521) does what
-  // §2.3.8 asks. The line must be the last one sent, or counting cannot say
-  // which line the reply answers.
-  const bool bare_end = p.kind == pending_kind::command && (p.ending == line_ending::lf || p.ending == line_ending::cr);
+  // §2.3.8 asks.
+  const bool split = p.kind == pending_kind::command && p.split;
+  const bool bare_end = p.ending == line_ending::lf || p.ending == line_ending::cr;
+  std::uint32_t& reported = reply.e.server.bare_accepted_group;
+  const bool accepted = split && reply.positive && reported != p.group;
+  if (accepted) reported = p.group;
   reply.e.verdicts.check(
-      rk::server_line_bare_lf_accepted, bare_end && reply.e.session.queue.empty() && reply.positive, side::server,
-      reply.at,
-      [&] { return std::to_string(code) + " to a line ended by a bare " + (p.ending == line_ending::lf ? "LF" : "CR"); },
+      rk::server_line_bare_lf_accepted, accepted, side::server, reply.at,
+      [&] {
+        const char* what = p.bare == line_ending::lf ? "LF" : "CR";
+        return std::to_string(code) + (bare_end ? std::string(" to a line ended by a bare ") + what
+                                                : std::string(" to the rest of a line after a bare ") + what);
+      },
       [&] { return p.excerpt(); });
 
   // (A bare line end accepted is the rule above, not this one.)
   reply.e.verdicts.check(
       rk::server_accepted_syntax_error,
       p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace &&
-          p.grammar != errc::line_too_long && !bare_end && reply.positive,
+          p.grammar != errc::line_too_long && !split && reply.positive,
       side::server, reply.at,
       [&] { return std::to_string(code) + " to a command that breaks " + std::string(rule_id(p.grammar)); },
       [&] { return p.excerpt(); });
@@ -319,10 +326,92 @@ void engine::impl::server_reply(std::uint64_t at) {
     if (!session.desync) unsolicited(code, at);
     return;
   }
+  if (const pending& front = session.queue.front(); front.group != 0 && !front.split) {
+    // The first reply to a line that holds a bare CR or LF. While the line
+    // is incomplete, the server can only be answering the piece before the
+    // bare terminator: it framed the line there. Once complete, one reply
+    // fits a server that read one line, and one per piece a server that
+    // split it; hold this one until the dialogue tells which.
+    const std::uint32_t g = front.group;
+    if (server.held.active) {
+      answer_held(true);  // a second reply, and nothing else to answer
+    } else if (!group_complete(g)) {
+      split_group(g);
+    } else if (session.queue.back().group != g) {
+      // Commands behind the line before its first reply: counting cannot
+      // tell the framings apart; the server is taken to frame by CRLF.
+      join_group(g);
+    } else {
+      held_reply& h = server.held;
+      h.active = true;
+      h.code = code;
+      h.offset = at;
+      h.text = server.reply_text;
+      h.texts = server.reply_texts;
+      h.bad = server.reply_bad;
+      return;
+    }
+  }
   pending p = std::move(session.queue.front());
   session.queue.pop_front();
   answered(p, code, at);
   resume_client();
+}
+
+bool engine::impl::group_complete(std::uint32_t group) const {
+  for (const pending& p : session.queue)
+    if (p.group == group && p.ending != line_ending::lf && p.ending != line_ending::cr) return true;
+  return false;
+}
+
+void engine::impl::split_group(std::uint32_t group) {
+  for (pending& p : session.queue)
+    if (p.group == group) p.split = true;
+  // Answered at its bare terminator, the line ends there for both sides:
+  // what the client sends next is a line of its own.
+  if (client.open_group == group) client.open_group = 0;
+}
+
+void engine::impl::join_group(std::uint32_t group) {
+  pending one;
+  std::size_t pieces = 0;
+  for (const pending& p : session.queue) {
+    if (p.group != group) break;
+    if (pieces++ == 0) {
+      one = p;
+      continue;
+    }
+    // The line as the server read it: the pieces with their bare
+    // terminators (excerpt_of escapes them).
+    if (one.raw.size() <= excerpt_max) one.raw += std::string(one.ending == line_ending::lf ? "\n" : "\r", 1) + p.raw;
+    one.ending = p.ending;
+    one.sync_point = one.sync_point || p.sync_point;
+    one.rset_plain = false;
+  }
+  if (one.raw.size() > excerpt_max + 1) one.raw.resize(excerpt_max + 1);
+  one.ending = line_ending::crlf;
+  one.group = 0;
+  for (std::size_t i = 0; i < pieces; ++i) session.queue.pop_front();
+  session.queue.push_front(std::move(one));
+}
+
+void engine::impl::answer_held(bool split) {
+  held_reply h = std::move(server.held);
+  server.held = held_reply{};
+  if (session.queue.empty()) return;
+  const std::uint32_t g = session.queue.front().group;
+  if (split) split_group(g);
+  else join_group(g);
+  // The held reply is judged as it came, with its own text.
+  std::swap(server.reply_text, h.text);
+  std::swap(server.reply_texts, h.texts);
+  std::swap(server.reply_bad, h.bad);
+  pending p = std::move(session.queue.front());
+  session.queue.pop_front();
+  answered(p, h.code, h.offset);
+  std::swap(server.reply_text, h.text);
+  std::swap(server.reply_texts, h.texts);
+  std::swap(server.reply_bad, h.bad);
 }
 
 void engine::impl::answered(const pending& p, std::uint16_t code, std::uint64_t at) {
@@ -566,6 +655,8 @@ void engine::impl::server_close() {
     server.off += server.buf.size();
     server.buf.clear();
   }
+  // A reply held for a bare-CR/LF line answered the line: no second came.
+  if (server.held.active) answer_held(false);
   // A multi-line reply still waiting for its last line never ends now; it
   // still answers its command, by counting (RFC 5321 §4.2.1).
   if (server.assembler.in_progress()) {
@@ -577,6 +668,10 @@ void engine::impl::server_close() {
     server_reply(server.reply_offset);
   }
   session.server_closed = true;
+  // A complete bare-CR/LF line left unanswered is one line unanswered.
+  if (!session.queue.empty() && session.queue.front().group != 0 && !session.queue.front().split &&
+      group_complete(session.queue.front().group))
+    join_group(session.queue.front().group);
   // silent_since_tls: see client_close().
   const bool ended = server.quit_replied || session.got_421 || session.desync || session.silent_since_tls;
   const std::uint64_t where = server.off + server.buf.size();
