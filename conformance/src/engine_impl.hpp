@@ -35,6 +35,9 @@ struct smtp_state {
   bool used_data = false;
   bool used_bdat = false;
   bool bdat_last = false;
+  bool bdat_failed = false;  ///< a BDAT of this transaction got 4xx/5xx (RFC 3030 §2)
+  bool mail_tried = false;   ///< a MAIL was sent since the last reset, accepted or not
+  bool rcpt_tried = false;   ///< a RCPT was sent since the last reset, accepted or not
   bool quit = false;
 
   [[nodiscard]] bool has(extension e) const noexcept { return (ext >> static_cast<unsigned>(e)) & 1u; }
@@ -43,7 +46,8 @@ struct smtp_state {
     rcpts = 0;
     txn_smtputf8 = false;
     body = body_type::none;
-    used_data = used_bdat = bdat_last = false;
+    used_data = used_bdat = bdat_last = bdat_failed = false;
+    mail_tried = rcpt_tried = false;
   }
 };
 
