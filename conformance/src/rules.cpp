@@ -6,6 +6,7 @@
 #include <array>
 #include <vector>
 
+#include "grounds.hpp"
 #include "smtpkit/detail/rfc5321.hpp"
 
 namespace smtpkit::conformance {
@@ -193,8 +194,8 @@ constexpr std::array<row, static_cast<std::size_t>(rk::count_)> protocol{{
      "AUTH during a mail transaction gets 503"},
     {rk::server_limits_recipients, "server.limits.recipients", S, MUST, "RFC 5321 §4.5.3.1.8",
      "at least 100 recipients are accepted before \"too many recipients\""},
-    {rk::server_limits_recipients_code, "server.limits.recipients-code", S, SHOULD, "RFC 5321 §4.5.3.1.10",
-     "\"too many recipients\" is 452, not 552"},
+    {rk::server_limits_recipients_code, "server.limits.recipients-code", S, ADVICE, "RFC 5321 §4.5.3.1.10",
+     "\"too many recipients\" with 552: 452 is required for an implementation limit, 5yz allowed for a site policy"},
     {rk::server_postmaster_rejected, "server.postmaster.rejected", S, MUST, "RFC 5321 §4.5.1",
      "RCPT TO:<Postmaster> (and postmaster at served domains) is accepted"},
     {rk::server_session_closed, "server.session.closed", S, MUST, "RFC 5321 §3.8",
@@ -254,6 +255,20 @@ struct tables {
   std::array<int, static_cast<std::size_t>(errc::count_)> server_grammar{};
   std::array<int, static_cast<std::size_t>(data_anomaly::count_)> data{};
 
+  // The grounds of each rule: by its id, or, for a grammar rule, by the
+  // grammar id it shares with the other side.
+  void join_grounds() {
+    for (auto& r : all) {
+      const grounds* g = find_grounds(r.id);
+      if (g == nullptr && r.family == rule_family::grammar) g = find_grounds(std::string_view(r.id).substr(r.id.find('.') + 1));
+      if (g == nullptr) continue;
+      r.grounds_rfc = std::string(g->section);
+      r.quote = std::string(g->quote);
+      r.note = std::string(g->note);
+      r.errata = std::string(g->errata);
+    }
+  }
+
   tables() {
     client_grammar.fill(-1);
     server_grammar.fill(-1);
@@ -272,18 +287,24 @@ struct tables {
       }
     }
     for (int i = 0; i < static_cast<int>(data_anomaly::count_); ++i) {
+      // (grounds are joined below, after every family is in)
       const auto a = static_cast<data_anomaly>(i);
       if (a == data_anomaly::eight_bit) continue;  // judged by client.data.eight-bit, which knows BODY=
       data[static_cast<std::size_t>(i)] = static_cast<int>(all.size());
-      level l = a == data_anomaly::line_too_long ? level::should : level::must;
+      // §4.1.1.4: the data "may contain any of the 128 ASCII character
+      // codes"; controls (NUL) "SHOULD be avoided". Bare CR and LF are
+      // §2.3.8's MUST NOT.
+      const bool should = a == data_anomaly::line_too_long || a == data_anomaly::nul || a == data_anomaly::nul_dot;
+      level l = should ? level::should : level::must;
       std::string rfc(rfc_section(a));
       std::string text;
       if (a == data_anomaly::bare_cr || a == data_anomaly::bare_lf) text = "no bare CR or LF in mail data";
-      else if (a == data_anomaly::nul) { text = "no NUL octet in mail data"; rfc = "RFC 5322 §3.5"; }
+      else if (a == data_anomaly::nul) { text = "no NUL octet in mail data"; rfc = "RFC 5321 §4.1.1.4"; }
       else if (a == data_anomaly::line_too_long) text = "text lines stay within 1000 octets, CRLF included";
       else text = "no \"" + std::string(to_string(a)) + "\" in mail data: receivers differ on where it ends (SMTP smuggling)";
       all.push_back({"client." + std::string(rule_id(a)), side::client, l, rfc, text, rule_family::data});
     }
+    join_grounds();
   }
 };
 

@@ -41,6 +41,12 @@ struct rule {
   std::string rfc;
   std::string text;
   rule_family family = rule_family::protocol;
+  // The grounds (conformance/src/grounds.cpp): the RFC sentence the rule
+  // rests on, so a reader can judge a verdict without leaving the report.
+  std::string grounds_rfc;  ///< the section the quote stands in
+  std::string quote;        ///< the RFC's words as published (empty: only summarised in `note`)
+  std::string note;         ///< how smtpkit reads it (level, prose that widens the ABNF)
+  std::string errata;       ///< the errata of that RFC considered
 };
 
 /// Protocol rules, in catalogue order. Their index is their position.
