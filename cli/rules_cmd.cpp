@@ -53,14 +53,14 @@ int run_rules(const rules_args& a) {
   if (a.format == "json") {
     json list = json::array();
     for (const auto* r : rules)
-      list.push_back({{"id", r->id},
-                      {"side", std::string(to_string(r->binds))},
-                      {"level", std::string(to_string(r->lvl))},
-                      {"rfc", r->rfc},
-                      {"family", std::string(family_name(r->family))},
-                      {"text", r->text},
-                      {"grounds",
-                       {{"section", r->grounds_rfc}, {"quote", r->quote}, {"note", r->note}, {"errata", r->errata}}}});
+      list.push_back(
+          {{"id", r->id},
+           {"side", std::string(to_string(r->binds))},
+           {"level", std::string(to_string(r->lvl))},
+           {"rfc", r->rfc},
+           {"family", std::string(family_name(r->family))},
+           {"text", r->text},
+           {"grounds", {{"section", r->grounds_rfc}, {"quote", r->quote}, {"note", r->note}, {"errata", r->errata}}}});
     std::cout << json{{"iana_registry", std::string(conformance::iana_registry_date)}, {"rules", list}}.dump(2) << "\n";
   } else if (a.format == "markdown") {
     std::cout << "# smtpkit rule catalogue\n\n"

@@ -260,7 +260,8 @@ struct tables {
   void join_grounds() {
     for (auto& r : all) {
       const grounds* g = find_grounds(r.id);
-      if (g == nullptr && r.family == rule_family::grammar) g = find_grounds(std::string_view(r.id).substr(r.id.find('.') + 1));
+      if (g == nullptr && r.family == rule_family::grammar)
+        g = find_grounds(std::string_view(r.id).substr(r.id.find('.') + 1));
       if (g == nullptr) continue;
       r.grounds_rfc = std::string(g->section);
       r.quote = std::string(g->quote);
@@ -299,8 +300,10 @@ struct tables {
       std::string rfc(rfc_section(a));
       std::string text;
       if (a == data_anomaly::bare_cr || a == data_anomaly::bare_lf) text = "no bare CR or LF in mail data";
-      else if (a == data_anomaly::nul) { text = "no NUL octet in mail data"; rfc = "RFC 5321 §4.1.1.4"; }
-      else if (a == data_anomaly::line_too_long) text = "text lines stay within 1000 octets, CRLF included";
+      else if (a == data_anomaly::nul) {
+        text = "no NUL octet in mail data";
+        rfc = "RFC 5321 §4.1.1.4";
+      } else if (a == data_anomaly::line_too_long) text = "text lines stay within 1000 octets, CRLF included";
       else text = "no \"" + std::string(to_string(a)) + "\" in mail data: receivers differ on where it ends (SMTP smuggling)";
       all.push_back({"client." + std::string(rule_id(a)), side::client, l, rfc, text, rule_family::data});
     }
