@@ -261,6 +261,7 @@ class ServePeer:
         self.server = MockServer(EHLO_502)
         self.server.start()
         self.host, self.port = self.server.host, self.server.port
+        self.address = "%s:%d" % (self.host, self.port)
 
     def __enter__(self):
         return self
