@@ -120,7 +120,7 @@ def test_text_one_line_per_finding_then_its_excerpt_then_a_summary():
     assert findings and all(findings), lines
     m = findings[0]
     assert (m["file"], m["line"], m["side"], m["level"], m["rule"], m["rfc"]) == (
-        MUST_CASE, "16", "server", "MUST", "server.esc.class", "RFC 2034 §4")
+        MUST_CASE, "17", "server", "MUST", "server.esc.class", "RFC 2034 §4")
     assert m["message"] == "5.0.0 with reply code 250"
     assert lines[lines.index(m.group(0)) + 1] == "    5.0.0 OK"  # the excerpt, indented
     assert any(f["rule"] == "client.auth.plaintext" and f["level"] == "ADVICE" for f in findings)
@@ -203,7 +203,7 @@ def test_json_structure(unreadable):
     assert must["source"] == MUST_CASE and must["verdict"] == "fail"
     assert isinstance(must["records"], int) and set(must["octets"]) == {"client", "server"}
     (f,) = must["findings"]
-    assert f == {"rule": "server.esc.class", "side": "server", "level": "MUST", "rfc": "RFC 2034 §4", "line": 16,
+    assert f == {"rule": "server.esc.class", "side": "server", "level": "MUST", "rfc": "RFC 2034 §4", "line": 17,
                  "offset": f["offset"], "stream": "server", "message": "5.0.0 with reply code 250",
                  "excerpt": "5.0.0 OK", "counts": True}
     assert list(f) == ["rule", "side", "level", "rfc", "line", "offset", "stream", "message", "excerpt", "counts"]
@@ -320,8 +320,8 @@ def test_junit_read_like_gitlab(tmp_path):
     (failed,) = [c for c in cases if c["status"] == "failed"]
     assert failed["suite_name"] == MUST_CASE and failed["name"] == f"server.esc.class [{MUST_CASE}]"
     assert failed["classname"] == "smtpkit.server" and failed["type"] == "MUST"
-    assert failed["message"] == f"{MUST_CASE}:16: server.esc.class: 5.0.0 with reply code 250"
-    assert failed["system_output"].startswith(f"{MUST_CASE}:16: MUST server.esc.class: 5.0.0 with reply code 250 "
+    assert failed["message"] == f"{MUST_CASE}:17: server.esc.class: 5.0.0 with reply code 250"
+    assert failed["system_output"].startswith(f"{MUST_CASE}:17: MUST server.esc.class: 5.0.0 with reply code 250 "
                                               "(RFC 2034 §4)")
     # Below --fail-on: a passing test case with the finding as system-out.
     (noted,) = [c for c in cases if c["system_out"]]
@@ -376,16 +376,20 @@ def test_junit_error_for_an_unreadable_transcript(tmp_path, unreadable):
 def test_rules_text_json_markdown_agree():
     rc, text, _ = run(["rules"])
     assert rc == 0
-    lines = text.splitlines()
+    # One line per rule, each followed by one indented line of its grounds.
+    lines = [l for l in text.splitlines() if not l.startswith(" ")]
+    grounds = [l for l in text.splitlines() if l.startswith("    ")]
     n = int(lines[-1].split()[0])
-    assert lines[-1] == f"{n} rules" and len(lines) == n + 1
+    assert lines[-1] == f"{n} rules" and len(lines) == n + 1 and len(grounds) == n
     rc, js, _ = run(["rules", "--format", "json"])
     doc = json.loads(js)
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", doc["iana_registry"])
     rules = doc["rules"]
     assert len(rules) == n and len({r["id"] for r in rules}) == n
     for r in rules:
-        assert set(r) == {"id", "side", "level", "rfc", "family", "text"}
+        assert set(r) == {"id", "side", "level", "rfc", "family", "text", "grounds"}
+        assert set(r["grounds"]) == {"section", "quote", "note", "errata"}
+        assert r["grounds"]["section"].startswith("RFC ") and (r["grounds"]["quote"] or r["grounds"]["note"])
         assert r["side"] in ("client", "server") and r["level"] in LEVELS
         assert r["family"] in ("protocol", "grammar", "data") and r["id"].startswith(r["side"] + ".")
         assert re.fullmatch(r"RFC \d+ §[0-9.]+", r["rfc"]), r

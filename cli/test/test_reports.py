@@ -23,7 +23,7 @@ BIN = os.environ.get("SMTPKIT_BIN", os.path.join(ROOT, "build/default/cli/smtpki
 RULES = os.path.join(ROOT, "conformance", "test", "rules")
 DIALOGUES = os.path.join(ROOT, "corpus", "dialogues")
 SARIF_SCHEMA = os.path.join(ROOT, "conformance", "test", "sarif", "sarif-schema-2.1.0.json")
-MUST_CASE = os.path.join(RULES, "server.esc.class.bad.smtp")       # one MUST finding, line 16
+MUST_CASE = os.path.join(RULES, "server.esc.class.bad.smtp")       # one MUST finding, line 17
 DOMAIN_CASE = os.path.join(RULES, "client.domain.unqualified.bad.smtp")
 EXIM = [os.path.join(DIALOGUES, n) for n in ("real-curl-exim.smtp", "real-msmtp-exim.smtp", "real-swaks-exim.smtp")]
 
@@ -182,7 +182,7 @@ def test_sarif_locates_each_finding_at_its_transcript_line():
     assert rule["helpUri"] == "https://www.rfc-editor.org/rfc/rfc2034#section-4"
     assert res["level"] == "error"
     loc = res["locations"][0]["physicalLocation"]
-    assert loc["artifactLocation"]["uri"] == MUST_CASE and loc["region"]["startLine"] == 16
+    assert loc["artifactLocation"]["uri"] == MUST_CASE and loc["region"]["startLine"] == 17
     assert run_["invocations"][0]["executionSuccessful"] is True
 
 
@@ -229,8 +229,8 @@ def test_html_report_draws_the_ladder_with_the_finding_pinned(tmp_path):
     assert "http://" not in html.replace("http://www.w3.org", "") and "<link" not in html, "self-contained"
     dom = chromium_dom(tmp_path, html)
     assert dom.count('class="ladder"') == 2, "each failing dialogue is drawn"
-    assert 'class="row send to-client has-finding finding-must" data-line="16"' in dom
-    pinned = dom[dom.index('class="pinned" data-line="16"'):]
+    assert 'class="row send to-client has-finding finding-must" data-line="17"' in dom
+    pinned = dom[dom.index('class="pinned" data-line="17"'):]
     assert 'data-rule="server.esc.class"' in pinned[:2000] and "MUST" in pinned[:2000]
     assert 'href="https://www.rfc-editor.org/rfc/rfc2034#section-4"' in pinned[:2000]
     assert 'id="rule-filter"' in dom, "the filters are drawn"
@@ -290,4 +290,4 @@ def test_only_takes_its_value_and_leaves_the_target():
 def test_check_dash_reads_standard_input():
     with open(MUST_CASE, "rb") as f:
         rc, out, _ = run(["check", "--no-config", "-"], stdin=f.read())
-    assert rc == 1 and out.startswith("-:16: server MUST server.esc.class")
+    assert rc == 1 and out.startswith("-:17: server MUST server.esc.class")

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "smtpkit/ascii.hpp"
+#include "smtpkit/utf8.hpp"
 #include "command_fast.hpp"
 #include "command_fields.hpp"
 #include "path_scan.hpp"
@@ -77,6 +78,33 @@ diagnostic expect_end(std::string_view s, std::size_t pos, parse_options opts) n
 diagnostic scan_string(std::string_view s, std::size_t& pos, parse_options opts) noexcept {
   if (pos < s.size() && s[pos] == '"') return detail::scan_quoted_string(s, pos, opts);
   return detail::scan_atom(s, pos, opts);
+}
+
+// The argument of VRFY and EXPN. The ABNF says String (§4.1.1.6-7), but
+// the prose widens it: "the string is a user name or a user name and
+// domain" (§3.5.1), hosts "SHOULD accept the "local-part@domain" form",
+// and "The character string arguments of the VRFY and EXPN commands cannot
+// be further restricted". So any run of printable ASCII and SP (RFC 6531
+// UTF-8 when SMTPUTF8 is in force) up to the end of the line; white space
+// before CRLF is still the caller's to judge.
+diagnostic scan_user_string(std::string_view s, std::size_t& pos, parse_options opts) noexcept {
+  std::size_t end = s.size();
+  while (end > pos && (s[end - 1] == ' ' || s[end - 1] == '\t')) --end;
+  if (end == pos) return fail(errc::string_syntax, pos);
+  while (pos < end) {
+    const auto c = static_cast<unsigned char>(s[pos]);
+    if (c >= 0x80) {
+      if (!opts.smtputf8) return fail(errc::eight_bit, pos);
+      const std::size_t n = utf8_sequence(s, pos);
+      if (n == 0) return fail(errc::invalid_utf8, pos);
+      pos += n;
+    } else if (c >= 0x20 && c < 0x7F) {
+      ++pos;
+    } else {
+      return fail(errc::string_syntax, pos);
+    }
+  }
+  return {};
 }
 
 // s continues at pos with kw, whose letters match in either case: x | 0x20
@@ -347,11 +375,14 @@ diagnostic parse_into(std::string_view s, parse_options opts, command& c) noexce
       }
       if ((d = need_sp())) break;
       const std::size_t start = pos;
-      if ((d = scan_string(s, pos, opts))) break;
+      if ((d = required ? scan_user_string(s, pos, opts) : scan_string(s, pos, opts))) break;
       c.text = s.substr(start, pos - start);
-      if (required && opts.smtputf8 && iequals(s.substr(pos), " SMTPUTF8")) {
+      // RFC 6531 §3.7.4.2: vrfy = "VRFY" SP String [ SP "SMTPUTF8" ] CRLF
+      constexpr std::string_view flag = " SMTPUTF8";
+      if (required && opts.smtputf8 && c.text.size() > flag.size() &&
+          iequals(c.text.substr(c.text.size() - flag.size()), flag)) {
         c.smtputf8_flag = true;
-        pos = s.size();
+        c.text.remove_suffix(flag.size());
       }
       d = expect_end(s, pos, opts);
       break;

@@ -90,7 +90,12 @@ const cmd_case cases[] = {
     {__LINE__, "RFC 5321 §4.1.1.6 VRFY", "VRFY Smith", errc::ok, -1, verb::vrfy},
     {__LINE__, "RFC 5321 §4.1.1.6 VRFY quoted", "VRFY \"John Smith\"", errc::ok, -1, verb::vrfy},
     {__LINE__, "RFC 5321 §4.1.1.6 VRFY no argument", "VRFY", errc::missing_argument, 4, verb::vrfy},
-    {__LINE__, "RFC 5321 §4.1.2 VRFY mailbox is not a String", "VRFY <a@example.test>", errc::string_syntax, 5, verb::vrfy},
+    // §3.5.1: "a user name or a user name and domain", "cannot be further restricted"
+    {__LINE__, "RFC 5321 §3.5.1 VRFY user@domain", "VRFY bob@example.com", errc::ok, -1, verb::vrfy},
+    {__LINE__, "RFC 5321 §3.5.1 VRFY path form", "VRFY <a@example.test>", errc::ok, -1, verb::vrfy},
+    {__LINE__, "RFC 5321 §3.5.1 EXPN words", "EXPN Example People", errc::ok, -1, verb::expn},
+    {__LINE__, "RFC 5321 §2.4 VRFY 8-bit without SMTPUTF8", "VRFY j\xc3\xb6rg", errc::eight_bit, 6, verb::vrfy},
+    {__LINE__, "RFC 5321 §4.1.2 HELP argument is a String", "HELP <a@example.test>", errc::string_syntax, 5, verb::help},
     {__LINE__, "RFC 6531 §3.7.4 VRFY SMTPUTF8", "VRFY j\xc3\xb6rg SMTPUTF8", errc::ok, -1, verb::vrfy, lenient::none, true},
     {__LINE__, "RFC 5321 §4.1.1.7 EXPN", "EXPN Example-People", errc::ok, -1, verb::expn},
     {__LINE__, "RFC 5321 §4.1.1.8 HELP", "HELP", errc::ok, -1, verb::help},

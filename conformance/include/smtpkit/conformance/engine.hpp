@@ -19,10 +19,14 @@
 // the engine reports it once, keeps matching replies by counting, and from
 // then on gives no verdict that rests on which reply answers which command
 // (reply codes, lock-step and pipelining, unanswered commands, the close).
-// A client line ended by a bare LF or CR is taken as a line, as a server
-// that answers it did (to accept or to refuse it); a strict server that
-// waits for CRLF and answers the joined line once cannot be told apart by
-// counting. Memory per session is
+// A client line that holds a bare LF or CR is paired with replies as the
+// replies show the server framed it: answered before its CRLF, or with one
+// reply per piece and nothing else to answer, the server split it at the
+// bare terminator (judged by server.line.bare-lf-accepted); one reply and
+// then the client's next command, a close or TLS: the server read one line.
+// When the client pipelined more commands behind such a line before its
+// first reply, counting cannot tell the two apart and the engine takes the
+// server to have read one line. Memory per session is
 // bounded by the framer limits and `max_buffered`.
 #pragma once
 
