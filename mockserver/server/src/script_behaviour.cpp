@@ -3,9 +3,11 @@
 
 #include <algorithm>
 
-#include "smtpkit/mock/common/event_log.hpp"
 #include "smtpkit/detail/utf8.hpp"
 #include "smtpkit/escape.hpp"
+#include "smtpkit/mock/common/event_log.hpp"
+#include "smtpkit/mock/script/command_match.hpp"
+#include "smtpkit/mock/script/message_match.hpp"
 #include "smtpkit/mock/server/script_factory.hpp"
 #include "smtpkit/reply.hpp"
 
@@ -59,6 +61,16 @@ constexpr std::string_view reference_quiet = "\x01reference quiet";
 
 action marker(std::string_view which) { return {act::pause, std::string(which), std::chrono::milliseconds(0), 0}; }
 bool is_marker(const action& a, std::string_view which) { return a.kind == act::pause && a.bytes == which; }
+
+// The data decoder's handler: only where the data ends matters here.
+struct ignore_content {
+  void body(std::string_view) {}
+  void anomaly(data_anomaly, std::uint64_t) {}
+};
+
+// Mail data kept for comparing with the recorded message: the recorded
+// size and this much more; a longer message is a difference anyway.
+constexpr std::size_t message_slack = 1u << 20;
 
 constexpr std::uint64_t splitmix64(std::uint64_t& state) noexcept {
   std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
@@ -127,7 +139,13 @@ void script_behaviour::note_replies(std::string_view bytes) {
     }
     reply_lines_.emplace_back(line);
     if (r.value.continues()) continue;
-    if (r.value.code == 354 && active_) in_data_ = true;
+    if (r.value.code == 354 && active_ && !in_data_) {
+      in_data_ = true;
+      data_.reset();
+      message_.clear();
+      message_octets_ = 0;
+    }
+    if (r.value.code == 334 && active_) auth_response_ = true;
     if (env_.events.enabled()) {
       json e{{"event", "reply"}, {"session", env_.id}, {"code", r.value.code},
              {"text", text_of(std::string_view(reply_lines_.front()).substr(std::min<std::size_t>(4, reply_lines_.front().size())))}};
@@ -417,6 +435,7 @@ void script_behaviour::tls_started(actions& out) {
   shadow_pending_.clear();
   at_line_start_ = true;
   in_data_ = false;
+  auth_response_ = false;
   ref_->tls_started(out);
   if (active_) dialogue_run(out);
 }
@@ -496,6 +515,10 @@ void script_behaviour::dialogue_run(actions& out) {
     play_sends(out);
     const std::string_view avail = std::string_view(buf_).substr(head);
     if (!active_ || closed_ || tls_wait_ || avail.empty()) break;
+    if (in_data_) {
+      head += data_run(avail, out);
+      continue;
+    }
     const step& s = (*steps_)[pos_];
     if (s.kind != op::expect_close) {
       // A record that ends inside a line (C= without LF) is taken as it
@@ -517,18 +540,22 @@ void script_behaviour::dialogue_run(actions& out) {
     const std::string line(avail.substr(0, n));
     const bool line_start = at_line_start_;
     head += n;
-    const bool dot = in_data_ && line == ".\r\n";
-    if (!in_data_ || dot) event_command(content_of(line));
+    if (line_start) {
+      auth_line_ = auth_response_;
+      auth_response_ = false;
+    }
+    event_command(content_of(line));
     answer_.clear();
-    if (line_start && (!in_data_ || dot)) {
+    if (line_start) {
       bool dialogue_used = false;
       actions answer;
-      const bool ruled = answer_with_rules(dot ? rule_def::trigger::data : rule_def::trigger::line, content_of(line), 0,
-                                           answer, [&](actions& a) {
-                                             dialogue_used = true;
-                                             dialogue_line(line, a);
-                                           },
-                                           false);
+      const bool ruled = answer_with_rules(
+          rule_def::trigger::line, content_of(line), 0, answer,
+          [&](actions& a) {
+            dialogue_used = true;
+            dialogue_line(line, a);
+          },
+          false);
       if (ruled) {
         answer_ = wire_of(answer);
         const bool expected = !dialogue_used && line_expected(line);
@@ -549,11 +576,161 @@ void script_behaviour::dialogue_run(actions& out) {
       shadow(line);
       continue;
     }
-    answer_.clear();
     dialogue_line(line, out);
     shadow(line);
   }
   buf_.erase(0, head);
+}
+
+// Mail data after the dialogue's 354 (RFC 5321 §4.1.1.4): taken as it comes,
+// never answered, until the data decoder finds <CRLF>.<CRLF> — the end the
+// reference server, which takes the same octets in the shadow, finds too.
+// Then the message is compared (end_of_message), and the reply recorded
+// for the end of data, or a @data rule's, is the one answer. Returns the
+// octets of `avail` that were mail data.
+std::size_t script_behaviour::data_run(std::string_view avail, actions& out) {
+  ignore_content sink;
+  const data_result r = data_.feed(avail, sink);
+  const std::string_view piece = avail.substr(0, r.consumed);
+  if (message_octets_ == 0) {
+    std::size_t dot = 0, end = 0;
+    message_limit_ = recorded_message(nullptr, dot, end) + message_slack;
+  }
+  message_octets_ += piece.size();
+  if (message_.size() < message_limit_)
+    message_.append(piece.substr(0, std::min<std::size_t>(piece.size(), message_limit_ - message_.size())));
+  offset_ += piece.size();
+  answer_.clear();
+  if (!r.done) {
+    shadow(piece);
+    return r.consumed;
+  }
+  at_line_start_ = true;
+  event_command(".");
+  bool dialogue_used = false;
+  actions answer;
+  const bool ruled = answer_with_rules(
+      rule_def::trigger::data, ".", 0, answer,
+      [&](actions& a) {
+        dialogue_used = true;
+        end_of_message(a, true);
+      },
+      false);
+  if (ruled) {
+    if (!dialogue_used) {
+      actions none;
+      end_of_message(none, false);  // a @data rule's reply stands for the recorded one
+    }
+    answer_ = wire_of(answer);
+  }
+  append_paced(out, answer.take(), pacing{});
+  if (closed_) return r.consumed;
+  if (active_ || !answer_.empty()) {
+    shadow(piece);
+  } else {
+    // The dialogue ended inside the message, or right after it, without a
+    // reply: the reference server, which has the rest of it, answers.
+    shadow_pending_.clear();
+    ref_->receive(piece, out);
+  }
+  return r.consumed;
+}
+
+// The end of the mail data: the client's message against the records up to
+// the dialogue's "." record (message_match.hpp); a difference is a
+// script.mismatch finding, a tolerated one a note. The dialogue moves past
+// the "." and, with `reply`, sends what it recorded next (a rule answered
+// otherwise); with @on-mismatch close, a differing message closes instead.
+// The records of the message the dialogue expects from pos_ on, up to its
+// "." record (`dot`; steps_->size() when there is none) or to where the
+// script says something else (`end`); returns their size in octets, a
+// pattern counted as a long line.
+std::size_t script_behaviour::recorded_message(std::vector<expected_record>* out, std::size_t& dot,
+                                               std::size_t& end) const {
+  std::size_t size = 0;
+  dot = steps_->size();
+  for (end = pos_; end < steps_->size(); ++end) {
+    const step& s = (*steps_)[end];
+    if (s.kind == op::expect_line && !s.pat && s.bytes == ".") {
+      dot = end;
+      break;
+    }
+    if (s.kind == op::expect_line && s.pat) {
+      size += 1000;
+      if (out) out->push_back({{}, &*s.pat, s.line});
+    } else if (s.kind == op::expect_line || s.kind == op::expect_raw) {
+      std::string bytes = s.kind == op::expect_raw ? s.bytes : s.bytes + "\r\n";
+      size += bytes.size();
+      if (out) out->push_back({std::move(bytes), nullptr, s.line});
+    } else if (s.kind != op::pause && s.kind != op::rate && s.kind != op::split) {
+      break;
+    }
+  }
+  return size;
+}
+
+void script_behaviour::end_of_message(actions& out, bool reply) {
+  in_data_ = false;
+  std::vector<expected_record> expected;
+  std::size_t dot = 0, k = 0;
+  recorded_message(&expected, dot, k);
+  const std::uint64_t size = message_octets_ >= 3 ? message_octets_ - 3 : 0;  // without ".\r\n"
+  const bool complete = size <= message_.size();
+  const std::string_view received =
+      std::string_view(message_).substr(0, std::min<std::uint64_t>(size, message_.size()));
+  message_rules rules;
+  rules.strict = dscript().strict_data;
+  rules.ignore = dscript().data_ignore;
+  const message_verdict v = compare_message(expected, received, complete, rules);
+  const std::size_t dot_line = dot < steps_->size() ? (*steps_)[dot].line : 0;
+  if (!v.same) {
+    const std::string where = v.received_line ? " at its line " + std::to_string(v.received_line) : "";
+    finding_at(v.received, "the message differs from the recorded one" + where, v.expected, v.line ? v.line : dot_line,
+               v.received);
+  } else if (!v.varied.empty()) {
+    std::string list;
+    for (const auto& n : v.varied) list += (list.empty() ? "" : ", ") + n;
+    note(dot_line, "the message differs from the recorded one only in what clients generate: " + list, v.varied);
+  }
+  message_.clear();
+  message_.shrink_to_fit();
+  pos_ = dot < steps_->size() ? dot : k;
+  if (dot < steps_->size()) {
+    if (env_.events.enabled())
+      env_.events.emit(
+          {{"event", "script"}, {"session", env_.id}, {"script", dscript().source}, {"step_line", dot_line}});
+    ++pos_;
+  }
+  if (!v.same && dscript().mismatch_closes) {
+    out.close();
+    closed_ = true;
+    return;
+  }
+  if (reply) play_sends(out);
+  else skip_answer();
+}
+
+void script_behaviour::note(std::size_t line, const std::string& text, const std::vector<std::string>& varied) {
+  if (!env_.events.enabled()) return;
+  env_.events.emit({{"event", "script"},
+                    {"session", env_.id},
+                    {"script", dscript().source},
+                    {"step_line", line},
+                    {"note", text},
+                    {"varied", varied}});
+}
+
+// An exact C: record against a whole client line (with its line end): a
+// command in any case of verb, tag and keywords, and with another SIZE
+// unless the script compares messages exactly; an AUTH response exactly.
+bool script_behaviour::command_matches(const step& s, std::string_view line) {
+  if (!line.ends_with("\r\n")) return false;
+  const std::string_view got = line.substr(0, line.size() - 2);
+  if (auth_line_) return got == s.bytes;
+  const command_match m = match_command(s.bytes, got, dscript().strict_data);
+  if (m == command_match::size_differs)
+    note(s.line, "SIZE differs from the recorded one (the message is compared at its end)", {"SIZE"});
+  return m != command_match::differ;
 }
 
 // A line (or the rest of one) against the expectations from pos_ on.
@@ -583,6 +760,14 @@ void script_behaviour::dialogue_line(std::string_view line, actions& out) {
       }
       mismatch(rest, out);
       return;
+    }
+    if (s.kind == op::expect_line) {
+      if (!command_matches(s, rest)) {
+        mismatch(rest, out);
+        return;
+      }
+      advance(rest);
+      break;
     }
     std::string e = expected_bytes(s);
     if (!rest.starts_with(e)) {
@@ -638,14 +823,14 @@ bool script_behaviour::line_expected(std::string_view line) {
     for (auto& g : got) caps_.push_back(std::move(g));
     return true;
   }
+  if (s.kind == op::expect_line) return command_matches(s, line);
   return expected_bytes(s) == line;
 }
 
 void script_behaviour::advance(std::string_view taken) {
   const step& s = (*steps_)[pos_];
-  if (env_.events.enabled() && (!in_data_ || taken == ".\r\n"))
+  if (env_.events.enabled())
     env_.events.emit({{"event", "script"}, {"session", env_.id}, {"script", dscript().source}, {"step_line", s.line}});
-  if (in_data_ && taken == ".\r\n") in_data_ = false;
   offset_ += taken.size();
   if (!taken.empty()) at_line_start_ = taken.back() == '\n';
   ++pos_;
@@ -672,7 +857,13 @@ void script_behaviour::finding(std::string_view received, const std::string& why
   else if (s.pat) expected = "C~ " + s.pat->text();
   else if (s.kind == op::expect_raw) expected = "C= " + escape(s.bytes);
   else expected = "C: " + escape(s.bytes);
-  const std::string where = dscript().source + ":" + std::to_string(s.line);
+  finding_at(escape(received), why, expected, s.line, escape(content_of(received)));
+}
+
+// `received` and `excerpt` escaped already.
+void script_behaviour::finding_at(std::string_view received, const std::string& why, const std::string& expected,
+                                  std::size_t line, std::string_view excerpt) {
+  const std::string where = dscript().source + ":" + std::to_string(line);
   ++findings_;
   if (env_.note_finding) env_.note_finding(conformance::level::must);
   if (!env_.events.enabled()) return;
@@ -683,12 +874,12 @@ void script_behaviour::finding(std::string_view received, const std::string& why
          {"level", "MUST"},
          {"rfc", ""},
          {"message", why + "; the script expected " + expected + " (" + where + ")"},
-         {"excerpt", escape(content_of(received))},
+         {"excerpt", std::string(excerpt)},
          {"offset", offset_},
          {"script", dscript().source},
-         {"script_line", s.line},
+         {"script_line", line},
          {"expected", expected},
-         {"received", escape(received)}};
+         {"received", std::string(received)}};
   env_.events.emit(std::move(e));
 }
 

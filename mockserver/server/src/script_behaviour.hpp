@@ -7,7 +7,13 @@
 //      matching a rule's trigger, when the rule's counters select it;
 //   2. the session's dialogue: the script's S: records are sent, its C:/C=/C~
 //      records are expected; a deviating line is a "script.mismatch" finding
-//      and @on-mismatch applies (reply and stay, or close);
+//      and @on-mismatch applies (reply and stay, or close). A C: record takes
+//      the command in any case of verb, tag and keywords (RFC 5321 §2.4,
+//      command_match.hpp). Mail data after a 354 the dialogue sent is not a
+//      command stream: it is taken whole, never answered before its end
+//      (RFC 5321 §4.1.1.4), compared with the recorded message as
+//      message_match.hpp says, and the recorded reply follows its end, also
+//      when it differed (a finding), unless @on-mismatch close;
 //   3. the reference server: everything else, and the whole session once the
 //      dialogue has ended.
 // A rule's @fallback puts the answer without it inside the rule's own: the
@@ -39,6 +45,8 @@
 #include <vector>
 
 #include "reference.hpp"
+#include "smtpkit/data.hpp"
+#include "smtpkit/mock/script/message_match.hpp"
 #include "smtpkit/mock/script/script.hpp"
 
 namespace smtpkit::mock {
@@ -131,6 +139,11 @@ class script_behaviour final : public behaviour, private command_hook {
   // dialogue
   void dialogue_run(actions& out);
   void dialogue_line(std::string_view line, actions& out);
+  std::size_t data_run(std::string_view avail, actions& out);
+  void end_of_message(actions& out, bool reply);
+  std::size_t recorded_message(std::vector<expected_record>* out, std::size_t& dot, std::size_t& end) const;
+  [[nodiscard]] bool command_matches(const step& s, std::string_view line);
+  void note(std::size_t line, const std::string& text, const std::vector<std::string>& varied);
   void play_sends(actions& out);
   [[nodiscard]] bool expects(const step& s) const noexcept;
   [[nodiscard]] std::string expected_bytes(const step& s) const;
@@ -139,6 +152,8 @@ class script_behaviour final : public behaviour, private command_hook {
   void skip_answer();
   void mismatch(std::string_view received, actions& out);
   void finding(std::string_view received, const std::string& why);
+  void finding_at(std::string_view received, const std::string& why, const std::string& expected, std::size_t line,
+                  std::string_view excerpt);
   void take_over(actions& out);
   void shadow(std::string_view taken);
 
@@ -161,6 +176,12 @@ class script_behaviour final : public behaviour, private command_hook {
   bool active_ = false;     // the dialogue is being played
   bool tls_wait_ = false;   // @tls sent; octets until the handshake are discarded
   bool in_data_ = false;    // between a 354 the dialogue sent and the client's "."
+  bool auth_response_ = false;        // the dialogue sent a 334: the next line answers it (RFC 4954 §4)
+  bool auth_line_ = false;            // the line being taken is such an answer, not a command
+  data_decoder data_;                 // finds the end of the mail data, as the reference server does
+  std::string message_;               // the client's mail data so far, as sent, up to message_limit_
+  std::uint64_t message_octets_ = 0;  // all of it, the final "." line included
+  std::size_t message_limit_ = 0;     // the recorded message's size and some more
   bool at_line_start_ = true;
   bool closed_ = false;     // a close, reset or hang was asked for
   pacing pace_;
