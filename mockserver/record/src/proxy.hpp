@@ -76,6 +76,7 @@ class proxy_session;
 
 struct recorder::impl {
   recorder_config cfg;
+  std::string prefix;  // "DIR/RUN-": this run's transcript names (files.hpp, new_run_id)
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   bound_endpoint bound;

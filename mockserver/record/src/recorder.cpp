@@ -10,8 +10,8 @@
 #include <cstring>
 #include <iostream>
 
-#include "smtpkit/mock/common/files.hpp"
 #include "smtpkit/command.hpp"
+#include "smtpkit/mock/common/files.hpp"
 
 namespace smtpkit::mock {
 namespace {
@@ -139,7 +139,6 @@ proxy_session::proxy_session(recorder::impl& r, tcp::socket client, std::size_t 
   boost::system::error_code ec;
   auto ep = client_.sock.remote_endpoint(ec);
   peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
-  path_ = r_.cfg.out_dir + "/" + id_ + ".smtp";
 }
 
 void proxy_session::flush_transcript(bool final) {
@@ -149,9 +148,12 @@ void proxy_session::flush_transcript(bool final) {
     text = "# smtpkit record: session " + id_ + ", client " + peer_ + ", server " + r_.cfg.upstream_host + ":" +
            std::to_string(r_.cfg.upstream_port) + "\n" + text;
   }
-  const bool append = file_started_;
-  file_started_ = true;
-  write_file(path_, text, append);
+  if (!file_started_) {
+    file_started_ = true;
+    path_ = create_file(r_.prefix + id_ + ".smtp", text);  // never replaces a file
+    return;
+  }
+  write_file(path_, text, true);
 }
 
 void proxy_session::record(side who, std::string_view bytes) {
@@ -405,6 +407,7 @@ recorder::impl::impl(recorder_config c) : cfg(std::move(c)) {
   if (fd < 0) throw setup_error("cannot write transcripts to " + cfg.out_dir + ": " + std::strerror(errno));
   ::close(fd);
   ::unlink(probe.c_str());
+  prefix = cfg.out_dir + "/" + new_run_id(cfg.out_dir) + "-";  // never an earlier run's names
   if (!cfg.tls_passthrough) {
     try {
       client_leg_tls = make_tls(cfg.tls_cert, cfg.tls_key, cfg.hostname);

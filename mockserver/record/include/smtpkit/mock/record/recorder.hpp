@@ -35,7 +35,7 @@ struct recorder_config {
   std::uint16_t listen_port = 0;  ///< 0: any free port (reported)
   std::string upstream_host;
   std::uint16_t upstream_port = 25;
-  std::string out_dir;            ///< one transcript per session: <out_dir>/sNNNNNN.smtp
+  std::string out_dir;            ///< one transcript per session: <out_dir>/<run>-sNNNNNN.smtp, never replacing a file
   std::string tls_cert;           ///< client leg; empty: self-signed
   std::string tls_key;
   std::string hostname = "localhost";  ///< name in the self-signed certificate
