@@ -90,6 +90,9 @@ void add_record(CLI::App& app, runner& run) {
   sub->add_flag("--tls-passthrough", c.tls_passthrough, "Relay TLS without terminating it (its content is not recorded)");
   sub->add_flag("--upstream-verify", c.upstream_verify, "Verify the server's certificate and name (system CAs)");
   sub->add_flag("--timing", c.timing, "Write @pause records for the gaps between octets");
+  sub->add_flag("--generalize", c.generalize,
+                "Make each transcript a reusable script as its session ends: C~ patterns for what a client varies "
+                "between runs (as `smtpkit script generalize`), the recorded lines kept as comments");
   sub->add_option("--timing-min", a->timing_min_ms, "Shortest gap written with --timing (ms)")->capture_default_str();
   sub->add_option("--events", c.events, "Write JSON-lines events to FILE ('-': standard output)");
   sub->add_option("--idle-timeout", a->idle, "Seconds without octets before a session is cut")->capture_default_str();

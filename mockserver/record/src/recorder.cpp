@@ -10,8 +10,12 @@
 #include <cstring>
 #include <iostream>
 
+#include <fstream>
+#include <sstream>
+
 #include "smtpkit/command.hpp"
 #include "smtpkit/mock/common/files.hpp"
+#include "smtpkit/mock/script/generalize.hpp"
 
 namespace smtpkit::mock {
 namespace {
@@ -154,6 +158,21 @@ void proxy_session::flush_transcript(bool final) {
     return;
   }
   write_file(path_, text, true);
+}
+
+// The session's file made a reusable script, in place: written beside it
+// and renamed over it, so a reader never sees half of it. A file that does
+// not read as a script (a session cut in the middle of a record) stays as
+// it was recorded.
+void proxy_session::generalize_transcript() {
+  std::ifstream in(path_, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto g = generalize(text.str(), path_);
+  if (!in || !std::holds_alternative<generalized>(g)) return;
+  const std::string tmp = path_ + ".generalizing";
+  if (write_file(tmp, std::get<generalized>(g).text, false) && ::rename(tmp.c_str(), path_.c_str()) == 0) return;
+  ::unlink(tmp.c_str());
 }
 
 void proxy_session::record(side who, std::string_view bytes) {
@@ -383,6 +402,7 @@ void proxy_session::finish() {
   finished_ = true;
   stop();
   flush_transcript(true);
+  if (r_.cfg.generalize && !path_.empty()) generalize_transcript();
   if (r_.events.enabled()) {
     r_.events.emit({{"event", "session"}, {"state", "closed"}, {"session", id_}, {"transcript", path_},
                     {"octets", {{"client", octets_[0]}, {"server", octets_[1]}}}});

@@ -38,18 +38,21 @@ enum class role : unsigned char { body, field, more, end, open, close };
 // declares a boundary, holds.
 struct shape {
   std::vector<role> roles;
-  std::vector<std::string_view> names;  // field, more: the field's name
+  std::vector<std::string> names;       // field, more: the field's name
   std::vector<std::string> boundaries;  // in the order declared; "" when a pattern declares it
   std::vector<int> boundary;            // per line: the boundary it holds, -1 for none
   std::vector<std::size_t> at;          // per line: where in the line (declaring lines)
 };
 
-// The text a pattern line shows for telling its kind: its literal start.
-std::string_view literal_start(const line& l) {
+// The text a line shows for telling its kind: an exact line's text, a
+// pattern's literal start (unescaped: "\\t{*}" starts with a tab).
+std::string literal_start(const line& l) {
   std::string_view t = l.text();
-  if (!l.pat) return t;
-  const std::size_t brace = t.find('{');
-  return t.substr(0, brace);
+  if (!l.pat) return std::string(t);
+  std::string bytes;
+  unescape_error ignored;
+  if (!unescape(t.substr(0, t.find('{')), bytes, ignored)) bytes.clear();
+  return bytes;
 }
 
 // `contiguous`: the lines are views into one buffer, one after the other
@@ -99,7 +102,8 @@ shape shape_of(const std::vector<line>& lines, bool contiguous) {
   for (std::size_t k = 0; k < lines.size(); ++k) {
     const line& l = lines[k];
     if (header) {
-      const header_line h = classify_header_line(literal_start(l));
+      const std::string start = literal_start(l);
+      const header_line h = classify_header_line(start);
       if (h.kind == header_line_kind::end && !(l.pat && !l.text().empty())) {
         close_field(k);
         s.roles[k] = role::end;
@@ -111,7 +115,7 @@ shape shape_of(const std::vector<line>& lines, bool contiguous) {
         close_field(k);
         field = k;
         s.roles[k] = role::field;
-        s.names[k] = h.name;
+        s.names[k] = std::string(h.name);
       } else {
         close_field(k);
       }
