@@ -317,6 +317,7 @@ message_verdict compare_message(const std::vector<expected_record>& expected, st
       v.expected = i < E.size() ? record_of(E[i]) : "(the end of the message)";
       v.received_line = j < R.size() ? j + 1 : 0;
       v.received = j < R.size() ? escape(R[j].wire) : "(the end of the message)";
+      if (j < R.size()) v.excerpt = escape(R[j].text());
       if (i == E.size() && !E.empty()) v.line = E.back().script_line;
       return v;
     }

@@ -686,7 +686,7 @@ void script_behaviour::end_of_message(actions& out, bool reply) {
   if (!v.same) {
     const std::string where = v.received_line ? " at its line " + std::to_string(v.received_line) : "";
     finding_at(v.received, "the message differs from the recorded one" + where, v.expected, v.line ? v.line : dot_line,
-               v.received);
+               v.excerpt);
   } else if (!v.varied.empty()) {
     std::string list;
     for (const auto& n : v.varied) list += (list.empty() ? "" : ", ") + n;

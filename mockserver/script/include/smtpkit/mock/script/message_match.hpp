@@ -54,6 +54,7 @@ struct message_verdict {
   std::size_t received_line = 0;  ///< the message's line (1-based; 0: the message had ended)
   std::string expected;           ///< the record ("C: Subject: x", "C~ ...") or "(the end of the message)"
   std::string received;           ///< the line received, escaped, or "(the end of the message)"
+  std::string excerpt;            ///< the line received without its line end, escaped ("" at the end)
 };
 
 /// `received`: the wire octets of the message without the final ".\r\n";
