@@ -28,6 +28,12 @@ std::string canonical(std::string_view line, bool drop_size, bool& had_size) {
   const command_result r = parse_command(line, o);
   if (r.cmd.kind == verb::unknown) return out;
   upper(out, 0, r.cmd.verb_text.size());
+  if (r.cmd.kind == verb::bdat && r.ok()) {
+    // RFC 3030 §2: bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ]; the
+    // size is the chunk's, so it goes with the message as SIZE does.
+    had_size = true;
+    return "BDAT" + (drop_size ? std::string() : " " + std::to_string(r.cmd.chunk_size)) + (r.cmd.last ? " LAST" : "");
+  }
   if (r.cmd.kind != verb::mail && r.cmd.kind != verb::rcpt) return out;
   // " FROM:" / " TO:" stands between the verb and the argument.
   const std::size_t tag = r.cmd.verb_text.size();

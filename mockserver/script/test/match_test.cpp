@@ -47,6 +47,10 @@ const command_case command_cases[] = {
     {__LINE__, "RFC 4954 AUTH data stays exact", "AUTH PLAIN AGFsaWNlAHB3", "auth PLAIN AGFsaWNlAHB3", M::by_case,
      M::by_case},
     {__LINE__, "RFC 4954 a response is not a command", "dGVzdA==", "DGVZDA==", M::differ, M::differ},
+    {__LINE__, "RFC 3030 §2 BDAT in any case", "BDAT 120 LAST", "bdat 120 last", M::by_case, M::by_case},
+    {__LINE__, "RFC 3030 §2 the chunk size goes with the message", "BDAT 120 LAST", "BDAT 131 LAST", M::differ,
+     M::size_differs},
+    {__LINE__, "RFC 3030 §2 LAST is compared", "BDAT 120 LAST", "BDAT 120", M::differ, M::differ},
     {__LINE__, "§4.1.1 another verb", "RSET", "NOOP", M::differ, M::differ},
     {__LINE__, "§4.1.1 trailing text counts", "NOOP", "NOOP x", M::differ, M::differ},
 };

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "smtpkit/command.hpp"
 #include "smtpkit/detail/utf8.hpp"
 #include "smtpkit/escape.hpp"
 #include "smtpkit/mock/common/event_log.hpp"
@@ -436,6 +437,7 @@ void script_behaviour::tls_started(actions& out) {
   at_line_start_ = true;
   in_data_ = false;
   auth_response_ = false;
+  chunk_left_ = 0;
   ref_->tls_started(out);
   if (active_) dialogue_run(out);
 }
@@ -517,6 +519,10 @@ void script_behaviour::dialogue_run(actions& out) {
     if (!active_ || closed_ || tls_wait_ || avail.empty()) break;
     if (in_data_) {
       head += data_run(avail, out);
+      continue;
+    }
+    if (chunk_left_ > 0) {
+      head += chunk_run(avail, out);
       continue;
     }
     const step& s = (*steps_)[pos_];
@@ -674,24 +680,9 @@ void script_behaviour::end_of_message(actions& out, bool reply) {
   std::vector<expected_record> expected;
   std::size_t dot = 0, k = 0;
   recorded_message(&expected, dot, k);
-  const std::uint64_t size = message_octets_ >= 3 ? message_octets_ - 3 : 0;  // without ".\r\n"
-  const bool complete = size <= message_.size();
-  const std::string_view received =
-      std::string_view(message_).substr(0, std::min<std::uint64_t>(size, message_.size()));
-  message_rules rules;
-  rules.strict = dscript().strict_data;
-  rules.ignore = dscript().data_ignore;
-  const message_verdict v = compare_message(expected, received, complete, rules);
+  message_octets_ = message_octets_ >= 3 ? message_octets_ - 3 : 0;  // without ".\r\n"
   const std::size_t dot_line = dot < steps_->size() ? (*steps_)[dot].line : 0;
-  if (!v.same) {
-    const std::string where = v.received_line ? " at its line " + std::to_string(v.received_line) : "";
-    finding_at(v.received, "the message differs from the recorded one" + where, v.expected, v.line ? v.line : dot_line,
-               v.excerpt);
-  } else if (!v.varied.empty()) {
-    std::string list;
-    for (const auto& n : v.varied) list += (list.empty() ? "" : ", ") + n;
-    note(dot_line, "the message differs from the recorded one only in what clients generate: " + list, v.varied);
-  }
+  compare_message_now(expected, dot_line);
   message_.clear();
   message_.shrink_to_fit();
   pos_ = dot < steps_->size() ? dot : k;
@@ -701,13 +692,138 @@ void script_behaviour::end_of_message(actions& out, bool reply) {
           {{"event", "script"}, {"session", env_.id}, {"script", dscript().source}, {"step_line", dot_line}});
     ++pos_;
   }
-  if (!v.same && dscript().mismatch_closes) {
+  if (message_differs_ && dscript().mismatch_closes) {
     out.close();
     closed_ = true;
     return;
   }
   if (reply) play_sends(out);
   else skip_answer();
+}
+
+// The client's message (message_, message_octets_ of it) against the
+// expected records: a difference is a finding, what only varied a note.
+void script_behaviour::compare_message_now(const std::vector<expected_record>& expected, std::size_t at_line) {
+  const bool complete = message_octets_ <= message_.size();
+  const std::string_view received =
+      std::string_view(message_).substr(0, std::min<std::uint64_t>(message_octets_, message_.size()));
+  message_rules rules;
+  rules.strict = dscript().strict_data;
+  rules.ignore = dscript().data_ignore;
+  const message_verdict v = compare_message(expected, received, complete, rules);
+  message_differs_ = !v.same;
+  if (!v.same) {
+    const std::string where = v.received_line ? " at its line " + std::to_string(v.received_line) : "";
+    finding_at(v.received, "the message differs from the recorded one" + where, v.expected, v.line ? v.line : at_line,
+               v.excerpt);
+  } else if (!v.varied.empty()) {
+    std::string list;
+    for (const auto& n : v.varied) list += (list.empty() ? "" : ", ") + n;
+    note(at_line, "the message differs from the recorded one only in what clients generate: " + list, v.varied);
+  }
+}
+
+// A BDAT command line in the dialogue (RFC 3030 §2): the chunk that follows
+// is mail data whatever the script expected, and the reply to the command
+// comes after it. A BDAT line the script waits for (its chunk size and
+// the chunk compared as a message is, see end_of_chunk) moves the dialogue
+// on; another is a finding, answered once its chunk has come.
+bool script_behaviour::bdat_line(std::string_view line) {
+  if (!line.ends_with("\r\n")) return false;
+  parse_options o;
+  o.relax = lenient::all;
+  const command_result c = parse_command(content_of(line), o);
+  if (c.cmd.kind != verb::bdat || !c.ok()) return false;
+  const step& s = (*steps_)[pos_];
+  bool matched = false;
+  chunk_recorded_ = c.cmd.chunk_size;
+  if (s.kind == op::expect_line && s.pat) {
+    captures got;
+    matched = s.pat->match(content_of(line), &got);
+    if (matched)
+      for (auto& g : got) caps_.push_back(std::move(g));
+  } else if (s.kind == op::expect_line) {
+    matched = command_matches(s, line);
+    const command_result e = parse_command(s.bytes, o);
+    if (e.cmd.kind == verb::bdat && e.ok()) chunk_recorded_ = e.cmd.chunk_size;
+  }
+  chunk_left_ = c.cmd.chunk_size;
+  chunk_refused_ = !matched;
+  message_.clear();
+  message_octets_ = 0;
+  message_limit_ = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_recorded_, 1ull << 32)) + message_slack;
+  if (matched) {
+    advance(line);
+  } else {
+    mismatched_ = true;  // the reference never sees it, nor its chunk
+    finding(line, "the client sent something else");
+    offset_ += line.size();
+  }
+  return true;
+}
+
+std::size_t script_behaviour::chunk_run(std::string_view avail, actions& out) {
+  const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(avail.size(), chunk_left_));
+  const std::string_view piece = avail.substr(0, take);
+  chunk_left_ -= take;
+  offset_ += take;
+  message_octets_ += take;
+  if (message_.size() < message_limit_)
+    message_.append(piece.substr(0, std::min<std::size_t>(piece.size(), message_limit_ - message_.size())));
+  at_line_start_ = true;
+  if (chunk_left_ == 0) end_of_chunk(out);
+  return take;
+}
+
+// A BDAT chunk has come: compared with the script's records that follow
+// its BDAT record (as many octets as the recorded size), then answered —
+// with the reply the script recorded, or, after a deviating BDAT line, as
+// @on-mismatch says. The reference server, which follows, gets the command
+// and its chunk when the reply accepted them.
+void script_behaviour::end_of_chunk(actions& out) {
+  answer_.clear();
+  if (chunk_refused_) {
+    shadow_pending_.clear();
+    if (dscript().mismatch_closes) {
+      out.close();
+      closed_ = true;
+      return;
+    }
+    const std::string reply = dscript().mismatch_reply + "\r\n";
+    note_replies(reply);
+    out.write(reply);
+    return;
+  }
+  std::vector<expected_record> expected;
+  std::uint64_t have = 0;
+  std::size_t k = pos_;
+  for (; k < steps_->size() && have < chunk_recorded_; ++k) {
+    const step& s = (*steps_)[k];
+    if (s.kind == op::expect_line && s.pat) {
+      expected.push_back({{}, &*s.pat, s.line});
+      have += s.pat->text().size() + 2;
+    } else if (s.kind == op::expect_line || s.kind == op::expect_raw) {
+      std::string bytes = s.kind == op::expect_raw ? s.bytes : s.bytes + "\r\n";
+      have += bytes.size();
+      expected.push_back({std::move(bytes), nullptr, s.line});
+    } else if (s.kind != op::pause && s.kind != op::rate && s.kind != op::split) {
+      break;
+    }
+  }
+  const std::size_t at_line = k > pos_ ? (*steps_)[k - 1].line : (pos_ > 0 ? (*steps_)[pos_ - 1].line : 0);
+  compare_message_now(expected, at_line);
+  pos_ = k;
+  if (message_differs_ && dscript().mismatch_closes) {
+    out.close();
+    closed_ = true;
+    return;
+  }
+  play_sends(out);
+  const bool whole = message_octets_ <= message_.size();
+  if (whole) shadow(message_);
+  else shadow_pending_.clear();
+  message_.clear();
+  message_.shrink_to_fit();
 }
 
 void script_behaviour::note(std::size_t line, const std::string& text, const std::vector<std::string>& varied) {
@@ -735,6 +851,11 @@ bool script_behaviour::command_matches(const step& s, std::string_view line) {
 
 // A line (or the rest of one) against the expectations from pos_ on.
 void script_behaviour::dialogue_line(std::string_view line, actions& out) {
+  play_sends(out);
+  if (active_ && !closed_ && !tls_wait_ && !auth_line_ && bdat_line(line)) {
+    if (chunk_left_ == 0) end_of_chunk(out);  // BDAT 0 LAST
+    return;
+  }
   std::string_view rest = line;
   while (!rest.empty()) {
     play_sends(out);

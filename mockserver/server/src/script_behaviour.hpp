@@ -94,7 +94,7 @@ class script_behaviour final : public behaviour, private command_hook {
   void timed_out(actions& out) override;
   void shutting_down(actions& out) override;
   [[nodiscard]] std::size_t buffered() const override { return buf_.size() + ref_->buffered(); }
-  [[nodiscard]] bool busy() const override { return ref_->busy() || (active_ && in_data_); }
+  [[nodiscard]] bool busy() const override { return ref_->busy() || (active_ && (in_data_ || chunk_left_ > 0)); }
 
   /// True while the session's dialogue is still being played.
   [[nodiscard]] bool in_dialogue() const noexcept { return active_; }
@@ -140,6 +140,10 @@ class script_behaviour final : public behaviour, private command_hook {
   void dialogue_run(actions& out);
   void dialogue_line(std::string_view line, actions& out);
   std::size_t data_run(std::string_view avail, actions& out);
+  bool bdat_line(std::string_view line);
+  std::size_t chunk_run(std::string_view avail, actions& out);
+  void end_of_chunk(actions& out);
+  void compare_message_now(const std::vector<expected_record>& expected, std::size_t at_line);
   void end_of_message(actions& out, bool reply);
   std::size_t recorded_message(std::vector<expected_record>* out, std::size_t& dot, std::size_t& end) const;
   [[nodiscard]] bool command_matches(const step& s, std::string_view line);
@@ -182,6 +186,12 @@ class script_behaviour final : public behaviour, private command_hook {
   std::string message_;               // the client's mail data so far, as sent, up to message_limit_
   std::uint64_t message_octets_ = 0;  // all of it, the final "." line included
   std::size_t message_limit_ = 0;     // the recorded message's size and some more
+  // A BDAT chunk the dialogue takes (RFC 3030 §2): its octets are never
+  // commands, and its reply comes after it.
+  std::uint64_t chunk_left_ = 0;
+  std::uint64_t chunk_recorded_ = 0;  // the size the script's BDAT record gave
+  bool chunk_refused_ = false;        // the BDAT line was not what the script waits for
+  bool message_differs_ = false;      // the last comparison found a difference
   bool at_line_start_ = true;
   bool closed_ = false;     // a close, reset or hang was asked for
   pacing pace_;

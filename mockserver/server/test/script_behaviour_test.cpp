@@ -276,6 +276,45 @@ TEST(replay, no_reply_is_written_inside_mail_data) {
   EXPECT_TRUE(has(end, act::close));
 }
 
+const char* const recorded_bdat =
+    "S: 220 mx.example.test ESMTP\n"
+    "C: EHLO c.example\n"
+    "S: 250-mx.example.test\n"
+    "S: 250 CHUNKING\n"
+    "C: MAIL FROM:<a@example.test>\n"
+    "S: 250 2.1.0 Ok\n"
+    "C: RCPT TO:<b@example.test>\n"
+    "S: 250 2.1.5 Ok\n"
+    "C: BDAT 74 LAST\n"
+    "C: Date: Thu, 01 Jan 2026 00:00:00 +0000\n"
+    "C: Message-ID: <1@c.example>\n"
+    "C:\n"
+    "C: body\n"
+    "S: 250 2.0.0 queued as 1\n"
+    "C: QUIT\n"
+    "S: 221 2.0.0 bye\n";
+
+TEST(replay, a_bdat_chunk_is_never_commands_and_its_size_goes_with_the_message) {
+  // RFC 3030 §2: the chunk follows its command; the reply follows the chunk.
+  session_fixture s(script_of(recorded_bdat));
+  s.greet();
+  s.say("EHLO c.example\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n");
+  const std::string chunk = "Date: Fri, 2 Jan 2026 10:00:00 +0100\r\nMessage-ID: <222@c.example>\r\n\r\nbody\r\n";
+  EXPECT_EQ(s.say("bdat " + std::to_string(chunk.size()) + " last\r\n" + chunk.substr(0, 20)), "");
+  EXPECT_EQ(s.say(chunk.substr(20) + "QUIT\r\n"), "250 2.0.0 queued as 1\r\n221 2.0.0 bye\r\n");
+  EXPECT_EQ(s.findings, 0) << s.events();
+  EXPECT_EQ(s.count("\"varied\":[\"SIZE\"]"), 1u) << s.events();
+  EXPECT_EQ(s.count("\"varied\":[\"Date\",\"Message-ID\"]"), 1u) << s.events();
+  EXPECT_EQ(s.count("\"event\":\"message\""), 1u) << "the reference followed, chunk and all";
+  // A BDAT line the script does not wait for: its chunk is still data, and
+  // the one reply comes after it.
+  session_fixture t(script_of(recorded_bdat));
+  t.greet();
+  t.say("EHLO c.example\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n");
+  EXPECT_EQ(t.say("BDAT 12\r\nRSET\r\nQUIT\r\n"), "503 5.5.1 Unexpected command\r\n");
+  EXPECT_EQ(t.findings, 1);
+}
+
 TEST(replay, an_auth_response_is_compared_exactly) {
   const char* auth =
       "S: 220 x\nC: EHLO c\nS: 250-x\nS: 250 AUTH LOGIN\nC: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\n"

@@ -6,9 +6,10 @@
 // (addresses, domains, parameter values, AUTH data) matches exactly. Where
 // those parts are is the grammar's to say (parse_command's views).
 //
-// A message's declared size (MAIL's SIZE=, RFC 1870 §3) belongs with the
-// message: when a served recording does not compare the message octet for
-// octet (the default, message_match.hpp), it does not compare SIZE either.
+// A message's declared size (MAIL's SIZE=, RFC 1870 §3; a BDAT chunk's
+// size, RFC 3030 §2) belongs with the message: when a served recording does
+// not compare the message octet for octet (the default, message_match.hpp),
+// it does not compare those sizes either.
 //
 // Limits: a line that is not a command of a verb the grammar knows (an AUTH
 // response, X-commands) matches only exactly.
@@ -23,7 +24,7 @@ enum class command_match : std::uint8_t {
   differ,        ///< not the same command
   exact,         ///< octet for octet
   by_case,       ///< the same but for the case of verb, tag or keywords
-  size_differs,  ///< the same but for the SIZE value (only when sizes are not compared)
+  size_differs,  ///< the same but for the SIZE value or BDAT chunk size (only when sizes are not compared)
 };
 
 /// `expected` and `received` without their CRLF.
