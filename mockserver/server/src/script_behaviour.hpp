@@ -51,6 +51,22 @@
 
 namespace smtpkit::mock {
 
+namespace script_detail {
+/// A client line without its terminator (CRLF, or the bare LF a C= record keeps).
+inline std::string_view content_of(std::string_view line) {
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+/// The octets a list of actions puts on the wire.
+inline std::string wire_of(const actions& a) {
+  std::string s;
+  for (const auto& x : a.list())
+    if (x.kind == act::write || x.kind == act::throttle) s += x.bytes;
+  return s;
+}
+}  // namespace script_detail
+
 /// The scripts of one server and what their rules have counted so far; one
 /// per server, shared by its sessions (all on the server's one thread).
 class script_set {
