@@ -1,4 +1,7 @@
-// generalize.cpp — the C: records of what varies between runs made C~ patterns.
+// generalize.cpp — the C: records of what varies between runs made C~
+// patterns: EHLO names (RFC 5321 §4.1.1.1), SIZE (RFC 1870), generated
+// fields and date-times (RFC 5322 §3.3, §3.6), boundaries (RFC 2046
+// §5.1.1). Where a command's parts are, and a message's, is the grammar's.
 #include "smtpkit/mock/script/generalize.hpp"
 
 #include <algorithm>

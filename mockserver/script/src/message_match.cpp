@@ -1,4 +1,7 @@
-// message_match.cpp — a client's message against the one a script recorded.
+// message_match.cpp — a client's message against the one a script recorded:
+// header sections and fields (RFC 5322 §2.2, §3.6), MIME parts and their
+// boundaries (RFC 2046 §5.1.1), line by line; the grammar of those lines is
+// parser/'s (smtpkit/message.hpp).
 #include "smtpkit/mock/script/message_match.hpp"
 
 #include <algorithm>
