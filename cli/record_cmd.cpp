@@ -75,8 +75,8 @@ void add_record(CLI::App& app, runner& run) {
       "format (docs/dialogue-format.md), exact to the byte. RUN is the UTC time the run started (with -2, -3\n"
       "when a run of that second wrote there): a folder used again keeps every earlier file.\n"
       "After a 220 to STARTTLS, TLS is terminated on both legs and the dialogue inside is recorded after\n"
-      "an @tls record (--tls-passthrough: relayed, not recorded). --tls: implicit TLS (RFC 8314, e.g. port 465) on "
-      "both legs, the whole dialogue inside it.\n"
+      "an @tls record (--tls-passthrough: relayed, not recorded). --tls: implicit TLS (RFC 8314, e.g. port\n"
+      "465) on both legs, the whole dialogue inside it. --generalize: each transcript made a reusable script.\n"
       "Port 0 picks a free port (printed on stderr and in the 'listening' event).\n"
       "SIGINT/SIGTERM: stop, cut open sessions, write their transcripts, exit 0. Setup errors exit 2.");
   auto& c = a->cfg;
