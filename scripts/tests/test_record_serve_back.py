@@ -172,6 +172,20 @@ def test_a_date_in_swaks_subject_is_a_difference_unless_generalized(record, exim
             assert srv.findings[0].expected.startswith("C: Subject: test "), srv.findings[0]
 
 
+def test_strict_data_compares_every_octet(record, aiosmtpd_server, smtp_server_factory):
+    # serve --strict-data: the fresh Date: is a difference, and so is SIZE.
+    need("curl")
+    rec = record(aiosmtpd_server)
+    assert clients.curl("127.0.0.1", rec.port, SENDER, [RCPT], fresh_message()).ok
+    path = rec.transcript()[1]["transcript"]
+    time.sleep(max(0.0, 1.05 - (time.time() % 1.0)))
+    srv = smtp_server_factory(path, strict_data=True)
+    assert clients.curl(srv.host, srv.port, SENDER, [RCPT], fresh_message()).returncode is not None
+    srv.wait_for_sessions_closed()
+    expected = [f.expected for f in srv.findings if f.rule == "script.mismatch"]
+    assert any(e.startswith(("C: Date: ", "C: Message-ID: ", "C: MAIL FROM:")) for e in expected), expected
+
+
 RECORDED = """S: 220 mx.example.test ESMTP
 C: EHLO client.smtpkit.test
 S: 250-mx.example.test
