@@ -52,10 +52,12 @@ void add_record(CLI::App& app, runner& run) {
   auto a = std::make_shared<record_args>();
   auto* sub = app.add_subcommand("record", "Proxy between a client and a server, writing one transcript per session");
   sub->footer(
-      "Every octet is forwarded unchanged, both ways; DIR/sNNNNNN.smtp gets the session in the dialogue\n"
-      "format (docs/dialogue-format.md), exact to the byte. After a 220 to STARTTLS, TLS is terminated on\n"
-      "both legs and the dialogue inside is recorded after an @tls record (--tls-passthrough: relayed, not\n"
-      "recorded). --tls: implicit TLS (RFC 8314, e.g. port 465) on both legs, the whole dialogue inside it.\n"
+      "Every octet is forwarded unchanged, both ways; DIR/RUN-sNNNNNN.smtp gets the session in the dialogue\n"
+      "format (docs/dialogue-format.md), exact to the byte. RUN is the UTC time the run started (with -2, -3\n"
+      "when a run of that second wrote there): a folder used again keeps every earlier file.\n"
+      "After a 220 to STARTTLS, TLS is terminated on both legs and the dialogue inside is recorded after\n"
+      "an @tls record (--tls-passthrough: relayed, not recorded). --tls: implicit TLS (RFC 8314, e.g. port\n"
+      "465) on both legs, the whole dialogue inside it. --generalize: each transcript made a reusable script.\n"
       "Port 0 picks a free port (printed on stderr and in the 'listening' event).\n"
       "SIGINT/SIGTERM: stop, cut open sessions, write their transcripts, exit 0. Setup errors exit 2.");
   auto& c = a->cfg;
@@ -69,6 +71,9 @@ void add_record(CLI::App& app, runner& run) {
   sub->add_flag("--tls-passthrough", c.tls_passthrough, "Relay TLS without terminating it (its content is not recorded)");
   sub->add_flag("--upstream-verify", c.upstream_verify, "Verify the server's certificate and name (system CAs)");
   sub->add_flag("--timing", c.timing, "Write @pause records for the gaps between octets");
+  sub->add_flag("--generalize", c.generalize,
+                "Make each transcript a reusable script as its session ends: C~ patterns for what a client varies "
+                "between runs (as `smtpkit script generalize`), the recorded lines kept as comments");
   sub->add_option("--timing-min", a->timing_min_ms, "Shortest gap written with --timing (ms)")->capture_default_str();
   sub->add_option("--events", c.events, "Write JSON-lines events to FILE ('-': standard output)");
   sub->add_option("--idle-timeout", a->idle, "Seconds without octets before a session is cut")->capture_default_str();

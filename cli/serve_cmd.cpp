@@ -1,4 +1,5 @@
 // cli/serve_cmd.cpp — `smtpkit serve`: the mock SMTP server.
+#include <algorithm>
 #include <iostream>
 #include <tuple>
 
@@ -17,6 +18,8 @@ struct serve_args {
   std::vector<std::string> users;
   std::vector<std::string> no_ext;
   std::vector<std::string> scripts;
+  bool strict_data = false;
+  std::vector<std::string> data_ignore;
   std::string fail_on;
   policy_flags policy;
   bool no_check = false;
@@ -68,6 +71,13 @@ int run_serve(serve_args& a) {
   cfg.idle_timeout = std::chrono::seconds(a.idle);
   cfg.session_timeout = std::chrono::seconds(a.total);
   cfg.shutdown_grace = std::chrono::seconds(a.grace);
+  for (const auto& n : a.data_ignore) {
+    // RFC 5322 §3.6.8: field-name = 1*ftext (printable US-ASCII but ":").
+    if (n.empty() || std::any_of(n.begin(), n.end(), [](char c) { return c == ':' || c < 33 || c > 126; })) {
+      std::cerr << "smtpkit serve: --data-ignore " << n << ": expected a header field name\n";
+      return exit_usage;
+    }
+  }
   // Every script is loaded and checked before anything listens: a typo must
   // not leave a half-working server behind.
   std::vector<mock::script> scripts;
@@ -77,7 +87,10 @@ int run_serve(serve_args& a) {
       std::cerr << e->to_string() << "\n";
       return exit_usage;
     }
-    scripts.push_back(std::move(std::get<mock::script>(r)));
+    auto& s = std::get<mock::script>(r);
+    s.strict_data = s.strict_data || a.strict_data;
+    s.data_ignore.insert(s.data_ignore.end(), a.data_ignore.begin(), a.data_ignore.end());
+    scripts.push_back(std::move(s));
   }
   try {
     mock::server srv(cfg, scripts.empty() ? mock::server::behaviour_factory{} : mock::script_factory(std::move(scripts)));
@@ -108,11 +121,18 @@ void add_serve(CLI::App& app, runner& run) {
   sub->add_flag("--discard", c.discard, "Accept and forget messages (no storage)");
   sub->add_flag("--durable", c.durable, "fsync each message and its envelope before the 250 reply");
   sub->add_option("--events", c.events, "Write JSON-lines events to FILE ('-': standard output)");
-  sub->add_option("--transcripts", c.transcripts, "Write one transcript per session to this folder");
+  sub->add_option("--transcripts", c.transcripts,
+                  "Write one transcript per session to this folder, as RUN-sNNNNNN.smtp "
+                  "(RUN: the UTC time the run started; no earlier file is ever replaced)");
   sub->add_option("--tls-cert", c.tls_cert, "PEM certificate (default: self-signed, made at start)");
   sub->add_option("--tls-key", c.tls_key, "PEM private key");
   sub->add_option("--script", a->scripts,
                   "Play this script (docs/dialogue-format.md) over the reference server (repeatable)");
+  sub->add_flag("--strict-data", a->strict_data,
+                "Scripts compare a message octet for octet, and SIZE too (default: not the Date, Message-ID, "
+                "boundaries and other fields clients generate)");
+  sub->add_option("--data-ignore", a->data_ignore,
+                  "A header field scripts do not compare in a message, besides the generated ones (repeatable)");
   sub->add_option("--user", a->users, "NAME:PASSWORD accepted by AUTH (repeatable; none: accept any)");
   sub->add_flag("--auth-required", c.auth_required, "Refuse MAIL (530) until the client authenticated");
   sub->add_option("--auth-mechanisms", c.auth_mechanisms, "SASL mechanisms to offer")

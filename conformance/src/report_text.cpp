@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <vector>
 
 #include "report_format.hpp"
 
@@ -52,10 +53,41 @@ void write_findings(std::ostream& out, const report& r, const report_options& o)
                      paint(o.color, bad ? "\033[31;1m" : "\033[32;1m", bad ? "FAIL" : "PASS"), to_string(o.fail_on), failing);
 }
 
+std::vector<std::string_view> lines_of(std::string_view s) {
+  std::vector<std::string_view> out;
+  for (;;) {
+    const auto nl = s.find('\n');
+    out.push_back(s.substr(0, nl));
+    if (nl == std::string_view::npos) return out;
+    s.remove_prefix(nl + 1);
+  }
+}
+
+// The recorded reply and the one received, side by side, line by line;
+// "!" marks the lines that differ.
+void write_side_by_side(std::ostream& out, const mismatch& m, const report_options& o) {
+  const auto rec = lines_of(m.recorded);
+  const auto got = lines_of(m.received);
+  constexpr std::size_t widest = 60;
+  std::size_t width = std::string_view("recorded").size();
+  for (auto l : rec) width = std::max(width, std::min(l.size(), widest));
+  out << fmt::format("    {:<{}} | {}\n", "recorded", width, "received");
+  for (std::size_t i = 0; i < std::max(rec.size(), got.size()); ++i) {
+    std::string left(i < rec.size() ? rec[i] : std::string_view());
+    if (left.size() > width) left = left.substr(0, width - 3) + "...";
+    const std::string_view right = i < got.size() ? got[i] : std::string_view();
+    const bool same = i < rec.size() && i < got.size() && rec[i] == got[i];
+    const std::string row = fmt::format("  {} {:<{}} | {}", same ? ' ' : '!', safe(left), width, safe(right));
+    out << (same ? row : paint(o.color, "\033[31m", row)) << "\n";
+  }
+}
+
 void write_replay(std::ostream& out, const report& r, const report_case& rc, const report_options& o) {
-  for (const auto& m : rc.mismatches)
+  for (const auto& m : rc.mismatches) {
     out << fmt::format("{}:{}: reply differs: expected {}, received {}\n", rc.file, m.line, m.expected,
                        detail::one_line(m.received));
+    if (!m.recorded.empty()) write_side_by_side(out, m, o);
+  }
   if (rc.result == outcome::error) out << rc.file << ": " << rc.reason << "\n";
   write_findings(out, r, o);
   // Findings name lines of the live dialogue: show it when there are any,

@@ -101,6 +101,9 @@ def test_a_different_server_shows_where_it_differs():
     out = p.stdout.decode()
     assert p.returncode == 1
     assert "real-smtplib-aiosmtpd-starttls.smtp:15: reply differs: expected reply 220" in out
+    # The recorded reply and the one received, side by side.
+    assert ("    recorded               | received\n"
+            "  ! 220 Ready to start TLS | 503 STARTTLS command used when not advertised\n") in out, out
     assert "the replayed dialogue" in out
 
 

@@ -117,6 +117,15 @@ std::string describe_expected(const std::vector<step>& steps, std::size_t first,
   return out;
 }
 
+std::string describe_recorded(const std::vector<step>& steps, std::size_t first, std::size_t end) {
+  std::string out;
+  for (std::size_t k = first; k < end; ++k) {
+    if (k > first) out += "\n";
+    out += steps[k].pat ? steps[k].pat->text() : escape(steps[k].bytes);
+  }
+  return out;
+}
+
 std::string describe_received(const received_reply& r) {
   // Reports stay readable: a reply is shown up to about 4 KiB.
   constexpr std::size_t shown = 4096;
@@ -231,9 +240,9 @@ class player {
     stop_ = true;
   }
 
-  void mismatch(std::size_t line, std::string expected, std::string received) {
+  void mismatch(std::size_t line, std::string expected, std::string received, std::string recorded = {}) {
     std::string why = "line " + std::to_string(line) + ": expected " + expected + ", received " + received;
-    r_.expectations.push_back({line, std::move(expected), std::move(received), false});
+    r_.expectations.push_back({line, std::move(expected), std::move(received), false, std::move(recorded)});
     if (r_.status == run_status::completed) {
       r_.status = run_status::failed;
       r_.reason = std::move(why);
@@ -617,7 +626,7 @@ class player {
         stop_ = true;
         return;
       }
-      mismatch(line, expected, "(connection closed)");
+      mismatch(line, expected, "(connection closed)", detail::describe_recorded(steps, first, end));
       stop_ = true;
       return;
     }
@@ -643,7 +652,7 @@ class player {
       not_applicable("needs " + needs + "; line " + std::to_string(line) + " received " + detail::describe_received(rep));
       return;
     }
-    mismatch(line, expected, detail::describe_received(rep));
+    mismatch(line, expected, detail::describe_received(rep), detail::describe_recorded(steps, first, end));
     const std::uint16_t recorded = detail::shape_of(steps[end - 1].bytes).code;
     const bool next_is_tls = end < steps.size() && steps[end].kind == op::tls;
     if (!o_.continue_after_mismatch || recorded / 100 == 3 || next_is_tls || steps[end - 1].pat) stop_ = true;

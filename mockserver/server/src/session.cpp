@@ -107,12 +107,12 @@ void session::flush_transcript(bool final) {
   std::string text = final ? rec_->take() : rec_->drain();
   if (text.empty() && transcript_started_) return;
   if (!transcript_started_) {
-    transcript_path_ = srv_.cfg.transcripts + "/" + env_.id + ".smtp";
     text = "# smtpkit serve: session " + env_.id + " from " + env_.peer + "\n" + text;
+    transcript_started_ = true;
+    transcript_path_ = create_file(srv_.transcript_prefix + env_.id + ".smtp", text);  // never replaces a file
+    return;
   }
-  const bool append = transcript_started_;
-  transcript_started_ = true;
-  write_file(transcript_path_, text, append);
+  write_file(transcript_path_, text, true);
 }
 
 asio::awaitable<std::size_t> session::read_some(char*& data) {

@@ -7,6 +7,7 @@
 #include "smtpkit/error.hpp"
 #include "smtpkit/escape.hpp"
 #include "smtpkit/line.hpp"
+#include "smtpkit/message.hpp"
 #include "smtpkit/options.hpp"
 #include "smtpkit/params.hpp"
 #include "smtpkit/path.hpp"

@@ -2,7 +2,9 @@
 
   smtp_server           a MockServer started fresh for each test
   smtp_server_factory   make as many as a test needs: factory(script=None, **options)
-  @pytest.mark.smtp_script(SCRIPT, **options)   script (path or text) for smtp_server
+  @pytest.mark.smtp_script(SCRIPT..., path=, text=, **options)
+                        scripts for smtp_server: a str with a newline is script text,
+                        one without (or a path object) a file name; path=/text= say it
   @pytest.mark.smtp_options(**options)          serve flags for smtp_server
   @pytest.mark.smtp_allow_findings(*rules)      findings --smtpkit-fail-on ignores (none: all)
   --smtpkit-fail-on must|should   fail a test whose client broke a rule of that level,
@@ -12,8 +14,9 @@
   ini smtpkit_config = FILE       waivers and levels (default: the nearest .smtpkit.yaml above
                                   the rootdir, the file `smtpkit check` reads)
 
-A failing test gets each session's transcript and the findings as report
-sections. Load with `-p smtpkit.pytest_plugin`; once the package is
+A failing test gets each session's transcript, the findings and every
+inline script (numbered, since its temporary file is gone after the
+test) as report sections. Load with `-p smtpkit.pytest_plugin`; once the package is
 installed its pytest11 entry point, named the same, loads it (and the
 flag then finds it already loaded).
 
@@ -26,6 +29,7 @@ message; it is never skipped.
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Generator, Iterator
 
 import pytest
@@ -67,7 +71,8 @@ def policy_options(config: pytest.Config) -> dict[str, Any]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "smtp_script(script, **options): script (path or inline text) for smtp_server")
+    config.addinivalue_line("markers", "smtp_script(*scripts, path=None, text=None, **options): scripts for "
+                            "smtp_server (a str with a newline is text, one without a file name)")
     config.addinivalue_line("markers", "smtp_options(**options): smtpkit serve options for smtp_server")
     config.addinivalue_line("markers", "smtp_allow_findings(*rules): findings --smtpkit-fail-on does not count")
 
@@ -81,6 +86,7 @@ class ServerFactory:
         self.servers: list[MockServer] = []
 
     def __call__(self, script: Script | list[Script] | None = None, **options: Any) -> MockServer:
+        """A started MockServer; options as MockServer takes them (script_path=, script_text=, serve flags)."""
         if self.binary and "binary" not in options:
             options["binary"] = self.binary
         if not {"config", "no_config"} & set(options):
@@ -117,14 +123,18 @@ def smtp_server(smtp_server_factory: ServerFactory, request: pytest.FixtureReque
     m = request.node.get_closest_marker("smtp_options")
     if m:
         options.update(m.kwargs)
-    script = None
+    scripts: list[Script] = []
     m = request.node.get_closest_marker("smtp_script")
     if m:
-        options.update({k: v for k, v in m.kwargs.items() if k != "script"})
-        script = m.args[0] if m.args else m.kwargs.get("script")
-        if len(m.args) > 1:
-            script = list(m.args)
-    return smtp_server_factory(script=script, **options)
+        kwargs = dict(m.kwargs)
+        scripts = list(m.args)
+        if kwargs.get("script") is not None:
+            scripts.append(kwargs.pop("script"))
+        # path= is a file name even without a newline; text= is text even without one.
+        options["script_path"] = kwargs.pop("path", None)
+        options["script_text"] = kwargs.pop("text", None)
+        options.update(kwargs)
+    return smtp_server_factory(script=scripts or None, **options)
 
 
 def _allowed(item: pytest.Item) -> set[str] | None:
@@ -145,6 +155,9 @@ def _sections(servers: list[MockServer]) -> list[tuple[str, str]]:
             if err:
                 lines += ["stderr:", err]
         out.append(("%s: findings" % name, "\n".join(lines)))
+        for path, text in srv.script_texts.items():
+            numbered = "\n".join("%4d  %s" % (n, line) for n, line in enumerate(text.splitlines(), 1))
+            out.append(("%s: script %s" % (name, os.path.basename(path)), numbered))
         for s in srv.sessions:
             try:
                 text = s.transcript

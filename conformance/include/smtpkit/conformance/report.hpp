@@ -48,6 +48,7 @@ struct mismatch {
   std::size_t line = 0;  ///< the expectation's line in the script or recording
   std::string expected;  ///< as written ("S~ 250 {*}", "reply 250", "close")
   std::string received;  ///< the reply lines, escaped and "\n"-joined, or "(connection closed)"
+  std::string recorded = {};  ///< the recorded reply's lines, escaped and "\n"-joined ("" when not a reply)
 };
 
 /// What a server did with mail data holding an end-of-data variant (SMTP smuggling).

@@ -98,6 +98,9 @@ struct expectation_result {
   std::string expected;  ///< as written: "S~ 250 {*}", "S: 221 bye", "reply 250", "close"
   std::string received;  ///< the reply lines (escaped, "\n"-joined), or "(connection closed)", ...
   bool ok = true;
+  /// The lines the script or recording has there (escaped, "\n"-joined; a
+  /// pattern as its text), to show beside `received`; "" when not a reply.
+  std::string recorded = {};
 };
 
 /// What a server did with mail data holding an end-of-data variant (@smuggle).
