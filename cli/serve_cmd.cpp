@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "smtpkit/mock/script/script.hpp"
+#include "smtpkit/mock/server/console.hpp"
 #include "smtpkit/mock/server/script_factory.hpp"
 #include "smtpkit/mock/server/server.hpp"
 #include "report_io.hpp"
@@ -23,6 +24,8 @@ struct serve_args {
   std::string fail_on;
   policy_flags policy;
   bool no_check = false;
+  bool quiet = false;
+  int verbose = 0;
   std::size_t idle = 300, total = 3600, grace = 10;
   mock::server_config cfg;
 };
@@ -68,6 +71,7 @@ int run_serve(serve_args& a) {
     cfg.fail_on = l;
   }
   cfg.check_client = !a.no_check;
+  cfg.verbosity = a.quiet ? 0 : a.verbose > 0 ? 2 : 1;
   cfg.idle_timeout = std::chrono::seconds(a.idle);
   cfg.session_timeout = std::chrono::seconds(a.total);
   cfg.shutdown_grace = std::chrono::seconds(a.grace);
@@ -93,8 +97,14 @@ int run_serve(serve_args& a) {
     scripts.push_back(std::move(s));
   }
   try {
-    mock::server srv(cfg, scripts.empty() ? mock::server::behaviour_factory{} : mock::script_factory(std::move(scripts)));
-    return srv.run();
+    const bool scripted = !scripts.empty();
+    mock::server srv(cfg, scripted ? mock::script_factory(std::move(scripts)) : mock::server::behaviour_factory{});
+    mock::console out(srv);
+    // A script's own findings (script.mismatch) travel as events only.
+    if (scripted) srv.follow_events(true);
+    int status = srv.run();
+    out.finish(status);
+    return status;
   } catch (const mock::setup_error& e) {
     std::cerr << "smtpkit serve: " << e.what() << "\n";
     return exit_usage;
@@ -160,6 +170,8 @@ void add_serve(CLI::App& app, runner& run) {
   sub->add_option("--fail-on", a->fail_on, "Exit 1 when a client broke a rule at this level")
       ->check(CLI::IsMember({"must", "should"}));
   sub->add_flag("--no-check", a->no_check, "Do not run the conformance engine on clients");
+  sub->add_flag("-q,--quiet", a->quiet, "Say nothing on stderr but errors and why --fail-on fails");
+  sub->add_flag("-v,--verbose", a->verbose, "Also show each session's opening, dialogue and close on stderr");
   add_policy_flags(sub, a->policy);
   sub->callback([a, &run] { run = [a] { return run_serve(*a); }; });
 }

@@ -28,12 +28,14 @@ event_log::~event_log() {
 }
 
 void event_log::emit(json j) {
-  if (fd_ < 0) return;
+  if (!enabled()) return;
   using namespace std::chrono;
   double ts = static_cast<double>(duration_cast<microseconds>(system_clock::now().time_since_epoch()).count()) / 1e6;
   json out;
   out["ts"] = ts;
   for (auto& [k, v] : j.items()) out[k] = std::move(v);
+  if (tapping_) tap_(out);
+  if (fd_ < 0) return;
   buf_ += out.dump(-1, ' ', false, json::error_handler_t::replace);
   buf_ += '\n';
   if (buf_.size() > (1u << 16)) flush();

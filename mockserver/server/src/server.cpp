@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "smtpkit/mock/common/files.hpp"
+#include "observed_store.hpp"
 #include "reference.hpp"
 #include "session.hpp"
 
@@ -127,6 +128,7 @@ void server::impl::begin_shutdown() {
   for (auto& a : acceptors) a.close(ec);
   if (events.enabled()) events.emit({{"event", "stopping"}, {"sessions", sessions.size()}});
   events.flush();
+  for (auto& o : observers) o->stopping();
   // Sessions not in the middle of a message are told now; the others when
   // their message is done or the grace period ends.
   std::vector<session*> now(sessions.begin(), sessions.end());
@@ -178,14 +180,19 @@ int server::run() {
     if (!s.sessions.empty()) s.signals.async_wait(on_signal);
   };
   s.signals.async_wait(on_signal);
+  const bool talk = s.cfg.verbosity > 0;
   // Before "listening": a reader that waits for that line has this one too.
-  if (!s.cfg.discard) std::cerr << "smtpkit serve: storing messages in " << s.cfg.maildir << "\n";
+  if (!s.cfg.discard && talk) std::cerr << "smtpkit serve: storing messages in " << s.cfg.maildir << "\n";
   for (const auto& b : s.bound) {
-    std::cerr << "smtpkit serve: listening on " << describe(b) << "\n";
+    if (talk) std::cerr << "smtpkit serve: listening on " << describe(b) << "\n";
     if (s.events.enabled())
       s.events.emit({{"event", "listening"}, {"host", b.host}, {"port", b.port}, {"tls", b.implicit_tls}});
   }
-  if (s.tls.ctx)
+  for (auto& [line, event] : s.announcements) {
+    if (talk && !line.empty()) std::cerr << "smtpkit serve: " << line << "\n";
+    if (s.events.enabled() && !event.empty()) s.events.emit(std::move(event));
+  }
+  if (s.tls.ctx && talk)
     std::cerr << "smtpkit serve: TLS certificate " << (s.tls.self_signed ? "(self-signed) " : "") << "SHA-256 "
               << s.tls.fingerprint << "\n";
   if (s.events.enabled()) {
@@ -225,5 +232,33 @@ int server::run() {
 void server::stop() {
   asio::post(p_->io, [this] { p_->begin_shutdown(); });
 }
+
+std::unique_ptr<behaviour> server::plain(std::unique_ptr<reference_server> fallback) { return fallback; }
+
+void server::watch(std::shared_ptr<server_observer> o) {
+  impl& s = *p_;
+  if (s.observers.empty()) {
+    s.store = observe_store(std::move(s.store), [&s](const stored_message& m, const json& envelope) {
+      for (auto& ob : s.observers) ob->message_stored(m, envelope);
+    });
+    s.events.set_tap([&s](const json& e) {
+      for (auto& ob : s.observers) ob->event(e);
+    });
+  }
+  s.observers.push_back(std::move(o));
+}
+
+void server::follow_events(bool on) {
+  p_->event_followers += on ? 1 : -1;
+  p_->events.tapping(p_->event_followers > 0);
+}
+
+void server::announce(std::string line, nlohmann::ordered_json event) {
+  p_->announcements.emplace_back(std::move(line), std::move(event));
+}
+
+boost::asio::io_context& server::io() { return p_->io; }
+boost::asio::ssl::context* server::tls_context() { return p_->tls.ctx.get(); }
+const server_config& server::config() const { return p_->cfg; }
 
 }  // namespace smtpkit::mock

@@ -38,6 +38,9 @@ struct server::impl {
   asio::signal_set signals{io};
   asio::steady_timer sweeper{io};
   std::unordered_set<session*> sessions;
+  std::vector<std::shared_ptr<server_observer>> observers;
+  std::vector<std::pair<std::string, event_log::json>> announcements;
+  int event_followers = 0;  // server::follow_events
   std::size_t opened = 0;
   std::size_t messages = 0;
   std::size_t findings_by_level[4] = {0, 0, 0, 0};

@@ -51,7 +51,7 @@ void session::report_finding(const conformance::finding& f) {
   const conformance::level lvl = relevel != nullptr ? relevel->lvl : r.lvl;
   ++findings_;
   if (waived == nullptr) ++srv_.findings_by_level[static_cast<int>(lvl)];
-  if (!srv_.events.enabled()) return;
+  if (!srv_.events.enabled() && taps_.empty()) return;
   json e{{"event", "finding"},
          {"session", env_.id},
          {"rule", r.id},
@@ -66,6 +66,7 @@ void session::report_finding(const conformance::finding& f) {
     e["level_set_by"] = relevel->origin;
   }
   if (waived != nullptr) e["waived"] = {{"reason", waived->reason}, {"by", waived->origin}};
+  for (auto& t : taps_) t->finding(e, f.anchor);
   srv_.events.emit(std::move(e));
 }
 
@@ -87,6 +88,7 @@ conformance::engine* session::engine() {
 
 void session::client_bytes(std::string_view b) {
   if (auto* e = engine()) e->client_bytes(b);
+  for (auto& t : taps_) t->octets(side::client, b);
   if (rec_) {
     rec_->sent(side::client, b);
     if (rec_->str().size() > (1u << 16)) flush_transcript(false);
@@ -96,6 +98,7 @@ void session::client_bytes(std::string_view b) {
 void session::server_bytes(std::string_view b) {
   if (engine_) engine_->server_bytes(b);
   else if (srv_.cfg.check_client && engine_backlog_.size() < 4096) engine_backlog_.append(b);
+  for (auto& t : taps_) t->octets(side::server, b);
   if (rec_) {
     rec_->sent(side::server, b);
     if (rec_->str().size() > (1u << 16)) flush_transcript(false);
@@ -232,6 +235,7 @@ asio::awaitable<bool> session::execute(std::vector<action> list) {
       case act::start_tls: {
         if (!srv_.tls.ctx) co_return false;
         if (rec_) rec_->tls();
+        for (auto& t : taps_) t->tls_started();
         if (auto* e = engine()) e->tls_start();
         if (!co_await handshake()) co_return false;
         actions next;
@@ -272,10 +276,13 @@ asio::awaitable<void> session::run() {
   if (srv_.events.enabled())
     srv_.events.emit({{"event", "session"}, {"state", "open"}, {"session", env_.id}, {"peer", env_.peer},
                       {"tls", implicit_tls_}});
+  for (auto& o : srv_.observers)
+    if (auto t = o->session_opened(env_.id, env_.peer, implicit_tls_)) taps_.push_back(std::move(t));
 
   bool alive = true;
   if (implicit_tls_) {
     if (rec_) rec_->tls();
+    for (auto& t : taps_) t->tls_started();
     alive = co_await handshake();
   }
   if (alive) {
@@ -296,6 +303,7 @@ asio::awaitable<void> session::run() {
         beh_->peer_closed();
         if (auto* e = engine()) e->close(side::client);
         if (rec_) rec_->close(side::client);
+        for (auto& t : taps_) t->closed(side::client);
       }
       if (!last.empty()) co_await execute(last.take());
       break;
@@ -333,6 +341,11 @@ void session::finish() {
     if (!peer_closed_) rec_->close(side::server);
     flush_transcript(true);
   }
+  for (auto& t : taps_) {
+    if (!peer_closed_) t->closed(side::server);
+    t->ended(findings_);
+  }
+  taps_.clear();
   if (srv_.events.enabled()) {
     json e{{"event", "session"}, {"state", "closed"}, {"session", env_.id}, {"findings", findings_}};
     if (!transcript_path_.empty()) e["transcript"] = transcript_path_;

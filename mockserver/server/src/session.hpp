@@ -53,6 +53,7 @@ class session {
   std::unique_ptr<conformance::engine> engine_;
   std::string engine_backlog_;  // server octets sent before the engine was made
   std::unique_ptr<transcript_writer> rec_;
+  std::vector<std::unique_ptr<session_tap>> taps_;  // the server's observers
   std::string transcript_path_;
   bool transcript_started_ = false;
   bool timed_out_ = false;

@@ -3,9 +3,12 @@
 // each command and reply, each stored message and each finding. Events are
 // buffered and written out at the end of each I/O step, so a pipelined
 // group of commands costs one write, and a reader never waits long.
+// A tap (the web view's event stream) may take every event as well; while
+// it is tapping, events are built even without a file.
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -24,10 +27,16 @@ class event_log {
     std::swap(fd_, o.fd_);
     std::swap(own_, o.own_);
     std::swap(buf_, o.buf_);
+    std::swap(tap_, o.tap_);
+    std::swap(tapping_, o.tapping_);
     return *this;
   }
 
-  [[nodiscard]] bool enabled() const noexcept { return fd_ >= 0; }
+  /// True when events are wanted: by a file, or by the tap while it taps.
+  [[nodiscard]] bool enabled() const noexcept { return fd_ >= 0 || tapping_; }
+  /// Every event (with "ts") also goes to `tap` while tapping(true).
+  void set_tap(std::function<void(const json&)> tap) { tap_ = std::move(tap); }
+  void tapping(bool on) noexcept { tapping_ = on && tap_; }
   /// Adds "ts" (Unix time, seconds) and queues the line.
   void emit(json j);
   void flush();
@@ -36,6 +45,8 @@ class event_log {
   int fd_ = -1;
   bool own_ = false;
   std::string buf_;
+  std::function<void(const json&)> tap_;
+  bool tapping_ = false;
 };
 
 }  // namespace smtpkit::mock

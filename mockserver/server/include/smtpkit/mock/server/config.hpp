@@ -74,6 +74,9 @@ struct server_config {
   std::uint32_t accept_eod = 0;
 
   bool check_client = true;  ///< run the conformance engine on each client
+  /// Console (stderr): 0 errors only, 1 start lines, messages and findings,
+  /// 2 also sessions and their dialogue.
+  int verbosity = 1;
   std::optional<conformance::level> fail_on;
   /// Waivers and levels: a waived finding is still an event, marked waived,
   /// and never counts toward fail_on; a re-levelled one counts at its level.

@@ -4,17 +4,28 @@
 // session (the reference ESMTP server unless a factory says otherwise),
 // stores what it accepts, writes events and transcripts, checks each client
 // with the conformance engine, and stops cleanly on SIGINT/SIGTERM.
+// Observers (observer.hpp) watch it; other services of the same process (the
+// HTTP view, POP3) run on its io_context and announce themselves at start.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "smtpkit/mock/common/endpoint.hpp"
 #include "smtpkit/mock/server/behaviour.hpp"
 #include "smtpkit/mock/server/config.hpp"
+#include "smtpkit/mock/server/observer.hpp"
+
+namespace boost::asio {
+class io_context;
+namespace ssl {
+class context;
+}  // namespace ssl
+}  // namespace boost::asio
 
 namespace smtpkit::mock {
 
@@ -26,6 +37,8 @@ class server {
   /// server for that session, already made; a factory may wrap it.
   using behaviour_factory =
       std::function<std::unique_ptr<behaviour>(session_env& env, std::unique_ptr<reference_server> fallback)>;
+  /// For a factory that adds nothing to a session: its reference server.
+  static std::unique_ptr<behaviour> plain(std::unique_ptr<reference_server> fallback);
 
   /// Binds every listener, prepares TLS and storage; throws setup_error.
   explicit server(server_config cfg, behaviour_factory factory = {});
@@ -39,6 +52,20 @@ class server {
   int run();
   /// Thread-safe: ask run() to stop as on SIGTERM.
   void stop();
+
+  /// Tell `o` what happens (call before run()).
+  void watch(std::shared_ptr<server_observer> o);
+  /// Build the JSON event stream for the observers too, even without
+  /// --events (it costs a JSON object per command and reply).
+  void follow_events(bool on);
+  /// Another service of this process: before "ready", `line` goes to the
+  /// console (unless quiet) and `event` to the event stream.
+  void announce(std::string line, nlohmann::ordered_json event);
+  /// The server's one thread: other services run their I/O on it.
+  [[nodiscard]] boost::asio::io_context& io();
+  /// The TLS context of STARTTLS and --tls-listen (null when TLS is off).
+  [[nodiscard]] boost::asio::ssl::context* tls_context();
+  [[nodiscard]] const server_config& config() const;
 
   struct impl;
 
