@@ -7,6 +7,7 @@
 #include "smtpkit/mock/server/console.hpp"
 #include "smtpkit/mock/server/script_factory.hpp"
 #include "smtpkit/mock/server/server.hpp"
+#include "smtpkit/mock/view/view.hpp"
 #include "report_io.hpp"
 #include "verbs.hpp"
 
@@ -21,6 +22,8 @@ struct serve_args {
   std::vector<std::string> scripts;
   bool strict_data = false;
   std::vector<std::string> data_ignore;
+  std::string http;
+  std::string pop3;
   std::string fail_on;
   policy_flags policy;
   bool no_check = false;
@@ -64,6 +67,17 @@ int run_serve(serve_args& a) {
     else if (e == "starttls") x.starttls = false;
     else if (e == "auth") x.auth = false;
   }
+  mock::view::view_options web;
+  for (const auto& [flag, text, out] : {std::tuple{"--http", &a.http, &web.http}, std::tuple{"--pop3", &a.pop3, &web.pop3}}) {
+    if (text->empty()) continue;
+    mock::listen_spec spec;
+    std::string why;
+    if (!mock::parse_endpoint(*text, {"127.0.0.1", true}, spec.host, spec.port, why)) {
+      std::cerr << "smtpkit serve: " << flag << " " << *text << ": " << why << "\n";
+      return exit_usage;
+    }
+    *out = spec;
+  }
   if (!load_policy(a.policy, "smtpkit serve", cfg.policy)) return exit_usage;
   if (!a.fail_on.empty()) {
     conformance::level l;
@@ -98,7 +112,19 @@ int run_serve(serve_args& a) {
   }
   try {
     const bool scripted = !scripts.empty();
-    mock::server srv(cfg, scripted ? mock::script_factory(std::move(scripts)) : mock::server::behaviour_factory{});
+    const bool viewed = web.http || web.pop3;
+    // With the web view, scripts can also be set while the server runs.
+    std::shared_ptr<mock::view::runtime_scripts> live;
+    mock::server::behaviour_factory factory;
+    if (viewed) {
+      live = std::make_shared<mock::view::runtime_scripts>(std::move(scripts));
+      factory = live->factory();
+    } else if (scripted) {
+      factory = mock::script_factory(std::move(scripts));
+    }
+    mock::server srv(cfg, std::move(factory));
+    std::unique_ptr<mock::view::view> view;
+    if (viewed) view = std::make_unique<mock::view::view>(srv, web, live);
     mock::console out(srv);
     // A script's own findings (script.mismatch) travel as events only.
     if (scripted) srv.follow_events(true);
@@ -143,6 +169,10 @@ void add_serve(CLI::App& app, runner& run) {
                 "boundaries and other fields clients generate)");
   sub->add_option("--data-ignore", a->data_ignore,
                   "A header field scripts do not compare in a message, besides the generated ones (repeatable)");
+  sub->add_option("--http", a->http,
+                  "HOST:PORT of the web view, Mailpit's REST API and smtpkit's (e.g. 127.0.0.1:8025; port 0: any free "
+                  "port; docs/serve.md)");
+  sub->add_option("--pop3", a->pop3, "HOST:PORT to serve the Maildir over POP3 (RFC 1939; --user accounts)");
   sub->add_option("--user", a->users, "NAME:PASSWORD accepted by AUTH (repeatable; none: accept any)");
   sub->add_flag("--auth-required", c.auth_required, "Refuse MAIL (530) until the client authenticated");
   sub->add_option("--auth-mechanisms", c.auth_mechanisms, "SASL mechanisms to offer")

@@ -14,6 +14,7 @@ PACKAGES=(
   cmake ninja-build g++ pkg-config
   clang-14 libclang-rt-14-dev llvm-14
   libboost-dev libssl-dev libfmt-dev libcli11-dev nlohmann-json3-dev libre2-dev libyaml-cpp-dev
+  libgmime-3.0-dev  # the web view reads MIME parts with GMime
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # tests: the Python driver and real SMTP peers
   python3 python3-pytest python3-aiosmtpd python3-pip python3-venv python3-setuptools

@@ -769,4 +769,11 @@ server::behaviour_factory script_factory(std::vector<script> scripts) {
   };
 }
 
+server::behaviour_factory switchable_factory(std::shared_ptr<server::behaviour_factory> current) {
+  return [current](session_env& env, std::unique_ptr<reference_server> fallback) -> std::unique_ptr<behaviour> {
+    if (*current) return (*current)(env, std::move(fallback));
+    return fallback;
+  };
+}
+
 }  // namespace smtpkit::mock

@@ -233,8 +233,6 @@ void server::stop() {
   asio::post(p_->io, [this] { p_->begin_shutdown(); });
 }
 
-std::unique_ptr<behaviour> server::plain(std::unique_ptr<reference_server> fallback) { return fallback; }
-
 void server::watch(std::shared_ptr<server_observer> o) {
   impl& s = *p_;
   if (s.observers.empty()) {

@@ -37,8 +37,6 @@ class server {
   /// server for that session, already made; a factory may wrap it.
   using behaviour_factory =
       std::function<std::unique_ptr<behaviour>(session_env& env, std::unique_ptr<reference_server> fallback)>;
-  /// For a factory that adds nothing to a session: its reference server.
-  static std::unique_ptr<behaviour> plain(std::unique_ptr<reference_server> fallback);
 
   /// Binds every listener, prepares TLS and storage; throws setup_error.
   explicit server(server_config cfg, behaviour_factory factory = {});
