@@ -1,0 +1,200 @@
+# test_serve_web.py — the live parts of `smtpkit serve --http`: Mailpit's
+# WebSocket /api/events announces new messages, and the web page, in a real
+# browser (headless Chromium driven over its DevTools protocol), shows a
+# message arrive live, opens it, and opens its session's ladder with the
+# finding pinned to the EHLO that caused it.
+#
+# Limits: skips when Debian's chromium is not installed. On failure the
+# page's screenshot is kept (SMTPKIT_TEST_ARTIFACTS, or the temp folder) and
+# its path is in the assertion message.
+import base64
+import json
+import os
+import re
+import shutil
+import smtplib
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+from peers.websocket import WebSocket
+from smtpkit.server import MockServer
+
+SUBJECT = "Live in the browser"
+
+
+def http_url(srv):
+    svc, = [e for e in srv.events if e.get("event") == "service" and e.get("service") == "http"]
+    return svc["url"]
+
+
+def send(srv, helo="client.example.test", subject=SUBJECT):
+    with smtplib.SMTP(srv.host, srv.port, local_hostname=helo, timeout=10) as c:
+        c.sendmail("alice@example.test", ["bob@example.test"],
+                   ("From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: %s\r\n\r\n"
+                    "hello from the test\r\n" % subject).encode())
+
+
+@pytest.fixture
+def served():
+    srv = MockServer(args=["--http", "127.0.0.1:0"])
+    srv.start()
+    try:
+        yield srv, http_url(srv)
+    finally:
+        srv.close()
+
+
+def test_events_stream_announces_new_messages(served):
+    srv, url = served
+    ws = WebSocket(url.replace("http://", "ws://") + "/api/events")
+    try:
+        send(srv)
+        deadline = time.monotonic() + 10
+        seen = []
+        while time.monotonic() < deadline:
+            e = json.loads(ws.recv(timeout=deadline - time.monotonic()))
+            seen.append(e["Type"])
+            if e["Type"] == "new":
+                assert e["Data"]["Subject"] == SUBJECT
+                assert e["Data"]["From"]["Address"] == "alice@example.test"
+                assert e["Data"]["ID"] == srv.wait_for_messages(1)[0].id
+                break
+        assert "new" in seen, seen
+    finally:
+        ws.close()
+
+
+# --- the page in Chromium -------------------------------------------------------
+
+class Browser:
+    """Headless Chromium, one page, driven over the DevTools protocol."""
+
+    def __init__(self):
+        self.profile = tempfile.mkdtemp(prefix="smtpkit-chromium-")
+        self.proc = subprocess.Popen(
+            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+             "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", "--user-data-dir=" + self.profile,
+             "--window-size=1200,900", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        port = None
+        deadline = time.monotonic() + 30
+        while port is None and time.monotonic() < deadline:
+            line = self.proc.stderr.readline().decode(errors="replace")
+            if not line and self.proc.poll() is not None:
+                break
+            m = re.search(r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", line)
+            if m:
+                port = int(m.group(1))
+        if port is None:
+            self.close()
+            raise RuntimeError("chromium did not start")
+        targets = json.loads(urllib.request.urlopen("http://127.0.0.1:%d/json/list" % port, timeout=10).read())
+        page, = [t for t in targets if t["type"] == "page"][:1]
+        self.ws = WebSocket(page["webSocketDebuggerUrl"], timeout=30)
+        self.next_id = 0
+
+    def call(self, method, **params):
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            r = json.loads(self.ws.recv(timeout=deadline - time.monotonic()))
+            if r.get("id") == self.next_id:
+                if "error" in r:
+                    raise RuntimeError("%s: %s" % (method, r["error"]))
+                return r["result"]
+        raise TimeoutError(method)
+
+    def eval(self, expression):
+        r = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in r:
+            raise RuntimeError("%s: %s" % (expression, r["exceptionDetails"]))
+        return r["result"].get("value")
+
+    def wait(self, expression, what, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = self.eval(expression)
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError("the page did not show %s within %.0f s; screenshot: %s" % (what, timeout, self.screenshot(what)))
+
+    def screenshot(self, name):
+        folder = os.environ.get("SMTPKIT_TEST_ARTIFACTS") or tempfile.gettempdir()
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "web-%s.png" % re.sub(r"[^a-z0-9]+", "-", name.lower())[:60])
+        try:
+            data = self.call("Page.captureScreenshot", format="png")["data"]
+            with open(path, "wb") as f:
+                f.write(base64.b64decode(data))
+        except Exception as e:  # the page or browser is gone: say so
+            return "(none: %s)" % e
+        return path
+
+    def close(self):
+        try:
+            self.ws.close()
+        except Exception:
+            pass
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc.stderr.close()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+@pytest.fixture
+def browser():
+    if shutil.which("chromium") is None:
+        pytest.skip("chromium is not installed")
+    b = Browser()
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def test_the_page_shows_a_message_live_and_the_session_ladder(served, browser):
+    srv, url = served
+    browser.call("Page.enable")
+    browser.call("Page.navigate", url=url + "/")
+    browser.wait("document.getElementById('status') && document.getElementById('status').textContent === 'live'",
+                 "the live status")
+    browser.wait("!!document.querySelector('#messages .empty')", "an empty inbox")
+
+    # "box" is not a fully qualified EHLO name: one finding, on that line.
+    send(srv, helo="box")
+    browser.wait("document.querySelectorAll('#messages tr.message').length === 1", "the new message, live")
+    assert browser.eval("document.querySelector('#messages tr.message .subject').textContent") == SUBJECT
+    browser.wait("[...document.querySelectorAll('#sessions tr.session td')].some(td => td.textContent === '1' "
+                 "&& td.classList.contains('findings-count'))", "the session with its finding")
+
+    browser.eval("document.querySelector('#messages tr.message').click()")
+    browser.wait("document.body.dataset.view === 'message' && !!document.querySelector('#message h2')", "the message")
+    assert browser.eval("document.querySelector('#message h2').textContent") == SUBJECT
+    browser.eval("document.querySelector('.tabs button[data-pane=text]').click()")
+    assert "hello from the test" in browser.wait("document.querySelector('pre.text') && "
+                                                 "document.querySelector('pre.text').textContent", "the text")
+    browser.eval("document.querySelector('.tabs button[data-pane=source]').click()")
+    browser.wait("document.querySelector('pre.source').textContent.includes('Subject: %s')" % SUBJECT, "the source")
+
+    browser.eval("document.querySelector('a.session-link').click()")
+    browser.wait("document.body.dataset.view === 'session' && !!document.querySelector('.ladder')", "the ladder")
+    pinned = browser.wait(
+        "(() => { const f = document.querySelector('.pinned .finding[data-rule=\"client.domain.unqualified\"]');"
+        " if (!f) return null; const n = f.parentElement.dataset.line;"
+        " const row = document.querySelector('.ladder .row[data-line=\"' + n + '\"]');"
+        " return {row: row.textContent, level: f.dataset.level, rfc: f.querySelector('a.rfc').href}; })()",
+        "the finding pinned to its line")
+    assert "ehlo box" in pinned["row"].lower(), pinned
+    assert pinned["level"] == "MUST"
+    assert pinned["rfc"] == "https://www.rfc-editor.org/rfc/rfc5321#section-2.3.5"
