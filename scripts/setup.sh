@@ -61,4 +61,10 @@ if [ ! -x .deps/postfix/usr/sbin/smtp-sink ]; then
   ( cd .deps/postfix-deb && rm -f postfix_*.deb && apt-get download postfix >/dev/null 2>&1 )
   dpkg-deb -x .deps/postfix-deb/postfix_*.deb .deps/postfix
 fi
+# Mailpit's own npm client, to test `smtpkit serve --http` with it unchanged
+# (scripts/tests/test_serve_mailpit_client.py; skipped without it).
+if command -v npm >/dev/null && [ ! -d .deps/npm/node_modules/mailpit-api ]; then
+  mkdir -p .deps/npm
+  npm install --prefix .deps/npm --no-audit --no-fund --silent mailpit-api@2.1.0 >/dev/null || echo "setup: npm could not install mailpit-api (its test will skip)"
+fi
 echo "setup: ok"
