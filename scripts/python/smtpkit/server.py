@@ -358,7 +358,8 @@ class MockServer:
     of them); options: serve flags as keywords (max_size=1000 ->
     --max-size 1000, durable=True -> --durable, no=["pipelining"] ->
     --no pipelining, users={"alice": "pw"} -> --user alice:pw, tls=True adds
-    an implicit-TLS listener, args=[...] raw extra flags).
+    an implicit-TLS listener, http=True the web view and Mailpit API on
+    http_url, pop3=True POP3 on pop3_port, args=[...] raw extra flags).
     """
 
     def __init__(self, script: Script | Sequence[Script] | None = None, *,
@@ -391,6 +392,8 @@ class MockServer:
         self.host = "127.0.0.1"
         self.port: int | None = None
         self.tls_port: int | None = None
+        self.http_url: str | None = None  # with http=True: the web view and Mailpit API, "http://127.0.0.1:PORT"
+        self.pop3_port: int | None = None  # with pop3=True
         self.endpoints: list[Event] = []
         self.info: Event = {}  # the "ready" event
         self.stopped_info: Event | None = None  # the "stopped" event
@@ -456,6 +459,10 @@ class MockServer:
                 "--maildir", self.maildir, "--transcripts", self.transcripts_dir]
         if o.pop("tls", False):
             argv += ["--tls-listen", "127.0.0.1:0"]
+        for service in ("http", "pop3"):
+            where = o.pop(service, None)
+            if where:
+                argv += ["--" + service, "127.0.0.1:0" if where is True else str(where)]
         users = o.pop("users", None) or o.pop("user", None)
         if isinstance(users, dict):
             users = ["%s:%s" % kv for kv in users.items()]
@@ -682,6 +689,11 @@ class MockServer:
                 self.tls_port = self.tls_port or e.get("port")
             else:
                 self.port = self.port or e.get("port")
+        elif kind == "service":
+            if e.get("service") == "http":
+                self.http_url = e.get("url")
+            elif e.get("service") == "pop3":
+                self.pop3_port = e.get("port")
         elif kind == "ready":
             self.info = e
             self._ready = True

@@ -9,6 +9,7 @@
 import json
 import os
 import pathlib
+import re
 import signal
 import smtplib
 import socket
@@ -366,3 +367,26 @@ def test_discard_keeps_no_file_but_counts_and_hashes():
         assert (m.path, m.raw, m.email) == (None, None, None)
         assert m.size == len(MESSAGE) and m.sha256 == hashlib.sha256(MESSAGE).hexdigest()
         assert m.mail_from == "app@example.test"
+
+
+@pytest.mark.smtp_options(http=True, pop3=True)
+def test_http_url_and_pop3_port(smtp_server):
+    import json
+    import poplib
+    import urllib.request
+
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", smtp_server.http_url)
+    with smtplib.SMTP(*smtp_server.address, local_hostname="client.example.test", timeout=10) as c:
+        c.sendmail("a@example.test", ["b@example.test"], b"Subject: via http_url\r\n\r\nx\r\n")
+    smtp_server.wait_for_messages(1)
+    with urllib.request.urlopen(smtp_server.http_url + "/api/v1/message/latest", timeout=10) as r:
+        assert json.loads(r.read())["Subject"] == "via http_url"
+    p = poplib.POP3(smtp_server.host, smtp_server.pop3_port, timeout=10)
+    p.user("anyone")
+    p.pass_("anything")
+    assert p.stat()[0] == 1
+    p.quit()
+
+
+def test_http_url_is_none_without_http(smtp_server):
+    assert smtp_server.http_url is None and smtp_server.pop3_port is None
