@@ -61,7 +61,7 @@ def wait_banner(port, timeout=10):
 
 
 class Server:
-    def __init__(self, kind, storage, smtpkit, work):
+    def __init__(self, kind, storage, smtpkit, work, extra=()):
         self.kind = kind
         self.port = free_port()
         if kind == "smtp-sink":
@@ -78,6 +78,7 @@ class Server:
             args = [smtpkit, "serve", "--listen", "127.0.0.1:%d" % self.port, "--no-starttls", "--hostname",
                     "mx.example.test"]
             args += ["--discard"] if storage == "discard" else ["--maildir", os.path.join(work, "maildir")]
+            args += list(extra)
             self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_banner(self.port)
 

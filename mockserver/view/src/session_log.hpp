@@ -28,8 +28,8 @@ using json = nlohmann::ordered_json;
 
 struct session_limits {
   std::size_t max_sessions = 2000;
-  std::size_t max_session_octets = 1u << 20;
-  std::size_t max_total_octets = 64u << 20;
+  std::size_t max_session_octets = 256u << 10;
+  std::size_t max_total_octets = 16u << 20;
 };
 
 struct session_record {
