@@ -214,3 +214,26 @@ def test_mailpit_chaos_triggers_become_replies(served):
     with smtplib.SMTP(srv.host, srv.port, local_hostname="client.example.test", timeout=10) as c:
         c.sendmail("alice@example.test", ["bob@example.test"], b"Subject: s\r\n\r\nx\r\n")
     srv.wait_for_messages(1)
+
+
+def test_a_script_set_over_the_api_plays_in_new_sessions(served):
+    srv, url = served
+    script = "@rule MAIL FROM:{*}\nS: 550 5.7.1 set by the test\n@end\n"
+    status, _, _ = call(url + "/api/smtpkit/script", "PUT", None)  # empty body: nothing set
+    req = urllib.request.Request(url + "/api/smtpkit/script", data=script.encode(), method="PUT")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 200
+    assert call(url + "/api/smtpkit/script")[2].decode() == script
+    with pytest.raises(smtplib.SMTPSenderRefused) as e:
+        with smtplib.SMTP(srv.host, srv.port, local_hostname="client.example.test", timeout=10) as c:
+            c.sendmail("alice@example.test", ["bob@example.test"], b"Subject: s\r\n\r\nx\r\n")
+    assert e.value.smtp_code == 550
+    call(url + "/api/smtpkit/script", "DELETE")
+    with smtplib.SMTP(srv.host, srv.port, local_hostname="client.example.test", timeout=10) as c:
+        c.sendmail("alice@example.test", ["bob@example.test"], b"Subject: s\r\n\r\nx\r\n")
+    srv.wait_for_messages(1)
+    # A script that does not load is refused with where and why.
+    bad = urllib.request.Request(url + "/api/smtpkit/script", data=b"@rule\n", method="PUT")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(bad, timeout=10)
+    assert e.value.code == 400

@@ -198,3 +198,20 @@ def test_the_page_shows_a_message_live_and_the_session_ladder(served, browser):
     assert "ehlo box" in pinned["row"].lower(), pinned
     assert pinned["level"] == "MUST"
     assert pinned["rfc"] == "https://www.rfc-editor.org/rfc/rfc5321#section-2.3.5"
+
+
+def test_smtpkit_events_stream_is_the_events_json(served):
+    srv, url = served
+    ws = WebSocket(url.replace("http://", "ws://") + "/api/smtpkit/events")
+    try:
+        time.sleep(0.2)  # the server builds events once someone listens
+        send(srv)
+        kinds = []
+        deadline = time.monotonic() + 10
+        while "message" not in kinds and time.monotonic() < deadline:
+            e = json.loads(ws.recv(timeout=deadline - time.monotonic()))
+            assert "ts" in e and "event" in e
+            kinds.append(e["event"])
+        assert "message" in kinds and "command" in kinds, kinds
+    finally:
+        ws.close()
