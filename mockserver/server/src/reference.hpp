@@ -78,6 +78,7 @@ class reference_server final : public behaviour {
   void auth_step(const struct sasl_step& s, actions& out);
   void finish_message(actions& out);
   void ehlo(const command& c, bool extended, actions& out);
+  bool refused_params(const command_result& r, actions& out);
   void mail(const command_result& r, actions& out);
   void rcpt(const command_result& r, actions& out);
   void data(const command& c, actions& out);
