@@ -1,9 +1,16 @@
 # test_serve_pop3.py — `smtpkit serve --pop3`: the Maildir over POP3 (RFC
-# 1939, CAPA of RFC 2449, STLS of RFC 2595) for Python's poplib: a message
-# sent over SMTP is listed, fetched and deleted by a POP3 client.
+# 1939, CAPA of RFC 2449, STLS of RFC 2595) for real clients — Python's
+# poplib, fetchmail and s-nail from Debian: a message sent over SMTP is
+# listed, fetched (over STLS for the last two) and deleted.
+#
+# Limits: fetchmail and s-nail skip when not installed; both are told not
+# to check the self-signed certificate.
+import os
 import poplib
+import shutil
 import smtplib
 import ssl
+import subprocess
 
 import pytest
 
@@ -68,3 +75,37 @@ def test_stls(served):
     p.pass_("wonderland")
     assert p.stat()[0] == 1
     p.quit()
+
+
+def test_fetchmail_over_stls(served, tmp_path):
+    if shutil.which("fetchmail") is None:
+        pytest.skip("fetchmail is not installed")
+    srv, host, port = served
+    out = tmp_path / "fetched.mbox"
+    rc = tmp_path / "fetchmailrc"
+    rc.write_text('set no syslog\npoll %s protocol pop3 port %d user "alice" password "wonderland" is "alice" here '
+                  'no sslcertck mda "/bin/sh -c \'cat >> %s\'" fetchall\n' % (host, port, out))
+    os.chmod(rc, 0o600)
+    p = subprocess.run(["fetchmail", "-v", "-f", str(rc), "--nosyslog"], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, HOME=str(tmp_path), FETCHMAILHOME=str(tmp_path)))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "POP3> STLS" in p.stdout + p.stderr
+    assert "Subject: over pop3" in out.read_text()
+    # fetchmail deleted what it fetched (no "keep").
+    c = poplib.POP3(host, port, timeout=10)
+    c.user("alice")
+    c.pass_("wonderland")
+    assert c.stat() == (0, 0)
+    c.quit()
+
+
+def test_s_nail_reads_the_mailbox_over_stls(served, tmp_path):
+    if shutil.which("s-nail") is None:
+        pytest.skip("s-nail is not installed")
+    srv, host, port = served
+    p = subprocess.run(["s-nail", "-:/", "-#", "-Sv15-compat", "-Stls-verify=ignore", "-Spop3-use-starttls",
+                        "-Sfolder=" + str(tmp_path), "-f", "pop3://alice:wonderland@%s:%d" % (host, port)],
+                       input="headers\nprint 1\nxit\n", capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, HOME=str(tmp_path), MAILRC="/dev/null"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "over pop3" in p.stdout and "hello" in p.stdout, p.stdout
