@@ -198,6 +198,8 @@ def test_the_page_shows_a_message_live_and_the_session_ladder(served, browser):
     assert "ehlo box" in pinned["row"].lower(), pinned
     assert pinned["level"] == "MUST"
     assert pinned["rfc"] == "https://www.rfc-editor.org/rfc/rfc5321#section-2.3.5"
+    # Each record shows when it crossed, counted from the session's start.
+    assert re.fullmatch(r"\+\d+(\.\d+)? ms", browser.eval("document.querySelector('.ladder .row .elapsed').textContent"))
 
 
 def test_smtpkit_events_stream_is_the_events_json(served):

@@ -224,7 +224,7 @@
     const times = s.times || {};
     ladder.querySelectorAll(".row[data-line]").forEach(function (row) {
       const t = times[row.dataset.line];
-      if (t !== undefined) row.title = "+" + t + " ms";
+      if (t !== undefined) row.appendChild(el("span", "elapsed", "+" + t + " ms"));
     });
   }
 
