@@ -3,10 +3,10 @@
 driven by Postfix's smtp-source (as in serve_bench.py) with `--http` off,
 and with `--http` on and the page's two WebSocket streams (/api/events and
 /api/smtpkit/live) followed by a reader, as an open browser tab follows
-them. Runs alternate off/on to spread the machine's noise over both, and
+them — or, with --browser, by the page itself in headless Chromium. Runs alternate off/on to spread the machine's noise over both, and
 the median messages/s of each is compared.
 
-Usage: bench/web_bench.py [--messages N] [--rounds R] [--sessions S]
+Usage: bench/web_bench.py [--messages N] [--rounds R] [--sessions S] [--browser]
 Runs bounded: every smtp-source run has a message count and a timeout;
 readers stop with their server.
 """
@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts", "tests"))
 
 import serve_bench as sb  # noqa: E402
 from peers.websocket import WebSocket, Closed  # noqa: E402
+from peers.browser import Browser  # noqa: E402
 
 
 def follow(url, counts, key):
@@ -48,8 +49,14 @@ def run(a, storage, http):
         hport = sb.free_port()
         extra = ["--http", "127.0.0.1:%d" % hport]
     srv = sb.Server("smtpkit", storage, a.smtpkit, work, extra)
+    browser = None
     try:
-        if http:
+        if http and a.browser:
+            browser = Browser()
+            browser.call("Page.navigate", url="http://127.0.0.1:%d/" % hport)
+            browser.wait("!!document.getElementById('status') && document.getElementById('status').textContent === 'live'",
+                         "the live page", timeout=30)
+        elif http:
             for path, key in (("/api/events", "events"), ("/api/smtpkit/live", "live")):
                 t = threading.Thread(target=follow, args=("ws://127.0.0.1:%d%s" % (hport, path), counts, key), daemon=True)
                 t.start()
@@ -58,7 +65,11 @@ def run(a, storage, http):
         c0 = sb.cpu_seconds(srv.proc.pid)
         wall = sb.drive(srv.port, a.messages, a.sessions, True, a.size)
         cpu = sb.cpu_seconds(srv.proc.pid) - c0
+        if browser is not None:
+            counts["events"] = browser.eval("document.querySelectorAll('#messages tr.message').length")
     finally:
+        if browser is not None:
+            browser.close()
         srv.stop()
         for t in readers:
             t.join(10)
@@ -73,6 +84,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--size", type=int, default=2000)
+    ap.add_argument("--browser", action="store_true", help="follow with the page in headless Chromium")
     a = ap.parse_args()
     for tool in (sb.SOURCE, a.smtpkit):
         if not os.access(tool, os.X_OK):
@@ -85,7 +97,8 @@ def main():
                 got[http].append((rate, cpu))
                 print("%-8s http %-3s %8.0f msg/s %7.1f us CPU/msg%s" % (
                     storage, "on" if http else "off", rate, cpu,
-                    "  (ws messages: events %(events)d, live %(live)d)" % counts if http else ""), flush=True)
+                    ("  (rows on the page: %(events)d)" if a.browser else "  (ws messages: events %(events)d, live %(live)d)") % counts
+                    if http else ""), flush=True)
         off = statistics.median(r for r, _ in got[False])
         on = statistics.median(r for r, _ in got[True])
         print("%-8s median: off %.0f msg/s, on %.0f msg/s, on/off %.3f" % (storage, off, on, on / off), flush=True)

@@ -244,11 +244,14 @@
     });
   }
 
-  // Many updates in a burst are one refresh.
+  // Many updates in a burst are one refresh, and under load the page asks
+  // at most once a second: the server's one thread also carries SMTP.
+  let lastRefresh = 0;
   function soon(pred) {
     if (!pred()) return;
     if (refreshTimer) return;
-    refreshTimer = setTimeout(function () { refreshTimer = null; refresh(); }, 150);
+    const wait = Math.max(150, lastRefresh + 1000 - Date.now());
+    refreshTimer = setTimeout(function () { refreshTimer = null; lastRefresh = Date.now(); refresh(); }, wait);
   }
 
   function follow(path, onMessage, delay) {
