@@ -184,8 +184,8 @@ struct console::state : server_observer, std::enable_shared_from_this<console::s
       if (f.second.size() < 5) f.second.insert(sid);
     }
     if (cfg.verbosity < 1) return;
-    std::string text = "[" + sid + "] " + str(e, "side") + " " + str(e, "level") + " " + str(e, "rule") + ": " +
-                       str(e, "message");
+    std::string text =
+        "[" + sid + "] " + str(e, "side") + " " + str(e, "level") + " " + str(e, "rule") + ": " + str(e, "message");
     if (!str(e, "rfc").empty()) text += " (" + str(e, "rfc") + ")";
     if (waived) text += " \u2014 waived: " + str(e["waived"], "reason");
     line(std::move(text));
@@ -215,8 +215,8 @@ void console::finish(int exit_status) {
     std::size_t total = 0;
     for (const auto& [rule, f] : s.failing) total += f.first;
     std::string why = "smtpkit serve: exit 1 (--fail-on " +
-                      std::string(*s.cfg.fail_on == conformance::level::must ? "must" : "should") + "): " +
-                      std::to_string(total) + (total == 1 ? " finding" : " findings") + " at " +
+                      std::string(*s.cfg.fail_on == conformance::level::must ? "must" : "should") +
+                      "): " + std::to_string(total) + (total == 1 ? " finding" : " findings") + " at " +
                       std::string(conformance::to_string(*s.cfg.fail_on)) +
                       (*s.cfg.fail_on == conformance::level::must ? "" : " or above");
     s.held += why + "\n";

@@ -37,9 +37,7 @@ class observed_store final : public message_store {
  public:
   observed_store(std::unique_ptr<message_store> inner, stored_hook hook)
       : inner_(std::move(inner)), hook_(std::move(hook)) {}
-  std::unique_ptr<message_writer> begin() override {
-    return std::make_unique<observed_writer>(inner_->begin(), hook_);
-  }
+  std::unique_ptr<message_writer> begin() override { return std::make_unique<observed_writer>(inner_->begin(), hook_); }
 
  private:
   std::unique_ptr<message_store> inner_;

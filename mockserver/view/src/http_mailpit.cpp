@@ -95,7 +95,9 @@ http_response json_response(const json& j) {
 }
 
 // Message bodies from other people: never scripts running in this origin.
-void sandbox(http_response& r) { r.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'"; }
+void sandbox(http_response& r) {
+  r.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'";
+}
 
 std::uint64_t memory_in_use() {
   std::ifstream f("/proc/self/statm");
@@ -156,24 +158,25 @@ json view::state::message_json(const mail& m) {
   std::string list_unsubscribe;
   for (const auto& [k, v] : p.headers)
     if (lower(k) == "list-unsubscribe") list_unsubscribe = v;
-  return {{"ID", m.id},
-          {"MessageID", p.message_id},
-          {"From", p.from.empty() ? json(nullptr) : address_json(p.from.front())},
-          {"To", addresses_json(p.to)},
-          {"Cc", addresses_json(p.cc)},
-          {"Bcc", addresses_json(bcc_of(m, p))},
-          {"ReplyTo", addresses_json(p.reply_to)},
-          {"ReturnPath", return_path},
-          {"Subject", p.subject},
-          {"ListUnsubscribe", {{"Header", list_unsubscribe}, {"Links", json::array()}, {"Errors", ""}, {"HeaderPost", ""}}},
-          {"Date", mailpit_time(p.date ? *p.date * 1000000 : m.received_us)},
-          {"Tags", json::array()},
-          {"Username", username(m)},
-          {"Text", p.text},
-          {"HTML", p.html},
-          {"Size", m.size},
-          {"Inline", inl},
-          {"Attachments", att}};
+  return {
+      {"ID", m.id},
+      {"MessageID", p.message_id},
+      {"From", p.from.empty() ? json(nullptr) : address_json(p.from.front())},
+      {"To", addresses_json(p.to)},
+      {"Cc", addresses_json(p.cc)},
+      {"Bcc", addresses_json(bcc_of(m, p))},
+      {"ReplyTo", addresses_json(p.reply_to)},
+      {"ReturnPath", return_path},
+      {"Subject", p.subject},
+      {"ListUnsubscribe", {{"Header", list_unsubscribe}, {"Links", json::array()}, {"Errors", ""}, {"HeaderPost", ""}}},
+      {"Date", mailpit_time(p.date ? *p.date * 1000000 : m.received_us)},
+      {"Tags", json::array()},
+      {"Username", username(m)},
+      {"Text", p.text},
+      {"HTML", p.html},
+      {"Size", m.size},
+      {"Inline", inl},
+      {"Attachments", att}};
 }
 
 json view::state::messages_page(const std::vector<const mail*>& list, std::size_t start, std::size_t limit) {
@@ -182,14 +185,9 @@ json view::state::messages_page(const std::vector<const mail*>& list, std::size_
     if (!m->read) ++unread;
   json msgs = json::array();
   for (std::size_t i = start; i < list.size() && msgs.size() < limit; ++i) msgs.push_back(list_item(*list[i]));
-  return {{"total", box.count()},
-          {"unread", box.unread()},
-          {"count", msgs.size()},
-          {"messages_count", list.size()},
-          {"messages_unread", unread},
-          {"start", start},
-          {"tags", json::array()},
-          {"messages", msgs}};
+  return {{"total", box.count()},          {"unread", box.unread()},    {"count", msgs.size()},
+          {"messages_count", list.size()}, {"messages_unread", unread}, {"start", start},
+          {"tags", json::array()},         {"messages", msgs}};
 }
 
 json view::state::chaos_json() const {
@@ -243,8 +241,14 @@ http_response view::state::mailpit(const http_request& r) {
   if (path == "/api/v1/info" && get) return json_response(info_json());
   if (path == "/api/v1/webui" && get)
     return json_response({{"Label", "smtpkit serve"},
-                          {"MessageRelay", {{"Enabled", false}, {"SMTPServer", ""}, {"ReturnPath", ""}, {"AllowedRecipients", ""},
-                                            {"BlockedRecipients", ""}, {"OverrideFrom", ""}, {"PreserveMessageIDs", false}}},
+                          {"MessageRelay",
+                           {{"Enabled", false},
+                            {"SMTPServer", ""},
+                            {"ReturnPath", ""},
+                            {"AllowedRecipients", ""},
+                            {"BlockedRecipients", ""},
+                            {"OverrideFrom", ""},
+                            {"PreserveMessageIDs", false}}},
                           {"SpamAssassin", false},
                           {"ChaosEnabled", true},
                           {"DuplicatesIgnored", false},
@@ -322,7 +326,8 @@ http_response view::state::mailpit(const http_request& r) {
       t[i].code = it->value("ErrorCode", 451);
       t[i].probability = it->value("Probability", 0);
       if (t[i].code < 400 || t[i].code > 599) return bad(std::string(names[i]) + ": ErrorCode must be 400 to 599");
-      if (t[i].probability < 0 || t[i].probability > 100) return bad(std::string(names[i]) + ": Probability must be 0 to 100");
+      if (t[i].probability < 0 || t[i].probability > 100)
+        return bad(std::string(names[i]) + ": Probability must be 0 to 100");
     }
     chaos_auth = t[0];
     chaos_rcpt = t[1];
@@ -378,7 +383,8 @@ http_response view::state::mailpit(const http_request& r) {
       res.body = std::move(part->bytes);
       if (!part->file_name.empty()) {
         std::string safe;
-        for (char c : part->file_name) safe += (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) ? '_' : c;
+        for (char c : part->file_name)
+          safe += (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) ? '_' : c;
         res.headers["Content-Disposition"] = "inline; filename=\"" + safe + "\"";
       }
       sandbox(res);

@@ -29,8 +29,8 @@ class io_context;
 namespace smtpkit::mock::view {
 
 struct http_request {
-  std::string method;  ///< "GET", "PUT", ...
-  std::string path;    ///< percent-decoded, without the query
+  std::string method;                        ///< "GET", "PUT", ...
+  std::string path;                          ///< percent-decoded, without the query
   std::map<std::string, std::string> query;  ///< decoded; a repeated key keeps the last
   std::string body;
   std::string host;          ///< the Host header

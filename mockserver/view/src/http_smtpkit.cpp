@@ -49,7 +49,8 @@ http_response asset(std::string_view body, const char* type) {
   // The page loads only its own files; a message's HTML is framed from
   // /view/, itself sandboxed.
   r.headers["Content-Security-Policy"] =
-      "default-src 'self'; img-src 'self' data:; frame-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'";
+      "default-src 'self'; img-src 'self' data:; frame-src 'self'; connect-src 'self'; base-uri 'none'; form-action "
+      "'none'";
   r.headers["X-Frame-Options"] = "SAMEORIGIN";
   return r;
 }
@@ -71,15 +72,18 @@ http_response view::state::smtpkit(const http_request& r) {
                           {"maildir", cfg.discard ? std::string("discard") : cfg.maildir},
                           {"messages", box.count()},
                           {"sessions", {{"kept", log.size()}, {"open", open}}},
-                          {"scripts", {{"command_line", scripts->fixed()}, {"api", !api_script.empty()},
-                                       {"chaos", chaos_auth.probability + chaos_rcpt.probability + chaos_sender.probability > 0}}},
+                          {"scripts",
+                           {{"command_line", scripts->fixed()},
+                            {"api", !api_script.empty()},
+                            {"chaos", chaos_auth.probability + chaos_rcpt.probability + chaos_sender.probability > 0}}},
                           {"check", cfg.check_client}});
   }
   if (path == "/api/smtpkit/sessions" && get) {
     const auto list = log.list();
     const std::size_t start = number(r, "start", 0), limit = number(r, "limit", 50);
     json out = json::array();
-    for (std::size_t i = start; i < list.size() && out.size() < limit; ++i) out.push_back(session_log::summary(*list[i]));
+    for (std::size_t i = start; i < list.size() && out.size() < limit; ++i)
+      out.push_back(session_log::summary(*list[i]));
     return json_response({{"total", list.size()}, {"start", start}, {"sessions", out}});
   }
   if (path.rfind("/api/smtpkit/sessions/", 0) == 0 && get) {

@@ -111,7 +111,8 @@ void mailbox::scan() {
     }
     ::closedir(d);
   }
-  std::sort(list.begin(), list.end(), [](const found& a, const found& b) { return std::tie(a.us, a.name) < std::tie(b.us, b.name); });
+  std::sort(list.begin(), list.end(),
+            [](const found& a, const found& b) { return std::tie(a.us, a.name) < std::tie(b.us, b.name); });
   for (auto& f : list) {
     mail m;
     m.path = dir_ + "/" + f.sub + "/" + f.name;

@@ -62,7 +62,8 @@ void addresses(InternetAddressList* list, std::vector<address>& out) {
     if (INTERNET_ADDRESS_IS_GROUP(a)) {
       addresses(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)), out);
     } else if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
-      out.push_back({str(internet_address_get_name(a)), str(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)))});
+      out.push_back(
+          {str(internet_address_get_name(a)), str(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)))});
     }
   }
 }
@@ -162,7 +163,8 @@ parsed_message parse_message(std::string_view raw) {
     for (int i = 0; i < n; ++i) {
       GMimeHeader* f = g_mime_header_list_get_header_at(h, i);
       std::string value = str(g_mime_header_get_value(f));
-      r.headers.emplace_back(str(g_mime_header_get_name(f)), take(g_mime_utils_header_decode_text(nullptr, value.c_str())));
+      r.headers.emplace_back(str(g_mime_header_get_name(f)),
+                             take(g_mime_utils_header_decode_text(nullptr, value.c_str())));
     }
   }
   bool have_text = false, have_html = false;

@@ -104,15 +104,20 @@ struct pop3_server::impl : std::enable_shared_from_this<pop3_server::impl> {
 
     asio::awaitable<bool> send(std::string_view text) {
       boost::system::error_code ec;
-      if (tls) co_await asio::async_write(*tls, asio::buffer(text.data(), text.size()), asio::redirect_error(asio::use_awaitable, ec));
-      else co_await asio::async_write(sock, asio::buffer(text.data(), text.size()), asio::redirect_error(asio::use_awaitable, ec));
+      if (tls)
+        co_await asio::async_write(*tls, asio::buffer(text.data(), text.size()),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+      else
+        co_await asio::async_write(sock, asio::buffer(text.data(), text.size()),
+                                   asio::redirect_error(asio::use_awaitable, ec));
       co_return !ec;
     }
 
     asio::awaitable<std::size_t> receive(char* buf, std::size_t n) {
       boost::system::error_code ec;
-      std::size_t got = tls ? co_await tls->async_read_some(asio::buffer(buf, n), asio::redirect_error(asio::use_awaitable, ec))
-                            : co_await sock.async_read_some(asio::buffer(buf, n), asio::redirect_error(asio::use_awaitable, ec));
+      std::size_t got =
+          tls ? co_await tls->async_read_some(asio::buffer(buf, n), asio::redirect_error(asio::use_awaitable, ec))
+              : co_await sock.async_read_some(asio::buffer(buf, n), asio::redirect_error(asio::use_awaitable, ec));
       co_return ec ? 0 : got;
     }
 
@@ -126,7 +131,8 @@ struct pop3_server::impl : std::enable_shared_from_this<pop3_server::impl> {
     bool login(const std::string& password) {
       const auto& users = srv.srv.config().users;
       if (users.empty()) return true;
-      return std::any_of(users.begin(), users.end(), [&](const user_entry& u) { return u.name == user && u.password == password; });
+      return std::any_of(users.begin(), users.end(),
+                         [&](const user_entry& u) { return u.name == user && u.password == password; });
     }
 
     void open_maildrop() {
@@ -162,7 +168,8 @@ struct pop3_server::impl : std::enable_shared_from_this<pop3_server::impl> {
       }
 
       if (verb == "CAPA") {
-        std::string caps = "+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n";
+        std::string caps =
+            "+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n";
         if (!authed) caps += "USER\r\n";
         if (!authed && !tls && srv.srv.tls_context() != nullptr) caps += "STLS\r\n";
         caps += "IMPLEMENTATION smtpkit\r\n.\r\n";
@@ -200,8 +207,8 @@ struct pop3_server::impl : std::enable_shared_from_this<pop3_server::impl> {
           open_maildrop();
           std::uint64_t total = 0;
           for (const auto& d : drop) total += d.size;
-          return "+OK " + user + "'s maildrop has " + std::to_string(drop.size()) + " messages (" + std::to_string(total) +
-                 " octets)\r\n";
+          return "+OK " + user + "'s maildrop has " + std::to_string(drop.size()) + " messages (" +
+                 std::to_string(total) + " octets)\r\n";
         }
         if (verb == "APOP" || verb == "AUTH") return "-ERR not supported: use USER and PASS\r\n";
         return "-ERR not allowed before login\r\n";
@@ -348,7 +355,8 @@ pop3_server::pop3_server(server& srv, mailbox& box, const listen_spec& where, on
     : p_(std::make_shared<impl>(srv, box, std::move(deleted))) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(where.host == "localhost" ? "127.0.0.1" : where.host, ec);
-  if (ec) throw setup_error("cannot listen on " + where.host + ":" + std::to_string(where.port) + ": not an IP address");
+  if (ec)
+    throw setup_error("cannot listen on " + where.host + ":" + std::to_string(where.port) + ": not an IP address");
   tcp::endpoint ep(addr, where.port);
   auto& acc = p_->acceptor;
   acc.open(ep.protocol(), ec);

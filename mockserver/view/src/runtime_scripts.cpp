@@ -11,7 +11,8 @@ namespace smtpkit::mock::view {
 struct runtime_scripts::state {
   std::vector<script> fixed;
   std::map<std::string, script> extra;  // "api", "chaos": tried before the fixed ones
-  std::shared_ptr<server::behaviour_factory> current = std::make_shared<server::behaviour_factory>();  // empty: the reference server alone
+  std::shared_ptr<server::behaviour_factory> current =
+      std::make_shared<server::behaviour_factory>();  // empty: the reference server alone
 
   void rebuild() {
     std::vector<script> all;
@@ -28,9 +29,7 @@ runtime_scripts::runtime_scripts(std::vector<script> fixed) : p_(std::make_share
   p_->rebuild();
 }
 
-server::behaviour_factory runtime_scripts::factory() {
-  return switchable_factory(p_->current);
-}
+server::behaviour_factory runtime_scripts::factory() { return switchable_factory(p_->current); }
 
 void runtime_scripts::set(const std::string& slot, std::optional<script> s) {
   if (s) p_->extra[slot] = std::move(*s);

@@ -26,7 +26,8 @@ bool any_address(const std::vector<address>& list, std::string_view v) {
 std::uint64_t size_of(std::string_view v) {
   std::uint64_t n = 0;
   std::size_t i = 0;
-  for (; i < v.size() && std::isdigit(static_cast<unsigned char>(v[i])) != 0; ++i) n = n * 10 + static_cast<std::uint64_t>(v[i] - '0');
+  for (; i < v.size() && std::isdigit(static_cast<unsigned char>(v[i])) != 0; ++i)
+    n = n * 10 + static_cast<std::uint64_t>(v[i] - '0');
   if (i == 0) return 0;
   std::string_view unit = v.substr(i);
   if (unit == "k" || unit == "kb") return n << 10;
@@ -108,8 +109,8 @@ std::vector<search_term> parse_search(std::string_view q) {
       word += q[i++];
     }
     t.value = lower(word);
-    static constexpr std::string_view known[] = {"from", "to", "cc", "bcc", "subject", "message-id", "is", "has",
-                                                 "larger", "smaller", "before", "after", "tag"};
+    static constexpr std::string_view known[] = {"from", "to",     "cc",      "bcc",    "subject", "message-id", "is",
+                                                 "has",  "larger", "smaller", "before", "after",   "tag"};
     if (!t.field.empty() && std::find(std::begin(known), std::end(known), t.field) == std::end(known)) {
       t.value = t.field + ":" + t.value;  // not a filter: a word with a colon
       t.field.clear();

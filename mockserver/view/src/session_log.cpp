@@ -121,9 +121,7 @@ std::shared_ptr<session_record> session_log::find(const std::string& id) const {
   return it == by_id_.end() ? nullptr : it->second;
 }
 
-std::vector<std::shared_ptr<session_record>> session_log::list() const {
-  return {order_.rbegin(), order_.rend()};
-}
+std::vector<std::shared_ptr<session_record>> session_log::list() const { return {order_.rbegin(), order_.rend()}; }
 
 json session_log::summary(const session_record& s) {
   json j{{"id", s.id},
@@ -150,20 +148,15 @@ std::string session_log::transcript(const session_record& s) {
   w.comment("smtpkit serve: session " + s.id + " from " + s.peer);
   for (const auto& p : s.pieces) {
     switch (p.what) {
-      case session_record::kind::octets:
-        w.sent(p.who, std::string_view(s.wire).substr(p.begin, p.length));
-        break;
-      case session_record::kind::tls:
-        w.tls();
-        break;
-      case session_record::kind::close:
-        w.close(p.who);
-        break;
+      case session_record::kind::octets: w.sent(p.who, std::string_view(s.wire).substr(p.begin, p.length)); break;
+      case session_record::kind::tls: w.tls(); break;
+      case session_record::kind::close: w.close(p.who); break;
     }
   }
   w.flush();
   if (s.dropped > 0)
-    w.comment(std::to_string(s.dropped) + " more octets were not kept (the web view keeps a bounded part of each session)");
+    w.comment(std::to_string(s.dropped) +
+              " more octets were not kept (the web view keeps a bounded part of each session)");
   return w.take();
 }
 

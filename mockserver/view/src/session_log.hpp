@@ -37,8 +37,8 @@ struct session_record {
   struct piece {
     kind what = kind::octets;
     side who = side::client;
-    std::int64_t at_us = 0;        ///< microseconds since the session opened
-    std::uint64_t side_offset = 0;  ///< where it starts in that side's stream
+    std::int64_t at_us = 0;             ///< microseconds since the session opened
+    std::uint64_t side_offset = 0;      ///< where it starts in that side's stream
     std::size_t begin = 0, length = 0;  ///< in `wire` (octets kept)
   };
 
@@ -52,8 +52,8 @@ struct session_record {
   std::chrono::steady_clock::time_point started;
   std::string wire;
   std::vector<piece> pieces;
-  std::uint64_t octets[2] = {0, 0};  ///< sent by client, server
-  std::uint64_t dropped = 0;        ///< octets not kept (limits)
+  std::uint64_t octets[2] = {0, 0};             ///< sent by client, server
+  std::uint64_t dropped = 0;                    ///< octets not kept (limits)
   std::vector<std::pair<json, side>> findings;  ///< "finding" events, anchor
   std::size_t finding_count = 0;
   std::vector<std::string> messages;  ///< queue ids

@@ -116,11 +116,13 @@ void view::state::on_tick() {
   if (!mailpit_hub.empty()) {
     for (const auto& id : ids)
       if (const mail* m = box.find(id))
-        mailpit_hub.broadcast(json{{"Type", "new"}, {"Data", list_item(*m)}}.dump(-1, ' ', false, json::error_handler_t::replace));
+        mailpit_hub.broadcast(
+            json{{"Type", "new"}, {"Data", list_item(*m)}}.dump(-1, ' ', false, json::error_handler_t::replace));
     if (mailbox_changed)
-      mailpit_hub.broadcast(json{{"Type", "stats"},
-                                 {"Data", {{"Total", box.count()}, {"Unread", box.unread()}, {"Version", "smtpkit " SMTPKIT_VERSION}}}}
-                                .dump());
+      mailpit_hub.broadcast(
+          json{{"Type", "stats"},
+               {"Data", {{"Total", box.count()}, {"Unread", box.unread()}, {"Version", "smtpkit " SMTPKIT_VERSION}}}}
+              .dump());
   }
   if (!live_hub.empty() && (mailbox_changed || log.generation() != sessions_sent)) {
     json changed_sessions = json::array();
@@ -154,7 +156,8 @@ void view::state::deleted(const std::vector<std::string>& ids, bool all) {
 
 void view::state::updated(const std::string& id, bool read) {
   mailbox_changed = true;
-  if (!mailpit_hub.empty()) mailpit_hub.broadcast(json{{"Type", "update"}, {"Data", {{"ID", id}, {"Read", read}}}}.dump());
+  if (!mailpit_hub.empty())
+    mailpit_hub.broadcast(json{{"Type", "update"}, {"Data", {{"ID", id}, {"Read", read}}}}.dump());
   changed();
 }
 
@@ -169,7 +172,8 @@ bool view::state::host_allowed(const std::string& host) const {
 }
 
 http_response view::state::handle(const http_request& r) {
-  if (!host_allowed(r.host)) return http_response::text(403, "Host not allowed (the web view answers for loopback names)\n");
+  if (!host_allowed(r.host))
+    return http_response::text(403, "Host not allowed (the web view answers for loopback names)\n");
   if (r.path.rfind("/api/smtpkit/", 0) == 0) return smtpkit(r);
   if (r.path.rfind("/api/v1/", 0) == 0 || r.path.rfind("/view/", 0) == 0) return mailpit(r);
   return page(r);
@@ -196,9 +200,10 @@ view::view(server& srv, view_options o, std::shared_ptr<runtime_scripts> scripts
     s.http->start();
   }
   if (o.pop3) {
-    s.pop3 = std::make_unique<pop3_server>(srv, s.box, *o.pop3, [weak = std::weak_ptr<state>(p_)](const std::vector<std::string>& ids) {
-      if (auto st = weak.lock()) st->deleted(ids, false);
-    });
+    s.pop3 = std::make_unique<pop3_server>(srv, s.box, *o.pop3,
+                                           [weak = std::weak_ptr<state>(p_)](const std::vector<std::string>& ids) {
+                                             if (auto st = weak.lock()) st->deleted(ids, false);
+                                           });
     const auto& b = s.pop3->endpoint();
     srv.announce("POP3 on " + b.host + ":" + std::to_string(b.port),
                  {{"event", "service"}, {"service", "pop3"}, {"host", b.host}, {"port", b.port}});
