@@ -23,7 +23,6 @@ std::string describe(const bound_endpoint& b) {
   return b.host + ":" + std::to_string(b.port) + (b.implicit_tls ? " (implicit TLS)" : "");
 }
 
-
 }  // namespace
 
 server::impl::impl(server_config c, behaviour_factory f) : cfg(std::move(c)), factory(std::move(f)) {
@@ -48,12 +47,13 @@ server::impl::impl(server_config c, behaviour_factory f) : cfg(std::move(c)), fa
     const char* tmp = std::getenv("TMPDIR");
     std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/smtpkit-mail-XXXXXX";
     if (::mkdtemp(templ.data()) == nullptr)
-      throw setup_error("cannot create a Maildir in " + templ.substr(0, templ.rfind('/')) + ": " + std::strerror(errno) +
-                        " (--maildir DIR chooses one)");
+      throw setup_error("cannot create a Maildir in " + templ.substr(0, templ.rfind('/')) + ": " +
+                        std::strerror(errno) + " (--maildir DIR chooses one)");
     cfg.maildir = templ;
   }
   try {
-    store = cfg.discard ? message_store::discard(!cfg.events.empty()) : message_store::maildir(cfg.maildir, cfg.durable);
+    store =
+        cfg.discard ? message_store::discard(!cfg.events.empty()) : message_store::maildir(cfg.maildir, cfg.durable);
   } catch (const std::exception& e) {
     throw setup_error(e.what());
   }
@@ -111,7 +111,8 @@ asio::awaitable<void> server::impl::accept_loop(std::size_t index) {
     }
     auto sess = std::make_unique<session>(*this, std::move(s), acceptor_tls[index], opened);
     sessions.insert(sess.get());
-    asio::co_spawn(io, [sp = std::move(sess)]() -> asio::awaitable<void> { co_await sp->run(); }, asio::detached);
+    asio::co_spawn(
+        io, [sp = std::move(sess)]() -> asio::awaitable<void> { co_await sp->run(); }, asio::detached);
   }
 }
 
@@ -158,7 +159,8 @@ void server::impl::maybe_finish() {
   signals.cancel(ec);
 }
 
-server::server(server_config cfg, behaviour_factory factory) : p_(std::make_unique<impl>(std::move(cfg), std::move(factory))) {}
+server::server(server_config cfg, behaviour_factory factory)
+    : p_(std::make_unique<impl>(std::move(cfg), std::move(factory))) {}
 server::~server() = default;
 
 const std::vector<bound_endpoint>& server::endpoints() const { return p_->bound; }
@@ -216,8 +218,11 @@ int server::run() {
   if (s.events.enabled())
     s.events.emit({{"event", "stopped"},
                    {"sessions", s.opened},
-                   {"findings", {{"MUST", s.findings_by_level[0]}, {"SHOULD", s.findings_by_level[1]},
-                                 {"MAY", s.findings_by_level[2]}, {"ADVICE", s.findings_by_level[3]}}}});
+                   {"findings",
+                    {{"MUST", s.findings_by_level[0]},
+                     {"SHOULD", s.findings_by_level[1]},
+                     {"MAY", s.findings_by_level[2]},
+                     {"ADVICE", s.findings_by_level[3]}}}});
   s.events.flush();
   return counted > 0 ? 1 : 0;
 }

@@ -150,7 +150,8 @@ asio::awaitable<bool> session::write_all(std::string_view bytes) {
   srv_.events.flush();
   boost::system::error_code ec;
   if (tls_) {
-    co_await asio::async_write(*tls_, asio::buffer(bytes.data(), bytes.size()), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(*tls_, asio::buffer(bytes.data(), bytes.size()),
+                               asio::redirect_error(asio::use_awaitable, ec));
     co_return !ec;
   }
   // Replies are small: try to write at once and wait only when the peer is slow.
@@ -181,7 +182,10 @@ asio::awaitable<bool> session::handshake() {
   env_.tls_version = SSL_get_version(s);
   env_.tls_cipher = SSL_get_cipher_name(s);
   if (srv_.events.enabled())
-    srv_.events.emit({{"event", "tls"}, {"session", env_.id}, {"state", "started"}, {"version", env_.tls_version},
+    srv_.events.emit({{"event", "tls"},
+                      {"session", env_.id},
+                      {"state", "started"},
+                      {"version", env_.tls_version},
                       {"cipher", env_.tls_cipher}});
   co_return true;
 }
@@ -239,8 +243,7 @@ asio::awaitable<bool> session::execute(std::vector<action> list) {
         if (!co_await execute(next.take())) co_return false;
         break;
       }
-      case act::close:
-        co_return false;
+      case act::close: co_return false;
       case act::reset: {
         boost::system::error_code ec;
         sock_.set_option(asio::socket_base::linger(true, 0), ec);
@@ -270,8 +273,8 @@ asio::awaitable<void> session::run() {
   }
   if (!srv_.cfg.transcripts.empty()) rec_ = std::make_unique<transcript_writer>();
   if (srv_.events.enabled())
-    srv_.events.emit({{"event", "session"}, {"state", "open"}, {"session", env_.id}, {"peer", env_.peer},
-                      {"tls", implicit_tls_}});
+    srv_.events.emit(
+        {{"event", "session"}, {"state", "open"}, {"session", env_.id}, {"peer", env_.peer}, {"tls", implicit_tls_}});
 
   bool alive = true;
   if (implicit_tls_) {

@@ -63,7 +63,7 @@ struct server_config {
   std::size_t max_recipients = 1000;
   std::size_t max_sessions = 20000;
   std::size_t max_errors = 50;
-  std::chrono::seconds idle_timeout{300};      ///< §4.5.3.2.7
+  std::chrono::seconds idle_timeout{300};  ///< §4.5.3.2.7
   std::chrono::seconds session_timeout{3600};
   std::chrono::seconds shutdown_grace{10};
 
