@@ -487,6 +487,7 @@ void reference_server::finish_message(actions& out) {
   stored s = writer_->commit(env);
   writer_.reset();
   if (!s.ok) {
+    env_.store.note_failure(s.error);
     if (env_.events.enabled())
       env_.events.emit({{"event", "store-error"}, {"session", env_.id}, {"error", s.error}});
     reset_transaction();

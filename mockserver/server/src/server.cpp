@@ -1,4 +1,5 @@
-// server.cpp — listeners, the session registry, timeouts, shutdown.
+// server.cpp — listeners, the session registry, timeouts, shutdown, and the
+// account of output that could not be written.
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -29,9 +30,22 @@ std::string describe(const bound_endpoint& b) {
 server::impl::impl(server_config c, behaviour_factory f) : cfg(std::move(c)), factory(std::move(f)) {
   if (cfg.listens.empty()) cfg.listens.push_back({});
   try {
-    events = event_log(cfg.events);
+    events = event_log(cfg.events, cfg.events_backlog, "smtpkit serve");
   } catch (const std::exception& e) {
     throw setup_error(e.what());
+  }
+  if (int fd = events.poll_fd(); fd >= 0) {
+    // epoll refuses what never blocks (/dev/null): then nothing needs waiting for.
+    int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    boost::system::error_code ec;
+    if (d >= 0) {
+      events_wait = std::make_unique<asio::posix::stream_descriptor>(io);
+      events_wait->assign(d, ec);
+      if (ec) {
+        ::close(d);
+        events_wait.reset();
+      }
+    }
   }
   bool need_tls = cfg.ext.starttls;
   for (const auto& l : cfg.listens) need_tls |= l.implicit_tls;
@@ -87,6 +101,30 @@ server::impl::impl(server_config c, behaviour_factory f) : cfg(std::move(c)), fa
   }
 }
 
+server::impl::~impl() = default;
+
+void server::impl::flush_events() {
+  if (events_armed) return;  // the reader is behind: the wait below writes on
+  events.flush();
+  if (!events.blocked() || !events_wait) return;
+  events_armed = true;
+  events_wait->async_wait(asio::posix::descriptor_base::wait_write, [this](const boost::system::error_code& ec) {
+    events_armed = false;
+    if (!ec) flush_events();
+  });
+}
+
+void server::impl::transcript_failed(const std::string& session, const std::string& path, int err) {
+  std::string why = std::strerror(err);
+  if (transcript_errors == 0 || why != transcript_error)
+    std::cerr << "smtpkit serve: cannot write transcript " << path << ": " << why << "\n";
+  ++transcript_errors;
+  transcript_error = why;
+  if (events.enabled())
+    events.emit(
+        {{"event", "output-error"}, {"session", session}, {"what", "transcript"}, {"path", path}, {"error", why}});
+}
+
 asio::awaitable<void> server::impl::accept_loop(std::size_t index) {
   for (;;) {
     boost::system::error_code ec;
@@ -125,7 +163,7 @@ void server::impl::begin_shutdown() {
   boost::system::error_code ec;
   for (auto& a : acceptors) a.close(ec);
   if (events.enabled()) events.emit({{"event", "stopping"}, {"sessions", sessions.size()}});
-  events.flush();
+  flush_events();
   // Sessions not in the middle of a message are told now; the others when
   // their message is done or the grace period ends.
   std::vector<session*> now(sessions.begin(), sessions.end());
@@ -142,7 +180,7 @@ void server::impl::sweep() {
     if (stopping && (!s->busy() || now > stop_deadline)) s->shutdown();
     if (stopping && now > stop_deadline + std::chrono::seconds(5)) s->timeout();
   }
-  events.flush();
+  flush_events();
   if (stopping && sessions.empty()) return;
   sweeper.expires_after(std::chrono::seconds(1));
   sweeper.async_wait([this](const boost::system::error_code& ec) {
@@ -155,6 +193,7 @@ void server::impl::maybe_finish() {
   boost::system::error_code ec;
   sweeper.cancel();
   signals.cancel(ec);
+  if (events_wait) events_wait->cancel(ec);  // run() drains the rest, with a deadline
 }
 
 server::server(server_config cfg, behaviour_factory factory) : p_(std::make_unique<impl>(std::move(cfg), std::move(factory))) {}
@@ -165,6 +204,8 @@ const std::vector<bound_endpoint>& server::endpoints() const { return p_->bound;
 int server::run() {
   impl& s = *p_;
   std::signal(SIGPIPE, SIG_IGN);
+  // A file over RLIMIT_FSIZE is a write error to report, not a reason to die.
+  std::signal(SIGXFSZ, SIG_IGN);
   s.signals.add(SIGINT);
   s.signals.add(SIGTERM);
   // First signal: stop accepting and let messages in progress finish. A
@@ -194,7 +235,7 @@ int server::run() {
     if (!s.cfg.transcripts.empty()) ready["transcripts"] = s.cfg.transcripts;
     s.events.emit(std::move(ready));
   }
-  s.events.flush();
+  s.flush_events();
   s.start_accepting();
   s.sweeper.expires_after(std::chrono::seconds(1));
   s.sweeper.async_wait([&s](const boost::system::error_code& ec) {
@@ -215,9 +256,30 @@ int server::run() {
   if (s.events.enabled())
     s.events.emit({{"event", "stopped"},
                    {"sessions", s.opened},
-                   {"findings", {{"MUST", s.findings_by_level[0]}, {"SHOULD", s.findings_by_level[1]},
-                                 {"MAY", s.findings_by_level[2]}, {"ADVICE", s.findings_by_level[3]}}}});
-  s.events.flush();
+                   {"findings",
+                    {{"MUST", s.findings_by_level[0]},
+                     {"SHOULD", s.findings_by_level[1]},
+                     {"MAY", s.findings_by_level[2]},
+                     {"ADVICE", s.findings_by_level[3]}}},
+                   {"transcript_errors", s.transcript_errors},
+                   {"store_errors", s.store->failures()}});
+  // A reader that is behind gets a few seconds for the last events.
+  s.events.drain(std::chrono::seconds(5));
+  // What the user asked for and did not get is said, and fails the run.
+  bool lost = false;
+  if (std::string e = s.events.loss_summary(); !e.empty()) {
+    std::cerr << "smtpkit serve: " << e << "\n";
+    lost = true;
+  }
+  if (s.transcript_errors > 0) {
+    std::cerr << "smtpkit serve: " << s.transcript_errors << " transcript" << (s.transcript_errors == 1 ? "" : "s")
+              << " could not be written in full to " << s.cfg.transcripts << " (" << s.transcript_error << ")\n";
+    lost = true;
+  }
+  if (auto n = s.store->failures(); n > 0)
+    std::cerr << "smtpkit serve: " << n << " message" << (n == 1 ? "" : "s")
+              << " could not be stored (the clients got 451): " << s.store->last_error() << "\n";
+  if (lost) return 2;
   return counted > 0 ? 1 : 0;
 }
 

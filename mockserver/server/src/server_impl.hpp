@@ -1,10 +1,12 @@
 // server_impl.hpp — the server's shared state, seen by every session:
-// configuration, storage, events, TLS, the session registry (for timeouts
-// and shutdown) and the finding counters behind the exit status.
+// configuration, storage, events (and the wait for a slow events reader),
+// TLS, the session registry (for timeouts and shutdown), and the finding
+// and lost-output counters behind the exit status.
 #pragma once
 
 #include <utility>  // Boost 1.74's Asio needs it before its headers
 #include <boost/asio.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/ssl.hpp>
 
 #include <chrono>
@@ -43,12 +45,26 @@ struct server::impl {
   bool stopping = false;
   clock_type::time_point stop_deadline{};
 
+  // A reader of --events that stops reading must not stop the server: the
+  // log never blocks, and this waits for the reader to take more.
+  std::unique_ptr<asio::posix::stream_descriptor> events_wait;
+  bool events_armed = false;
+
+  // Output the user asked for and did not get in full (exit status 2).
+  std::size_t transcript_errors = 0;
+  std::string transcript_error;
+
   explicit impl(server_config c, behaviour_factory f);
+  ~impl();
   void start_accepting();
   asio::awaitable<void> accept_loop(std::size_t index);
   void begin_shutdown();
   void sweep();
   void maybe_finish();
+  /// Writes the queued events; when the reader is behind, waits for it
+  /// without holding anything else up.
+  void flush_events();
+  void transcript_failed(const std::string& session, const std::string& path, int err);
 };
 
 }  // namespace smtpkit::mock

@@ -102,7 +102,12 @@ void session::flush_transcript(bool final) {
   }
   const bool append = transcript_started_;
   transcript_started_ = true;
-  write_file(transcript_path_, text, append);
+  if (!write_file(transcript_path_, text, append)) {
+    // The rest would only make a transcript with a hole in it: stop here.
+    transcript_error_ = std::strerror(errno);
+    srv_.transcript_failed(env_.id, transcript_path_, errno);
+    rec_.reset();
+  }
 }
 
 asio::awaitable<std::size_t> session::read_some(char*& data) {
@@ -136,8 +141,9 @@ asio::awaitable<std::size_t> session::read_some(char*& data) {
 asio::awaitable<bool> session::write_all(std::string_view bytes) {
   // The events of this turn (session open, command, findings, reply) reach
   // the event stream before the peer sees the reply: a test driver whose
-  // client has a reply can rely on its events being there to read.
-  srv_.events.flush();
+  // client has a reply can rely on its events being there to read — unless
+  // its reader has fallen behind: the reply is not held back for it.
+  srv_.flush_events();
   boost::system::error_code ec;
   if (tls_) {
     co_await asio::async_write(*tls_, asio::buffer(bytes.data(), bytes.size()), asio::redirect_error(asio::use_awaitable, ec));
@@ -273,7 +279,7 @@ asio::awaitable<void> session::run() {
     beh_->greet(greet);
     alive = co_await execute(greet.take());
   }
-  srv_.events.flush();
+  srv_.flush_events();
   while (alive) {
     char* data = nullptr;
     std::size_t n = co_await read_some(data);
@@ -302,7 +308,7 @@ asio::awaitable<void> session::run() {
       co_await execute(last.take());
       alive = false;
     }
-    srv_.events.flush();
+    srv_.flush_events();
   }
   finish();
 }
@@ -326,8 +332,9 @@ void session::finish() {
   if (srv_.events.enabled()) {
     json e{{"event", "session"}, {"state", "closed"}, {"session", env_.id}, {"findings", findings_}};
     if (!transcript_path_.empty()) e["transcript"] = transcript_path_;
+    if (!transcript_error_.empty()) e["transcript_error"] = transcript_error_;
     srv_.events.emit(std::move(e));
-    srv_.events.flush();
+    srv_.flush_events();
   }
   srv_.sessions.erase(this);
   srv_.maybe_finish();

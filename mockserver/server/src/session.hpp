@@ -54,6 +54,7 @@ class session {
   std::string engine_backlog_;  // server octets sent before the engine was made
   std::unique_ptr<transcript_writer> rec_;
   std::string transcript_path_;
+  std::string transcript_error_;  // why the transcript could not be written
   bool transcript_started_ = false;
   bool timed_out_ = false;
   bool shutdown_ = false;

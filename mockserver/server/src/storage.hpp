@@ -41,11 +41,22 @@ class message_store {
  public:
   virtual ~message_store() = default;
   virtual std::unique_ptr<message_writer> begin() = 0;
+  /// Messages that could not be stored (their clients got 451), and why the last one.
+  [[nodiscard]] std::uint64_t failures() const noexcept { return failures_; }
+  [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
+  void note_failure(std::string why) {
+    ++failures_;
+    last_error_ = std::move(why);
+  }
   /// Maildir at `dir` (created if missing). Throws with a message a user can
   /// act on when the folder cannot be written.
   static std::unique_ptr<message_store> maildir(const std::string& dir, bool durable);
   /// Counts (and hashes, when `hash`) and forgets.
   static std::unique_ptr<message_store> discard(bool hash);
+
+ private:
+  std::uint64_t failures_ = 0;
+  std::string last_error_;
 };
 
 }  // namespace smtpkit::mock

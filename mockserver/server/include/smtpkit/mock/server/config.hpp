@@ -56,6 +56,9 @@ struct server_config {
   bool durable = false;  ///< fsync message, envelope and folder before 250
 
   std::string events;       ///< "" none, "-" standard output, else a file
+  /// Octets of events a slow reader may leave unread before events are
+  /// dropped (and counted); the server never waits for the reader.
+  std::size_t events_backlog = 8u << 20;
   std::string transcripts;  ///< folder for one transcript per session
 
   std::size_t max_line = 2048;  ///< command line (512 + extension increments, §4.5.3.1.4)

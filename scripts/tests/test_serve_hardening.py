@@ -1,0 +1,234 @@
+# test_serve_hardening.py — `smtpkit serve` under the faults of an outside
+# stress run, one test each, with raw sockets and subprocesses (the plugin's
+# event reader would hide what these tests look at):
+#   a stalled --events reader (the server must not wait on it),
+#   captured client octets echoed in a script's reply (bare CR, NUL, escape),
+#   the open-file limit (raised, --max-sessions capped, 421 beyond),
+#   lost output on a full disk (stderr, events, exit status 2),
+#   endless input (per-line deadline, minimum data rate),
+#   connections still in the accept queue at SIGTERM (421, not a reset).
+# The BDAT shutdown grace is in test_serve_storage.py, the storage failure
+# points in mockserver/server/test/storage_test.cpp.
+#
+# Limits: every socket has a timeout and every wait a deadline; RLIMIT_FSIZE
+# stands in for a full disk here (bench/stress.py fills a real tmpfs).
+import json
+import os
+import re
+import resource
+import select
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+import smtpkit
+
+
+class Serve:
+    """`smtpkit serve --listen 127.0.0.1:0 ARGS`, its stderr read by a thread."""
+
+    def __init__(self, *args, pass_fds=(), preexec_fn=None):
+        self.proc = subprocess.Popen([smtpkit.find_binary(), "serve", "--listen", "127.0.0.1:0", *args],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     pass_fds=pass_fds, preexec_fn=preexec_fn)
+        self.lines = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        line = self.wait_stderr("listening on 127.0.0.1:")
+        self.port = int(line.rsplit(":", 1)[1])
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def wait_stderr(self, text, timeout=15):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for line in list(self.lines):
+                if text in line:
+                    return line
+            assert self.proc.poll() is None or self._reader.is_alive(), "serve exited: %r" % self.lines
+            time.sleep(0.02)
+        raise AssertionError("no %r on stderr in %s s: %r" % (text, timeout, self.lines))
+
+    def connect(self, timeout=10):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        s.settimeout(timeout)
+        return s
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        self._reader.join(timeout=5)
+        return rc
+
+
+@pytest.fixture
+def serve():
+    started = []
+
+    def start(*args, **kw):
+        s = Serve(*args, **kw)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        if s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait()
+
+
+def reply(f):
+    """One whole reply from a socket file: (code, [lines])."""
+    lines = []
+    while True:
+        line = f.readline()
+        assert line.endswith(b"\r\n"), "connection closed or line cut: %r" % line
+        lines.append(line)
+        if line[3:4] != b"-":
+            return int(line[:3]), lines
+
+
+def read_until_closed(s, deadline):
+    """Everything the peer sends until it closes (b"" on a reset), within `deadline` seconds."""
+    got = b""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        s.settimeout(max(0.05, end - time.monotonic()))
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            return got, "reset"
+        if not chunk:
+            return got, "closed"
+        got += chunk
+    return got, "open"
+
+
+# --- 1. a stalled --events reader -------------------------------------------------------
+
+
+def test_a_stalled_events_reader_does_not_stop_the_server(serve):
+    r, w = os.pipe()
+    srv = serve("--discard", "--events", "/dev/fd/%d" % w, "--idle-timeout", "3", pass_fds=[w])
+    os.close(w)
+    # Nobody reads the pipe from here on. 60,000 NOOPs make about 10 MB of
+    # events: more than the pipe and the server's 8 MiB backlog hold.
+    n = 60000
+    with srv.connect() as c:
+        f = c.makefile("rb")
+        assert reply(f)[0] == 220
+        c.sendall(b"NOOP\r\n" * n)
+        for _ in range(n):
+            assert f.readline().startswith(b"250 ")
+        c.sendall(b"QUIT\r\n")
+        assert reply(f)[0] == 221
+    srv.wait_stderr("dropping events until it catches up")
+    # Other sessions go on, timeouts included.
+    with srv.connect() as c:
+        f = c.makefile("rb")
+        assert reply(f)[0] == 220
+        c.sendall(b"EHLO client.example.test\r\n")
+        assert reply(f)[0] == 250
+        t0 = time.monotonic()
+        code, _ = reply(f)  # the idle timeout's 421
+        assert code == 421 and time.monotonic() - t0 < 8
+    # The reader comes back: the stream says how many events it missed.
+    got = b""
+    end = time.monotonic() + 20
+    while b'"events-dropped"' not in got and time.monotonic() < end:
+        if select.select([r], [], [], 0.5)[0]:
+            got += os.read(r, 1 << 20)
+    assert b'"events-dropped"' in got, got[-300:]
+    line = next(l for l in got.split(b"\n") if b'"events-dropped"' in l)
+    event = json.loads(line)
+    assert event["count"] > 0 and event["why"] == "the reader fell behind"
+    srv.wait_stderr("events dropped while the reader of")
+    drained = threading.Thread(target=lambda: [None for _ in iter(lambda: os.read(r, 65536), b"")], daemon=True)
+    drained.start()
+    assert srv.stop() == 2  # events it was asked for were not all written
+    assert any("events were not written to" in l for l in srv.lines), srv.lines
+    drained.join(timeout=5)
+    os.close(r)
+
+
+# --- 5. lost output on a full disk -----------------------------------------------------------
+
+
+def test_events_that_cannot_be_written_are_reported(serve):
+    srv = serve("--discard", "--events", "/dev/full")
+    with srv.connect() as c:
+        f = c.makefile("rb")
+        assert reply(f)[0] == 220
+        c.sendall(b"QUIT\r\n")
+        assert reply(f)[0] == 221
+    srv.wait_stderr("events: cannot write to /dev/full: No space left on device")
+    assert srv.stop() == 2
+    assert any("events were not written to /dev/full" in l for l in srv.lines), srv.lines
+
+
+def _small_files():
+    resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))  # a disk that is full after 3,000 octets a file
+
+
+def test_a_full_disk_is_reported_and_files_end_with_whole_lines(serve, tmp_path):
+    events = tmp_path / "events.jsonl"
+    tr = tmp_path / "tr"
+    srv = serve("--maildir", str(tmp_path / "mail"), "--events", str(events), "--transcripts", str(tr),
+                preexec_fn=_small_files)
+    for n in range(3):
+        with srv.connect() as c:
+            f = c.makefile("rb")
+            assert reply(f)[0] == 220
+            c.sendall(b"EHLO client.example.test\r\n")
+            assert reply(f)[0] == 250
+            c.sendall(b"NOOP %d\r\n" % n * 150 + b"QUIT\r\n")  # about 4 KB of transcript, 27 KB of events
+            while reply(f)[0] != 221:
+                pass
+    srv.wait_stderr("cannot write transcript")
+    assert srv.stop() == 2
+    text = events.read_bytes()
+    assert 0 < len(text) <= 3000 and text.endswith(b"\n")
+    for line in text.splitlines():
+        json.loads(line)
+    err = "\n".join(srv.lines)
+    assert "events were not written to %s" % events in err and "File too large" in err
+    assert re.search(r"3 transcripts could not be written in full", err), err
+
+
+def test_a_transcript_that_cannot_be_written_is_an_event(serve, tmp_path):
+    r, w = os.pipe()
+    srv = serve("--discard", "--events", "/dev/fd/%d" % w, "--transcripts", str(tmp_path / "tr"), pass_fds=[w],
+                preexec_fn=_small_files)
+    os.close(w)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(os.fdopen(r, "rb")), daemon=True)
+    reader.start()
+    with srv.connect() as c:
+        f = c.makefile("rb")
+        assert reply(f)[0] == 220
+        c.sendall(b"EHLO client.example.test\r\n" + b"NOOP\r\n" * 300 + b"QUIT\r\n")
+        while reply(f)[0] != 221:
+            pass
+    assert srv.stop() == 2
+    reader.join(timeout=10)
+    events = [json.loads(l) for l in lines]
+    err, = [e for e in events if e["event"] == "output-error"]
+    assert err["what"] == "transcript" and err["session"] == "s000001" and err["error"] == "File too large"
+    closed, = [e for e in events if e["event"] == "session" and e["state"] == "closed"]
+    assert closed["transcript_error"] == "File too large"
+    stopped = events[-1]
+    assert stopped["event"] == "stopped" and stopped["transcript_errors"] == 1
