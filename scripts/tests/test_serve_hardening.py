@@ -165,6 +165,35 @@ def test_a_stalled_events_reader_does_not_stop_the_server(serve):
     os.close(r)
 
 
+# --- 4. the open-file limit ---------------------------------------------------------------
+
+
+def test_out_of_descriptors_a_client_gets_421_not_silence(serve):
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (40, 64))
+
+    srv = serve("--discard", "--max-sessions", "20000", preexec_fn=low_limit)
+    socks, firsts = [], []
+    try:
+        for _ in range(90):
+            s = srv.connect(timeout=5)
+            socks.append(s)
+            firsts.append(s.makefile("rb").readline())  # 220, or 421 and a close; never nothing
+        assert all(l.startswith((b"220 ", b"421 ")) for l in firsts), firsts
+        held = sum(1 for l in firsts if l.startswith(b"220 "))
+        assert b"421 4.3.2" in firsts[-1] and held >= 20
+        # The soft limit was raised to the hard one, and --max-sessions capped to fit it.
+        with open("/proc/%d/limits" % srv.proc.pid) as f:
+            row = next(l for l in f if l.startswith("Max open files"))
+        assert row.split()[3:5] == ["64", "64"], row
+        line = srv.wait_stderr("--max-sessions 20000 capped to")
+        assert int(re.search(r"capped to (\d+)", line).group(1)) == held
+    finally:
+        for s in socks:
+            s.close()
+    assert srv.stop() == 0
+
+
 # --- 5. lost output on a full disk -----------------------------------------------------------
 
 
@@ -232,3 +261,24 @@ def test_a_transcript_that_cannot_be_written_is_an_event(serve, tmp_path):
     assert closed["transcript_error"] == "File too large"
     stopped = events[-1]
     assert stopped["event"] == "stopped" and stopped["transcript_errors"] == 1
+
+
+# --- 7. connections in the accept queue at SIGTERM ----------------------------------------------
+
+
+def test_connections_queued_at_sigterm_get_421(serve):
+    srv = serve("--discard")
+    os.kill(srv.proc.pid, signal.SIGSTOP)
+    try:
+        queued = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(30)]
+        os.kill(srv.proc.pid, signal.SIGTERM)
+    finally:
+        os.kill(srv.proc.pid, signal.SIGCONT)
+    answers = []
+    for s in queued:
+        data, how = read_until_closed(s, 10)
+        answers.append((data, how))
+        s.close()
+    assert srv.stop() == 0
+    for data, how in answers:
+        assert b"421 " in data and how == "closed", answers

@@ -1,5 +1,5 @@
-// server.cpp — listeners, the session registry, timeouts, shutdown, and the
-// account of output that could not be written.
+// server.cpp — listeners, the session registry, timeouts, shutdown, the
+// descriptor budget, and the account of output that could not be written.
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -7,9 +7,13 @@
 #include <pthread.h>
 #include <cstring>
 #include <iostream>
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <fstream>
 
 #include "smtpkit/mock/common/files.hpp"
 #include "reference.hpp"
@@ -24,6 +28,21 @@ std::string describe(const bound_endpoint& b) {
   return b.host + ":" + std::to_string(b.port) + (b.implicit_tls ? " (implicit TLS)" : "");
 }
 
+std::size_t open_descriptors() {
+  std::size_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (const dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') ++n;
+    ::closedir(d);
+    return n > 0 ? n - 1 : 0;  // the folder being read
+  }
+  return 16;  // no /proc: a guess on the safe side
+}
+
+// Descriptors a server needs beyond one per session: the spare for refusing
+// a client when all are taken, and the ones held for a moment (a message
+// file, the envelope journal, a transcript, a folder to fsync).
+constexpr std::size_t descriptor_reserve = 16;
 
 }  // namespace
 
@@ -99,9 +118,102 @@ server::impl::impl(server_config c, behaviour_factory f) : cfg(std::move(c)), fa
     acceptor_tls.push_back(l.implicit_tls);
     acceptors.push_back(std::move(acc));
   }
+  spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-server::impl::~impl() = default;
+server::impl::~impl() {
+  if (spare_fd >= 0) ::close(spare_fd);
+}
+
+// Every session holds one descriptor (its connection; message files and
+// transcripts are opened and closed within one step). The soft limit goes up
+// to the hard one, and --max-sessions down to what is left after the
+// descriptors in use and the reserve, so that running out of descriptors
+// never leaves a client waiting without a reply.
+void server::impl::fit_sessions_to_descriptors() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit want = rl;
+    if (want.rlim_max == RLIM_INFINITY) {
+      rlim_t nr_open = 1u << 20;
+      std::ifstream f("/proc/sys/fs/nr_open");
+      f >> nr_open;
+      want.rlim_cur = nr_open;
+    } else {
+      want.rlim_cur = want.rlim_max;
+    }
+    if (::setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+  }
+  const std::size_t in_use = open_descriptors();
+  const std::size_t limit = rl.rlim_cur == RLIM_INFINITY ? std::size_t(1) << 30 : static_cast<std::size_t>(rl.rlim_cur);
+  const std::size_t fit = limit > in_use + descriptor_reserve ? limit - in_use - descriptor_reserve : 0;
+  if (fit == 0)
+    throw setup_error("the open-file limit (" + std::to_string(limit) + ") leaves no descriptor for a session");
+  if (cfg.max_sessions > fit) {
+    std::cerr << "smtpkit serve: --max-sessions " << cfg.max_sessions << " capped to " << fit
+              << ": the open-file limit is " << limit << " (ulimit -n; each session needs one)\n";
+    cfg.max_sessions = fit;
+  }
+}
+
+// A connection the server will not serve gets a 421 and a close (RFC 5321
+// §3.8), never silence or a reset.
+void server::impl::refuse(tcp::socket& s, std::string_view line, const char* why) {
+  boost::system::error_code ec;
+  s.non_blocking(true, ec);
+  s.write_some(asio::buffer(line.data(), line.size()), ec);
+  s.shutdown(tcp::socket::shutdown_send, ec);
+  s.close(ec);
+  if (events.enabled()) events.emit({{"event", "session"}, {"state", "refused"}, {"why", why}});
+}
+
+// accept() failed for want of a descriptor: give the spare one up for a
+// moment to take the connection off the queue and tell it so.
+void server::impl::refuse_without_descriptors(std::size_t index) {
+  if (spare_fd < 0) return;
+  ::close(spare_fd);
+  spare_fd = -1;
+  boost::system::error_code ec;
+  acceptors[index].non_blocking(true, ec);
+  tcp::socket s(io);
+  acceptors[index].accept(s, ec);
+  if (!ec) {
+    ++opened;
+    refuse(s, "421 4.3.2 " + cfg.hostname + " Too many open files, try again later\r\n", "descriptors");
+  }
+  spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+// At SIGTERM: the connections the kernel has completed but the server not
+// yet accepted would be reset by closing the listener; each gets its 421.
+void server::impl::drain_accept_queues() {
+  const std::string line = "421 4.3.2 " + cfg.hostname + " Service shutting down, try again later\r\n";
+  for (auto& a : acceptors) {
+    boost::system::error_code ec;
+    a.non_blocking(true, ec);
+    for (int n = 0; n < 100000 && !ec; ++n) {
+      tcp::socket s(io);
+      a.accept(s, ec);
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+        if (spare_fd < 0) break;
+        ::close(spare_fd);
+        spare_fd = -1;
+        ec = {};
+        a.accept(s, ec);
+        if (!ec) {
+          ++opened;
+          refuse(s, line, "stopping");
+        }
+        spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        continue;
+      }
+      if (ec) break;
+      ++opened;
+      refuse(s, line, "stopping");
+    }
+  }
+}
 
 void server::impl::flush_events() {
   if (events_armed) return;  // the reader is behind: the wait below writes on
@@ -129,9 +241,14 @@ asio::awaitable<void> server::impl::accept_loop(std::size_t index) {
   for (;;) {
     boost::system::error_code ec;
     tcp::socket s = co_await acceptors[index].async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (stopping) co_return;
+    if (stopping) {
+      // Accepted just as the server began to stop: told like the queued ones.
+      if (!ec) refuse(s, "421 4.3.2 " + cfg.hostname + " Service shutting down, try again later\r\n", "stopping");
+      co_return;
+    }
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) refuse_without_descriptors(index);
       // Out of descriptors or the like: back off instead of spinning.
       asio::steady_timer t(io, std::chrono::milliseconds(50));
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -139,11 +256,7 @@ asio::awaitable<void> server::impl::accept_loop(std::size_t index) {
     }
     ++opened;
     if (sessions.size() >= cfg.max_sessions) {
-      std::string line = "421 4.3.2 " + cfg.hostname + " Too many sessions, try again later\r\n";
-      s.non_blocking(true, ec);
-      s.write_some(asio::buffer(line), ec);
-      s.close(ec);
-      if (events.enabled()) events.emit({{"event", "session"}, {"state", "refused"}, {"why", "max-sessions"}});
+      refuse(s, "421 4.3.2 " + cfg.hostname + " Too many sessions, try again later\r\n", "max-sessions");
       continue;
     }
     auto sess = std::make_unique<session>(*this, std::move(s), acceptor_tls[index], opened);
@@ -160,9 +273,10 @@ void server::impl::begin_shutdown() {
   if (stopping) return;
   stopping = true;
   stop_deadline = clock_type::now() + cfg.shutdown_grace;
+  if (events.enabled()) events.emit({{"event", "stopping"}, {"sessions", sessions.size()}});
+  drain_accept_queues();
   boost::system::error_code ec;
   for (auto& a : acceptors) a.close(ec);
-  if (events.enabled()) events.emit({{"event", "stopping"}, {"sessions", sessions.size()}});
   flush_events();
   // Sessions not in the middle of a message are told now; the others when
   // their message is done or the grace period ends.
@@ -206,6 +320,7 @@ int server::run() {
   std::signal(SIGPIPE, SIG_IGN);
   // A file over RLIMIT_FSIZE is a write error to report, not a reason to die.
   std::signal(SIGXFSZ, SIG_IGN);
+  s.fit_sessions_to_descriptors();
   s.signals.add(SIGINT);
   s.signals.add(SIGTERM);
   // First signal: stop accepting and let messages in progress finish. A

@@ -1,7 +1,7 @@
 // server_impl.hpp — the server's shared state, seen by every session:
 // configuration, storage, events (and the wait for a slow events reader),
-// TLS, the session registry (for timeouts and shutdown), and the finding
-// and lost-output counters behind the exit status.
+// TLS, the session registry (for timeouts and shutdown), the descriptor
+// reserve, and the finding and lost-output counters behind the exit status.
 #pragma once
 
 #include <utility>  // Boost 1.74's Asio needs it before its headers
@@ -54,10 +54,17 @@ struct server::impl {
   std::size_t transcript_errors = 0;
   std::string transcript_error;
 
+  // Out of descriptors, a client still gets a 421: one is kept in reserve.
+  int spare_fd = -1;
+
   explicit impl(server_config c, behaviour_factory f);
   ~impl();
   void start_accepting();
   asio::awaitable<void> accept_loop(std::size_t index);
+  void fit_sessions_to_descriptors();
+  void refuse(tcp::socket& s, std::string_view line, const char* why);
+  void refuse_without_descriptors(std::size_t index);
+  void drain_accept_queues();
   void begin_shutdown();
   void sweep();
   void maybe_finish();

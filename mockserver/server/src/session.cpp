@@ -112,6 +112,8 @@ void session::flush_transcript(bool final) {
 
 asio::awaitable<std::size_t> session::read_some(char*& data) {
   boost::system::error_code ec;
+  // Told to stop before this wait began: a cancel has nothing to cancel yet.
+  if (timed_out_ || shutdown_) co_return 0;
   if (tls_) {
     if (!tls_buf_) tls_buf_ = std::make_unique<char[]>(1u << 14);
     std::size_t n = co_await tls_->async_read_some(asio::buffer(tls_buf_.get(), 1u << 14),
@@ -133,6 +135,7 @@ asio::awaitable<std::size_t> session::read_some(char*& data) {
     }
     eager_reads_ = 0;
     if (ec != asio::error::would_block && ec != asio::error::try_again) co_return 0;
+    if (timed_out_ || shutdown_) co_return 0;
     co_await sock_.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return 0;
   }
@@ -351,8 +354,9 @@ void session::timeout() {
 }
 
 void session::shutdown() {
+  // Again on every sweep: a session told before its first wait began (one
+  // accepted just before the signal) must not wait on.
   boost::system::error_code ec;
-  if (shutdown_) return;
   shutdown_ = true;
   sock_.cancel(ec);
 }
