@@ -122,6 +122,28 @@ def test_sigterm_while_a_message_arrives_lets_it_finish(smtp_server):
     assert m.raw == MESSAGE
 
 
+@pytest.mark.smtp_options(shutdown_grace=5)
+def test_sigterm_between_bdat_chunks_lets_the_transaction_finish(smtp_server):
+    # A transaction in progress is one, whichever command carries it (RFC 3030 §2).
+    c = Client(smtp_server)
+    for cmd, code in [(b"EHLO client.example.test", "250"), (b"MAIL FROM:<a@example.test>", "250"),
+                      (b"RCPT TO:<b@example.test>", "250")]:
+        assert c.command(cmd).startswith(code)
+    c.sock.sendall(b"BDAT 10\r\n" + MESSAGE[:10])
+    assert c.reply().startswith("250 2.0.0 10 octets")
+    smtp_server.proc.send_signal(signal.SIGTERM)
+    smtp_server.wait_for(lambda s: any(e["event"] == "stopping" for e in s.events), 5, "the 'stopping' event")
+    time.sleep(1.5)  # past a sweep of the server: the session must still be waited for
+    rest = MESSAGE[10:]
+    c.sock.sendall(b"BDAT %d LAST\r\n" % len(rest) + rest)
+    assert c.reply().startswith("250 2.0.0 Ok: queued as ")
+    assert c.reply().startswith("421 ")
+    c.close()
+    assert smtp_server.stop() == 0
+    m, = smtp_server.messages
+    assert m.raw == MESSAGE and m.transport == "BDAT"
+
+
 def _strace_wrapper(tmp_path, log):
     strace = shutil.which("strace")
     if strace is None:

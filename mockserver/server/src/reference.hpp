@@ -56,7 +56,11 @@ class reference_server final : public behaviour {
   void timed_out(actions& out) override;
   void shutting_down(actions& out) override;
   [[nodiscard]] std::size_t buffered() const override { return buf_.size() + fragment_.size(); }
-  [[nodiscard]] bool busy() const override { return mode_ == mode::data || mode_ == mode::bdat; }
+  /// In DATA, inside a BDAT chunk, or between the chunks of a BDAT
+  /// transaction (RFC 3030 §2): shutdown grace applies to all three.
+  [[nodiscard]] bool busy() const override {
+    return mode_ == mode::data || mode_ == mode::bdat || (used_bdat_ && writer_ != nullptr);
+  }
 
   void set_hook(command_hook* h) noexcept { hook_ = h; }
   /// No "command"/"reply" events while set: a script sends its own reply
