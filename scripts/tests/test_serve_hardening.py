@@ -165,6 +165,43 @@ def test_a_stalled_events_reader_does_not_stop_the_server(serve):
     os.close(r)
 
 
+# --- 2. captured client octets in replies -----------------------------------------------
+
+ECHO_SCRIPT = """\
+@rule VRFY {who}
+S: 252 cannot verify {who}
+@end
+S: 220 mx.example.test ESMTP
+C~ EHLO {name}
+S: 250-mx greets {name}
+S: 250 PIPELINING
+"""
+
+
+def test_captured_octets_cannot_forge_reply_lines(serve, tmp_path):
+    script = tmp_path / "echo.smtp"
+    script.write_text(ECHO_SCRIPT)
+    srv = serve("--discard", "--script", str(script))
+    with srv.connect() as c:
+        f = c.makefile("rb")
+        assert reply(f)[0] == 220
+        # A client that takes a bare CR as a line end would read a second reply.
+        c.sendall(b"EHLO evil\r250 INJECTED\r\n")
+        code, lines = reply(f)
+        assert code == 250 and len(lines) == 2
+        assert b"\r250" not in lines[0] and lines[0].startswith(b"250-mx greets evil")
+        # The same through a rule: NUL and an escape sequence.
+        c.sendall(b"VRFY a\x00b\x1b[2Jc\r\n")
+        code, lines = reply(f)
+        assert code == 252 and len(lines) == 1
+        text = lines[0][:-2]
+        assert all(32 <= o < 127 or o == 9 for o in text), text
+        assert text.startswith(b"252 cannot verify a") and text.endswith(b"c")
+        c.sendall(b"QUIT\r\n")
+        assert reply(f)[0] == 221
+    assert srv.stop() == 0
+
+
 # --- 4. the open-file limit ---------------------------------------------------------------
 
 

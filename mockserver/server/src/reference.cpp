@@ -3,6 +3,7 @@
 
 #include "smtpkit/mock/common/base64.hpp"
 #include "smtpkit/mock/common/event_log.hpp"
+#include "reply_text.hpp"
 #include "sasl.hpp"
 #include "smtpkit/detail/rfc5321.hpp"
 #include "smtpkit/detail/utf8.hpp"
@@ -14,26 +15,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 using detail::iequals;
-
-// Reply text is printable US-ASCII (RFC 5321 §4.2 textstring): section signs
-// in RFC references become "section", and any other octet outside the range
-// (say, an echoed UTF-8 name) becomes '?'.
-std::string reply_text(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0xA7) {
-      out += "section ";
-      ++i;
-    } else if (c == '\t' || (c >= 32 && c <= 126)) {
-      out += static_cast<char>(c);
-    } else {
-      out += '?';
-    }
-  }
-  return out;
-}
 
 std::string text_of(std::string_view s) {
   if (detail::valid_utf8(s)) return std::string(s);

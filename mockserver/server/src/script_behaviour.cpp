@@ -7,6 +7,7 @@
 #include "smtpkit/detail/utf8.hpp"
 #include "smtpkit/escape.hpp"
 #include "smtpkit/mock/server/script_factory.hpp"
+#include "reply_text.hpp"
 #include "smtpkit/reply.hpp"
 
 namespace smtpkit::mock {
@@ -225,7 +226,12 @@ void script_behaviour::append_paced(actions& out, std::vector<action> list, cons
 
 std::string script_behaviour::send(std::string_view bytes, const std::vector<std::string>& names, const pacing& p,
                                    actions& out) {
-  std::string b = substitute(bytes, caps_, names);
+  // Captured client octets go into a reply only as reply text may carry
+  // them: a bare CR in a capture must not make a second reply line.
+  captures safe;
+  for (const auto& n : names)
+    if (const std::string* v = find_capture(caps_, n)) safe.emplace_back(n, printable_text(*v));
+  std::string b = substitute(bytes, safe, names);
   note_replies(b);
   paced(b, p, out);
   return b;
