@@ -17,7 +17,7 @@ struct serve_args {
   std::vector<std::string> scripts;
   std::string fail_on;
   bool no_check = false;
-  std::size_t idle = 300, total = 3600, grace = 10;
+  std::size_t idle = 300, total = 3600, grace = 10, line_deadline = 60;
   mock::server_config cfg;
 };
 
@@ -91,6 +91,7 @@ int run_serve(serve_args& a) {
   cfg.idle_timeout = std::chrono::seconds(a.idle);
   cfg.session_timeout = std::chrono::seconds(a.total);
   cfg.shutdown_grace = std::chrono::seconds(a.grace);
+  cfg.line_deadline = std::chrono::seconds(a.line_deadline);
   // Every script is loaded and checked before anything listens: a typo must
   // not leave a half-working server behind.
   std::vector<mock::script> scripts;
@@ -158,7 +159,16 @@ void add_serve(CLI::App& app, runner& run) {
   sub->add_option("--max-errors", c.max_errors, "Error replies before 421 and close")->capture_default_str();
   sub->add_option("--idle-timeout", a->idle, "Seconds without input before 421 and close")->capture_default_str();
   sub->add_option("--session-timeout", a->total, "Seconds a session may last")->capture_default_str();
-  sub->add_option("--shutdown-grace", a->grace, "Seconds messages in progress get on SIGTERM")->capture_default_str();
+  sub->add_option("--line-deadline", a->line_deadline,
+                  "Seconds a command line or TLS handshake may take from its first octet, and message data "
+                  "beyond what --min-data-rate earns (0: off)")
+      ->capture_default_str();
+  sub->add_option("--min-data-rate", c.min_data_rate,
+                  "Octets per second message data must average: each earns its share of a second beyond "
+                  "--line-deadline, up to --max-size (0: no minimum)")
+      ->capture_default_str();
+  sub->add_option("--shutdown-grace", a->grace, "Seconds a message in progress (DATA or BDAT) gets on SIGTERM")
+      ->capture_default_str();
   sub->add_flag("--lenient-bare-lf", c.lenient_bare_lf, "Take a bare LF as the end of a command line (like many servers)");
   sub->add_option("--fail-on", a->fail_on, "Exit 1 when a client broke a rule at this level")
       ->check(CLI::IsMember({"must", "should"}));

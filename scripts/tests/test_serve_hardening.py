@@ -300,6 +300,49 @@ def test_a_transcript_that_cannot_be_written_is_an_event(serve, tmp_path):
     assert stopped["event"] == "stopped" and stopped["transcript_errors"] == 1
 
 
+# --- 6. endless input ------------------------------------------------------------------------
+
+
+def _stream(s, chunk, seconds, pace):
+    """Sends `chunk` every `pace` seconds until the server closes or `seconds` pass; how long it lasted."""
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < seconds:
+            s.sendall(chunk)
+            time.sleep(pace)
+    except OSError:
+        pass
+    return time.monotonic() - t0
+
+
+@pytest.mark.parametrize("kind", ["endless-line", "endless-data", "slow-data"])
+def test_endless_input_does_not_keep_a_session(serve, kind):
+    srv = serve("--discard", "--line-deadline", "2", "--min-data-rate", "2000", "--max-size", "200000",
+                "--idle-timeout", "300")
+    with srv.connect() as c:
+        f = c.makefile("rb")
+        assert reply(f)[0] == 220
+        if kind != "endless-line":
+            for cmd in (b"EHLO client.example.test", b"MAIL FROM:<a@example.test>", b"RCPT TO:<b@example.test>",
+                        b"DATA"):
+                c.sendall(cmd + b"\r\n")
+                reply(f)
+        got = []
+        watcher = threading.Thread(target=lambda: got.append(read_until_closed(c, 20)), daemon=True)
+        watcher.start()
+        if kind == "endless-line":
+            lasted = _stream(c, b"X" * 1000, 20, 0.05)  # 20 kB/s, never a line end
+        elif kind == "endless-data":
+            lasted = _stream(c, (b"A" * 998 + b"\r\n") * 10, 20, 0.02)  # 500 kB/s, past --max-size
+        else:
+            lasted = _stream(c, b"A", 20, 0.1)  # 10 octets/s
+        watcher.join(timeout=25)
+    data, how = got[0]
+    assert lasted < 10, "the session lived %.1f s" % lasted
+    assert b"421 " in data and b"Timeout exceeded" in data and how in ("closed", "reset"), (data[-200:], how)
+    assert srv.stop() == 0
+
+
 # --- 7. connections in the accept queue at SIGTERM ----------------------------------------------
 
 

@@ -1,6 +1,8 @@
 // reference.cpp — the reference ESMTP server behaviour.
 #include "reference.hpp"
 
+#include <algorithm>
+
 #include "smtpkit/mock/common/base64.hpp"
 #include "smtpkit/mock/common/event_log.hpp"
 #include "reply_text.hpp"
@@ -130,6 +132,7 @@ std::size_t reference_server::on_input(std::string_view in, actions& out) {
         data_sink sink{writer_.get(), cfg_.max_size, too_big_};
         auto r = decoder_.feed(rest, sink);
         pos += r.consumed;
+        content_octets_ += r.consumed;
         if (r.done) finish_message(out);
         break;
       }
@@ -141,8 +144,10 @@ std::size_t reference_server::on_input(std::string_view in, actions& out) {
         }
         bdat_left_ -= n;
         pos += n;
+        content_octets_ += n;
         if (bdat_left_ == 0) {
           mode_ = mode::command;
+          ++records_;
           if (!bdat_store_) break;  // refused chunk: its reply was sent with the command
           if (bdat_last_) {
             finish_message(out);
@@ -162,6 +167,7 @@ std::size_t reference_server::on_input(std::string_view in, actions& out) {
         if (r.status == line_status::line) {
           on_line(r.line, r.ending, out);
         } else if (r.status == line_status::overflow_end) {
+          ++records_;
           fragment_.clear();
           event_command("<line of " + std::to_string(r.length) + " octets>");
           reply(out, 500, "5.5.2", "Line too long (RFC 5321 §4.5.3.1.4)");
@@ -178,6 +184,7 @@ std::size_t reference_server::on_input(std::string_view in, actions& out) {
 }
 
 void reference_server::on_line(std::string_view line, line_ending ending, actions& out) {
+  ++records_;
   const bool bare = ending == line_ending::lf || ending == line_ending::cr;
   if (bare && !(cfg_.lenient_bare_lf && ending == line_ending::lf)) {
     // RFC 5321 §2.3.8: only CRLF ends a line; keep the piece until it does.
@@ -401,6 +408,7 @@ void reference_server::data(const command&, actions& out) {
   writer_ = env_.store.begin();
   too_big_ = false;
   decoder_.reset();
+  content_octets_ = 0;
   mode_ = mode::data;
   reply(out, 354, "", "End data with <CR><LF>.<CR><LF>");
 }
@@ -416,6 +424,7 @@ void reference_server::bdat(const command_result& r, actions& out) {
     reply(out, code, esc, text);
     if (bdat_left_ > 0) mode_ = mode::bdat;
   };
+  content_octets_ = 0;
   if (!cfg_.ext.chunking) return refuse(502, "5.5.1", "BDAT not available (CHUNKING not offered)");
   if (!txn_) return refuse(503, "5.5.1", "Need MAIL command (RFC 5321 §4.1.4)");
   if (rcpts_.empty()) return refuse(554, "5.5.1", "No valid recipients");
@@ -453,8 +462,30 @@ json reference_server::envelope() const {
   return e;
 }
 
+input_progress reference_server::progress() const {
+  input_progress p;
+  p.records = records_;
+  switch (mode_) {
+    case mode::data:
+    case mode::bdat:
+      p.what = input_progress::kind::content;
+      p.octets = std::min<std::uint64_t>(content_octets_, cfg_.max_size);
+      // A refused chunk is not stored, but an endless one is still endless.
+      p.over_limit = too_big_ || content_octets_ > cfg_.max_size;
+      break;
+    case mode::command:
+    case mode::auth:
+      if (!buf_.empty() || !fragment_.empty() || framer_.discarding()) p.what = input_progress::kind::line;
+      break;
+    case mode::tls_wait:
+    case mode::closed: break;
+  }
+  return p;
+}
+
 void reference_server::finish_message(actions& out) {
   mode_ = mode::command;
+  ++records_;
   if (hook_ && hook_->end_of_data(out)) {
     reset_transaction();
     return;

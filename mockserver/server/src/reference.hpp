@@ -62,6 +62,8 @@ class reference_server final : public behaviour {
     return mode_ == mode::data || mode_ == mode::bdat || (used_bdat_ && writer_ != nullptr);
   }
 
+  [[nodiscard]] input_progress progress() const override;
+
   void set_hook(command_hook* h) noexcept { hook_ = h; }
   /// No "command"/"reply" events while set: a script sends its own reply
   /// instead of this server's and reports that one.
@@ -108,6 +110,8 @@ class reference_server final : public behaviour {
   std::uint64_t bdat_left_ = 0;
   bool bdat_store_ = false;
   bool bdat_last_ = false;
+  std::uint64_t records_ = 0;         // lines and transfers finished (progress())
+  std::uint64_t content_octets_ = 0;  // of the DATA or BDAT chunk under way
 
   // session
   bool hello_ = false;

@@ -290,9 +290,9 @@ void server::impl::sweep() {
   const auto now = clock_type::now();
   std::vector<session*> list(sessions.begin(), sessions.end());
   for (session* s : list) {
-    if (now - s->last_activity > cfg.idle_timeout || now - s->started > cfg.session_timeout) s->timeout();
+    if (const char* why = s->overdue(now)) s->timeout(why);
     if (stopping && (!s->busy() || now > stop_deadline)) s->shutdown();
-    if (stopping && now > stop_deadline + std::chrono::seconds(5)) s->timeout();
+    if (stopping && now > stop_deadline + std::chrono::seconds(5)) s->timeout("shutdown");
   }
   flush_events();
   if (stopping && sessions.empty()) return;

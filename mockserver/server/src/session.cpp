@@ -169,7 +169,12 @@ asio::awaitable<bool> session::write_all(std::string_view bytes) {
 asio::awaitable<bool> session::handshake() {
   tls_ = std::make_unique<ssl::stream<tcp::socket&>>(sock_, *srv_.tls.ctx);
   boost::system::error_code ec;
+  // A handshake is a record too: a half-open one must not hold the session.
+  handshaking_ = true;
+  record_start_ = clock_type::now();
   co_await tls_->async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+  handshaking_ = false;
+  record_start_ = {};
   if (ec) {
     if (srv_.events.enabled())
       srv_.events.emit({{"event", "tls"}, {"session", env_.id}, {"state", "failed"}, {"error", ec.message()}});
@@ -303,6 +308,7 @@ asio::awaitable<void> session::run() {
     std::string_view bytes(data, n);
     actions out;
     beh_->receive(bytes, out);
+    note_progress(last_activity);
     client_bytes(bytes);  // after the behaviour: its "command" events come before findings
     alive = co_await execute(out.take());
     if (alive && shutdown_ && !beh_->busy()) {
@@ -343,13 +349,44 @@ void session::finish() {
   srv_.maybe_finish();
 }
 
-void session::timeout() {
+void session::note_progress(clock_type::time_point now) {
+  input_progress p = beh_->progress();
+  if (p.what == input_progress::kind::nothing) {
+    record_start_ = over_since_ = {};
+  } else if (record_start_ == clock_type::time_point{} || p.records != progress_.records || p.what != progress_.what) {
+    record_start_ = now;
+    over_since_ = {};
+  }
+  if (p.over_limit && over_since_ == clock_type::time_point{}) over_since_ = now;
+  progress_ = p;
+}
+
+const char* session::overdue(clock_type::time_point now) const {
+  const server_config& c = srv_.cfg;
+  if (now - started > c.session_timeout) return "session";
+  if (now - last_activity > c.idle_timeout) return "idle";
+  if (c.line_deadline.count() <= 0 || record_start_ == clock_type::time_point{}) return nullptr;
+  // Postfix's per-record deadline: what trickles in does not reset it.
+  auto deadline = record_start_ + c.line_deadline;
+  const char* why = handshaking_ ? "handshake" : "line";
+  if (!handshaking_ && progress_.what == input_progress::kind::content) {
+    why = "data";
+    // Data earns a second for each min_data_rate octets, up to --max-size;
+    // beyond it, one more deadline to reach the end.
+    if (c.min_data_rate > 0) deadline += std::chrono::seconds(progress_.octets / c.min_data_rate);
+    if (over_since_ != clock_type::time_point{}) deadline = std::min(deadline, over_since_ + c.line_deadline);
+  }
+  return now > deadline ? why : nullptr;
+}
+
+void session::timeout(const char* why) {
   boost::system::error_code ec;
   if (timed_out_) {
     sock_.close(ec);  // a peer that does not even read its 421
     return;
   }
   timed_out_ = true;
+  if (srv_.events.enabled()) srv_.events.emit({{"event", "timeout"}, {"session", env_.id}, {"why", why}});
   sock_.cancel(ec);
 }
 

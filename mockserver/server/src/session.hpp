@@ -21,8 +21,13 @@ class session {
   ~session();
 
   asio::awaitable<void> run();
-  /// Sweeper: idle or total timeout reached.
-  void timeout();
+  /// Sweeper: which timeout has passed — "session", "idle", "line" (a
+  /// command line not finished within --line-deadline), "data" (message
+  /// data slower than --min-data-rate, or going on past --max-size),
+  /// "handshake" — or nullptr.
+  [[nodiscard]] const char* overdue(clock_type::time_point now) const;
+  /// Sweeper: a timeout passed; the first call says 421, the next closes.
+  void timeout(const char* why);
   /// Shutdown grace is over (or the session is idle while stopping).
   void shutdown();
 
@@ -39,6 +44,7 @@ class session {
   void client_bytes(std::string_view b);
   void server_bytes(std::string_view b);
   void finish();
+  void note_progress(clock_type::time_point now);
   void flush_transcript(bool final);
   void report_finding(const conformance::finding& f);
   conformance::engine* engine();
@@ -62,6 +68,12 @@ class session {
   bool peer_closed_ = false;
   std::size_t findings_ = 0;
   unsigned eager_reads_ = 0;
+  // Deadlines: when the line, transfer or handshake under way began, and
+  // when its content went past --max-size.
+  input_progress progress_;
+  clock_type::time_point record_start_{};
+  clock_type::time_point over_since_{};
+  bool handshaking_ = false;
 };
 
 }  // namespace smtpkit::mock
