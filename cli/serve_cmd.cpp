@@ -126,11 +126,13 @@ void add_serve(CLI::App& app, runner& run) {
   sub->add_option("--listen", a->listen, "HOST:PORT to listen on (repeatable; port 0: any free port)");
   sub->add_option("--tls-listen", a->tls_listen, "HOST:PORT for implicit TLS, RFC 8314 (repeatable)");
   sub->add_option("--hostname", c.hostname, "Name in the greeting and EHLO reply")->capture_default_str();
-  sub->add_option("--maildir", c.maildir,
-                  "Store accepted messages in this Maildir (envelope/ beside new/; default: a fresh folder under "
-                  "$TMPDIR, named at start)");
+  sub->add_option(
+      "--maildir", c.maildir,
+      "Store accepted messages in this Maildir (envelopes in DIR/envelopes.jsonl; default: a fresh folder under "
+      "$TMPDIR, named at start)");
   sub->add_flag("--discard", c.discard, "Accept and forget messages (no storage)");
-  sub->add_flag("--durable", c.durable, "fsync each message and its envelope before the 250 reply");
+  sub->add_flag("--durable", c.durable,
+                "Message, envelope and new/ on disk before the 250 (group commit: one sync per turn of the loop)");
   sub->add_option("--events", c.events, "Write JSON-lines events to FILE ('-': standard output)");
   sub->add_option("--transcripts", c.transcripts, "Write one transcript per session to this folder");
   sub->add_option("--tls-cert", c.tls_cert, "PEM certificate (default: self-signed, made at start)");

@@ -60,7 +60,7 @@ void reference_server::event_reply(int code, std::string_view text) {
   env_.events.emit({{"event", "reply"}, {"session", env_.id}, {"code", code}, {"text", text_of(text)}});
 }
 
-void reference_server::reply(actions& out, int code, std::string_view esc, std::string_view text) {
+std::string reference_server::reply_line(int code, std::string_view esc, std::string_view text) const {
   std::string line = std::to_string(code);
   line += ' ';
   const int cls = code / 100;
@@ -69,6 +69,11 @@ void reference_server::reply(actions& out, int code, std::string_view esc, std::
     line += ' ';
   }
   line += reply_text(text);
+  return line;
+}
+
+void reference_server::reply(actions& out, int code, std::string_view esc, std::string_view text) {
+  std::string line = reply_line(code, esc, text);
   event_reply(code, std::string_view(line).substr(4));
   line += "\r\n";
   out.write(line);
@@ -495,26 +500,59 @@ void reference_server::finish_message(actions& out) {
     return reply(out, 552, "5.3.4", "Message size exceeds fixed maximum message size (RFC 1870 §6.1)");
   }
   if (!writer_) writer_ = env_.store.begin();
-  json env = envelope();
-  stored s = writer_->commit(env);
+  // Built only for someone who reads it (a Maildir's journal, the events).
+  json env = env_.store.keeps_envelopes() || env_.events.enabled() ? envelope() : json::object();
+  std::shared_ptr<commit_ticket> ticket;
+  stored s = writer_->commit(env, ticket);
   writer_.reset();
+  reset_transaction();
+  if (s.pending) {
+    // --durable: the message is in a group the server commits at the end
+    // of this turn of its loop; the session sends the 250 only after that,
+    // and 421 (closing) if the group could not be committed.
+    std::string line = reply_line(250, "2.0.0", "Ok: queued as " + s.id);
+    std::string fail = "421 " + std::string(esc_ ? "4.3.0 " : "") + cfg_.hostname +
+                       " Local error in processing: message not stored, closing";
+    ticket->failure_reply = fail;
+    ticket->report = [this, env = std::move(env), line, fail, quiet = quiet_](const stored& r) mutable {
+      if (!r.ok) {
+        store_failed(r);
+        mode_ = mode::closed;
+        if (!quiet) event_reply(421, std::string_view(fail).substr(4));
+        return;
+      }
+      message_stored(r, env);
+      if (!quiet) event_reply(250, std::string_view(line).substr(4));
+    };
+    out.push({act::commit, {}, {}, 0, std::move(ticket)});
+    out.write(line + "\r\n");
+    return;
+  }
   if (!s.ok) {
-    env_.store.note_failure(s.error);
-    if (env_.events.enabled())
-      env_.events.emit({{"event", "store-error"}, {"session", env_.id}, {"error", s.error}});
-    reset_transaction();
+    store_failed(s);
     return reply(out, 451, "4.3.0", "Local error in processing: message not stored");
   }
-  ++messages_;
-  if (env_.events.enabled()) {
-    env["size"] = s.size;
-    env["sha256"] = s.sha256;
-    json ev{{"event", "message"}, {"session", env_.id}, {"id", s.id}, {"path", s.path},
-            {"envelope_path", s.envelope_path}, {"size", s.size}, {"sha256", s.sha256}, {"envelope", env}};
-    env_.events.emit(std::move(ev));
-  }
-  reset_transaction();
+  message_stored(s, env);
   reply(out, 250, "2.0.0", "Ok: queued as " + s.id);
+}
+
+void reference_server::store_failed(const stored& s) {
+  env_.store.note_failure(s.error);
+  if (env_.events.enabled()) env_.events.emit({{"event", "store-error"}, {"session", env_.id}, {"error", s.error}});
+}
+
+void reference_server::message_stored(const stored& s, json& env) {
+  ++messages_;
+  if (!env_.events.enabled()) return;
+  env["size"] = s.size;
+  env["sha256"] = s.sha256;
+  json ev{
+      {"event", "message"}, {"session", env_.id}, {"id", s.id}, {"path", s.path}, {"envelope_path", s.envelope_path}};
+  if (!s.envelope_path.empty()) ev["envelope_offset"] = s.envelope_offset;
+  ev["size"] = s.size;
+  ev["sha256"] = s.sha256;
+  ev["envelope"] = std::move(env);
+  env_.events.emit(std::move(ev));
 }
 
 void reference_server::starttls(const command& c, actions& out) {

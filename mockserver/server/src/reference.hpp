@@ -72,6 +72,8 @@ class reference_server final : public behaviour {
   /// Write one reply with this session's conventions (enhanced status code
   /// only once ENHANCEDSTATUSCODES was advertised).
   void reply(actions& out, int code, std::string_view esc, std::string_view text);
+  /// The same reply's line, without CRLF and without its event.
+  [[nodiscard]] std::string reply_line(int code, std::string_view esc, std::string_view text) const;
 
  private:
   enum class mode : std::uint8_t { command, data, bdat, auth, tls_wait, closed };
@@ -83,6 +85,8 @@ class reference_server final : public behaviour {
   void on_auth_line(std::string_view line, actions& out);
   void auth_step(const struct sasl_step& s, actions& out);
   void finish_message(actions& out);
+  void store_failed(const stored& s);
+  void message_stored(const stored& s, nlohmann::ordered_json& env);
   void ehlo(const command& c, bool extended, actions& out);
   void mail(const command_result& r, actions& out);
   void rcpt(const command_result& r, actions& out);

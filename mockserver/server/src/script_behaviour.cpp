@@ -347,6 +347,9 @@ void script_behaviour::settle(actions& out) {
   list.resize(r.begin - 1);  // drops the barrier too
   append_paced(out, std::move(list), pacing{});
   if (r.replace) {
+    // A message the reference server stored is on disk before any reply to it (--durable).
+    for (auto& a : produced)
+      if (a.kind == act::commit) out.push(std::move(a));
     append_paced(out, std::move(r.replacement), pacing{});
   } else {
     append_paced(out, std::move(produced), r.pace);

@@ -226,6 +226,22 @@ void server::impl::flush_events() {
   });
 }
 
+void server::impl::schedule_commit() {
+  if (commit_posted || !store->pending()) return;
+  commit_posted = true;
+  asio::post(io, [this] {
+    commit_posted = false;
+    store->flush();
+    commit_done.cancel();  // every session waiting for this group goes on
+  });
+}
+
+asio::awaitable<void> server::impl::commit_group() {
+  schedule_commit();
+  boost::system::error_code ec;
+  co_await commit_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
 void server::impl::transcript_failed(const std::string& session, const std::string& path, int err) {
   std::string why = std::strerror(err);
   if (transcript_errors == 0 || why != transcript_error)

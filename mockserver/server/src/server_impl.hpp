@@ -54,6 +54,12 @@ struct server::impl {
   std::size_t transcript_errors = 0;
   std::string transcript_error;
 
+  // --durable: messages finished in one turn of the loop are committed as
+  // one group, posted to run after that turn's handlers; sessions wait on
+  // commit_done (cancelled when a group is done).
+  bool commit_posted = false;
+  asio::steady_timer commit_done{io, clock_type::time_point::max()};
+
   // Out of descriptors, a client still gets a 421: one is kept in reserve.
   int spare_fd = -1;
 
@@ -72,6 +78,8 @@ struct server::impl {
   /// without holding anything else up.
   void flush_events();
   void transcript_failed(const std::string& session, const std::string& path, int err);
+  void schedule_commit();
+  asio::awaitable<void> commit_group();
 };
 
 }  // namespace smtpkit::mock

@@ -8,6 +8,7 @@
 
 #include "smtpkit/mock/common/files.hpp"
 #include "reference.hpp"
+#include "storage.hpp"
 #include "smtpkit/escape.hpp"
 
 namespace smtpkit::mock {
@@ -243,6 +244,20 @@ asio::awaitable<bool> session::execute(std::vector<action> list) {
         if (!co_await execute(next.take())) co_return false;
         break;
       }
+      case act::commit: {
+        // --durable: this message's group is committed once per turn of the
+        // loop for every session that finished one; the 250 comes after.
+        std::shared_ptr<commit_ticket> t = a.ticket;
+        if (!t) break;
+        while (!t->done) co_await srv_.commit_group();
+        if (t->report) t->report(t->result);
+        if (!t->result.ok) {
+          std::string line = t->failure_reply + "\r\n";
+          if (co_await write_all(line)) server_bytes(line);
+          co_return false;
+        }
+        break;
+      }
       case act::close:
         co_return false;
       case act::reset: {
@@ -309,6 +324,7 @@ asio::awaitable<void> session::run() {
     actions out;
     beh_->receive(bytes, out);
     note_progress(last_activity);
+    if (srv_.store->pending()) srv_.schedule_commit();
     client_bytes(bytes);  // after the behaviour: its "command" events come before findings
     alive = co_await execute(out.take());
     if (alive && shutdown_ && !beh_->busy()) {
