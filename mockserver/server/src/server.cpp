@@ -130,9 +130,9 @@ server::impl::~impl() {
 // to the hard one, and --max-sessions down to what is left after the
 // descriptors in use and the reserve, so that running out of descriptors
 // never leaves a client waiting without a reply.
-void server::impl::fit_sessions_to_descriptors() {
+std::string server::impl::fit_sessions_to_descriptors() {
   rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return {};
   if (rl.rlim_cur < rl.rlim_max) {
     rlimit want = rl;
     if (want.rlim_max == RLIM_INFINITY) {
@@ -151,10 +151,13 @@ void server::impl::fit_sessions_to_descriptors() {
   if (fit == 0)
     throw setup_error("the open-file limit (" + std::to_string(limit) + ") leaves no descriptor for a session");
   if (cfg.max_sessions > fit) {
-    std::cerr << "smtpkit serve: --max-sessions " << cfg.max_sessions << " capped to " << fit
-              << ": the open-file limit is " << limit << " (ulimit -n; each session needs one)\n";
+    std::string notice = "smtpkit serve: --max-sessions " + std::to_string(cfg.max_sessions) + " capped to " +
+                         std::to_string(fit) + ": the open-file limit is " + std::to_string(limit) +
+                         " (ulimit -n; each session needs one)\n";
     cfg.max_sessions = fit;
+    return notice;
   }
+  return {};
 }
 
 // A connection the server will not serve gets a 421 and a close (RFC 5321
@@ -336,7 +339,7 @@ int server::run() {
   std::signal(SIGPIPE, SIG_IGN);
   // A file over RLIMIT_FSIZE is a write error to report, not a reason to die.
   std::signal(SIGXFSZ, SIG_IGN);
-  s.fit_sessions_to_descriptors();
+  const std::string capped = s.fit_sessions_to_descriptors();
   s.signals.add(SIGINT);
   s.signals.add(SIGTERM);
   // First signal: stop accepting and let messages in progress finish. A
@@ -359,6 +362,7 @@ int server::run() {
   if (s.tls.ctx)
     std::cerr << "smtpkit serve: TLS certificate " << (s.tls.self_signed ? "(self-signed) " : "") << "SHA-256 "
               << s.tls.fingerprint << "\n";
+  std::cerr << capped;  // after the lines a starting script waits for
   if (s.events.enabled()) {
     json ready{{"event", "ready"}, {"pid", ::getpid()}, {"hostname", s.cfg.hostname}};
     if (s.tls.ctx) ready["tls_fingerprint"] = s.tls.fingerprint;

@@ -67,7 +67,8 @@ struct server::impl {
   ~impl();
   void start_accepting();
   asio::awaitable<void> accept_loop(std::size_t index);
-  void fit_sessions_to_descriptors();
+  /// The notice to print when --max-sessions had to come down, or "".
+  std::string fit_sessions_to_descriptors();
   void refuse(tcp::socket& s, std::string_view line, const char* why);
   void refuse_without_descriptors(std::size_t index);
   void drain_accept_queues();
