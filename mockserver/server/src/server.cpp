@@ -119,6 +119,7 @@ server::impl::impl(server_config c, behaviour_factory f) : cfg(std::move(c)), fa
     acceptors.push_back(std::move(acc));
   }
   spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (cfg.durable && !cfg.discard) syncer = std::make_unique<asio::thread_pool>(1);
 }
 
 server::impl::~impl() {
@@ -230,16 +231,30 @@ void server::impl::flush_events() {
 }
 
 void server::impl::schedule_commit() {
-  if (commit_posted || !store->pending()) return;
-  commit_posted = true;
+  if (committing || !store->pending()) return;
+  committing = true;
+  // After the handlers of this turn: every message they finish joins.
   asio::post(io, [this] {
-    commit_posted = false;
-    store->flush();
-    commit_done.cancel();  // every session waiting for this group goes on
+    std::shared_ptr<commit_group> g = store->take();
+    auto done = [this, g] {
+      store->complete(*g);
+      committing = false;
+      commit_done.cancel();  // every session waiting for this group goes on
+      schedule_commit();     // the group that gathered meanwhile
+    };
+    if (!syncer) {
+      store->write(*g);
+      done();
+      return;
+    }
+    asio::post(*syncer, [this, g, done] {
+      store->write(*g);
+      asio::post(io, done);
+    });
   });
 }
 
-asio::awaitable<void> server::impl::commit_group() {
+asio::awaitable<void> server::impl::await_commit() {
   schedule_commit();
   boost::system::error_code ec;
   co_await commit_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -377,6 +392,8 @@ int server::run() {
     if (!ec) s.sweep();
   });
   s.io.run();
+  if (s.syncer) s.syncer->join();  // a group still being synced
+  s.store->flush();                // and one nobody waited for
   // From here on the process is finishing: a late SIGTERM (a supervisor
   // repeating itself) must not turn a clean exit into a kill.
   sigset_t late;

@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
 #include <memory>
@@ -55,10 +56,12 @@ struct server::impl {
   std::string transcript_error;
 
   // --durable: messages finished in one turn of the loop are committed as
-  // one group, posted to run after that turn's handlers; sessions wait on
-  // commit_done (cancelled when a group is done).
-  bool commit_posted = false;
+  // one group, taken after that turn's handlers and synced on a thread of
+  // its own while the loop goes on (the next group gathers meanwhile);
+  // sessions wait on commit_done, cancelled when a group is done.
+  bool committing = false;
   asio::steady_timer commit_done{io, clock_type::time_point::max()};
+  std::unique_ptr<asio::thread_pool> syncer;
 
   // Out of descriptors, a client still gets a 421: one is kept in reserve.
   int spare_fd = -1;
@@ -80,7 +83,7 @@ struct server::impl {
   void flush_events();
   void transcript_failed(const std::string& session, const std::string& path, int err);
   void schedule_commit();
-  asio::awaitable<void> commit_group();
+  asio::awaitable<void> await_commit();
 };
 
 }  // namespace smtpkit::mock

@@ -128,18 +128,51 @@ asio::awaitable<std::size_t> session::read_some(char*& data) {
     eager_reads_ = 0;
     co_await asio::post(sock_.get_executor(), asio::use_awaitable);
   }
-  for (;;) {
+  constexpr std::size_t cap = sizeof shared_buffer;
+  if (!drained_) {
     std::size_t n = sock_.read_some(asio::buffer(shared_buffer), ec);
     if (!ec) {
+      spoke_ = true;
+      drained_ = n < cap;  // a short read emptied the socket
       data = shared_buffer;
       co_return n;
     }
-    eager_reads_ = 0;
     if (ec != asio::error::would_block && ec != asio::error::try_again) co_return 0;
-    if (timed_out_ || shutdown_) co_return 0;
-    co_await sock_.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return 0;
   }
+  eager_reads_ = 0;
+  if (timed_out_ || shutdown_) co_return 0;
+  // Wait by reading: the reactor reads into this session's small buffer
+  // when octets arrive. (async_wait would cost an epoll_ctl and a second
+  // read per wait; the shared buffer cannot be lent to a pending read.) A
+  // session that never spoke has none.
+  if (!wait_buf_) {
+    if (!spoke_) {
+      // Idle connections are the many: wait without a buffer until the first octets.
+      co_await sock_.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return 0;
+      spoke_ = true;
+      drained_ = false;
+      std::size_t n = sock_.read_some(asio::buffer(shared_buffer), ec);
+      if (ec) co_return 0;
+      drained_ = n < cap;
+      data = shared_buffer;
+      co_return n;
+    }
+    wait_buf_ = std::make_unique<char[]>(wait_buf_size);
+  }
+  std::size_t n = co_await sock_.async_read_some(asio::buffer(wait_buf_.get(), wait_buf_size),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
+  if (ec || n == 0) co_return 0;
+  std::memcpy(shared_buffer, wait_buf_.get(), n);
+  drained_ = n < wait_buf_size;
+  if (!drained_) {
+    const std::size_t room = cap - n;
+    std::size_t more = sock_.read_some(asio::buffer(shared_buffer + n, room), ec);
+    if (!ec) n += more;
+    drained_ = ec || more < room;
+  }
+  data = shared_buffer;
+  co_return n;
 }
 
 asio::awaitable<bool> session::write_all(std::string_view bytes) {
@@ -249,7 +282,7 @@ asio::awaitable<bool> session::execute(std::vector<action> list) {
         // loop for every session that finished one; the 250 comes after.
         std::shared_ptr<commit_ticket> t = a.ticket;
         if (!t) break;
-        while (!t->done) co_await srv_.commit_group();
+        while (!t->done) co_await srv_.await_commit();
         if (t->report) t->report(t->result);
         if (!t->result.ok) {
           std::string line = t->failure_reply + "\r\n";

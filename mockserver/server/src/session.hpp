@@ -3,10 +3,12 @@
 // close, faults), and feeds the same octets, exactly as they crossed the
 // wire, to the conformance engine and the transcript.
 //
-// Memory: an idle plain-text session holds no read buffer — it waits for
-// readability and then reads into one buffer shared by all sessions of the
-// thread; behaviours, the engine and the transcript keep only what they
-// must. TLS sessions own a buffer (OpenSSL reads are not zero-length).
+// Memory: a plain-text session reads into one buffer shared by all sessions
+// of the thread; only while it waits for more does it hold a small buffer
+// of its own (512 octets, which the wait reads into), and a session whose
+// client never spoke holds none. Behaviours, the engine and the transcript
+// keep only what they must. TLS sessions own a buffer (OpenSSL reads are
+// not zero-length).
 #pragma once
 
 #include "server_impl.hpp"
@@ -68,6 +70,10 @@ class session {
   bool peer_closed_ = false;
   std::size_t findings_ = 0;
   unsigned eager_reads_ = 0;
+  bool drained_ = false;  // the last read emptied the socket: wait before reading again
+  bool spoke_ = false;    // the client has sent something
+  static constexpr std::size_t wait_buf_size = 512;
+  std::unique_ptr<char[]> wait_buf_;  // what a wait reads into (made at the first wait after the client spoke)
   // Deadlines: when the line, transfer or handshake under way began, and
   // when its content went past --max-size.
   input_progress progress_;

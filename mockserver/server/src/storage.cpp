@@ -193,7 +193,7 @@ class maildir_store final : public message_store {
     ::close(fd);
     ::unlink(probe.c_str());
   }
-  ~maildir_store() override { flush(); }
+  ~maildir_store() override { flush(); }  // a group nobody waited for (a script's own reply)
 
   std::unique_ptr<message_writer> begin() override {
     using namespace std::chrono;
@@ -207,7 +207,9 @@ class maildir_store final : public message_store {
   }
   [[nodiscard]] bool keeps_envelopes() const override { return true; }
   [[nodiscard]] bool pending() const override { return !group_.empty(); }
-  void flush() override;
+  std::unique_ptr<commit_group> take() override;
+  void write(commit_group& g) override;
+  void complete(commit_group& g) override;
 
   [[nodiscard]] const std::string& dir() const noexcept { return dir_; }
   [[nodiscard]] const fs_ops& fs() const noexcept { return fs_; }
@@ -226,19 +228,13 @@ class maildir_store final : public message_store {
   std::string tmp(const std::string& name) const { return dir_ + "/tmp/" + name; }
   std::string fresh(const std::string& name) const { return dir_ + "/new/" + name; }
 
-  struct member {
-    std::string name;
-    std::string line;
-    std::shared_ptr<commit_ticket> ticket;
-  };
-
   std::string dir_;
   bool durable_;
   const fs_ops& fs_;
   std::string host_;
   journal journal_;
   std::uint64_t counter_ = 0;
-  std::vector<member> group_;
+  std::vector<commit_group::member> group_;
 };
 
 maildir_writer::maildir_writer(maildir_store& store, std::string name)
@@ -317,16 +313,24 @@ stored maildir_store::prepare(const std::string& name, stored r, std::string lin
   ticket = std::make_shared<commit_ticket>();
   r.pending = true;
   ticket->result = r;
-  group_.push_back({name, std::move(line), ticket});
+  group_.push_back({name, std::move(line), ticket, r});
   return r;
 }
 
-// Durable, one group: lines; syncfs (message data and lines on disk);
-// renames; fsync of new/ (the renames on disk). Any failure undoes the group.
-void maildir_store::flush() {
-  if (group_.empty()) return;
-  std::vector<member> g = std::move(group_);
+std::unique_ptr<commit_group> maildir_store::take() {
+  if (group_.empty()) return nullptr;
+  auto g = std::make_unique<commit_group>();
+  g->members = std::move(group_);
   group_.clear();
+  return g;
+}
+
+// Durable, one group: lines; syncfs (message data and lines on disk);
+// renames; fsync of new/ (the renames on disk). Any failure undoes the
+// group. Touches only files (and the journal, which a durable store writes
+// nowhere else): it may run on a thread of its own.
+void maildir_store::write(commit_group& grp) {
+  auto& g = grp.members;
   std::string text;
   for (const auto& m : g) text += m.line;
   std::string error;
@@ -357,13 +361,13 @@ void maildir_store::flush() {
     for (const auto& m : g) fs_.unlink(tmp(m.name).c_str());
     if (appended) {
       std::vector<std::string> ids;
-      for (const auto& m : g) ids.push_back(m.ticket->result.id);
+      for (const auto& m : g) ids.push_back(m.result.id);
       journal_.take_back(at, at + text.size(), ids, error);
     }
   }
   std::uint64_t offset = at;
-  for (const auto& m : g) {
-    stored& r = m.ticket->result;
+  for (auto& m : g) {
+    stored& r = m.result;
     r.pending = false;
     r.ok = error.empty();
     if (r.ok) {
@@ -372,9 +376,15 @@ void maildir_store::flush() {
       r.envelope_offset = offset;
     } else {
       r.error = error;
-      note_failure(error);
     }
     offset += m.line.size();
+  }
+}
+
+void maildir_store::complete(commit_group& grp) {
+  for (auto& m : grp.members) {
+    if (!m.result.ok) note_failure(m.result.error);
+    m.ticket->result = std::move(m.result);
     m.ticket->done = true;
   }
 }

@@ -58,6 +58,17 @@ struct commit_ticket {
   std::string failure_reply;                  ///< sent (and the session closed) when the group failed
 };
 
+/// Messages committed together (--durable).
+struct commit_group {
+  struct member {
+    std::string name;
+    std::string line;  ///< its envelope line
+    std::shared_ptr<commit_ticket> ticket;
+    stored result;  ///< written by write(), handed to the ticket by complete()
+  };
+  std::vector<member> members;
+};
+
 class message_writer {
  public:
   virtual ~message_writer() = default;
@@ -91,8 +102,20 @@ class message_store {
   [[nodiscard]] virtual bool keeps_envelopes() const { return false; }
   /// Messages prepared and not yet flushed (durable stores).
   [[nodiscard]] virtual bool pending() const { return false; }
-  /// Commits every prepared message as one group and completes their tickets.
-  virtual void flush() {}
+  /// Group commit in three steps, so that the file I/O can run on a thread
+  /// of its own while the loop goes on: take() the prepared messages (on the
+  /// loop), write() them (files only: any thread, one group at a time),
+  /// complete() them (on the loop: tickets done, failures counted).
+  virtual std::unique_ptr<commit_group> take() { return nullptr; }
+  virtual void write(commit_group&) {}
+  virtual void complete(commit_group&) {}
+  /// All three at once.
+  void flush() {
+    if (auto g = take()) {
+      write(*g);
+      complete(*g);
+    }
+  }
   /// Messages that could not be stored (their clients got 451 or 421), and why the last one.
   [[nodiscard]] std::uint64_t failures() const noexcept { return failures_; }
   [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
