@@ -7,7 +7,9 @@
 #
 # The targets to build are read from fuzz/CMakeLists.txt, so adding a
 # smtpkit_fuzz_target() line there is enough — for targets that link only the
-# grammar library (smtpkit::parser) and the reference grammar. Targets that
+# grammar library (smtpkit::parser), its test hooks (smtpkit::
+# parser_test_support: parser/src/test_support.hpp, whose code is among the
+# library's objects here) and the reference grammar. Targets that
 # need other layers (Boost.Asio, fmt, ...) are skipped here with a note: the
 # base image does not carry those libraries.
 # The compiler is called directly, not through CMake, so the build needs
@@ -31,18 +33,12 @@ for src in "$root"/parser/src/*.cpp; do
   lib_objs+=("$obj")
 done
 
-# The reference grammar: the .abnf files as raw string literals (what
-# fuzz/reference/embed.cmake does in the CMake build).
+# The reference grammar: the .abnf files as raw string literals, written by
+# the same CMake script the CMake build uses.
 text="$work/reference_text.cpp"
-{
-  echo "namespace smtpkit::reference::text {"
-  for f in core smtp smtputf8; do
-    printf 'extern const char %s[] = R"abnf(' "$f"
-    cat "$root/fuzz/reference/$f.abnf"
-    printf ')abnf";\n'
-  done
-  echo "}"
-} >"$text"
+cmake -DOUT="$text" -DNAMESPACE=smtpkit::reference::text -DSTEM_ONLY=ON \
+  "-DIN=$root/fuzz/reference/core.abnf|$root/fuzz/reference/smtp.abnf|$root/fuzz/reference/smtputf8.abnf" \
+  -P "$root/cmake/embed.cmake"
 ref_objs=()
 for src in "$root/fuzz/reference/abnf.cpp" "$root/fuzz/reference/grammar.cpp" "$text"; do
   obj="$work/reference_$(basename "${src%.cpp}").o"
@@ -65,16 +61,18 @@ PY
 built=0
 while read -r name source libs; do
   objs=("${lib_objs[@]}")
+  includes=()
   ok=1
   for lib in $libs; do
     case "$lib" in
       smtpkit::parser) ;;
+      smtpkit::parser_test_support) includes+=(-I"$root/parser/src") ;;
       smtpkit_fuzz_reference) objs+=("${ref_objs[@]}") ;;
       *) ok=0; echo "build.sh: skipping fuzz_$name (needs $lib)" ;;
     esac
   done
   [ "$ok" = 1 ] || continue
-  $CXX "${cxx_flags[@]}" -c "$root/fuzz/$source" -o "$work/fuzz_$name.o"
+  $CXX "${cxx_flags[@]}" "${includes[@]}" -c "$root/fuzz/$source" -o "$work/fuzz_$name.o"
   $CXX $CXXFLAGS "$work/fuzz_$name.o" "${objs[@]}" $LIB_FUZZING_ENGINE -o "$OUT/fuzz_$name"
   cp "$root/fuzz/smtp.dict" "$OUT/fuzz_$name.dict"
   if [ -d "$root/corpus/$name" ]; then zip_dir "$root/corpus/$name" "$OUT/fuzz_${name}_seed_corpus.zip"; fi

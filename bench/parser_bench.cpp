@@ -34,6 +34,7 @@
 #include "smtpkit/params.hpp"
 #include "smtpkit/path.hpp"
 #include "smtpkit/reply.hpp"
+#include "test_support.hpp"
 
 namespace {
 

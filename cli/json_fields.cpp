@@ -1,7 +1,7 @@
 // cli/json_fields.cpp — JSON views of parse results.
 #include "json_fields.hpp"
 
-#include "smtpkit/detail/utf8.hpp"
+#include "smtpkit/utf8.hpp"
 #include "smtpkit/escape.hpp"
 
 namespace smtpkit::cli {
@@ -9,7 +9,7 @@ namespace smtpkit::cli {
 using json = nlohmann::ordered_json;
 
 std::string json_text(std::string_view bytes) {
-  if (detail::valid_utf8(bytes)) return std::string(bytes);
+  if (valid_utf8(bytes)) return std::string(bytes);
   return escape(bytes);
 }
 

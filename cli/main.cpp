@@ -15,7 +15,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1, 1);
   app.fallthrough(false);
   runner run;
-  for (verb_setup setup : {add_parse, add_check, add_rules, add_serve, add_record, add_replay, add_probe}) setup(app, run);
+  for (verb_setup setup :
+       {add_parse, add_check, add_rules, add_serve, add_record, add_replay, add_probe, add_report, add_script})
+    setup(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

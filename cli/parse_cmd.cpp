@@ -2,6 +2,7 @@
 // records (one per input line, dialogue-format escapes) and print one JSON
 // object per record. Exit 0 when every record parsed, 1 when any was
 // rejected, 2 on usage errors (a bad escape is one: it says file:line:col).
+#include <cerrno>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "json_fields.hpp"
+#include "smtpkit/transcript.hpp"
 #include "smtpkit/escape.hpp"
 #include "smtpkit/line.hpp"
 #include "verbs.hpp"
@@ -119,9 +121,10 @@ int run_parse(const parse_args& a) {
   std::ifstream file;
   std::istream* in = &std::cin;
   if (a.file != "-") {
+    errno = 0;
     file.open(a.file, std::ios::binary);
     if (!file) {
-      std::cerr << "smtpkit parse: cannot open " << a.file << "\n";
+      std::cerr << "smtpkit parse: " << a.file << ": " << open_failure(errno != 0 ? errno : EIO) << "\n";
       return exit_usage;
     }
     in = &file;

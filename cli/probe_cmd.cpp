@@ -63,11 +63,12 @@ int run_probe(probe_args& a) {
   mock::probe_options o;
   if (!a.exec.empty()) {
     o.base.target.command = a.exec;
-  } else if (!a.list && !mock::parse_target(a.target, o.base.target)) {
-    std::cerr << tool << ": " << (a.target.empty() ? std::string("no target") : a.target)
-              << ": expected HOST:PORT (or --exec COMMAND)\n";
+  } else if (std::string why; !a.list && !mock::parse_target(a.target, o.base.target, &why)) {
+    std::cerr << tool << ": " << (a.target.empty() ? std::string("no target") : a.target) << ": " << why
+              << " (or --exec COMMAND)\n";
     return exit_usage;
   }
+  if (!load_policy(a.report.policy, tool, o.policy)) return exit_usage;
   if (a.starttls && a.tls) {
     std::cerr << tool << ": --starttls and --tls exclude each other\n";
     return exit_usage;
@@ -126,10 +127,11 @@ int run_probe(probe_args& a) {
   }
   if (a.progress)
     o.on_result = [](const mock::scenario_result& r) {
-      std::cerr << "  " << to_string(r.v) << "  " << r.id << "\n";
+      std::cerr << "  " << to_string(r.verdict.result) << "  " << r.verdict.id << "\n";
     };
 
-  const conformance::report rep = mock::make_report(mock::run_probe(su, o), tool);
+  conformance::report rep = mock::make_report(mock::run_probe(su, o), tool);
+  rep.policy_file = o.policy.file;
   if (!emit_report(a.report, rep)) return exit_usage;
   if (rep.target.unreachable) {
     std::cerr << tool << ": " << rep.target.name << ": " << rep.target.unreachable_reason << "\n";
@@ -161,9 +163,10 @@ void add_probe(CLI::App& app, runner& run) {
       "the report. Exit: 0 no failure at or above --fail-on, 1 failures or errors, 2 usage error,\n"
       "a suite that does not load, or a target that cannot be reached.");
   sub->add_option("target", a->target, "Server HOST:PORT");
-  sub->add_option("--suite", a->suites, "Another folder (or file) of scenario scripts (repeatable)");
+  sub->add_option("--suite", a->suites, "Another folder (or file) of scenario scripts (repeatable)")->allow_extra_args(false);
   sub->add_flag("--no-builtin", a->no_builtin, "Run only the --suite scenarios, not conformance/server/");
-  sub->add_option("--only", a->only, "Only this group or scenario ID, or an ID prefix like security.smuggling (repeatable)");
+  sub->add_option("--only", a->only, "Only this group or scenario ID, or an ID prefix like security.smuggling (repeatable)")
+      ->allow_extra_args(false);
   sub->add_flag("--starttls", a->starttls, "STARTTLS before each scenario (scenarios run inside TLS)");
   sub->add_flag("--tls", a->tls, "TLS from the first octet (implicit TLS, RFC 8314)");
   sub->add_flag("--insecure", a->insecure, "Accept any TLS certificate (self-signed test servers)");
@@ -171,9 +174,11 @@ void add_probe(CLI::App& app, runner& run) {
   sub->add_option("--exec", a->exec, "Command speaking SMTP on stdin/stdout, run once per scenario");
   sub->add_option("--helo", a->helo, "Name the scenarios give in EHLO/HELO")->capture_default_str();
   sub->add_option("--from", a->from, "Sender of the test messages")->capture_default_str();
-  sub->add_option("--rcpt", a->rcpts, "Recipient of the test messages (repeatable; default rcpt@example.test)");
+  sub->add_option("--rcpt", a->rcpts, "Recipient of the test messages (repeatable; default rcpt@example.test)")
+      ->allow_extra_args(false);
   sub->add_option("--relay-domain", a->relay_domains,
-                  "Domain the server must not relay to (repeatable; default example.net and example.org)");
+                  "Domain the server must not relay to (repeatable; default example.net and example.org)")
+      ->allow_extra_args(false);
   sub->add_option("--auth", a->auth, "USER:PASSWORD for the scenarios that authenticate successfully");
   sub->add_option("--timeout", a->timeout, "Seconds to wait for each reply")->capture_default_str();
   sub->add_option("--scenario-timeout", a->scenario_timeout, "Seconds one scenario may take")->capture_default_str();

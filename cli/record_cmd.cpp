@@ -19,34 +19,15 @@ struct record_args {
   mock::recorder_config cfg;
 };
 
-// "HOST:PORT", "[v6]:PORT", or "PORT" / ":PORT" (127.0.0.1).
-bool split_endpoint(const std::string& s, std::string& host, std::uint16_t& port) {
-  host = "127.0.0.1";
-  std::string p = s;
-  if (!s.empty() && s.front() == '[') {
-    auto close = s.find(']');
-    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
-    host = s.substr(1, close - 1);
-    p = s.substr(close + 2);
-  } else if (auto colon = s.rfind(':'); colon != std::string::npos) {
-    if (colon > 0) host = s.substr(0, colon);
-    p = s.substr(colon + 1);
-  }
-  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
-  unsigned long v = std::stoul(p);
-  if (v > 65535) return false;
-  port = static_cast<std::uint16_t>(v);
-  return true;
-}
-
 int run_record(record_args& a) {
   auto& cfg = a.cfg;
-  if (!split_endpoint(a.listen, cfg.listen_host, cfg.listen_port)) {
-    std::cerr << "smtpkit record: --listen " << a.listen << ": expected HOST:PORT\n";
+  std::string why;
+  if (!mock::parse_endpoint(a.listen, {"127.0.0.1", true}, cfg.listen_host, cfg.listen_port, why)) {
+    std::cerr << "smtpkit record: --listen " << a.listen << ": " << why << "\n";
     return exit_usage;
   }
-  if (!split_endpoint(a.upstream, cfg.upstream_host, cfg.upstream_port) || cfg.upstream_port == 0) {
-    std::cerr << "smtpkit record: --upstream " << a.upstream << ": expected HOST:PORT\n";
+  if (!mock::parse_endpoint(a.upstream, {"127.0.0.1", false}, cfg.upstream_host, cfg.upstream_port, why)) {
+    std::cerr << "smtpkit record: --upstream " << a.upstream << ": " << why << "\n";
     return exit_usage;
   }
   if (cfg.tls_passthrough && (!cfg.tls_cert.empty() || !cfg.tls_key.empty())) {
@@ -71,10 +52,12 @@ void add_record(CLI::App& app, runner& run) {
   auto a = std::make_shared<record_args>();
   auto* sub = app.add_subcommand("record", "Proxy between a client and a server, writing one transcript per session");
   sub->footer(
-      "Every octet is forwarded unchanged, both ways; DIR/sNNNNNN.smtp gets the session in the dialogue\n"
-      "format (docs/dialogue-format.md), exact to the byte. After a 220 to STARTTLS, TLS is terminated on\n"
-      "both legs and the dialogue inside is recorded after an @tls record (--tls-passthrough: relayed, not\n"
-      "recorded). --tls: implicit TLS (RFC 8314, e.g. port 465) on both legs, the whole dialogue inside it.\n"
+      "Every octet is forwarded unchanged, both ways; DIR/RUN-sNNNNNN.smtp gets the session in the dialogue\n"
+      "format (docs/dialogue-format.md), exact to the byte. RUN is the UTC time the run started (with -2, -3\n"
+      "when a run of that second wrote there): a folder used again keeps every earlier file.\n"
+      "After a 220 to STARTTLS, TLS is terminated on both legs and the dialogue inside is recorded after\n"
+      "an @tls record (--tls-passthrough: relayed, not recorded). --tls: implicit TLS (RFC 8314, e.g. port\n"
+      "465) on both legs, the whole dialogue inside it. --generalize: each transcript made a reusable script.\n"
       "Port 0 picks a free port (printed on stderr and in the 'listening' event).\n"
       "SIGINT/SIGTERM: stop, cut open sessions, write their transcripts, exit 0. Setup errors exit 2.");
   auto& c = a->cfg;
@@ -88,6 +71,9 @@ void add_record(CLI::App& app, runner& run) {
   sub->add_flag("--tls-passthrough", c.tls_passthrough, "Relay TLS without terminating it (its content is not recorded)");
   sub->add_flag("--upstream-verify", c.upstream_verify, "Verify the server's certificate and name (system CAs)");
   sub->add_flag("--timing", c.timing, "Write @pause records for the gaps between octets");
+  sub->add_flag("--generalize", c.generalize,
+                "Make each transcript a reusable script as its session ends: C~ patterns for what a client varies "
+                "between runs (as `smtpkit script generalize`), the recorded lines kept as comments");
   sub->add_option("--timing-min", a->timing_min_ms, "Shortest gap written with --timing (ms)")->capture_default_str();
   sub->add_option("--events", c.events, "Write JSON-lines events to FILE ('-': standard output)");
   sub->add_option("--idle-timeout", a->idle, "Seconds without octets before a session is cut")->capture_default_str();

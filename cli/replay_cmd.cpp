@@ -38,10 +38,12 @@ int run_replay(const replay_args& a) {
   mock::driver_options o;
   if (!a.exec.empty()) {
     o.target.command = a.exec;
-  } else if (!mock::parse_target(a.target, o.target)) {
-    std::cerr << tool << ": --target " << a.target << ": expected HOST:PORT\n";
+  } else if (std::string why; !mock::parse_target(a.target, o.target, &why)) {
+    std::cerr << tool << ": --target " << a.target << ": " << why << "\n";
     return exit_usage;
   }
+  conformance::policy policy;
+  if (!load_policy(a.report.policy, tool, policy)) return exit_usage;
   o.target.implicit_tls = a.tls;
   o.target.insecure = a.insecure;
   o.compare = a.exact ? mock::reply_compare::exact : mock::reply_compare::code;
@@ -73,7 +75,9 @@ int run_replay(const replay_args& a) {
   ro.recording = a.transcript;
   ro.exact = a.exact;
   ro.saved = !a.save.empty();
-  const conformance::report rep = mock::make_replay_report(std::move(r), o.target, ro);
+  conformance::report rep = mock::make_replay_report(std::move(r), o.target, ro);
+  conformance::apply(policy, rep);
+  rep.policy_file = policy.file;
   if (!emit_report(a.report, rep)) return exit_usage;
   return conformance::failed(rep, fail_level(a.report)) ? exit_violations : exit_ok;
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -11,7 +12,7 @@ namespace smtpkit::cli {
 
 void add_report_flags(CLI::App* sub, report_flags& f) {
   sub->add_option("--format", f.format, "Report format")
-      ->check(CLI::IsMember({"text", "json", "junit"}))
+      ->check(CLI::IsMember({"text", "json", "junit", "sarif", "html"}))
       ->capture_default_str();
   sub->add_option("--output,-o", f.output, "Write the report to FILE ('-': standard output)")->capture_default_str();
   sub->add_option("--fail-on", f.fail_on, "Lowest level that fails: must or should")
@@ -20,6 +21,38 @@ void add_report_flags(CLI::App* sub, report_flags& f) {
   sub->add_option("--color", f.color, "Colour in text reports")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
+  add_policy_flags(sub, f.policy);
+}
+
+void add_policy_flags(CLI::App* sub, policy_flags& f) {
+  sub->add_option("--ignore", f.ignore, "Waive a rule or scenario: its findings are shown, marked waived, never fail "
+                                        "(an id or a glob such as client.domain.*; repeatable)")
+      ->allow_extra_args(false);
+  sub->add_option("--level", f.levels, "Count a rule at another level: RULE=must|should|may|advice (repeatable)")
+      ->allow_extra_args(false);
+  sub->add_option("--config", f.config, "Waivers and levels from this file (default: the nearest .smtpkit.yaml "
+                                        "in the working directory or above)");
+  sub->add_flag("--no-config", f.no_config, "Read no .smtpkit.yaml");
+}
+
+bool load_policy(const policy_flags& f, const std::string& tool, conformance::policy& out) {
+  try {
+    std::string file = f.config;
+    if (file.empty() && !f.no_config) file = conformance::find_policy_file(std::filesystem::current_path());
+    if (!file.empty()) out = conformance::load_policy_file(file);
+  } catch (const std::exception& e) {
+    std::cerr << tool << ": " << e.what() << "\n";
+    return false;
+  }
+  for (const auto& i : f.ignore) out.ignore(i);
+  for (const auto& l : f.levels) {
+    std::string why;
+    if (!out.set_level(l, why)) {
+      std::cerr << tool << ": " << why << "\n";
+      return false;
+    }
+  }
+  return true;
 }
 
 conformance::level fail_level(const report_flags& f) {
@@ -63,6 +96,8 @@ bool emit_report(const report_flags& f, const conformance::report& r) {
   return write_output(f, r.tool, [&](std::ostream& out) {
     if (f.format == "json") conformance::write_json(out, r, o);
     else if (f.format == "junit") conformance::write_junit(out, r, o);
+    else if (f.format == "sarif") conformance::write_sarif(out, r, o);
+    else if (f.format == "html") conformance::write_html(out, r, o);
     else conformance::write_text(out, r, o);
   });
 }

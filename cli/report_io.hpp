@@ -8,19 +8,37 @@
 #include <ostream>
 #include <string>
 
+#include "smtpkit/conformance/policy.hpp"
 #include "smtpkit/conformance/report.hpp"
 
 namespace smtpkit::cli {
+
+/// Waivers and levels (conformance/policy.hpp): every verb that judges.
+struct policy_flags {
+  std::vector<std::string> ignore;  ///< --ignore RULE (globs)
+  std::vector<std::string> levels;  ///< --level RULE=LEVEL
+  std::string config;               ///< --config FILE; "" finds .smtpkit.yaml upwards
+  bool no_config = false;
+};
 
 struct report_flags {
   std::string format = "text";
   std::string output = "-";
   std::string fail_on = "must";
   std::string color = "auto";
+  policy_flags policy;
 };
 
-/// Adds --format, --output, --fail-on, --color to a subcommand.
+/// Adds --ignore, --level, --config and --no-config to a subcommand.
+void add_policy_flags(CLI::App* sub, policy_flags& f);
+
+/// Adds --format, --output, --fail-on, --color and the policy flags.
 void add_report_flags(CLI::App* sub, report_flags& f);
+
+/// The policy of --ignore, --level and the config file (--config, or the
+/// nearest .smtpkit.yaml above the working directory, unless --no-config).
+/// False, with one line on stderr ("TOOL: FILE:LINE: ..."), when it cannot be used.
+bool load_policy(const policy_flags& f, const std::string& tool, conformance::policy& out);
 
 /// Opens --output (standard output for "-"), lets `write` render into it and
 /// checks that everything was written; false, with one line on stderr

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <iostream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "smtpkit/conformance/registry.hpp"
@@ -52,12 +53,14 @@ int run_rules(const rules_args& a) {
   if (a.format == "json") {
     json list = json::array();
     for (const auto* r : rules)
-      list.push_back({{"id", r->id},
-                      {"side", std::string(to_string(r->binds))},
-                      {"level", std::string(to_string(r->lvl))},
-                      {"rfc", r->rfc},
-                      {"family", std::string(family_name(r->family))},
-                      {"text", r->text}});
+      list.push_back(
+          {{"id", r->id},
+           {"side", std::string(to_string(r->binds))},
+           {"level", std::string(to_string(r->lvl))},
+           {"rfc", r->rfc},
+           {"family", std::string(family_name(r->family))},
+           {"text", r->text},
+           {"grounds", {{"section", r->grounds_rfc}, {"quote", r->quote}, {"note", r->note}, {"errata", r->errata}}}});
     std::cout << json{{"iana_registry", std::string(conformance::iana_registry_date)}, {"rules", list}}.dump(2) << "\n";
   } else if (a.format == "markdown") {
     std::cout << "# smtpkit rule catalogue\n\n"
@@ -81,8 +84,32 @@ int run_rules(const rules_args& a) {
         fmt::print("| `{}` | {} | {} | {} | {} |\n", r->id, to_string(r->binds), to_string(r->lvl), r->rfc, md_cell(r->text));
       }
     }
+    // The grounds: the sentence each rule rests on, so a finding can be
+    // judged from the report alone.
+    std::cout << "\n## Grounds\n\n"
+              << "For each rule, the RFC text it rests on (quoted as published; a summary where the text\n"
+              << "could not be retrieved, said so), how smtpkit reads it, and the errata considered.\n"
+              << "Grammar rules of both sides share their grounds.\n";
+    std::set<std::string, std::less<>> seen;
+    for (const auto* r : rules) {
+      const std::string_view key = r->family == conformance::rule_family::grammar
+                                       ? std::string_view(r->id).substr(r->id.find('.') + 1)
+                                       : std::string_view(r->id);
+      if (!seen.emplace(key).second) continue;
+      const bool shared = r->family == conformance::rule_family::grammar;
+      fmt::print("\n**`{}{}`** ({}) — {}\n", shared ? "*." : "", key, to_string(r->lvl), r->grounds_rfc);
+      if (!r->quote.empty()) fmt::print("\n> {}\n", md_cell(r->quote));
+      if (!r->note.empty()) fmt::print("\n{}\n", md_cell(r->note));
+      if (!r->errata.empty()) fmt::print("\n*Errata:* {}\n", md_cell(r->errata));
+    }
   } else {
-    for (const auto* r : rules) fmt::print("{}  {} {}  {}  {}\n", r->id, to_string(r->binds), to_string(r->lvl), r->rfc, r->text);
+    for (const auto* r : rules) {
+      fmt::print("{}  {} {}  {}  {}\n", r->id, to_string(r->binds), to_string(r->lvl), r->rfc, r->text);
+      // One line of grounds: the section and the start of its sentence.
+      const std::string& why = r->quote.empty() ? r->note : r->quote;
+      if (!why.empty())
+        fmt::print("    {}: \"{}\"\n", r->grounds_rfc, why.size() > 110 ? why.substr(0, 107) + "..." : why);
+    }
     fmt::print("{} rules\n", rules.size());
   }
   return exit_ok;

@@ -1,9 +1,12 @@
 // cli/serve_cmd.cpp — `smtpkit serve`: the mock SMTP server.
+#include <algorithm>
 #include <iostream>
+#include <tuple>
 
 #include "smtpkit/mock/script/script.hpp"
 #include "smtpkit/mock/server/script_factory.hpp"
 #include "smtpkit/mock/server/server.hpp"
+#include "report_io.hpp"
 #include "verbs.hpp"
 
 namespace smtpkit::cli {
@@ -15,52 +18,28 @@ struct serve_args {
   std::vector<std::string> users;
   std::vector<std::string> no_ext;
   std::vector<std::string> scripts;
+  bool strict_data = false;
+  std::vector<std::string> data_ignore;
   std::string fail_on;
+  policy_flags policy;
   bool no_check = false;
   std::size_t idle = 300, total = 3600, grace = 10, line_deadline = 60;
   mock::server_config cfg;
 };
 
-// "HOST:PORT", "[v6]:PORT" or ":PORT"/"PORT" (127.0.0.1).
-bool parse_endpoint(const std::string& s, mock::listen_spec& out) {
-  std::string host = "127.0.0.1";
-  std::string port = s;
-  if (!s.empty() && s.front() == '[') {
-    auto close = s.find(']');
-    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
-    host = s.substr(1, close - 1);
-    port = s.substr(close + 2);
-  } else if (auto colon = s.rfind(':'); colon != std::string::npos) {
-    if (colon > 0) host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-  }
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
-  unsigned long p = std::stoul(port);
-  if (p > 65535) return false;
-  out.host = host;
-  out.port = static_cast<std::uint16_t>(p);
-  return true;
-}
-
 int run_serve(serve_args& a) {
   auto& cfg = a.cfg;
-  for (const auto& l : a.listen) {
-    mock::listen_spec spec;
-    if (!parse_endpoint(l, spec)) {
-      std::cerr << "smtpkit serve: --listen " << l << ": expected HOST:PORT\n";
-      return exit_usage;
+  for (const auto& [flag, list, tls] : {std::tuple{"--listen", &a.listen, false}, std::tuple{"--tls-listen", &a.tls_listen, true}})
+    for (const auto& l : *list) {
+      mock::listen_spec spec;
+      std::string why;
+      if (!mock::parse_endpoint(l, {"127.0.0.1", true}, spec.host, spec.port, why)) {
+        std::cerr << "smtpkit serve: " << flag << " " << l << ": " << why << "\n";
+        return exit_usage;
+      }
+      spec.implicit_tls = tls;
+      cfg.listens.push_back(spec);
     }
-    cfg.listens.push_back(spec);
-  }
-  for (const auto& l : a.tls_listen) {
-    mock::listen_spec spec;
-    if (!parse_endpoint(l, spec)) {
-      std::cerr << "smtpkit serve: --tls-listen " << l << ": expected HOST:PORT\n";
-      return exit_usage;
-    }
-    spec.implicit_tls = true;
-    cfg.listens.push_back(spec);
-  }
   for (const auto& u : a.users) {
     auto colon = u.find(':');
     if (colon == std::string::npos || colon == 0) {
@@ -82,6 +61,7 @@ int run_serve(serve_args& a) {
     else if (e == "starttls") x.starttls = false;
     else if (e == "auth") x.auth = false;
   }
+  if (!load_policy(a.policy, "smtpkit serve", cfg.policy)) return exit_usage;
   if (!a.fail_on.empty()) {
     conformance::level l;
     conformance::level_from_string(a.fail_on, l);
@@ -92,6 +72,13 @@ int run_serve(serve_args& a) {
   cfg.session_timeout = std::chrono::seconds(a.total);
   cfg.shutdown_grace = std::chrono::seconds(a.grace);
   cfg.line_deadline = std::chrono::seconds(a.line_deadline);
+  for (const auto& n : a.data_ignore) {
+    // RFC 5322 §3.6.8: field-name = 1*ftext (printable US-ASCII but ":").
+    if (n.empty() || std::any_of(n.begin(), n.end(), [](char c) { return c == ':' || c < 33 || c > 126; })) {
+      std::cerr << "smtpkit serve: --data-ignore " << n << ": expected a header field name\n";
+      return exit_usage;
+    }
+  }
   // Every script is loaded and checked before anything listens: a typo must
   // not leave a half-working server behind.
   std::vector<mock::script> scripts;
@@ -101,7 +88,10 @@ int run_serve(serve_args& a) {
       std::cerr << e->to_string() << "\n";
       return exit_usage;
     }
-    scripts.push_back(std::move(std::get<mock::script>(r)));
+    auto& s = std::get<mock::script>(r);
+    s.strict_data = s.strict_data || a.strict_data;
+    s.data_ignore.insert(s.data_ignore.end(), a.data_ignore.begin(), a.data_ignore.end());
+    scripts.push_back(std::move(s));
   }
   try {
     mock::server srv(cfg, scripts.empty() ? mock::server::behaviour_factory{} : mock::script_factory(std::move(scripts)));
@@ -134,11 +124,18 @@ void add_serve(CLI::App& app, runner& run) {
   sub->add_flag("--durable", c.durable,
                 "Message, envelope and new/ on disk before the 250 (group commit: one sync per turn of the loop)");
   sub->add_option("--events", c.events, "Write JSON-lines events to FILE ('-': standard output)");
-  sub->add_option("--transcripts", c.transcripts, "Write one transcript per session to this folder");
+  sub->add_option("--transcripts", c.transcripts,
+                  "Write one transcript per session to this folder, as RUN-sNNNNNN.smtp "
+                  "(RUN: the UTC time the run started; no earlier file is ever replaced)");
   sub->add_option("--tls-cert", c.tls_cert, "PEM certificate (default: self-signed, made at start)");
   sub->add_option("--tls-key", c.tls_key, "PEM private key");
   sub->add_option("--script", a->scripts,
                   "Play this script (docs/dialogue-format.md) over the reference server (repeatable)");
+  sub->add_flag("--strict-data", a->strict_data,
+                "Scripts compare a message octet for octet, and SIZE too (default: not the Date, Message-ID, "
+                "boundaries and other fields clients generate)");
+  sub->add_option("--data-ignore", a->data_ignore,
+                  "A header field scripts do not compare in a message, besides the generated ones (repeatable)");
   sub->add_option("--user", a->users, "NAME:PASSWORD accepted by AUTH (repeatable; none: accept any)");
   sub->add_flag("--auth-required", c.auth_required, "Refuse MAIL (530) until the client authenticated");
   sub->add_option("--auth-mechanisms", c.auth_mechanisms, "SASL mechanisms to offer")
@@ -175,6 +172,7 @@ void add_serve(CLI::App& app, runner& run) {
   sub->add_option("--fail-on", a->fail_on, "Exit 1 when a client broke a rule at this level")
       ->check(CLI::IsMember({"must", "should"}));
   sub->add_flag("--no-check", a->no_check, "Do not run the conformance engine on clients");
+  add_policy_flags(sub, a->policy);
   sub->callback([a, &run] { run = [a] { return run_serve(*a); }; });
 }
 

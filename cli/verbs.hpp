@@ -20,6 +20,8 @@ void add_serve(CLI::App& app, runner& run);
 void add_record(CLI::App& app, runner& run);
 void add_replay(CLI::App& app, runner& run);
 void add_probe(CLI::App& app, runner& run);
+void add_report(CLI::App& app, runner& run);
+void add_script(CLI::App& app, runner& run);
 
 /// Exit statuses shared by every verb.
 enum exit_code : int { exit_ok = 0, exit_violations = 1, exit_usage = 2 };

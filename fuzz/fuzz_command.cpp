@@ -20,6 +20,7 @@
 
 #include "fuzz_support.hpp"
 #include "smtpkit/command.hpp"
+#include "test_support.hpp"
 
 namespace {
 

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "fuzz_support.hpp"
-#include "smtpkit/detail/utf8.hpp"
 #include "smtpkit/escape.hpp"
+#include "smtpkit/utf8.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace smtpkit;
@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     SMTPKIT_FUZZ_CHECK(c >= 0x20 && c != 0x7F);
   }
   SMTPKIT_FUZZ_CHECK(esc.empty() || (esc.back() != ' ' && esc.back() != '\t'));
-  SMTPKIT_FUZZ_CHECK(detail::valid_utf8(esc));
+  SMTPKIT_FUZZ_CHECK(valid_utf8(esc));
   std::string back;
   unescape_error err;
   SMTPKIT_FUZZ_CHECK(unescape(esc, back, err) && back == in);

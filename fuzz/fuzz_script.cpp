@@ -12,7 +12,11 @@
 // name lines that exist; every pattern it holds matches or refuses any line
 // without failing (tried on its own text, on the input's first line and on
 // the empty line), and substitute() on its text with the captures of a match
-// gives a string.
+// gives a string. Generalising a server script gives one that loads
+// (generalize.hpp); a line matches itself as a C: record, and whether two
+// lines match does not depend on their order (command_match.hpp); the
+// input's lines, as the records of a message, compare equal to themselves
+// sent as mail data, with nothing noted as varied (message_match.hpp).
 // Limits: nothing is sent or received (the server's use of a script has its
 // tests in mockserver/script/test and scripts/tests); inputs over 64 KiB are
 // skipped.
@@ -24,6 +28,9 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
+#include "smtpkit/mock/script/command_match.hpp"
+#include "smtpkit/mock/script/generalize.hpp"
+#include "smtpkit/mock/script/message_match.hpp"
 #include "smtpkit/mock/script/script.hpp"
 
 namespace {
@@ -79,6 +86,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const std::string_view first = lines.empty() ? std::string_view() : lines.front();
 
+  SMTPKIT_FUZZ_CHECK(match_command(first, first, true) == command_match::exact);
+  if (lines.size() >= 2)
+    for (bool sizes : {true, false})
+      SMTPKIT_FUZZ_CHECK((match_command(lines[0], lines[1], sizes) == command_match::differ) ==
+                         (match_command(lines[1], lines[0], sizes) == command_match::differ));
+  {
+    std::vector<expected_record> records;
+    std::string message;
+    for (std::size_t k = 0; k < lines.size() && k < 200; ++k) {
+      records.push_back({std::string(lines[k]) + "\r\n", nullptr, k + 1});
+      message += records.back().bytes;
+    }
+    for (bool strict : {false, true}) {
+      message_rules rules;
+      rules.strict = strict;
+      const message_verdict v = compare_message(records, message, true, rules);
+      SMTPKIT_FUZZ_CHECK(v.same && v.varied.empty());
+    }
+  }
+
   if (const auto* e = std::get_if<script_error>(&r)) {
     SMTPKIT_FUZZ_CHECK(!e->message.empty());
     SMTPKIT_FUZZ_CHECK(e->line <= lines.size() + 1);
@@ -90,6 +117,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const script& s = std::get<script>(r);
   SMTPKIT_FUZZ_CHECK(s.plays == plays);
+  if (plays == side::server) {
+    const auto g = generalize(text, "fuzz.smtp");
+    if (const auto* ok = std::get_if<generalized>(&g))
+      SMTPKIT_FUZZ_CHECK(std::holds_alternative<script>(load_script(ok->text, "fuzz.smtp", side::server)));
+  }
   auto check_steps = [&](const std::vector<step>& steps) {
     for (const step& st : steps) {
       SMTPKIT_FUZZ_CHECK(st.line <= lines.size());

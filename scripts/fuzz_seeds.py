@@ -364,6 +364,13 @@ SCRIPTS = {
     "bad-session": b"@session 0\nS: 220 x\n",
     "bad-seed": b"@seed x\n",
     "bad-on-mismatch": b"@on-mismatch maybe\n",
+    "data-compare": b"@data-ignore X-Request-Id\n@strict-data\nS: 220 x\nC: EHLO c.example\nS: 250 SIZE 9\n"
+                    b"C: MAIL FROM:<a@b> SIZE=120\nS: 250 ok\nC: RCPT TO:<c@d>\nS: 250 ok\nC: DATA\nS: 354 go\n"
+                    b"C: Date: Thu, 01 Jan 2026 00:00:00 +0000\nC: Message-ID: <1@c>\nC: Content-Type: multipart/mixed;\n"
+                    b"C: \\tboundary=\"b1\"\nC:\nC: --b1\nC: Content-ID: <p@c>\nC:\nC: x\nC: --b1--\nC: .\nS: 250 ok\n",
+    "bdat-generalized": b"S: 220 x\n# recorded: C: EHLO h\nC~ EHLO {*}\nS: 250 CHUNKING\n"
+                        b"C~ MAIL FROM:<a@b> SIZE={re:[0-9]+}\nS: 250 ok\nC: BDAT 11 LAST\nC~ Date:{*}\nC: x\nS: 250 ok\n",
+    "bad-data-ignore": b"@data-ignore Bad:Name\n",
 }
 
 

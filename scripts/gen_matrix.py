@@ -43,6 +43,8 @@ def cell(s):
         text = "**FAIL** MUST" if lvl == "MUST" else "fail " + lvl
     elif v == "not-applicable":
         text = "n/a"
+    elif v == "not-done":
+        text = "not done"
     else:
         text = "error"
     if s.get("outcome"):
@@ -52,12 +54,12 @@ def cell(s):
 
 
 def summary(report):
-    c = {"pass": 0, "MUST": 0, "SHOULD": 0, "MAY": 0, "not-applicable": 0, "error": 0}
+    c = {"pass": 0, "MUST": 0, "SHOULD": 0, "MAY": 0, "not-done": 0, "not-applicable": 0, "error": 0}
     for s in report["scenarios"]:
         key = s["failed_level"] if s["verdict"] == "fail" else s["verdict"]
         c[key] = c.get(key, 0) + 1
-    return "%d pass, %d MUST / %d SHOULD / %d MAY fail, %d n/a, %d error" % (
-        c["pass"], c["MUST"], c["SHOULD"], c["MAY"], c["not-applicable"], c["error"])
+    return "%d pass, %d MUST / %d SHOULD / %d MAY fail, %d not done, %d n/a, %d error" % (
+        c["pass"], c["MUST"], c["SHOULD"], c["MAY"], c["not-done"], c["not-applicable"], c["error"])
 
 
 def render(reports, versions):
@@ -78,6 +80,7 @@ def render(reports, versions):
     out += [
         "",
         "Cells: **FAIL** MUST, fail SHOULD, fail MAY (the RFC level of what failed), pass,",
+        "not done (an optional behaviour, MAY, the server does not have: never a failure),",
         "n/a (the server does not advertise what the scenario needs, or a precondition did not hold),",
         "error (no reply in time). The end-of-data probes add what the server did with the data:",
         "kept (the variant stayed in the message), rejected, or ENDED DATA (it took the variant as",

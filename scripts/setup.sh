@@ -13,12 +13,12 @@ PACKAGES=(
   # build
   cmake ninja-build g++ pkg-config
   clang-14 libclang-rt-14-dev llvm-14
-  libboost-dev libssl-dev libfmt-dev libcli11-dev nlohmann-json3-dev libre2-dev
+  libboost-dev libssl-dev libfmt-dev libcli11-dev nlohmann-json3-dev libre2-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # tests: the Python driver and real SMTP peers
   python3 python3-pytest python3-aiosmtpd python3-pip python3-venv python3-setuptools
   exim4-daemon-light swaks libnet-ssleay-perl msmtp curl s-nail openssl ca-certificates strace
-  libxml2-utils
+  libxml2-utils python3-jsonschema chromium
   # benchmarks
   hyperfine
 )

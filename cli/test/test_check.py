@@ -120,7 +120,7 @@ def test_text_one_line_per_finding_then_its_excerpt_then_a_summary():
     assert findings and all(findings), lines
     m = findings[0]
     assert (m["file"], m["line"], m["side"], m["level"], m["rule"], m["rfc"]) == (
-        MUST_CASE, "16", "server", "MUST", "server.esc.class", "RFC 2034 §4")
+        MUST_CASE, "17", "server", "MUST", "server.esc.class", "RFC 2034 §4")
     assert m["message"] == "5.0.0 with reply code 250"
     assert lines[lines.index(m.group(0)) + 1] == "    5.0.0 OK"  # the excerpt, indented
     assert any(f["rule"] == "client.auth.plaintext" and f["level"] == "ADVICE" for f in findings)
@@ -197,13 +197,13 @@ def test_json_structure(unreadable):
     assert list(doc) == ["tool", "schema", "fail_on", "verdict", "summary", "dialogues"]
     assert doc["tool"] == "smtpkit check" and doc["schema"] == 1
     assert doc["fail_on"] == "MUST" and doc["verdict"] == "fail"
-    assert doc["summary"] == {"dialogues": 3, "MUST": 1, "SHOULD": 0, "MAY": 0, "ADVICE": 1}
+    assert doc["summary"] == {"dialogues": 3, "MUST": 1, "SHOULD": 0, "MAY": 0, "ADVICE": 1, "waived": 0}
     must, advice, broken = doc["dialogues"]
     assert list(must) == ["source", "records", "octets", "findings", "applied", "suppressed", "verdict"]
     assert must["source"] == MUST_CASE and must["verdict"] == "fail"
     assert isinstance(must["records"], int) and set(must["octets"]) == {"client", "server"}
     (f,) = must["findings"]
-    assert f == {"rule": "server.esc.class", "side": "server", "level": "MUST", "rfc": "RFC 2034 §4", "line": 16,
+    assert f == {"rule": "server.esc.class", "side": "server", "level": "MUST", "rfc": "RFC 2034 §4", "line": 17,
                  "offset": f["offset"], "stream": "server", "message": "5.0.0 with reply code 250",
                  "excerpt": "5.0.0 OK", "counts": True}
     assert list(f) == ["rule", "side", "level", "rfc", "line", "offset", "stream", "message", "excerpt", "counts"]
@@ -282,6 +282,8 @@ def gitlab_cases(path):
                 "type": None if output is None else output.get("type"),
                 "system_output": None if output is None else output.text,
                 "system_out": None if out is None else out.text,
+                # Not GitLab's: Jenkins keeps a case's properties.
+                "properties": [(p.get("name"), p.get("value")) for p in tc.findall("properties/property")],
             })
     return root, cases
 
@@ -316,15 +318,19 @@ def test_junit_read_like_gitlab(tmp_path):
     assert [s.get("name") for s in root.findall("testsuite")] == [MUST_CASE, ADVICE_CASE, CLEAN]
     assert all(c["classname"] in ("smtpkit.client", "smtpkit.server") and c["execution_time"] == 0.0 for c in cases)
     (failed,) = [c for c in cases if c["status"] == "failed"]
-    assert failed["suite_name"] == MUST_CASE and failed["name"] == "server.esc.class"
+    assert failed["suite_name"] == MUST_CASE and failed["name"] == f"server.esc.class [{MUST_CASE}]"
     assert failed["classname"] == "smtpkit.server" and failed["type"] == "MUST"
-    assert failed["message"] == f"{MUST_CASE}:16: server.esc.class: 5.0.0 with reply code 250"
-    assert failed["system_output"].startswith(f"{MUST_CASE}:16: MUST server.esc.class: 5.0.0 with reply code 250 "
+    assert failed["message"] == f"{MUST_CASE}:17: server.esc.class: 5.0.0 with reply code 250"
+    assert failed["system_output"].startswith(f"{MUST_CASE}:17: MUST server.esc.class: 5.0.0 with reply code 250 "
                                               "(RFC 2034 §4)")
     # Below --fail-on: a passing test case with the finding as system-out.
     (noted,) = [c for c in cases if c["system_out"]]
-    assert noted["status"] == "success" and noted["name"] == "client.auth.plaintext"
+    assert noted["status"] == "success" and noted["name"] == f"client.auth.plaintext [{ADVICE_CASE}]"
     assert "ADVICE client.auth.plaintext: PLAIN without TLS" in noted["system_out"]
+    # ... and a property of the case, which Jenkins lists for a passing case.
+    props = noted["properties"]
+    assert len(props) == 1 and props[0][0] == "smtpkit.below-fail-on"
+    assert "ADVICE client.auth.plaintext: PLAIN without TLS" in props[0][1]
     for s in root.findall("testsuite"):
         assert int(s.get("tests")) == len(s.findall("testcase"))
         assert int(s.get("failures")) == len(s.findall("testcase/failure"))
@@ -336,9 +342,9 @@ def grammar_rules():
     return frozenset(r["id"] for r in json.loads(out)["rules"])
 
 
-def case_name_for(rule):
-    """Grammar rules fold into one test case per side (docs/reports.md)."""
-    return rule.split(".", 1)[0] + ".grammar" if rule in grammar_rules() else rule
+def case_name_for(rule, source):
+    """Grammar rules fold into one test case per side; a case is named by rule and dialogue (docs/reports.md)."""
+    return (rule.split(".", 1)[0] + ".grammar" if rule in grammar_rules() else rule) + f" [{source}]"
 
 
 def test_junit_failures_are_the_counted_findings(tmp_path):
@@ -346,10 +352,11 @@ def test_junit_failures_are_the_counted_findings(tmp_path):
     _, out = junit(tmp_path, ["--fail-on", "should", RULES])
     _, cases = gitlab_cases(out)
     failed = {(c["suite_name"], c["name"]) for c in cases if c["status"] == "failed"}
-    counted = {(d["source"], case_name_for(f["rule"])) for d in doc["dialogues"] for f in d["findings"] if f["counts"]}
+    counted = {(d["source"], case_name_for(f["rule"], d["source"])) for d in doc["dialogues"] for f in d["findings"]
+               if f["counts"]}
     assert failed == counted
     noted = {(c["suite_name"], c["name"]) for c in cases if c["system_out"]}
-    below = {(d["source"], case_name_for(f["rule"])) for d in doc["dialogues"] for f in d["findings"]
+    below = {(d["source"], case_name_for(f["rule"], d["source"])) for d in doc["dialogues"] for f in d["findings"]
              if not f["counts"]}
     assert noted == below
 
@@ -369,16 +376,20 @@ def test_junit_error_for_an_unreadable_transcript(tmp_path, unreadable):
 def test_rules_text_json_markdown_agree():
     rc, text, _ = run(["rules"])
     assert rc == 0
-    lines = text.splitlines()
+    # One line per rule, each followed by one indented line of its grounds.
+    lines = [l for l in text.splitlines() if not l.startswith(" ")]
+    grounds = [l for l in text.splitlines() if l.startswith("    ")]
     n = int(lines[-1].split()[0])
-    assert lines[-1] == f"{n} rules" and len(lines) == n + 1
+    assert lines[-1] == f"{n} rules" and len(lines) == n + 1 and len(grounds) == n
     rc, js, _ = run(["rules", "--format", "json"])
     doc = json.loads(js)
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", doc["iana_registry"])
     rules = doc["rules"]
     assert len(rules) == n and len({r["id"] for r in rules}) == n
     for r in rules:
-        assert set(r) == {"id", "side", "level", "rfc", "family", "text"}
+        assert set(r) == {"id", "side", "level", "rfc", "family", "text", "grounds"}
+        assert set(r["grounds"]) == {"section", "quote", "note", "errata"}
+        assert r["grounds"]["section"].startswith("RFC ") and (r["grounds"]["quote"] or r["grounds"]["note"])
         assert r["side"] in ("client", "server") and r["level"] in LEVELS
         assert r["family"] in ("protocol", "grammar", "data") and r["id"].startswith(r["side"] + ".")
         assert re.fullmatch(r"RFC \d+ §[0-9.]+", r["rfc"]), r

@@ -85,7 +85,7 @@ def test_usage_errors_exit_2():
     assert rc == 2
     assert "<stdin>:1:5:" in err and "invalid escape" in err
     rc, _, err = run(["parse", "/nonexistent/file"])
-    assert rc == 2 and "cannot open" in err
+    assert rc == 2 and "no such file or folder" in err
     rc, _, _ = run(["frobnicate"])
     assert rc == 2
 

@@ -203,6 +203,7 @@ void engine::server_bytes(std::string_view octets) {
 
 void engine::tls_start() {
   impl& s = *p_;
+  if (s.server.held.active) s.answer_held(false);
   if (s.client.mode == client_mode::tls_wait) {
     // Octets the client sent before the handshake are discarded by a correct
     // server; count them as commands to catch a server that answers them.
@@ -234,6 +235,7 @@ void engine::tls_start() {
 }
 
 void engine::close(side who) {
+  if (p_->server.held.active) p_->answer_held(false);
   if (who == side::client) {
     if (p_->client.mode == client_mode::closed) return;
     p_->client_close();
@@ -243,7 +245,9 @@ void engine::close(side who) {
   }
 }
 
-void engine::finish() {}
+void engine::finish() {
+  if (p_->server.held.active) p_->answer_held(false);
+}
 
 const std::vector<finding>& engine::findings() const noexcept { return p_->verdicts.findings(); }
 

@@ -35,6 +35,9 @@ struct smtp_state {
   bool used_data = false;
   bool used_bdat = false;
   bool bdat_last = false;
+  bool bdat_failed = false;  ///< a BDAT of this transaction got 4xx/5xx (RFC 3030 §2)
+  bool mail_tried = false;   ///< a MAIL was sent since the last reset, accepted or not
+  bool rcpt_tried = false;   ///< a RCPT was sent since the last reset, accepted or not
   bool quit = false;
 
   [[nodiscard]] bool has(extension e) const noexcept { return (ext >> static_cast<unsigned>(e)) & 1u; }
@@ -43,7 +46,8 @@ struct smtp_state {
     rcpts = 0;
     txn_smtputf8 = false;
     body = body_type::none;
-    used_data = used_bdat = bdat_last = false;
+    used_data = used_bdat = bdat_last = bdat_failed = false;
+    mail_tried = rcpt_tried = false;
   }
 };
 
@@ -97,6 +101,13 @@ struct pending {
   bool sync_point = false;
   bool extension_verb = false;  ///< unknown to the grammar but advertised
   bool data_had_variant = false;  ///< data_end: the data held a "." variant (smuggling candidate)
+  // A client line that holds a bare CR or LF (RFC 5321 §2.3.8) is framed in
+  // pieces, one entry each, grouped by `group` up to the piece ended by
+  // CRLF; the replies show whether the server framed them so (`split`) or
+  // as the one line they are (the entries are then joined into one).
+  std::uint32_t group = 0;               ///< 0: not part of such a line
+  line_ending bare = line_ending::none;  ///< the bare terminator that opened the group
+  bool split = false;                    ///< the server answered the pieces one by one
 };
 
 /// FIFO of commands awaiting replies. A vector with a moving head: no
@@ -111,6 +122,10 @@ class pending_queue {
   pending& back() { return items_.back(); }
   const pending& back() const { return items_.back(); }
   void push_back(pending p) { items_.push_back(std::move(p)); }
+  void push_front(pending p) {
+    if (head_ > 0) items_[--head_] = std::move(p);
+    else items_.insert(items_.begin(), std::move(p));
+  }
   void pop_front() {
     if (++head_ == items_.size()) {
       items_.clear();
@@ -119,6 +134,8 @@ class pending_queue {
   }
   [[nodiscard]] auto begin() const { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
   [[nodiscard]] auto end() const { return items_.end(); }
+  [[nodiscard]] auto begin() { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  [[nodiscard]] auto end() { return items_.end(); }
 
  private:
   std::vector<pending> items_;
@@ -150,6 +167,22 @@ struct client_side {
   bool early_reported = false;
   bool paused_reported = false;
   bool first_after_tls = false;
+  std::uint32_t open_group = 0;               ///< the group of a line whose last piece ended bare, awaiting CRLF
+  line_ending open_bare = line_ending::none;  ///< the bare terminator that opened it
+  std::uint32_t groups = 0;                   ///< groups opened so far
+};
+
+/// A reply to the first piece of a complete group, held until the dialogue
+/// shows how the server framed the line: a second reply with nothing else
+/// to answer means it split the line at the bare CR/LF; the client's next
+/// command, a close, or TLS means it read one line.
+struct held_reply {
+  bool active = false;
+  std::uint16_t code = 0;
+  std::uint64_t offset = 0;
+  std::string text;
+  std::vector<std::string> texts;
+  bool bad = false;
 };
 
 /// The server's stream, the reply being assembled, and what only the server
@@ -170,6 +203,8 @@ struct server_side {
   bool answered_variant_data = false;  // the last reply answered data that held a "." variant
   std::size_t injected_commands = 0;  // client commands discarded by TLS
   bool esc_unadvertised_reported = false;
+  held_reply held;
+  std::uint32_t bare_accepted_group = 0;  // the last group found taken as commands: one finding a line
 };
 
 /// What one side establishes and the other side's judge reads: the state
@@ -227,6 +262,16 @@ struct engine::impl {
   void judge_esc(std::uint16_t code, std::uint64_t at);
   void server_close();
   void unsolicited(std::uint16_t code, std::uint64_t at);
+  /// The pieces of a bare-CR/LF line at the front of the queue: complete
+  /// when its CRLF piece has been framed.
+  [[nodiscard]] bool group_complete(std::uint32_t group) const;
+  /// The server framed the group at its bare terminators: one command each.
+  void split_group(std::uint32_t group);
+  /// The server read the group as one line: its pieces become one command.
+  void join_group(std::uint32_t group);
+  /// The held reply answers the group as one line (join_group), or its
+  /// first piece (split: true).
+  void answer_held(bool split);
   /// A reply without a command that the dialogue accounts for (a server
   /// that cut the data short, answered injected commands, closes with 421).
   [[nodiscard]] bool explain_unsolicited(std::uint16_t code, std::uint64_t at);

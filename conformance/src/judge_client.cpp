@@ -9,12 +9,12 @@
 
 #include "engine_impl.hpp"
 #include "smtpkit/conformance/registry.hpp"
-#include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/ascii.hpp"
 
 namespace smtpkit::conformance {
 namespace {
 
-using detail::iequals;
+using smtpkit::iequals;
 
 // Extension whose advertisement a MAIL/RCPT parameter needs.
 extension needed_extension(param_id id, body_type body) {
@@ -73,6 +73,7 @@ struct client_command {
   const command& c;
   pending& p;
   std::uint64_t at;
+  bool continuation;  ///< a piece after a bare CR/LF in the same client line
 
   /// The line, escaped when a finding shows it.
   [[nodiscard]] auto excerpt() const {
@@ -109,7 +110,9 @@ void judge_sequence(client_command& cmd) {
   const session_state& session = cmd.e.session;
   cmd.check(rk::client_command_after_quit, cmd.view.quit, "command after QUIT");
   // After a desync (engine.hpp) replies no longer tell what the client knew.
-  const bool waiting = !session.queue.empty() && !session.desync;
+  // A piece that follows a bare CR/LF is a command of its own only if the
+  // server frames it so; the client sent one line (client.line.bare-*).
+  const bool waiting = !session.queue.empty() && !session.desync && !cmd.continuation;
   const bool injected = waiting && session.st.tls && session.injected_from_server && !session.replies_after_tls;
   auto what = [&] {
     const pending& w = session.queue.back();
@@ -205,8 +208,23 @@ void judge_rcpt(client_command& cmd) {
   if (!c.address.postmaster && !c.address.text.empty()) check_domain(cmd, c.address.mbox.domain);
 }
 
+// RFC 5321 §4.1.4: a transaction is MAIL, one or more RCPT, then DATA, in
+// that order. A client whose MAIL or RCPTs were all refused still kept the
+// order; §3.3 leaves that case to the server (MAY 503 or 554).
+bool skipped_envelope(const smtp_state& view) {
+  return view.t != smtp_state::txn::rcpt && (!view.mail_tried || !view.rcpt_tried);
+}
+
+// RFC 5321 §4.1.4: NOOP, HELP, EXPN, VRFY and RSET "can be used at any
+// time", but clients SHOULD open the session with EHLO first.
+void judge_before_hello(client_command& cmd) {
+  // After TLS, client.starttls.ehlo-first says it.
+  cmd.check(rk::client_before_ehlo, !cmd.view.hello && !cmd.view.tls,
+            [&] { return std::string(to_string(cmd.c.kind)) + " before EHLO/HELO"; });
+}
+
 void judge_data(client_command& cmd) {
-  cmd.check(rk::client_data_without_rcpt, cmd.view.t != smtp_state::txn::rcpt, "DATA without an accepted RCPT");
+  cmd.check(rk::client_data_without_rcpt, skipped_envelope(cmd.view), "DATA without MAIL and RCPT before it");
   cmd.check(rk::client_bdat_mixed, cmd.view.used_bdat, "DATA after BDAT in one transaction");
   cmd.check(rk::client_binarymime_with_data, cmd.view.body == body_type::binary_mime,
             "DATA in a BODY=BINARYMIME transaction");
@@ -215,11 +233,13 @@ void judge_data(client_command& cmd) {
 
 void judge_bdat(client_command& cmd) {
   const smtp_state& view = cmd.view;
-  cmd.check(rk::client_extension_unadvertised, !view.has(extension::chunking), "BDAT used but CHUNKING was not advertised");
+  cmd.check(rk::client_bdat_unadvertised, !view.has(extension::chunking), "BDAT used but CHUNKING was not advertised");
   // After BDAT LAST no RCPT is open either; the specific rule says it.
   cmd.check(rk::client_bdat_after_last, view.bdat_last, "BDAT after BDAT LAST");
-  if (!view.bdat_last && view.t != smtp_state::txn::rcpt)
-    cmd.check(rk::client_data_without_rcpt, true, "BDAT without an accepted RCPT");
+  cmd.check(rk::client_bdat_after_failure, !view.bdat_last && view.bdat_failed,
+            "BDAT after a BDAT of the transaction was refused");
+  if (!view.bdat_last && !view.bdat_failed && skipped_envelope(view))
+    cmd.check(rk::client_data_without_rcpt, true, "BDAT without MAIL and RCPT before it");
   cmd.check(rk::client_bdat_mixed, view.used_data, "BDAT after DATA in one transaction");
   cmd.p.bdat_last = cmd.c.last;
   if (cmd.r.ok() && cmd.c.chunk_size > 0) {
@@ -228,7 +248,10 @@ void judge_bdat(client_command& cmd) {
   }
 }
 
-void judge_rset(client_command& cmd) { cmd.p.rset_plain = cmd.c.argument.empty(); }
+void judge_rset(client_command& cmd) {
+  cmd.p.rset_plain = cmd.c.argument.empty();
+  judge_before_hello(cmd);
+}
 
 void judge_starttls(client_command& cmd) {
   cmd.check(rk::client_starttls_in_tls, cmd.view.tls, "STARTTLS inside TLS");
@@ -293,10 +316,10 @@ constexpr std::array<client_verb_row, static_cast<std::size_t>(verb::count_) + 1
     {verb::rcpt, false, judge_rcpt},
     {verb::data, true, judge_data},
     {verb::rset, false, judge_rset},
-    {verb::vrfy, true, nullptr},
-    {verb::expn, true, nullptr},
-    {verb::help, false, nullptr},
-    {verb::noop, true, nullptr},
+    {verb::vrfy, true, judge_before_hello},
+    {verb::expn, true, judge_before_hello},
+    {verb::help, false, judge_before_hello},
+    {verb::noop, true, judge_before_hello},
     {verb::quit, true, nullptr},
     {verb::starttls, true, judge_starttls},
     {verb::auth, true, judge_auth},
@@ -321,18 +344,32 @@ smtp_state engine::impl::client_view() const {
 
 void engine::impl::client_line(std::string_view line, line_ending ending, std::uint8_t, diagnostic framing,
                                std::uint64_t at) {
+  // A reply held for a bare-CR/LF line answered the whole line: the client
+  // sent its next command and no second reply came.
+  if (server.held.active) answer_held(false);
   const smtp_state view = client_view();
   pending p;
   p.offset = at;
   p.raw.assign(line.substr(0, excerpt_max + 1));
   p.ending = ending;
+  const bool bare = ending == line_ending::lf || ending == line_ending::cr;
+  const bool continuation = client.open_group != 0;
+  if (bare && !continuation) {
+    client.open_group = ++client.groups;
+    client.open_bare = ending;
+  }
+  if (client.open_group != 0) {
+    p.group = client.open_group;
+    p.bare = client.open_bare;
+  }
+  if (!bare) client.open_group = 0;
 
   parse_options po;
   po.smtputf8 = view.has(extension::smtputf8);
   const command_result r = parse_command(line, po);
   p.v = r.cmd.kind;
 
-  client_command cmd{*this, view, r, r.cmd, p, at};
+  client_command cmd{*this, view, r, r.cmd, p, at, continuation && !session.queue.empty()};
   judge_grammar(cmd, framing);
   judge_sequence(cmd);
   judge_length(cmd, line);
@@ -343,6 +380,8 @@ void engine::impl::client_line(std::string_view line, line_ending ending, std::u
 }
 
 void engine::impl::client_auth_line(std::string_view line, std::uint64_t at) {
+  if (server.held.active) answer_held(false);
+  client.open_group = 0;
   auto r = parse_auth_response(line);
   pending p;
   p.kind = pending_kind::auth_response;

@@ -13,7 +13,7 @@
 
 #include "engine_impl.hpp"
 #include "smtpkit/conformance/registry.hpp"
-#include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/ascii.hpp"
 
 namespace smtpkit::conformance {
 namespace {
@@ -42,8 +42,9 @@ bool listed(const pending& p, std::uint16_t code) {
     case verb::noop: return code == 250;
     case verb::quit: return code == 221;
     case verb::starttls: return one_of(code, {220, 454, 502, 503});
-    case verb::auth: return one_of(code, {334, 235, 432, 454, 534, 535, 538, 503, 504});
-    case verb::bdat: return one_of(code, {250, 552, 554, 451, 452, 450, 550, 503});
+    // 502 for a command recognised but not implemented (§4.2.4).
+    case verb::auth: return one_of(code, {334, 235, 432, 454, 534, 535, 538, 503, 504, 502});
+    case verb::bdat: return one_of(code, {250, 552, 554, 451, 452, 450, 550, 503, 502});
     case verb::unknown:
     case verb::count_: return p.extension_verb || code == 502;
   }
@@ -54,7 +55,7 @@ bool is_too_many_recipients(std::uint16_t code, const std::vector<std::string>& 
   if (code != 452 && code != 552) return false;
   for (const auto& t : texts) {
     std::string low;
-    for (char c : t) low.push_back(detail::to_lower_ascii(c));
+    for (char c : t) low.push_back(to_lower_ascii(c));
     if (low.find("too many recipients") != std::string::npos || low.rfind("4.5.3", 0) == 0 || low.rfind("5.5.3", 0) == 0)
       return true;
   }
@@ -122,8 +123,11 @@ void judge_code(const reply_to& reply) {
                                ((p.v == verb::auth || p.kind == pending_kind::auth_response) && reply.code == 334) ||
                                (p.kind == pending_kind::command && p.extension_verb);
   reply.check(rk::server_reply_intermediate, reply.cls == 3 && !intermediate_ok, what);
+  // After a 554 greeting every command but QUIT gets 503 (§3.1).
+  const bool refused_session = reply.e.server.refused && reply.code == 503;
   reply.check(rk::server_reply_unexpected_code,
-              reply.cls != 3 && !listed(p, reply.code) && !(p.kind == pending_kind::command && p.v == verb::unknown),
+              reply.cls != 3 && !listed(p, reply.code) && !refused_session &&
+                  !(p.kind == pending_kind::command && p.v == verb::unknown),
               what);
 }
 
@@ -132,29 +136,106 @@ void judge_code(const reply_to& reply) {
 void judge_taken_as_command(const reply_to& reply) {
   const pending& p = reply.p;
   const std::uint16_t code = reply.code;
-  // A line the client ended with a bare LF or CR, answered positively, was
+  // A piece of a client line that the server framed at a bare LF or CR
+  // (its replies answer the pieces one by one), answered positively, was
   // taken as a command. A refusal is not: a server that spots the bare LF
   // and says so (Postfix's smtpd_forbid_bare_newline answers 521) does what
-  // §2.3.8 asks. The line must be the last one sent, or counting cannot say
-  // which line the reply answers.
-  const bool bare_end = p.kind == pending_kind::command && (p.ending == line_ending::lf || p.ending == line_ending::cr);
+  // §2.3.8 asks.
+  const bool split = p.kind == pending_kind::command && p.split;
+  const bool bare_end = p.ending == line_ending::lf || p.ending == line_ending::cr;
+  std::uint32_t& reported = reply.e.server.bare_accepted_group;
+  const bool accepted = split && reply.positive && reported != p.group;
+  if (accepted) reported = p.group;
   reply.e.verdicts.check(
-      rk::server_line_bare_lf_accepted, bare_end && reply.e.session.queue.empty() && reply.positive, side::server,
-      reply.at,
-      [&] { return std::to_string(code) + " to a line ended by a bare " + (p.ending == line_ending::lf ? "LF" : "CR"); },
+      rk::server_line_bare_lf_accepted, accepted, side::server, reply.at,
+      [&] {
+        const char* what = p.bare == line_ending::lf ? "LF" : "CR";
+        return std::to_string(code) + (bare_end ? std::string(" to a line ended by a bare ") + what
+                                                : std::string(" to the rest of a line after a bare ") + what);
+      },
       [&] { return p.excerpt(); });
 
-  // (A bare line end accepted is the rule above, not this one.)
+  // (A bare line end accepted is the rule above, not these.) RFC 5321 asks
+  // a server to reject only invalid character codes (§4.1.2, MUST 501) and
+  // arguments to DATA, RSET, QUIT (§4.1.1, SHOULD); accepting any other
+  // line outside the grammar is leniency, reported as advice.
+  const bool taken = p.kind == pending_kind::command && p.grammar != errc::ok &&
+                     p.grammar != errc::trailing_whitespace && p.grammar != errc::line_too_long && !split &&
+                     reply.positive;
+  const bool invalid_character = p.grammar == errc::domain_syntax || p.grammar == errc::eight_bit ||
+                                 p.grammar == errc::invalid_utf8 || p.grammar == errc::nul_byte ||
+                                 p.grammar == errc::control_char;
+  const bool no_argument_verb = p.v == verb::data || p.v == verb::rset || p.v == verb::quit;
+  const bool argument = p.grammar == errc::unexpected_argument && no_argument_verb;
+  const rk rule = invalid_character ? rk::server_accepted_invalid_character
+                  : argument        ? rk::server_accepted_argument
+                                    : rk::server_accepted_syntax_error;
   reply.e.verdicts.check(
-      rk::server_accepted_syntax_error,
-      p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace &&
-          p.grammar != errc::line_too_long && !bare_end && reply.positive,
-      side::server, reply.at,
+      rule, taken, side::server, reply.at,
       [&] { return std::to_string(code) + " to a command that breaks " + std::string(rule_id(p.grammar)); },
       [&] { return p.excerpt(); });
   reply.check(rk::server_reply_unexpected_code,
               p.kind == pending_kind::command && p.grammar == errc::line_too_long && reply.cls != 5 && code != 421,
               [&] { return std::to_string(code) + " to an over-long command line"; });
+}
+
+// The keyword of the EHLO response that advertises a command (§4.1.1.1),
+// extension::count_ for commands every server implements (§4.5.1) and
+// for those smtpkit cannot tie to a keyword.
+extension keyword_of(const pending& p) {
+  switch (p.v) {
+    case verb::expn: return extension::expn;
+    case verb::help: return extension::help;
+    case verb::starttls: return extension::starttls;
+    case verb::auth: return extension::auth;
+    case verb::bdat: return extension::chunking;
+    case verb::unknown:
+    case verb::count_: return extension_from_keyword(p.raw.substr(0, p.raw.find(' ')));
+    default: return extension::count_;
+  }
+}
+
+// What RFC 5321 says every server supports, and what the EHLO response
+// says this one does (§2.2.1, §4.5.1, §4.1.1.1, §4.2.4), and the replies
+// it owes before EHLO and after refusing the session (§4.1.4, §3.1).
+void judge_support(const reply_to& reply) {
+  const pending& p = reply.p;
+  const smtp_state& st = reply.st();
+  const std::uint16_t code = reply.code;
+  const bool well_formed = p.grammar == errc::ok || p.grammar == errc::trailing_whitespace;
+  const bool unsupported = well_formed && (code == 500 || code == 502);
+  auto said = [&](const char* what) { return [&, what] { return std::to_string(code) + " to " + what; }; };
+  if (p.v == verb::ehlo) reply.check(rk::server_ehlo_unsupported, unsupported, said("EHLO"));
+  if (p.v == verb::helo || p.v == verb::mail || p.v == verb::rcpt || p.v == verb::data)
+    reply.check(rk::server_command_unsupported, unsupported,
+                [&] { return std::to_string(code) + " to " + std::string(to_string(p.v)); });
+  const extension kw = keyword_of(p);
+  if (st.esmtp && kw != extension::count_ && !p.extension_verb) {
+    const bool listed = st.has(kw);
+    reply.check(rk::server_ehlo_listed_not_implemented, listed && unsupported, [&] {
+      return std::to_string(code) + " to a command whose keyword " + std::string(to_string(kw)) +
+             " the EHLO response listed";
+    });
+    // STARTTLS inside TLS is server.starttls.second.
+    const bool unlisted = !listed && reply.positive && !(p.v == verb::starttls && st.tls);
+    reply.check(rk::server_ehlo_command_unlisted, unlisted, [&] {
+      return std::to_string(code) + " to a command whose keyword " + std::string(to_string(kw)) +
+             " the EHLO response did not list";
+    });
+  } else if (st.esmtp && kw != extension::count_ && p.extension_verb) {
+    reply.check(rk::server_ehlo_listed_not_implemented, unsupported, [&] {
+      return std::to_string(code) + " to a command whose keyword " + std::string(to_string(kw)) +
+             " the EHLO response listed";
+    });
+  }
+  const bool any_time =
+      p.v == verb::noop || p.v == verb::help || p.v == verb::expn || p.v == verb::vrfy || p.v == verb::rset;
+  reply.check(rk::server_sequence_before_ehlo,
+              any_time && !st.hello && !st.tls && !reply.e.server.refused && code == 503,
+              [&] { return "503 to " + std::string(to_string(p.v)) + " before EHLO"; });
+  reply.check(rk::server_greeting_refused_reply,
+              reply.e.server.refused && p.v != verb::quit && code != 503 && code != 421,
+              [&] { return std::to_string(code) + " to " + std::string(to_string(p.v)) + " after a 554 greeting"; });
 }
 
 // RFC 4954 §4: a 334 challenge is base64.
@@ -177,6 +258,20 @@ void judge_auth_response(const reply_to& reply) {
 // "QUIT gets 221", "RSET gets 250", "NOOP gets 250" are about the command
 // as defined; a line that breaks the grammar is not that command (a server
 // accepting it is server.syntax.accepted).
+
+// RFC 5321 §3.2: "Servers MUST NOT return the extended EHLO-style response
+// to a HELO command": a line after the first that names an extension.
+void judge_helo_reply(const reply_to& reply) {
+  const auto& texts = reply.e.server.reply_texts;
+  bool extended = false;
+  if (reply.code == 250)
+    for (std::size_t i = 1; i < texts.size() && !extended; ++i) {
+      const std::string_view t = texts[i];
+      const std::string_view word = t.substr(0, t.find(' '));
+      extended = !word.empty() && (registered_keyword(word) || extension_from_keyword(word) != extension::count_);
+    }
+  reply.check(rk::server_helo_extended_response, extended, "HELO answered with a list of extensions");
+}
 
 void judge_quit_reply(const reply_to& reply) {
   reply.check(rk::server_quit_not_221, reply.code != 221 && reply.code != 421 && !reply.malformed,
@@ -222,6 +317,8 @@ void judge_rcpt_reply(const reply_to& reply) {
 
 void judge_data_reply(const reply_to& reply) {
   const smtp_state& st = reply.st();
+  reply.check(rk::server_accepted_binarymime_data, reply.code == 354 && st.body == body_type::binary_mime,
+              "354 to DATA after MAIL with BODY=BINARYMIME");
   reply.check(rk::server_accepted_data_without_rcpt, reply.code == 354 && st.t != smtp_state::txn::rcpt,
               "354 to DATA without an accepted RCPT");
   reply.check(rk::server_accepted_bdat_mixed, reply.code == 354 && st.used_bdat, "354 to DATA after BDAT");
@@ -250,9 +347,14 @@ void judge_auth_reply(const reply_to& reply) {
   if (reply.code == 334) check_challenge(reply);
 }
 
+// RFC 5321 §4.2.4: 500 for a command not recognised, 502 for one
+// recognised but not implemented. A positive reply means the server knows
+// the command (a private X-command by agreement, §4.1.5, or an extension
+// it did not list: server.ehlo.command-unlisted).
 void judge_unknown_reply(const reply_to& reply) {
   reply.check(rk::server_reply_unknown_command,
-              !reply.p.extension_verb && reply.p.grammar != errc::line_too_long && !one_of(reply.code, {500, 502, 421}),
+              !reply.p.extension_verb && reply.p.grammar != errc::line_too_long && !reply.positive &&
+                  !one_of(reply.code, {500, 502, 421}),
               [&] { return std::to_string(reply.code) + " to an unknown command"; });
 }
 
@@ -270,7 +372,7 @@ struct server_verb_row {
 constexpr std::array<server_verb_row, static_cast<std::size_t>(verb::count_) + 1> server_verbs{{
     {verb::unknown, true, judge_unknown_reply},
     {verb::ehlo, false, nullptr},
-    {verb::helo, false, nullptr},
+    {verb::helo, false, judge_helo_reply},
     {verb::mail, true, judge_mail_reply},
     {verb::rcpt, true, judge_rcpt_reply},
     {verb::data, true, judge_data_reply},
@@ -319,10 +421,92 @@ void engine::impl::server_reply(std::uint64_t at) {
     if (!session.desync) unsolicited(code, at);
     return;
   }
+  if (const pending& front = session.queue.front(); front.group != 0 && !front.split) {
+    // The first reply to a line that holds a bare CR or LF. While the line
+    // is incomplete, the server can only be answering the piece before the
+    // bare terminator: it framed the line there. Once complete, one reply
+    // fits a server that read one line, and one per piece a server that
+    // split it; hold this one until the dialogue tells which.
+    const std::uint32_t g = front.group;
+    if (server.held.active) {
+      answer_held(true);  // a second reply, and nothing else to answer
+    } else if (!group_complete(g)) {
+      split_group(g);
+    } else if (session.queue.back().group != g) {
+      // Commands behind the line before its first reply: counting cannot
+      // tell the framings apart; the server is taken to frame by CRLF.
+      join_group(g);
+    } else {
+      held_reply& h = server.held;
+      h.active = true;
+      h.code = code;
+      h.offset = at;
+      h.text = server.reply_text;
+      h.texts = server.reply_texts;
+      h.bad = server.reply_bad;
+      return;
+    }
+  }
   pending p = std::move(session.queue.front());
   session.queue.pop_front();
   answered(p, code, at);
   resume_client();
+}
+
+bool engine::impl::group_complete(std::uint32_t group) const {
+  for (const pending& p : session.queue)
+    if (p.group == group && p.ending != line_ending::lf && p.ending != line_ending::cr) return true;
+  return false;
+}
+
+void engine::impl::split_group(std::uint32_t group) {
+  for (pending& p : session.queue)
+    if (p.group == group) p.split = true;
+  // Answered at its bare terminator, the line ends there for both sides:
+  // what the client sends next is a line of its own.
+  if (client.open_group == group) client.open_group = 0;
+}
+
+void engine::impl::join_group(std::uint32_t group) {
+  pending one;
+  std::size_t pieces = 0;
+  for (const pending& p : session.queue) {
+    if (p.group != group) break;
+    if (pieces++ == 0) {
+      one = p;
+      continue;
+    }
+    // The line as the server read it: the pieces with their bare
+    // terminators (excerpt_of escapes them).
+    if (one.raw.size() <= excerpt_max) one.raw += std::string(one.ending == line_ending::lf ? "\n" : "\r", 1) + p.raw;
+    one.ending = p.ending;
+    one.sync_point = one.sync_point || p.sync_point;
+    one.rset_plain = false;
+  }
+  if (one.raw.size() > excerpt_max + 1) one.raw.resize(excerpt_max + 1);
+  one.ending = line_ending::crlf;
+  one.group = 0;
+  for (std::size_t i = 0; i < pieces; ++i) session.queue.pop_front();
+  session.queue.push_front(std::move(one));
+}
+
+void engine::impl::answer_held(bool split) {
+  held_reply h = std::move(server.held);
+  server.held = held_reply{};
+  if (session.queue.empty()) return;
+  const std::uint32_t g = session.queue.front().group;
+  if (split) split_group(g);
+  else join_group(g);
+  // The held reply is judged as it came, with its own text.
+  std::swap(server.reply_text, h.text);
+  std::swap(server.reply_texts, h.texts);
+  std::swap(server.reply_bad, h.bad);
+  pending p = std::move(session.queue.front());
+  session.queue.pop_front();
+  answered(p, h.code, h.offset);
+  std::swap(server.reply_text, h.text);
+  std::swap(server.reply_texts, h.texts);
+  std::swap(server.reply_bad, h.bad);
 }
 
 void engine::impl::answered(const pending& p, std::uint16_t code, std::uint64_t at) {
@@ -462,8 +646,16 @@ void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at)
       p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace;
   const std::string_view first_line = std::string_view(server.reply_text).substr(0, server.reply_text.find('\r'));
   const reply_to reply{*this, p, code, at, cls, cls == 2 || cls == 3, malformed, lazy_excerpt(first_line)};
+  // RFC 5321 §4.2: "senders SHOULD NOT send bare codes" (an empty 334
+  // challenge is RFC 4954's "334" SP, not a bare code).
+  reply.check(rk::server_reply_bare_code,
+              code != 334 && !server.reply_bad &&
+                  std::all_of(server.reply_texts.begin(), server.reply_texts.end(),
+                              [](const std::string& t) { return t.empty(); }),
+              [&] { return std::to_string(code) + " without text"; });
   judge_code(reply);
   judge_taken_as_command(reply);
+  if (p.kind == pending_kind::command) judge_support(reply);
   if (p.kind == pending_kind::auth_response) {
     judge_auth_response(reply);
     return;
@@ -529,7 +721,7 @@ void engine::impl::judge_ehlo(std::string_view text, std::uint64_t at) {
     if (kw.keyword.empty() || private_keyword(kw.keyword) || registered_keyword(kw.keyword)) continue;
     bool syntax_ok = true;
     for (char c : kw.keyword)
-      if (!detail::in(detail::ldh, c)) syntax_ok = false;
+      if (!is_ldh(c)) syntax_ok = false;
     if (!syntax_ok) continue;  // reported as a grammar error
     verdicts.check(
         rk::server_ehlo_keyword_unregistered, true, side::server, line_at(kw),
@@ -566,6 +758,8 @@ void engine::impl::server_close() {
     server.off += server.buf.size();
     server.buf.clear();
   }
+  // A reply held for a bare-CR/LF line answered the line: no second came.
+  if (server.held.active) answer_held(false);
   // A multi-line reply still waiting for its last line never ends now; it
   // still answers its command, by counting (RFC 5321 §4.2.1).
   if (server.assembler.in_progress()) {
@@ -577,6 +771,10 @@ void engine::impl::server_close() {
     server_reply(server.reply_offset);
   }
   session.server_closed = true;
+  // A complete bare-CR/LF line left unanswered is one line unanswered.
+  if (!session.queue.empty() && session.queue.front().group != 0 && !session.queue.front().split &&
+      group_complete(session.queue.front().group))
+    join_group(session.queue.front().group);
   // silent_since_tls: see client_close().
   const bool ended = server.quit_replied || session.got_421 || session.desync || session.silent_since_tls;
   const std::uint64_t where = server.off + server.buf.size();

@@ -4,7 +4,7 @@
 
 #include <array>
 
-#include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/ascii.hpp"
 
 namespace smtpkit::conformance {
 namespace {
@@ -54,10 +54,10 @@ std::span<const std::string_view> registered_keywords() noexcept { return keywor
 
 bool registered_keyword(std::string_view keyword) noexcept {
   for (auto k : keywords)
-    if (detail::iequals(k, keyword)) return true;
+    if (iequals(k, keyword)) return true;
   // VRFY names a command RFC 5321 itself defines, and RFC 5321 Appendix D.4
   // advertises it; it is accepted like the base commands EXPN and HELP.
-  return detail::iequals(keyword, "VRFY");
+  return iequals(keyword, "VRFY");
 }
 
 bool private_keyword(std::string_view keyword) noexcept {
@@ -69,7 +69,7 @@ bool fully_qualified(std::string_view domain) noexcept {
   if (domain.front() == '[') return true;  // address literal
   if (domain.find('.') != std::string_view::npos) return true;
   for (auto special : {"localhost", "test", "invalid", "example"})
-    if (detail::iequals(domain, special)) return true;
+    if (iequals(domain, special)) return true;
   return false;
 }
 

@@ -6,12 +6,23 @@
 #include <nlohmann/json.hpp>
 
 #include "report_format.hpp"
+#include "report_json.hpp"
 
 namespace smtpkit::conformance {
 namespace {
 
 using json = nlohmann::ordered_json;
 using detail::safe;
+
+// What a policy did to a finding: the rule's own level beside the one it
+// counts at, and the waiver that keeps it from counting.
+void add_policy(json& jf, const finding& f) {
+  if (f.lvl_override && *f.lvl_override != f.r().lvl) {
+    jf["rule_level"] = std::string(to_string(f.r().lvl));
+    jf["level_set_by"] = f.level_by;
+  }
+  if (!f.waived.empty()) jf["waived"] = {{"reason", safe(f.waived)}, {"by", f.waived_by}};
+}
 
 json dialogue_json(const session_report& s, const report_options& o) {
   json js;
@@ -26,16 +37,18 @@ json dialogue_json(const session_report& s, const report_options& o) {
   json fs = json::array();
   for (const auto& f : s.findings) {
     const auto& r = f.r();
-    fs.push_back({{"rule", r.id},
-                  {"side", std::string(to_string(r.binds))},
-                  {"level", std::string(to_string(r.lvl))},
-                  {"rfc", r.rfc},
-                  {"line", f.line},
-                  {"offset", f.offset},
-                  {"stream", std::string(to_string(f.anchor))},
-                  {"message", safe(f.message)},
-                  {"excerpt", safe(f.excerpt)},
-                  {"counts", counts(r.lvl, o.fail_on)}});
+    json jf = {{"rule", r.id},
+               {"side", std::string(to_string(r.binds))},
+               {"level", std::string(to_string(f.lvl()))},
+               {"rfc", r.rfc},
+               {"line", f.line},
+               {"offset", f.offset},
+               {"stream", std::string(to_string(f.anchor))},
+               {"message", safe(f.message)},
+               {"excerpt", safe(f.excerpt)},
+               {"counts", f.counts(o.fail_on)}};
+    add_policy(jf, f);
+    fs.push_back(std::move(jf));
   }
   js["findings"] = fs;
   json applied = json::array();
@@ -60,18 +73,22 @@ json replay_json(const report& r, const report_case& c) {
 }
 
 void write_dialogues(json& doc, const report& r, const report_options& o) {
-  std::size_t total[4] = {0, 0, 0, 0};
+  detail::tally total;
   json list = json::array();
   for (const auto& s : r.dialogues) {
-    if (!s.unreadable)
-      for (const auto& f : s.findings) ++total[static_cast<int>(f.r().lvl)];
+    if (!s.unreadable) {
+      const auto t = detail::count(s, o.fail_on);
+      for (int i = 0; i < 4; ++i) total.by_level[i] += t.by_level[i];
+      total.waived += t.waived;
+    }
     list.push_back(dialogue_json(s, o));
   }
   doc["summary"] = {{"dialogues", r.dialogues.size()},
-                    {"MUST", total[0]},
-                    {"SHOULD", total[1]},
-                    {"MAY", total[2]},
-                    {"ADVICE", total[3]}};
+                    {"MUST", total.by_level[0]},
+                    {"SHOULD", total.by_level[1]},
+                    {"MAY", total.by_level[2]},
+                    {"ADVICE", total.by_level[3]},
+                    {"waived", total.waived}};
   doc["dialogues"] = list;
   if (const report_case* rc = detail::replies_case(r)) doc["replay"] = replay_json(r, *rc);
 }
@@ -86,10 +103,11 @@ json scenario_json(const report& r, const std::string& group, const report_case&
   js["rfc"] = c.rfc;
   js["checks"] = c.checks;
   js["verdict"] = std::string(to_string(c.result));
-  if (c.result == outcome::fail) {
+  if (c.result == outcome::fail || c.result == outcome::not_done) {
     js["failed_level"] = std::string(to_string(c.failed_level));
-    js["counts"] = counts(c.failed_level, o.fail_on);
+    js["counts"] = detail::counted(c, o.fail_on);
   }
+  if (!c.waived.empty()) js["waived"] = {{"reason", safe(c.waived)}, {"by", c.waived_by}};
   js["reason"] = safe(c.reason);
   if (c.eod) {
     json codes = json::array();
@@ -106,18 +124,21 @@ json scenario_json(const report& r, const std::string& group, const report_case&
     for (std::size_t i = 0; i < d->findings.size(); ++i) {
       const auto& f = d->findings[i];
       const auto& rule = f.r();
-      fs.push_back({{"rule", rule.id},
-                    {"level", std::string(to_string(rule.lvl))},
-                    {"rfc", rule.rfc},
-                    {"line", f.line},
-                    {"message", safe(f.message)},
-                    {"excerpt", safe(f.excerpt)},
-                    {"checked", std::find(c.findings.begin(), c.findings.end(), i) != c.findings.end()}});
+      json jf = {{"rule", rule.id},
+                 {"side", std::string(to_string(rule.binds))},
+                 {"level", std::string(to_string(f.lvl()))},
+                 {"rfc", rule.rfc},
+                 {"line", f.line},
+                 {"message", safe(f.message)},
+                 {"excerpt", safe(f.excerpt)},
+                 {"checked", std::find(c.findings.begin(), c.findings.end(), i) != c.findings.end()}};
+      add_policy(jf, f);
+      fs.push_back(std::move(jf));
     }
   js["findings"] = fs;
   if (!c.tls.empty()) js["tls"] = c.tls;
   js["elapsed_ms"] = c.elapsed.count();
-  const bool shows = c.result == outcome::fail || c.result == outcome::error;
+  const bool shows = c.result == outcome::fail || c.result == outcome::error || c.result == outcome::not_done;
   js["dialogue"] = shows && d != nullptr ? json(safe(d->transcript)) : json(nullptr);
   return js;
 }
@@ -137,13 +158,15 @@ void write_scenarios(json& doc, const report& r, const report_options& o) {
                     {"fail_should", all.fail_by_level[1]},
                     {"fail_may", all.fail_by_level[2]},
                     {"not_applicable", all.na},
-                    {"error", all.error}};
+                    {"error", all.error},
+                    {"not_done", all.not_done},
+                    {"waived", all.waived}};
   doc["scenarios"] = list;
 }
 
 }  // namespace
 
-void write_json(std::ostream& out, const report& r, const report_options& o) {
+nlohmann::ordered_json detail::json_document(const report& r, const report_options& o) {
   json doc;
   doc["tool"] = r.tool;
   doc["schema"] = 1;
@@ -157,6 +180,7 @@ void write_json(std::ostream& out, const report& r, const report_options& o) {
     doc["tls"] = t.tls;
   }
   doc["fail_on"] = std::string(to_string(o.fail_on));
+  if (!r.policy_file.empty()) doc["policy"] = r.policy_file;
   doc["verdict"] = r.target.unreachable ? "error" : failed(r, o.fail_on) ? "fail" : "pass";
   if (r.kind == report_kind::scenarios) {
     if (r.target.unreachable) doc["error"] = safe(r.target.unreachable_reason);
@@ -165,7 +189,11 @@ void write_json(std::ostream& out, const report& r, const report_options& o) {
   } else {
     write_dialogues(doc, r, o);
   }
-  out << doc.dump(2) << "\n";
+  return doc;
+}
+
+void write_json(std::ostream& out, const report& r, const report_options& o) {
+  out << detail::json_document(r, o).dump(2) << "\n";
 }
 
 }  // namespace smtpkit::conformance

@@ -21,34 +21,49 @@ struct counters {
   }
 };
 
-std::string open_case(const report_case& c) {
-  return fmt::format("    <testcase name=\"{}\" classname=\"{}\" time=\"{}\"", xml_escape(c.id), xml_escape(c.classname),
+std::string open_case(std::string_view name, const report_case& c) {
+  return fmt::format("    <testcase name=\"{}\" classname=\"{}\" time=\"{}\"", xml_escape(name), xml_escape(c.classname),
                      detail::seconds(c.elapsed));
 }
 
-// A rule over a dialogue: a failure lists every finding that counts, the
-// others are notes.
+// What is not failing the case stays visible: CI servers that show a
+// passing case's properties (Jenkins) list each one.
+std::string properties(const std::vector<std::pair<std::string, std::string>>& props) {
+  if (props.empty()) return {};
+  std::string out = "      <properties>\n";
+  for (const auto& [name, value] : props)
+    out += fmt::format("        <property name=\"{}\" value=\"{}\"/>\n", xml_escape(name), xml_escape(value));
+  return out + "      </properties>\n";
+}
+
+// A rule over a dialogue, named by rule and dialogue so that every case of a
+// run is told apart: a failure lists every finding that counts; the others
+// (below --fail-on, or waived) are properties and lines of the case's output.
 std::string rule_case(const report_case& c, const session_report& d, const report_options& o, counters& n) {
   std::string failures, notes;
+  std::vector<std::pair<std::string, std::string>> props;
   const finding* first = nullptr;
   for (std::size_t i : c.findings) {
     const finding& f = d.findings[i];
     const std::string where = fmt::format("{}:{}", d.source, f.line);
-    if (counts(f.r().lvl, o.fail_on)) {
+    if (f.counts(o.fail_on)) {
       if (first == nullptr) first = &f;
       failures += xml_escape(detail::finding_line(where, f) + (f.excerpt.empty() ? "" : "\n    " + f.excerpt)) + "\n";
-    } else {
-      notes += xml_escape(fmt::format("{}: {} {}: {}", where, to_string(f.r().lvl), f.r().id, f.message)) + "\n";
+      continue;
     }
+    const std::string line = fmt::format("{}: {} {}: {}{}", where, detail::level_text(f), f.r().id, f.message,
+                                         detail::waiver_text(f.waived, f.waived_by));
+    props.emplace_back(f.waived.empty() ? "smtpkit.below-fail-on" : "smtpkit.waived", line);
+    notes += xml_escape(line) + "\n";
   }
-  std::string out = open_case(c);
+  std::string out = open_case(fmt::format("{} [{}]", c.id, d.source), c);
   if (c.findings.empty()) return out + "/>\n";
-  out += ">\n";
+  out += ">\n" + properties(props);
   if (first != nullptr) {
     ++n.failures;
     out += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
                        xml_escape(fmt::format("{}:{}: {}: {}", d.source, first->line, first->r().id, first->message)),
-                       to_string(first->r().lvl), failures);
+                       to_string(first->lvl()), failures);
   }
   if (!notes.empty()) out += "      <system-out>" + notes + "</system-out>\n";
   return out + "    </testcase>\n";
@@ -57,20 +72,28 @@ std::string rule_case(const report_case& c, const session_report& d, const repor
 // A scenario: why it failed (title, reason, mismatches, the findings it
 // checks), with its dialogue in <system-out>.
 std::string scenario_case(const report& r, const report_case& c, const report_options& o, counters& n) {
-  std::string out = open_case(c);
+  std::string out = open_case(c.id, c);
   if (c.result == outcome::pass) return out + "/>\n";
-  out += ">\n";
   std::string detail = c.title + "\n" + c.reason + "\n";
   for (const auto& m : c.mismatches)
     detail += fmt::format("{}:{}: expected {}, received {}\n", c.file, m.line, m.expected, m.received);
   const session_report* d = c.dialogue == no_dialogue ? nullptr : &r.dialogues[c.dialogue];
   if (d != nullptr)
     for (std::size_t i : c.findings)
-      detail += detail::finding_line(fmt::format("dialogue:{}", d->findings[i].line), d->findings[i]) + "\n";
+      detail += detail::finding_line(fmt::format("dialogue:{}", d->findings[i].line), d->findings[i]) +
+                detail::waiver_text(d->findings[i].waived, d->findings[i].waived_by) + "\n";
   const std::string dialogue = d != nullptr ? xml_escape(d->transcript) : std::string();
+  const std::string verdict = fmt::format("{} ({}", c.result == outcome::not_done ? "NOT DONE" : "FAIL", to_string(c.failed_level));
+  out += ">\n";
   if (c.result == outcome::not_applicable) {
     ++n.skipped;
     out += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(c.reason));
+  } else if (c.result == outcome::not_done) {
+    // Optional behaviour the implementation does not have: not a failure.
+    ++n.skipped;
+    out += fmt::format("      <skipped message=\"{}\" type=\"not-done\">{}</skipped>\n",
+                       xml_escape(verdict + ", optional): " + c.reason), xml_escape(detail));
+    out += "      <system-out>" + dialogue + "</system-out>\n";
   } else if (c.result == outcome::error) {
     ++n.errors;
     out += fmt::format("      <error message=\"{}\" type=\"error\">{}</error>\n", xml_escape(c.reason), xml_escape(detail));
@@ -81,17 +104,19 @@ std::string scenario_case(const report& r, const report_case& c, const report_op
                        to_string(c.failed_level), xml_escape(detail));
     out += "      <system-out>" + dialogue + "</system-out>\n";
   } else {
-    // A failure below --fail-on: reported, not failing the build.
-    out += "      <system-out>" +
-           xml_escape(fmt::format("FAIL ({}, below --fail-on): {}", to_string(c.failed_level), detail)) + dialogue +
-           "</system-out>\n";
+    // A failure below --fail-on, or waived: reported, not failing the build.
+    const std::string why = c.waived.empty() ? verdict + ", below --fail-on)"
+                                             : verdict + ", waived: " + c.waived + " — " + c.waived_by + ")";
+    out = open_case(c.id, c) + ">\n" +
+          properties({{c.waived.empty() ? "smtpkit.below-fail-on" : "smtpkit.waived", why + ": " + c.reason}});
+    out += "      <system-out>" + xml_escape(why + ": " + detail) + dialogue + "</system-out>\n";
   }
   return out + "    </testcase>\n";
 }
 
 // A replay's replies compared with the recording's.
 std::string replies_case(const report_case& c, counters& n) {
-  std::string out = open_case(c);
+  std::string out = open_case(c.id, c);
   if (c.mismatches.empty()) return out + "/>\n";
   ++n.failures;
   std::string body;

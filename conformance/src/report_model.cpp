@@ -7,7 +7,7 @@
 #include <map>
 
 #include "report_format.hpp"
-#include "smtpkit/detail/utf8.hpp"
+#include "smtpkit/utf8.hpp"
 
 namespace smtpkit::conformance {
 
@@ -17,14 +17,43 @@ std::string_view to_string(outcome o) noexcept {
     case outcome::fail: return "fail";
     case outcome::not_applicable: return "not-applicable";
     case outcome::error: return "error";
+    case outcome::not_done: return "not-done";
   }
   return "?";
+}
+
+void settle(report_case& c, const session_report& d) {
+  c.result = c.played;
+  c.reason = c.played_reason;
+  c.failed_level = c.lvl;
+  // The findings of the rules it checks decide too: not advice, not waived.
+  const finding* first = nullptr;
+  level strictest = level::advice;
+  for (std::size_t i : c.findings) {
+    const finding& f = d.findings[i];
+    if (!f.waived.empty() || f.lvl() == level::advice) continue;
+    if (first == nullptr) first = &f;
+    if (static_cast<int>(f.lvl()) < static_cast<int>(strictest)) strictest = f.lvl();
+  }
+  if (first != nullptr && (c.result == outcome::pass || c.result == outcome::fail)) {
+    // The rule says why better than the reply that came instead (which is
+    // often a consequence: an injected command's reply taken for EHLO's);
+    // an end-of-data probe's own account says more still.
+    if (!c.eod) c.reason = first->r().id + ": " + first->message;
+    if (c.result == outcome::pass || static_cast<int>(strictest) < static_cast<int>(c.failed_level))
+      c.failed_level = strictest;
+    c.result = outcome::fail;
+  }
+  if (c.result == outcome::pass && c.eod) c.reason = c.eod->result + ": " + c.eod->detail;
+  // RFC 2119 §5: MAY is truly optional; an implementation without it is
+  // not at fault.
+  if (c.result == outcome::fail && c.failed_level == level::may) c.result = outcome::not_done;
 }
 
 namespace detail {
 
 std::string safe(std::string_view s) {
-  if (smtpkit::detail::valid_utf8(s)) return std::string(s);
+  if (smtpkit::valid_utf8(s)) return std::string(s);
   std::string out;
   for (unsigned char c : s) out.push_back(c < 0x80 ? static_cast<char>(c) : '?');
   return out;
@@ -32,7 +61,13 @@ std::string safe(std::string_view s) {
 
 tally count(const session_report& s, level fail_on) {
   tally t;
-  for (const auto& f : s.findings) t.add(f.r().lvl, fail_on);
+  for (const auto& f : s.findings) {
+    if (!f.waived.empty()) {
+      ++t.waived;
+      continue;
+    }
+    t.add(f.lvl(), fail_on);
+  }
   return t;
 }
 
@@ -40,16 +75,21 @@ void case_tally::add(const report_case& c) noexcept {
   switch (c.result) {
     case outcome::pass: ++pass; break;
     case outcome::fail:
+      if (!c.waived.empty()) {
+        ++waived;
+        break;
+      }
       ++fail;
       ++fail_by_level[static_cast<int>(c.failed_level)];
       break;
     case outcome::not_applicable: ++na; break;
     case outcome::error: ++error; break;
+    case outcome::not_done: ++not_done; break;
   }
 }
 
 bool counted(const report_case& c, level fail_on) noexcept {
-  return c.result == outcome::fail && counts(c.failed_level, fail_on);
+  return c.result == outcome::fail && c.waived.empty() && counts(c.failed_level, fail_on);
 }
 
 const report_case* replies_case(const report& r) noexcept {
@@ -76,7 +116,18 @@ std::string paint(bool on, std::string_view colour, std::string_view s) {
 
 std::string finding_line(std::string_view where, const finding& f, std::string_view level_text) {
   const auto& r = f.r();
-  return fmt::format("{}: {} {}: {} ({})", where, level_text.empty() ? to_string(r.lvl) : level_text, r.id, f.message, r.rfc);
+  return fmt::format("{}: {} {}: {} ({})", where, level_text.empty() ? detail::level_text(f) : std::string(level_text), r.id,
+                     f.message, r.rfc);
+}
+
+std::string level_text(const finding& f) {
+  if (!f.lvl_override || *f.lvl_override == f.r().lvl) return std::string(to_string(f.lvl()));
+  return fmt::format("{} ({}, level set by {})", to_string(f.lvl()), to_string(f.r().lvl), f.level_by);
+}
+
+std::string waiver_text(std::string_view reason, std::string_view origin) {
+  if (reason.empty()) return {};
+  return fmt::format(" [waived: {} — {}]", reason, origin);
 }
 
 std::string one_line(std::string s) {

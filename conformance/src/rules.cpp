@@ -6,7 +6,8 @@
 #include <array>
 #include <vector>
 
-#include "smtpkit/detail/rfc5321.hpp"
+#include "grounds.hpp"
+#include "smtpkit/ascii.hpp"
 
 namespace smtpkit::conformance {
 namespace {
@@ -37,12 +38,14 @@ constexpr std::array<row, static_cast<std::size_t>(rk::count_)> protocol{{
      "the client sends mail data only after the 354 reply to DATA"},
     {rk::client_no_ehlo, "client.sequence.no-ehlo", C, MUST, "RFC 5321 §4.1.4",
      "a session with mail transactions starts with EHLO (or HELO)"},
+    {rk::client_before_ehlo, "client.sequence.before-ehlo", C, SHOULD, "RFC 5321 §4.1.4",
+     "NOOP, HELP, EXPN, VRFY and RSET come after the session is opened with EHLO (or HELO)"},
     {rk::client_nested_mail, "client.sequence.nested-mail", C, MUST, "RFC 5321 §4.1.4",
      "MAIL is not sent while a mail transaction is open"},
     {rk::client_rcpt_without_mail, "client.sequence.rcpt-without-mail", C, MUST, "RFC 5321 §4.1.4",
      "RCPT follows an accepted MAIL"},
     {rk::client_data_without_rcpt, "client.sequence.data-without-rcpt", C, MUST, "RFC 5321 §4.1.4",
-     "DATA or BDAT follows at least one accepted RCPT"},
+     "DATA or BDAT follows MAIL and at least one RCPT of the transaction (all refused is the server's to answer)"},
     {rk::client_command_after_quit, "client.sequence.after-quit", C, MUST, "RFC 5321 §4.1.4",
      "QUIT is the last command of a session"},
     {rk::client_no_quit, "client.session.no-quit", C, MUST, "RFC 5321 §4.1.1.10",
@@ -57,10 +60,10 @@ constexpr std::array<row, static_cast<std::size_t>(rk::count_)> protocol{{
      "MAIL and RCPT parameters are used only when the server advertised their extension"},
     {rk::client_param_unknown, "client.param.unknown", C, ADVICE, "RFC 5321 §4.1.1.11",
      "a parameter smtpkit does not know: whether its extension was advertised cannot be told"},
-    {rk::client_extension_unadvertised, "client.extension.unadvertised", C, SHOULD, "RFC 5321 §2.2.1",
-     "STARTTLS, AUTH and BDAT are used only when the server advertised them"},
-    {rk::client_size_over_limit, "client.size.over-limit", C, SHOULD, "RFC 1870 §4",
-     "the declared SIZE does not exceed the limit the server advertised"},
+    {rk::client_extension_unadvertised, "client.extension.unadvertised", C, ADVICE, "RFC 3207 §3",
+     "STARTTLS or AUTH tried though the server did not advertise it: no sentence forbids trying, the reply says no"},
+    {rk::client_size_over_limit, "client.size.over-limit", C, ADVICE, "RFC 1870 §4",
+     "the declared SIZE exceeds the advertised limit: the server will refuse it (552); no sentence binds the client"},
     {rk::client_smtputf8_not_requested, "client.smtputf8.not-requested", C, MUST, "RFC 6531 §3.4",
      "a UTF-8 address needs the SMTPUTF8 parameter on MAIL"},
     {rk::client_eight_bit_data, "client.data.eight-bit", C, MUST, "RFC 6152 §3",
@@ -71,6 +74,10 @@ constexpr std::array<row, static_cast<std::size_t>(rk::count_)> protocol{{
      "DATA and BDAT are not used in the same transaction"},
     {rk::client_bdat_after_last, "client.bdat.after-last", C, MUST, "RFC 3030 §2",
      "no BDAT follows BDAT LAST in a transaction"},
+    {rk::client_bdat_unadvertised, "client.bdat.unadvertised", C, MUST, "RFC 3030 §2",
+     "BDAT is sent only to a server that advertised CHUNKING"},
+    {rk::client_bdat_after_failure, "client.bdat.after-failure", C, MUST, "RFC 3030 §2",
+     "after a 4xx or 5xx reply to BDAT no further BDAT is sent in the transaction"},
     {rk::client_starttls_pipelined, "client.starttls.pipelined", C, MUST, "RFC 3207 §4",
      "after STARTTLS the client sends nothing until TLS has started"},
     {rk::client_starttls_in_tls, "client.starttls.in-tls", C, MUST, "RFC 3207 §4.2",
@@ -104,27 +111,44 @@ constexpr std::array<row, static_cast<std::size_t>(rk::count_)> protocol{{
     {rk::server_reply_intermediate, "server.reply.intermediate", S, MUST, "RFC 5321 §4.3.2",
      "3xx replies (354, 334) answer only DATA and AUTH"},
     {rk::server_reply_unknown_command, "server.reply.unknown-command", S, SHOULD, "RFC 5321 §4.2.4",
-     "an unrecognised command gets 500 or 502"},
-    {rk::server_quit_not_221, "server.quit.reply", S, MUST, "RFC 5321 §4.1.1.10",
-     "QUIT gets 221"},
+     "a command the server does not recognise (it refuses it) gets 500, or 502 when recognised but not implemented"},
+    {rk::server_reply_bare_code, "server.reply.bare-code", S, SHOULD, "RFC 5321 §4.2",
+     "a reply carries text after its code (334 aside: an empty challenge is RFC 4954's)"},
+    {rk::server_ehlo_unsupported, "server.ehlo.unsupported", S, MUST, "RFC 5321 §2.2.1",
+     "a well-formed EHLO is not answered 500 or 502 (command unrecognized / not implemented)"},
+    {rk::server_command_unsupported, "server.command.unsupported", S, MUST, "RFC 5321 §4.5.1",
+     "a well-formed HELO, MAIL, RCPT or DATA is not answered 500 or 502: every server implements them"},
+    {rk::server_helo_extended_response, "server.helo.extended-response", S, MUST, "RFC 5321 §3.2",
+     "HELO is not answered with an EHLO-style list of extensions"},
+    {rk::server_greeting_refused_reply, "server.greeting.refused-reply", S, SHOULD, "RFC 5321 §3.1",
+     "after a 554 greeting, commands other than QUIT get 503"},
+    {rk::server_sequence_before_ehlo, "server.sequence.before-ehlo", S, SHOULD, "RFC 5321 §4.1.4",
+     "NOOP, HELP, EXPN, VRFY and RSET before EHLO are processed normally, not answered 503"},
+    {rk::server_quit_not_221, "server.quit.reply", S, MUST, "RFC 5321 §4.1.1.10", "QUIT gets 221"},
     {rk::server_quit_no_close, "server.quit.close", S, MUST, "RFC 5321 §4.1.1.10",
      "after 221 the server closes the connection"},
-    {rk::server_rset_not_250, "server.rset.reply", S, MUST, "RFC 5321 §4.1.1.5",
-     "RSET without arguments gets 250"},
-    {rk::server_noop_not_250, "server.noop.reply", S, SHOULD, "RFC 5321 §4.1.1.9",
-     "NOOP gets 250"},
+    {rk::server_rset_not_250, "server.rset.reply", S, MUST, "RFC 5321 §4.1.1.5", "RSET without arguments gets 250"},
+    {rk::server_noop_not_250, "server.noop.reply", S, SHOULD, "RFC 5321 §4.1.1.9", "NOOP gets 250"},
     {rk::server_closed_after_421, "server.421.close", S, MUST, "RFC 5321 §3.8",
      "after 421 the server closes the connection"},
     {rk::server_accepted_rcpt_without_mail, "server.sequence.rcpt-without-mail", S, MUST, "RFC 5321 §4.1.4",
      "RCPT without MAIL gets 503"},
-    {rk::server_accepted_data_without_rcpt, "server.sequence.data-without-rcpt", S, MUST, "RFC 5321 §4.1.4",
-     "DATA without an accepted RCPT gets 503 or 554"},
+    {rk::server_accepted_data_without_rcpt, "server.sequence.data-without-rcpt", S, ADVICE, "RFC 5321 §3.3",
+     "DATA or BDAT accepted without an accepted RCPT: the server MAY refuse it (503, 554) or fail the transaction "
+     "later"},
     {rk::server_accepted_nested_mail, "server.sequence.nested-mail", S, MUST, "RFC 5321 §4.1.4",
      "MAIL inside an open transaction gets 503"},
     {rk::server_accepted_bdat_mixed, "server.sequence.bdat-mixed", S, MUST, "RFC 3030 §2",
      "DATA after BDAT, or BDAT after BDAT LAST, in one transaction gets 503"},
-    {rk::server_accepted_syntax_error, "server.syntax.accepted", S, SHOULD, "RFC 5321 §4.1.2",
-     "a command that breaks the grammar is rejected (501), not accepted"},
+    {rk::server_accepted_binarymime_data, "server.sequence.binarymime-data", S, MUST, "RFC 3030 §3",
+     "DATA after MAIL with BODY=BINARYMIME gets 503"},
+    {rk::server_accepted_syntax_error, "server.syntax.accepted", S, ADVICE, "RFC 5321 §4.1.2",
+     "a command that breaks the grammar was accepted: leniency, which RFC 5321 neither asks for nor forbids"},
+    {rk::server_accepted_invalid_character, "server.syntax.invalid-character", S, MUST, "RFC 5321 §4.1.2",
+     "a command with invalid character codes (not in the grammar, e.g. '_' in a domain, 8-bit without SMTPUTF8) is "
+     "rejected"},
+    {rk::server_accepted_argument, "server.syntax.argument-accepted", S, SHOULD, "RFC 5321 §4.1.1",
+     "DATA, RSET or QUIT with an argument is rejected as invalid syntax (501)"},
     {rk::server_accepted_size_over_limit, "server.size.over-limit-accepted", S, MUST, "RFC 1870 §6.1",
      "MAIL with SIZE over the advertised limit gets 552"},
     {rk::server_line_bare_lf_accepted, "server.line.bare-lf-accepted", S, MUST, "RFC 5321 §2.3.8",
@@ -139,6 +163,11 @@ constexpr std::array<row, static_cast<std::size_t>(rk::count_)> protocol{{
      "EHLO keywords are X-prefixed or registered with IANA"},
     {rk::server_ehlo_smtputf8_without_8bitmime, "server.ehlo.smtputf8-without-8bitmime", S, MUST, "RFC 6531 §3.1",
      "a server that offers SMTPUTF8 also offers 8BITMIME"},
+    {rk::server_ehlo_listed_not_implemented, "server.ehlo.listed-not-implemented", S, MUST, "RFC 5321 §4.2.4",
+     "a command whose keyword the EHLO response lists is not answered 500 or 502"},
+    {rk::server_ehlo_command_unlisted, "server.ehlo.command-unlisted", S, MUST, "RFC 5321 §4.1.1.1",
+     "a command outside the required set (EXPN, HELP, an extension's) that the server accepts is listed in its EHLO "
+     "response"},
     {rk::server_esc_missing, "server.esc.missing", S, MUST, "RFC 2034 §4",
      "after ENHANCEDSTATUSCODES every 2xx/4xx/5xx reply line (but greeting and EHLO/HELO) carries a status code"},
     {rk::server_esc_class, "server.esc.class", S, MUST, "RFC 2034 §4",
@@ -165,8 +194,8 @@ constexpr std::array<row, static_cast<std::size_t>(rk::count_)> protocol{{
      "AUTH during a mail transaction gets 503"},
     {rk::server_limits_recipients, "server.limits.recipients", S, MUST, "RFC 5321 §4.5.3.1.8",
      "at least 100 recipients are accepted before \"too many recipients\""},
-    {rk::server_limits_recipients_code, "server.limits.recipients-code", S, SHOULD, "RFC 5321 §4.5.3.1.10",
-     "\"too many recipients\" is 452, not 552"},
+    {rk::server_limits_recipients_code, "server.limits.recipients-code", S, ADVICE, "RFC 5321 §4.5.3.1.10",
+     "\"too many recipients\" with 552: 452 is required for an implementation limit, 5yz allowed for a site policy"},
     {rk::server_postmaster_rejected, "server.postmaster.rejected", S, MUST, "RFC 5321 §4.5.1",
      "RCPT TO:<Postmaster> (and postmaster at served domains) is accepted"},
     {rk::server_session_closed, "server.session.closed", S, MUST, "RFC 5321 §3.8",
@@ -196,8 +225,8 @@ bool replaced(errc e) {
 bool server_side(errc e) {
   if (e == errc::enhanced_code || e == errc::enhanced_class || e == errc::trailing_data) return false;
   auto id = rule_id(e);
-  return detail::istarts_with(id, "reply.") || detail::istarts_with(id, "ehlo-reply.") ||
-         detail::istarts_with(id, "greeting.") || detail::istarts_with(id, "line.");
+  return istarts_with(id, "reply.") || istarts_with(id, "ehlo-reply.") ||
+         istarts_with(id, "greeting.") || istarts_with(id, "line.");
 }
 
 // path_brackets is reported only under lenient::path_brackets, which the
@@ -205,8 +234,8 @@ bool server_side(errc e) {
 bool client_side(errc e) {
   if (e == errc::path_brackets) return false;
   auto id = rule_id(e);
-  return !(detail::istarts_with(id, "reply.") || detail::istarts_with(id, "ehlo-reply.") ||
-           detail::istarts_with(id, "greeting."));
+  return !(istarts_with(id, "reply.") || istarts_with(id, "ehlo-reply.") ||
+           istarts_with(id, "greeting."));
 }
 
 level grammar_level(errc e) {
@@ -226,6 +255,21 @@ struct tables {
   std::array<int, static_cast<std::size_t>(errc::count_)> server_grammar{};
   std::array<int, static_cast<std::size_t>(data_anomaly::count_)> data{};
 
+  // The grounds of each rule: by its id, or, for a grammar rule, by the
+  // grammar id it shares with the other side.
+  void join_grounds() {
+    for (auto& r : all) {
+      const grounds* g = find_grounds(r.id);
+      if (g == nullptr && r.family == rule_family::grammar)
+        g = find_grounds(std::string_view(r.id).substr(r.id.find('.') + 1));
+      if (g == nullptr) continue;
+      r.grounds_rfc = std::string(g->section);
+      r.quote = std::string(g->quote);
+      r.note = std::string(g->note);
+      r.errata = std::string(g->errata);
+    }
+  }
+
   tables() {
     client_grammar.fill(-1);
     server_grammar.fill(-1);
@@ -244,18 +288,26 @@ struct tables {
       }
     }
     for (int i = 0; i < static_cast<int>(data_anomaly::count_); ++i) {
+      // (grounds are joined below, after every family is in)
       const auto a = static_cast<data_anomaly>(i);
       if (a == data_anomaly::eight_bit) continue;  // judged by client.data.eight-bit, which knows BODY=
       data[static_cast<std::size_t>(i)] = static_cast<int>(all.size());
-      level l = a == data_anomaly::line_too_long ? level::should : level::must;
+      // §4.1.1.4: the data "may contain any of the 128 ASCII character
+      // codes"; controls (NUL) "SHOULD be avoided". Bare CR and LF are
+      // §2.3.8's MUST NOT.
+      const bool should = a == data_anomaly::line_too_long || a == data_anomaly::nul || a == data_anomaly::nul_dot;
+      level l = should ? level::should : level::must;
       std::string rfc(rfc_section(a));
       std::string text;
       if (a == data_anomaly::bare_cr || a == data_anomaly::bare_lf) text = "no bare CR or LF in mail data";
-      else if (a == data_anomaly::nul) { text = "no NUL octet in mail data"; rfc = "RFC 5322 §3.5"; }
-      else if (a == data_anomaly::line_too_long) text = "text lines stay within 1000 octets, CRLF included";
+      else if (a == data_anomaly::nul) {
+        text = "no NUL octet in mail data";
+        rfc = "RFC 5321 §4.1.1.4";
+      } else if (a == data_anomaly::line_too_long) text = "text lines stay within 1000 octets, CRLF included";
       else text = "no \"" + std::string(to_string(a)) + "\" in mail data: receivers differ on where it ends (SMTP smuggling)";
       all.push_back({"client." + std::string(rule_id(a)), side::client, l, rfc, text, rule_family::data});
     }
+    join_grounds();
   }
 };
 
@@ -277,9 +329,9 @@ std::string_view to_string(level l) noexcept {
 }
 
 bool level_from_string(std::string_view s, level& out) noexcept {
-  if (detail::iequals(s, "must")) out = level::must;
-  else if (detail::iequals(s, "should")) out = level::should;
-  else if (detail::iequals(s, "may")) out = level::may;
+  if (iequals(s, "must")) out = level::must;
+  else if (iequals(s, "should")) out = level::should;
+  else if (iequals(s, "may")) out = level::may;
   else return false;
   return true;
 }

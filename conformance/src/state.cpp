@@ -56,17 +56,20 @@ void apply(smtp_state& s, const pending& p, std::uint16_t code, const ehlo_info*
         s.txn_smtputf8 = p.mail_smtputf8;
         s.body = p.body;
       }
+      s.mail_tried = true;
       break;
     case verb::rcpt:
       if (positive && s.t != smtp_state::txn::none) {
         s.t = smtp_state::txn::rcpt;
         ++s.rcpts;
       }
+      s.rcpt_tried = true;
       break;
     case verb::data:
       if (assume || code == 354) s.used_data = true;
       break;
     case verb::bdat:
+      if (!positive) s.bdat_failed = true;
       if (positive) {
         s.used_bdat = true;
         if (p.bdat_last) {

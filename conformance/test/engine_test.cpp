@@ -147,6 +147,29 @@ const engine_case cases[] = {
     {__LINE__, "RFC 5321 §2.3.8 reply to a line ended by a bare CR (was: reply.unsolicited, then lockstep)", hello_plain +
      "C= NOOP\\r\nS: 250 ok\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
      {"client.line.bare-cr", "server.line.bare-lf-accepted"}},
+    // A bare LF or CR inside a client line: the replies show how the server
+    // framed it. One reply and then the next command: one line, as §2.3.8
+    // asks (was: the 221 paired with the second piece, QUIT unanswered).
+    {__LINE__, "RFC 5321 §2.3.8 bare LF inside a line read as one line (was: reply.missing, lockstep, noop.reply)",
+     hello_plain + "C= NOOP\\nNOOP\\r\\n\nS: 500 bad\nC: QUIT\nS: 221 bye\n@close S\n@close C\n", {"client.line.bare-lf"}},
+    {__LINE__, "RFC 5321 §2.3.8 bare CR inside a line read as one line (was: reply.missing, lockstep, noop.reply)",
+     hello_plain + "C= NOOP\\rNOOP\\r\\n\nS: 500 bad\nC: QUIT\nS: 221 bye\n@close S\n@close C\n", {"client.line.bare-cr"}},
+    {__LINE__, "RFC 5321 §2.3.8 bare LF inside a line, one reply, then the close", hello_plain +
+     "C= NOOP\\nNOOP\\r\\n\nS: 500 bad\n@close S\n@close C\n", {"client.line.bare-lf", "server.session.closed"}},
+    {__LINE__, "RFC 5321 §2.3.8 bare LF inside a line, unanswered at the close: one command", hello_plain +
+     "C= NOOP\\nNOOP\\r\\n\n@close S\n@close C\n", {"client.line.bare-lf", "server.reply.missing"}},
+    // Two replies with nothing else to answer: the server split the line.
+    {__LINE__, "RFC 5321 §2.3.8 bare LF inside a line split into two commands", hello_plain +
+     "C= NOOP\\nNOOP\\r\\n\nS: 250 ok\nS: 250 ok\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
+     {"client.line.bare-lf", "server.line.bare-lf-accepted"}, 4},
+    {__LINE__, "RFC 5321 §2.3.8 bare CR inside a line split, the first piece refused", hello_plain +
+     "C= NOOP\\rNOOP\\r\\n\nS: 500 bad\nS: 250 ok\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
+     {"client.line.bare-cr", "server.line.bare-lf-accepted"}},
+    // More commands behind the line before its first reply: counting cannot
+    // tell, and the server is taken to read one line.
+    {__LINE__, "RFC 5321 §2.3.8 bare LF inside a line, QUIT behind it", hello +
+     "C= RSET\\nRSET\\r\\nQUIT\\r\\n\nS: 500 5.5.2 bad\nS: 221 2.0.0 bye\n@close S\n@close C\n",
+     {"client.line.bare-lf"}},
     {__LINE__, "RFC 5321 §2.3.8 bare LF line refused (was: server.line.bare-lf-accepted, server.noop.reply)",
      hello + "C= NOOP\\n\nS: 500 5.5.2 Error: bare <LF> received\n", {"client.line.bare-lf"}},
     {__LINE__, "RFC 5321 §2.3.8 last reply line without CRLF (was: reply.missing)", hello_plain +

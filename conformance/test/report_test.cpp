@@ -131,5 +131,25 @@ TEST(report, scenarios_count_failures_errors_and_skips_by_level) {
   EXPECT_TRUE(failed(r, level::should));
 }
 
+TEST(report, replay_text_shows_the_recorded_and_the_received_reply_side_by_side) {
+  report r = dialogues_report({mail_before_ehlo()}, "smtpkit replay");
+  report_case c;
+  c.kind = case_kind::replies;
+  c.file = "rec.smtp";
+  c.result = outcome::fail;
+  c.dialogue = 0;
+  c.mismatches.push_back({4, "reply 250", "250-mx.example.test\n250 SMTPUTF8", "250-mx.example.test\n250 8BITMIME"});
+  r.suites.push_back({"rec.smtp (replies)", no_dialogue, {c}, std::chrono::microseconds(0)});
+  std::ostringstream out;
+  write_text(out, r, {});
+  const std::string t = out.str();
+  EXPECT_NE(t.find("rec.smtp:4: reply differs: expected reply 250, received 250-mx.example.test/250 SMTPUTF8\n"
+                   "    recorded            | received\n"
+                   "    250-mx.example.test | 250-mx.example.test\n"
+                   "  ! 250 8BITMIME        | 250 SMTPUTF8\n"),
+            std::string::npos)
+      << t;
+}
+
 }  // namespace
 }  // namespace smtpkit::conformance

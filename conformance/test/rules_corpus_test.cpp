@@ -118,6 +118,17 @@ TEST(rule_corpus, every_rule_has_a_pair_unless_excepted) {
   for (auto id : exceptions) EXPECT_GE(find_rule(id), 0) << "exception " << id << " is not in the catalogue";
 }
 
+// Every rule names the RFC text it rests on (grounds.cpp): the section,
+// the sentence or a summary of it, and the errata considered.
+TEST(rule_corpus, every_rule_has_grounds) {
+  for (const auto& r : catalogue()) {
+    EXPECT_FALSE(r.grounds_rfc.empty()) << r.id << ": no grounds (conformance/src/grounds.cpp)";
+    EXPECT_FALSE(r.quote.empty() && r.note.empty()) << r.id << ": grounds without a quote or a note";
+    EXPECT_FALSE(r.errata.empty()) << r.id << ": no errata considered";
+    EXPECT_EQ(r.grounds_rfc.rfind("RFC ", 0), 0u) << r.id << ": grounds section " << r.grounds_rfc;
+  }
+}
+
 TEST(rule_corpus, every_file_names_a_rule) {
   std::size_t files = 0;
   for (const auto& e : fs::directory_iterator(rules_dir)) {

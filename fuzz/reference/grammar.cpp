@@ -1,5 +1,5 @@
 // fuzz/reference/grammar.cpp — loads the embedded reference ABNF
-// (core.abnf, smtp.abnf, smtputf8.abnf; see embed.cmake).
+// (core.abnf, smtp.abnf, smtputf8.abnf; see cmake/embed.cmake).
 #include "reference/grammar.hpp"
 
 #include <cstdio>

@@ -1,7 +1,9 @@
-// escape.cpp — escapes of the dialogue format.
+// escape.cpp — escapes of the dialogue format (docs/dialogue-format.md):
+// octets that are not well-formed UTF-8 (RFC 3629 §4) or are controls are
+// written as \xHH.
 #include "smtpkit/escape.hpp"
 
-#include "smtpkit/detail/utf8.hpp"
+#include "smtpkit/utf8.hpp"
 
 namespace smtpkit {
 namespace {
@@ -68,7 +70,7 @@ bool unescape(std::string_view s, std::string& out, unescape_error& err) {
       return false;
     }
     if (c >= 0x80) {
-      std::size_t n = detail::utf8_sequence(s, i);
+      std::size_t n = utf8_sequence(s, i);
       if (n == 0) {
         err = {i, "ill-formed UTF-8 (write such octets as \\xHH)"};
         return false;
@@ -102,7 +104,7 @@ std::string escape(std::string_view s) {
       continue;
     }
     if (c >= 0x80) {
-      std::size_t n = detail::utf8_sequence(s, i);
+      std::size_t n = utf8_sequence(s, i);
       if (n == 0) {
         put_hex(out, c);
         ++i;

@@ -1,7 +1,7 @@
 // line.cpp — streaming line framer (RFC 5321 §2.3.8, §4.5.3.1).
 #include "smtpkit/line.hpp"
 
-#include "smtpkit/detail/scan.hpp"
+#include "scan.hpp"
 
 namespace smtpkit {
 
@@ -32,6 +32,10 @@ void line_framer::note(std::size_t pos, unsigned char c) noexcept {
     first_bad_ = pos;
     bad_code_ = code;
   }
+}
+
+line_framer::specials_pair line_framer::block_specials(const char* p, std::size_t avail) noexcept {
+  return {detail::line_special_mask64(p), avail >= 128 ? detail::line_special_mask64(p + 64) : 0};
 }
 
 line_result line_framer::emit(std::string_view buf, std::size_t end, std::size_t term_len, line_ending e) noexcept {

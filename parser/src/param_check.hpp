@@ -1,7 +1,8 @@
-// param_check.hpp — the semantics of esmtp-params, shared by parse_params
-// (params.cpp) and the MAIL/RCPT fast path (command.cpp): the keyword's
-// checks in check_param, each known parameter's value in check_value,
-// which both use.
+// param_check.hpp — the semantics of esmtp-params (RFC 5321 §4.1.2; SIZE
+// RFC 1870 §6, BODY RFC 6152, DSN RFC 3461 §4, AUTH= RFC 4954 §5,
+// MT-PRIORITY RFC 6710 §7), shared by parse_params (params.cpp) and the
+// MAIL/RCPT fast path (command_fast_avx512.cpp): the keyword's checks in
+// check_param, each known parameter's value in check_value, which both use.
 #pragma once
 
 #include <array>
@@ -10,10 +11,10 @@
 #include <cstring>
 #include <string_view>
 
-#include "smtpkit/detail/rfc5321.hpp"
-#include "smtpkit/detail/scan.hpp"
 #include "smtpkit/error.hpp"
 #include "smtpkit/params.hpp"
+#include "rfc5321.hpp"
+#include "scan.hpp"
 
 namespace smtpkit::detail {
 

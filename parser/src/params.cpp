@@ -1,18 +1,19 @@
-// params.cpp — esmtp-param lists and the typed values of known extensions.
+// params.cpp — esmtp-param lists (RFC 5321 §4.1.2) and the typed values
+// of known extensions (RFC 1870, 6152, 3030, 6531, 3461, 4954, 6710, 8689).
 #include "smtpkit/params.hpp"
 
 #include <array>
 #include <cstring>
 #include <initializer_list>
 
-#include "smtpkit/detail/rfc5321.hpp"
-#include "smtpkit/detail/scan.hpp"
-#include "smtpkit/detail/utf8.hpp"
+#include "smtpkit/ascii.hpp"
+#include "smtpkit/utf8.hpp"
 #include "param_check.hpp"
+#include "rfc5321.hpp"
+#include "scan.hpp"
 
 namespace smtpkit {
 
-using detail::iequals;
 using detail::in;
 using detail::known;
 using detail::word_iequals;
@@ -255,7 +256,7 @@ diagnostic parse_params(std::string_view text, bool for_mail, parse_options opts
       const std::size_t vstart = ++pos;
       while ((pos = detail::span_esmtp_value(text, pos)) < n && opts.smtputf8 &&
              static_cast<unsigned char>(text[pos]) >= 0x80) {
-        std::size_t len = detail::utf8_sequence(text, pos);
+        std::size_t len = utf8_sequence(text, pos);
         if (len == 0) return syntax(errc::invalid_utf8, pos);
         pos += len;
       }

@@ -2,9 +2,10 @@
 // §4.5.3.1.1-3; RFC 6531 §3.3 for the UTF-8 forms).
 #include "smtpkit/path.hpp"
 
-#include "smtpkit/detail/rfc5321.hpp"
-#include "smtpkit/detail/scan.hpp"
-#include "smtpkit/detail/utf8.hpp"
+#include "smtpkit/utf8.hpp"
+#include "path_scan.hpp"
+#include "rfc5321.hpp"
+#include "scan.hpp"
 
 namespace smtpkit {
 
@@ -33,7 +34,7 @@ unsigned char at(std::string_view s, std::size_t i) noexcept {
 // Consume one UTF8-non-ascii sequence at s[pos] (RFC 6531 §3.3), or fail.
 diagnostic take_utf8(std::string_view s, std::size_t& pos, parse_options opts) noexcept {
   if (!opts.smtputf8) return fail(errc::eight_bit, pos);
-  std::size_t n = detail::utf8_sequence(s, pos);
+  std::size_t n = utf8_sequence(s, pos);
   if (n == 0) return fail(errc::invalid_utf8, pos);
   pos += n;
   return ok_diag;

@@ -1,12 +1,15 @@
-// reply.cpp — replies, greeting, EHLO response, enhanced status codes.
+// reply.cpp — replies (RFC 5321 §4.2, §4.2.1), greeting (§4.2), EHLO
+// response (§4.1.1.1), enhanced status codes (RFC 3463 §2, RFC 2034 §4).
 #include "smtpkit/reply.hpp"
 
 #include <algorithm>
 #include <array>
 
-#include "smtpkit/detail/rfc5321.hpp"
-#include "smtpkit/detail/scan.hpp"
-#include "smtpkit/detail/utf8.hpp"
+#include "smtpkit/ascii.hpp"
+#include "smtpkit/utf8.hpp"
+#include "path_scan.hpp"
+#include "rfc5321.hpp"
+#include "scan.hpp"
 
 namespace smtpkit {
 
@@ -23,7 +26,7 @@ std::size_t bad_text(std::string_view t, parse_options opts) noexcept {
     i = detail::span_text(t, i);
     if (i == t.size()) return std::string_view::npos;
     if (static_cast<unsigned char>(t[i]) < 0x80 || !opts.smtputf8) return i;
-    std::size_t n = detail::utf8_sequence(t, i);
+    std::size_t n = utf8_sequence(t, i);
     if (n == 0) return i;
     i += n;
   }
@@ -68,10 +71,10 @@ std::string_view to_string(extension e) noexcept {
 extension extension_from_keyword(std::string_view keyword) noexcept {
   // Length and first letter rule out nearly every row before iequals runs.
   if (keyword.empty()) return extension::count_;
-  const char first = detail::to_lower_ascii(keyword[0]);
+  const char first = to_lower_ascii(keyword[0]);
   for (const auto& r : ext_rows)
-    if (r.keyword.size() == keyword.size() && detail::to_lower_ascii(r.keyword[0]) == first &&
-        detail::iequals(r.keyword, keyword))
+    if (r.keyword.size() == keyword.size() && to_lower_ascii(r.keyword[0]) == first &&
+        iequals(r.keyword, keyword))
       return r.id;
   return extension::count_;
 }
@@ -257,14 +260,14 @@ std::string_view obsolete_keyword(std::string_view keyword) noexcept { return ke
 }  // namespace
 
 bool ehlo_keyword::names(std::string_view name) const noexcept {
-  return detail::iequals(keyword, name) || detail::iequals(obsolete_keyword(keyword), name);
+  return iequals(keyword, name) || iequals(obsolete_keyword(keyword), name);
 }
 
 bool ehlo_keyword::lists(std::string_view param) const noexcept {
   auto any = [&](std::string_view list) {
     while (!list.empty()) {
       const std::size_t sp = list.find(' ');
-      if (detail::iequals(list.substr(0, sp), param)) return true;
+      if (iequals(list.substr(0, sp), param)) return true;
       if (sp == std::string_view::npos) break;
       list.remove_prefix(sp + 1);
     }

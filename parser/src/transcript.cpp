@@ -2,6 +2,8 @@
 #include "smtpkit/transcript.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -20,8 +22,8 @@ std::string transcript::bytes(side s) const {
 
 std::string transcript_error::to_string() const {
   std::string s = source;
-  s.append(":").append(std::to_string(line));
-  if (column > 0) s.append(":").append(std::to_string(column));
+  if (line > 0) s.append(":").append(std::to_string(line));  // 0: the file as a whole
+  if (line > 0 && column > 0) s.append(":").append(std::to_string(column));
   s.append(": ").append(message);
   return s;
 }
@@ -112,11 +114,17 @@ read_result read_transcript(std::string_view text, std::string_view source, read
   return res;
 }
 
+std::string open_failure(int error_number) {
+  if (error_number == ENOENT || error_number == ENOTDIR) return "no such file or folder";
+  return std::string("cannot read: ") + std::strerror(error_number);
+}
+
 read_result read_transcript_file(const std::string& path, read_options opts) {
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     read_result r;
-    r.error = {path, 0, 0, "cannot open file"};
+    r.error = {path, 0, 0, open_failure(errno != 0 ? errno : EIO)};
     return r;
   }
   std::ostringstream ss;

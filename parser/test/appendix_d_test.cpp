@@ -1,11 +1,11 @@
 // appendix_d_test.cpp — the example dialogues of RFC 5321 Appendix D
 // (corpus/dialogues/rfc5321-*.smtp) parse clean: every command, every reply,
 // the greeting, the EHLO response, and the mail data.
+#include "smtpkit/smtpkit.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
-
-#include "smtpkit/smtpkit.hpp"
 
 namespace smtpkit {
 namespace {

@@ -8,8 +8,10 @@
 #include <iterator>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "split.hpp"
+#include "test_support.hpp"
 
 namespace smtpkit {
 namespace {
@@ -88,7 +90,12 @@ const cmd_case cases[] = {
     {__LINE__, "RFC 5321 §4.1.1.6 VRFY", "VRFY Smith", errc::ok, -1, verb::vrfy},
     {__LINE__, "RFC 5321 §4.1.1.6 VRFY quoted", "VRFY \"John Smith\"", errc::ok, -1, verb::vrfy},
     {__LINE__, "RFC 5321 §4.1.1.6 VRFY no argument", "VRFY", errc::missing_argument, 4, verb::vrfy},
-    {__LINE__, "RFC 5321 §4.1.2 VRFY mailbox is not a String", "VRFY <a@example.test>", errc::string_syntax, 5, verb::vrfy},
+    // §3.5.1: "a user name or a user name and domain", "cannot be further restricted"
+    {__LINE__, "RFC 5321 §3.5.1 VRFY user@domain", "VRFY bob@example.com", errc::ok, -1, verb::vrfy},
+    {__LINE__, "RFC 5321 §3.5.1 VRFY path form", "VRFY <a@example.test>", errc::ok, -1, verb::vrfy},
+    {__LINE__, "RFC 5321 §3.5.1 EXPN words", "EXPN Example People", errc::ok, -1, verb::expn},
+    {__LINE__, "RFC 5321 §2.4 VRFY 8-bit without SMTPUTF8", "VRFY j\xc3\xb6rg", errc::eight_bit, 6, verb::vrfy},
+    {__LINE__, "RFC 5321 §4.1.2 HELP argument is a String", "HELP <a@example.test>", errc::string_syntax, 5, verb::help},
     {__LINE__, "RFC 6531 §3.7.4 VRFY SMTPUTF8", "VRFY j\xc3\xb6rg SMTPUTF8", errc::ok, -1, verb::vrfy, lenient::none, true},
     {__LINE__, "RFC 5321 §4.1.1.7 EXPN", "EXPN Example-People", errc::ok, -1, verb::expn},
     {__LINE__, "RFC 5321 §4.1.1.8 HELP", "HELP", errc::ok, -1, verb::help},
@@ -271,6 +278,40 @@ TEST(command, auth_responses) {
   EXPECT_TRUE(parse_auth_response("dGVzdA==").ok());
   EXPECT_TRUE(parse_auth_response("").ok());
   EXPECT_EQ(parse_auth_response("dGVzdA=").diag.code, errc::auth_response);
+}
+
+// same_result is what holds the fast paths and the kept command to the
+// general parser: a difference in any one field must show.
+TEST(command, same_result_notices_any_field) {
+  const std::vector<void (*)(command&)> changes = {
+      [](command& c) { c.kind = verb::noop; },
+      [](command& c) { c.verb_text = "x"; },
+      [](command& c) { c.argument = "x"; },
+      [](command& c) { c.client.kind = host_kind::ipv4; },
+      [](command& c) { c.address.mbox.domain.address = "x"; },
+      [](command& c) { c.address.bracketed = false; },
+      [](command& c) { c.params = param_list("x"); },
+      [](command& c) { c.typed.size = 1; },
+      [](command& c) { c.typed.orcpt = "x"; },
+      [](command& c) { c.text = "x"; },
+      [](command& c) { c.smtputf8_flag = true; },
+      [](command& c) { c.mechanism = "x"; },
+      [](command& c) { c.initial_response = "x"; },
+      [](command& c) { c.has_initial_response = true; },
+      [](command& c) { c.chunk_size = 1; },
+      [](command& c) { c.last = true; },
+  };
+  const command_result fresh;
+  EXPECT_TRUE(detail::same_result(fresh, fresh));
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    command_result changed;
+    changes[i](changed.cmd);
+    EXPECT_FALSE(detail::same_result(fresh, changed)) << "change " << i;
+    EXPECT_FALSE(detail::same_result(changed, fresh)) << "change " << i;
+  }
+  command_result other_diag;
+  other_diag.diag = {errc::unknown_verb, 0};
+  EXPECT_FALSE(detail::same_result(fresh, other_diag));
 }
 
 }  // namespace

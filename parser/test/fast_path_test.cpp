@@ -1,17 +1,20 @@
-// fast_path_test.cpp — the MAIL/RCPT fast path of parse_command (AVX-512
-// VBMI) against the general parser it must equal: the same diagnostic and
+// fast_path_test.cpp — the MAIL/RCPT and EHLO/HELO fast paths of
+// parse_command (RFC 5321 §4.1.1.1-3, §4.1.2; command_fast.hpp, AVX-512
+// VBMI) against the general parser they must equal: the same diagnostic and
 // every field at the same place, for the boundaries of its windows and
 // for every octet at every position of typical lines. On a CPU without
 // AVX-512 VBMI the fast path never runs and the comparisons hold trivially
 // (the test says so); the fuzz target fuzz_command runs the same
 // comparison on every input it makes.
+#include "smtpkit/command.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "smtpkit/command.hpp"
+#include "test_support.hpp"
 
 namespace smtpkit {
 namespace {

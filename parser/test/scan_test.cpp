@@ -1,7 +1,7 @@
-// scan_test.cpp — the block (SSE2) character classes of detail/scan.hpp
-// agree with the ABNF tables of detail/rfc5321.hpp for every octet, at
+// scan_test.cpp — the block (SSE2) character classes of scan.hpp (RFC 5321
+// §4.1.2, §4.1.3) agree with the ABNF tables of rfc5321.hpp for every octet, at
 // every position a block, the shifted last block and the table loop cover.
-#include "smtpkit/detail/scan.hpp"
+#include "scan.hpp"
 
 #include <gtest/gtest.h>
 

@@ -62,13 +62,15 @@ def test_text_report_is_grouped_with_counts_and_a_verdict(serve):
     out = p.stdout.decode()
     assert p.returncode == 0, out + p.stderr.decode()
     for g in ("Basics", "Errors", "Extensions", "Security"):
-        assert re.search(r"^%s — \d+ scenarios: \d+ pass, \d+ fail, \d+ not applicable, \d+ error$" % g, out, re.M), g
+        assert re.search(r"^%s — \d+ scenarios: \d+ pass, \d+ fail, \d+ not applicable, \d+ error"
+                         r"(, \d+ not done)?(, \d+ waived)?$" % g, out, re.M), g
     assert re.search(r"^  pass  basics\.greeting ", out, re.M)
     assert re.search(r"^  FAIL  security\.open-relay\[example\.net\] .*\[SHOULD, RFC 5321 §3\.6\.2\]$", out, re.M)
     assert "security.smuggling.lf-dot-lf" in out and "kept-in-message" in out
     summary = out.rstrip().splitlines()[-1]
-    assert re.match(r"^\d+ scenarios in (?:\d+ ms|[\d.]+ s): \d+ pass, 3 fail \(0 MUST, 2 SHOULD, 1 MAY\), \d+ not applicable, "
-                    r"0 error — PASS \(fail on MUST\)$", summary), summary
+    assert re.match(r"^\d+ scenarios in (?:\d+ ms|[\d.]+ s): \d+ pass, 2 fail \(0 MUST, 2 SHOULD, 0 MAY\), 1 not done, "
+                    r"\d+ not applicable, 0 error — PASS \(fail on MUST\)$", summary), summary
+    assert re.search(r"^  n/d   security\.early-talker .*\[MAY, RFC 5321 §4\.3\.1\]$", out, re.M)
     assert "\033[" not in out
 
 
@@ -116,7 +118,8 @@ def test_json_report(serve):
     assert doc["greeting"].startswith("220 mx.smtpkit.test")
     assert "PIPELINING" in doc["ehlo"]
     s = doc["summary"]
-    assert s["scenarios"] == len(doc["scenarios"]) == s["pass"] + s["fail"] + s["not_applicable"] + s["error"]
+    assert s["scenarios"] == len(doc["scenarios"]) == (s["pass"] + s["fail"] + s["not_applicable"] + s["error"] +
+                                                        s["not_done"] + s["waived"])
     relay = next(x for x in doc["scenarios"] if x["id"] == "security.open-relay[example.org]")
     assert relay["verdict"] == "fail" and relay["failed_level"] == "SHOULD" and relay["counts"] is False
     assert relay["mismatches"][0]["received"].startswith("250")
@@ -139,8 +142,12 @@ def test_junit_report(serve, tmp_path):
     failures = root.findall(".//failure")
     assert int(root.get("failures")) == len(failures) == 2  # the two open-relay instances (SHOULD)
     assert int(root.get("skipped")) == len(root.findall(".//skipped")) > 0
+    # Refusing an early talker is a MAY: a server that does not is "not done", never a failure.
     early = root.find(".//testcase[@name='security.early-talker']")
-    assert early.find("failure") is None and "below --fail-on" in early.find("system-out").text
+    skipped = early.find("skipped")
+    assert early.find("failure") is None and skipped.get("type") == "not-done"
+    assert skipped.get("message").startswith("NOT DONE (MAY, optional): ")
+    assert early.find("system-out").text.startswith("# smtpkit client driver: security.early-talker")
 
 
 def test_an_output_that_cannot_be_written_exits_2(serve, tmp_path):

@@ -83,7 +83,7 @@ def test_the_document_has_examples_of_every_kind():
     text = "".join(b.text for b in BLOCKS)
     for d in ("tls", "close", "pause", "rate", "split", "reset", "hang", "stall-tls", "rule", "end", "fallback",
               "session", "repeat", "on-mismatch", "seed", "smuggle", "needs", "scenario", "title", "group",
-              "checks", "requires", "timeout", "level", "rfc", "on-close"):
+              "checks", "requires", "timeout", "level", "rfc", "on-close", "strict-data", "data-ignore"):
         assert re.search(r"(^|\n)@%s\b" % re.escape(d), text), "no example of @%s" % d
     for opt in ("session=", "nth=", "times=", "after=", "per=session", "chance=", "tls=", "auth="):
         assert "@rule " in text and opt in text, opt

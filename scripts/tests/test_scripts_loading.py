@@ -66,7 +66,7 @@ def test_an_unreadable_script(tmp_path):
     missing = tmp_path / "missing.smtp"
     p, port = serve(tmp_path, missing)
     assert p.returncode == 2
-    assert p.stderr.decode() == "%s: cannot open file\n" % missing
+    assert p.stderr.decode() == "%s: no such file or folder\n" % missing
     assert not listening(port)
 
 

@@ -3,6 +3,7 @@
 // feeds the conformance engine and the transcript, classifies @smuggle.
 // RFC 5321 §4.2 (replies), §4.1.1.4 (DATA), RFC 3207 (STARTTLS).
 #include "reply_match.hpp"
+#include "smtpkit/mock/common/endpoint.hpp"
 
 #include <algorithm>
 #include <thread>
@@ -39,25 +40,15 @@ std::string client_target::describe() const {
   return host + ":" + std::to_string(port);
 }
 
-bool parse_target(std::string_view s, client_target& out) {
-  std::string_view host, port;
-  if (!s.empty() && s.front() == '[') {
-    auto close = s.find(']');
-    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
-    host = s.substr(1, close - 1);
-    port = s.substr(close + 2);
-  } else {
-    auto colon = s.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) return false;
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-  }
-  if (host.empty() || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos)
+bool parse_target(std::string_view s, client_target& out, std::string* why) {
+  std::string host, reason;
+  std::uint16_t port = 0;
+  if (!parse_endpoint(s, {}, host, port, reason)) {
+    if (why != nullptr) *why = reason;
     return false;
-  unsigned long p = std::stoul(std::string(port));
-  if (p == 0 || p > 65535) return false;
-  out.host = std::string(host);
-  out.port = static_cast<std::uint16_t>(p);
+  }
+  out.host = std::move(host);
+  out.port = port;
   return true;
 }
 
@@ -122,6 +113,15 @@ std::string describe_expected(const std::vector<step>& steps, std::size_t first,
   for (std::size_t k = first; k < end; ++k) {
     if (k > first) out += "\n";
     out += steps[k].pat ? "S~ " + steps[k].pat->text() : "S: " + escape(steps[k].bytes);
+  }
+  return out;
+}
+
+std::string describe_recorded(const std::vector<step>& steps, std::size_t first, std::size_t end) {
+  std::string out;
+  for (std::size_t k = first; k < end; ++k) {
+    if (k > first) out += "\n";
+    out += steps[k].pat ? steps[k].pat->text() : escape(steps[k].bytes);
   }
   return out;
 }
@@ -240,9 +240,9 @@ class player {
     stop_ = true;
   }
 
-  void mismatch(std::size_t line, std::string expected, std::string received) {
+  void mismatch(std::size_t line, std::string expected, std::string received, std::string recorded = {}) {
     std::string why = "line " + std::to_string(line) + ": expected " + expected + ", received " + received;
-    r_.expectations.push_back({line, std::move(expected), std::move(received), false});
+    r_.expectations.push_back({line, std::move(expected), std::move(received), false, std::move(recorded)});
     if (r_.status == run_status::completed) {
       r_.status = run_status::failed;
       r_.reason = std::move(why);
@@ -626,7 +626,7 @@ class player {
         stop_ = true;
         return;
       }
-      mismatch(line, expected, "(connection closed)");
+      mismatch(line, expected, "(connection closed)", detail::describe_recorded(steps, first, end));
       stop_ = true;
       return;
     }
@@ -652,7 +652,7 @@ class player {
       not_applicable("needs " + needs + "; line " + std::to_string(line) + " received " + detail::describe_received(rep));
       return;
     }
-    mismatch(line, expected, detail::describe_received(rep));
+    mismatch(line, expected, detail::describe_received(rep), detail::describe_recorded(steps, first, end));
     const std::uint16_t recorded = detail::shape_of(steps[end - 1].bytes).code;
     const bool next_is_tls = end < steps.size() && steps[end].kind == op::tls;
     if (!o_.continue_after_mismatch || recorded / 100 == 3 || next_is_tls || steps[end - 1].pat) stop_ = true;

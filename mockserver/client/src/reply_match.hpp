@@ -42,6 +42,8 @@ bool matches(const std::vector<step>& steps, std::size_t first, std::size_t end,
 /// How the group reads in a report ("S~ 250 {*}", "reply 250", ...).
 std::string describe_expected(const std::vector<step>& steps, std::size_t first, std::size_t end, reply_compare mode);
 std::string describe_received(const received_reply& r);
+/// The group's lines as written (escaped, "\n"-joined; a pattern as its text).
+std::string describe_recorded(const std::vector<step>& steps, std::size_t first, std::size_t end);
 
 /// The outcome of @smuggle from the codes of the replies that followed
 /// the data, up to (not including) the reply to QUIT; `closed`: the

@@ -1,12 +1,14 @@
 // files.cpp — output folders and transcript files.
 #include "smtpkit/mock/common/files.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "smtpkit/mock/common/endpoint.hpp"
 
@@ -23,9 +25,9 @@ void make_dirs(const std::string& path) {
   }
 }
 
-bool write_file(const std::string& path, std::string_view text, bool append) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
-  if (fd < 0) return false;
+namespace {
+
+bool write_all(int fd, std::string_view text) {
   const char* p = text.data();
   std::size_t n = text.size();
   int err = 0;
@@ -43,6 +45,53 @@ bool write_file(const std::string& path, std::string_view text, bool append) {
   if (::close(fd) != 0 && err == 0) err = errno;
   errno = err;
   return err == 0;
+}
+
+bool any_starts_with(const std::string& dir, const std::string& prefix) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return false;
+  bool found = false;
+  while (const dirent* e = ::readdir(d))
+    if (std::string_view(e->d_name).starts_with(prefix)) {
+      found = true;
+      break;
+    }
+  ::closedir(d);
+  return found;
+}
+
+}  // namespace
+
+bool write_file(const std::string& path, std::string_view text, bool append) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+  if (fd < 0) return false;
+  return write_all(fd, text);
+}
+
+std::string new_run_id(const std::string& dir) {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+  std::string id = stamp;
+  for (int n = 2; any_starts_with(dir, id + "-") && n < 10000; ++n) id = std::string(stamp) + "-" + std::to_string(n);
+  return id;
+}
+
+std::string create_file(const std::string& path, std::string_view text) {
+  const std::size_t slash = path.rfind('/');
+  const std::size_t dot = path.rfind('.');
+  const bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash);
+  for (int n = 1; n < 10000; ++n) {
+    std::string p = path;
+    if (n > 1)
+      p = has_ext ? path.substr(0, dot) + "." + std::to_string(n) + path.substr(dot) : path + "." + std::to_string(n);
+    const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) return write_all(fd, text) ? p : std::string();
+    if (errno != EEXIST) return {};
+  }
+  return {};
 }
 
 }  // namespace smtpkit::mock

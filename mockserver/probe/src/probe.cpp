@@ -12,7 +12,7 @@
 #include <set>
 
 #include "smtpkit/mock/common/base64.hpp"
-#include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/ascii.hpp"
 
 namespace smtpkit::mock {
 namespace {
@@ -28,6 +28,11 @@ bool uses(const script& s, std::string_view name) {
     for (const auto& st : *d)
       if (st.kind == op::send && st.bytes.find(token) != std::string::npos) return true;
   return false;
+}
+
+std::string lower(std::string s) {
+  for (char& ch : s) ch = smtpkit::to_lower_ascii(ch);
+  return s;
 }
 
 std::string domain_of(const std::string& address) {
@@ -113,7 +118,7 @@ bool selected(const scenario& sc, const std::vector<std::string>& only) {
   if (only.empty()) return true;
   const auto& m = sc.s.meta;
   for (const auto& o : only) {
-    if (smtpkit::detail::iequals(o, m.group) || o == m.id) return true;
+    if (smtpkit::iequals(o, m.group) || o == m.id) return true;
     if (m.id.size() > o.size() && m.id.compare(0, o.size(), o) == 0 && m.id[o.size()] == '.') return true;
   }
   return false;
@@ -121,47 +126,37 @@ bool selected(const scenario& sc, const std::vector<std::string>& only) {
 
 namespace {
 
-scenario_result judge(const scenario& sc, driver_result run, const std::string& instance) {
+scenario_result judge(const scenario& sc, driver_result run, const std::string& instance,
+                      const conformance::policy& policy) {
   scenario_result r;
   const auto& m = sc.s.meta;
-  r.id = m.id + instance;
-  r.title = m.title;
   r.group = m.group;
-  r.file = sc.file;
-  r.rfc = sc.rfc;
-  r.checks = m.checks;
-  r.level = sc.level;
-  r.failed_level = sc.level;
-  r.reason = run.reason;
+  auto& c = r.verdict;
+  c.kind = conformance::case_kind::scenario;
+  c.id = m.id + instance;
+  c.title = m.title;
+  c.classname = "smtpkit.probe." + lower(m.group);
+  c.file = sc.file;
+  c.rfc = sc.rfc;
+  c.checks = m.checks;
+  c.lvl = sc.level;
   switch (run.status) {
-    case run_status::error: r.v = outcome::error; break;
-    case run_status::not_applicable: r.v = outcome::not_applicable; break;
-    case run_status::failed: r.v = outcome::fail; break;
-    case run_status::completed: r.v = outcome::pass; break;
+    case run_status::error: c.played = outcome::error; break;
+    case run_status::not_applicable: c.played = outcome::not_applicable; break;
+    case run_status::failed: c.played = outcome::fail; break;
+    case run_status::completed: c.played = outcome::pass; break;
   }
-  // Findings of the rules this scenario checks decide too (not advice).
-  bool finding_failed = false;
-  auto strictest = conformance::level::advice;
-  for (std::size_t i = 0; i < run.report.findings.size(); ++i) {
-    const auto& rule = run.report.findings[i].r();
-    if (std::find(m.checks.begin(), m.checks.end(), rule.id) == m.checks.end()) continue;
-    r.checked.push_back(i);
-    if (rule.lvl == conformance::level::advice) continue;
-    finding_failed = true;
-    if (static_cast<int>(rule.lvl) < static_cast<int>(strictest)) strictest = rule.lvl;
-  }
-  if (finding_failed && (r.v == outcome::pass || r.v == outcome::fail)) {
-    // The rule says why better than the reply that came instead (which is
-    // often a consequence: an injected command's reply taken for EHLO's).
-    const auto it = std::find_if(r.checked.begin(), r.checked.end(), [&](std::size_t i) {
-      return run.report.findings[i].r().lvl != conformance::level::advice;
-    });
-    const auto& f = run.report.findings[*it];
-    if (!run.smuggle) r.reason = f.r().id + ": " + f.message;  // @smuggle's own account says more
-    if (r.v == outcome::pass || static_cast<int>(strictest) < static_cast<int>(r.failed_level)) r.failed_level = strictest;
-    r.v = outcome::fail;
-  }
-  if (r.v == outcome::pass && run.smuggle) r.reason = std::string(to_string(run.smuggle->outcome)) + ": " + run.smuggle->detail;
+  c.played_reason = run.reason;
+  for (const auto& e : run.expectations)
+    if (!e.ok) c.mismatches.push_back({e.line, e.expected, e.received});
+  if (const auto& sm = run.smuggle)
+    c.eod = conformance::eod_result{sm->variant, std::string(to_string(sm->outcome)), sm->codes, sm->detail};
+  for (std::size_t i = 0; i < run.report.findings.size(); ++i)
+    if (std::find(m.checks.begin(), m.checks.end(), run.report.findings[i].r().id) != m.checks.end()) c.findings.push_back(i);
+  c.tls = run.tls;
+  c.elapsed = run.elapsed;
+  conformance::apply(policy, run.report);
+  conformance::apply(policy, c, run.report);
   r.run = std::move(run);
   return r;
 }
@@ -216,7 +211,7 @@ probe_result run_probe(const suite& su, const probe_options& o) {
     if (!t.relay.empty()) d.variables.emplace_back("relay", t.relay);
     d.unavailable = unavailable;
     d.source = t.sc->s.meta.id + suffix;
-    scenario_result r = judge(*t.sc, play(t.sc->s, d), suffix);
+    scenario_result r = judge(*t.sc, play(t.sc->s, d), suffix, o.policy);
     std::lock_guard<std::mutex> lock(mu);
     results[k] = std::move(r);
     if (o.on_result) o.on_result(*results[k]);
@@ -244,10 +239,10 @@ probe_result run_probe(const suite& su, const probe_options& o) {
   for (std::size_t k = 0; k < tasks.size(); ++k) {
     if (!results[k]) {
       const std::string suffix = tasks[k].relay.empty() ? std::string() : "[" + tasks[k].relay + "]";
-      scenario_result r = judge(*tasks[k].sc, {}, suffix);
-      r.v = outcome::error;
-      r.reason = "not run: " + rep.unreachable_reason;
-      results[k] = std::move(r);
+      driver_result none;
+      none.status = run_status::error;
+      none.reason = "not run: " + rep.unreachable_reason;
+      results[k] = judge(*tasks[k].sc, std::move(none), suffix, o.policy);
     }
     const auto& run = results[k]->run;
     if (rep.greeting.empty() && !run.greeting.empty()) rep.greeting = run.greeting;

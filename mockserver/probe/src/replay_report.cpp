@@ -25,7 +25,7 @@ conformance::report make_replay_report(driver_result r, const client_target& tar
     case run_status::error: c.result = conformance::outcome::error; break;
   }
   for (const auto& e : r.expectations)
-    if (!e.ok) c.mismatches.push_back({e.line, e.expected, e.received});
+    if (!e.ok) c.mismatches.push_back({e.line, e.expected, e.received, e.recorded});
   c.dialogue = 0;
   c.compared = r.expectations.size();
   c.exact = o.exact;

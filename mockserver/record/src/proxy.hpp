@@ -76,6 +76,7 @@ class proxy_session;
 
 struct recorder::impl {
   recorder_config cfg;
+  std::string prefix;  // "DIR/RUN-": this run's transcript names (files.hpp, new_run_id)
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   bound_endpoint bound;
@@ -130,6 +131,7 @@ class proxy_session : public std::enable_shared_from_this<proxy_session> {
   std::string peer_;
   std::string path_;
   bool file_started_ = false;
+  void generalize_transcript();
   transcript_writer rec_;
   std::size_t since_lf_[2] = {0, 0};
   std::uint64_t octets_[2] = {0, 0};

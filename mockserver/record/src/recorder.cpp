@@ -10,8 +10,12 @@
 #include <cstring>
 #include <iostream>
 
-#include "smtpkit/mock/common/files.hpp"
+#include <fstream>
+#include <sstream>
+
 #include "smtpkit/command.hpp"
+#include "smtpkit/mock/common/files.hpp"
+#include "smtpkit/mock/script/generalize.hpp"
 
 namespace smtpkit::mock {
 namespace {
@@ -139,7 +143,6 @@ proxy_session::proxy_session(recorder::impl& r, tcp::socket client, std::size_t 
   boost::system::error_code ec;
   auto ep = client_.sock.remote_endpoint(ec);
   peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
-  path_ = r_.cfg.out_dir + "/" + id_ + ".smtp";
 }
 
 void proxy_session::flush_transcript(bool final) {
@@ -149,9 +152,27 @@ void proxy_session::flush_transcript(bool final) {
     text = "# smtpkit record: session " + id_ + ", client " + peer_ + ", server " + r_.cfg.upstream_host + ":" +
            std::to_string(r_.cfg.upstream_port) + "\n" + text;
   }
-  const bool append = file_started_;
-  file_started_ = true;
-  write_file(path_, text, append);
+  if (!file_started_) {
+    file_started_ = true;
+    path_ = create_file(r_.prefix + id_ + ".smtp", text);  // never replaces a file
+    return;
+  }
+  write_file(path_, text, true);
+}
+
+// The session's file made a reusable script, in place: written beside it
+// and renamed over it, so a reader never sees half of it. A file that does
+// not read as a script (a session cut in the middle of a record) stays as
+// it was recorded.
+void proxy_session::generalize_transcript() {
+  std::ifstream in(path_, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto g = generalize(text.str(), path_);
+  if (!in || !std::holds_alternative<generalized>(g)) return;
+  const std::string tmp = path_ + ".generalizing";
+  if (write_file(tmp, std::get<generalized>(g).text, false) && ::rename(tmp.c_str(), path_.c_str()) == 0) return;
+  ::unlink(tmp.c_str());
 }
 
 void proxy_session::record(side who, std::string_view bytes) {
@@ -381,6 +402,7 @@ void proxy_session::finish() {
   finished_ = true;
   stop();
   flush_transcript(true);
+  if (r_.cfg.generalize && !path_.empty()) generalize_transcript();
   if (r_.events.enabled()) {
     r_.events.emit({{"event", "session"}, {"state", "closed"}, {"session", id_}, {"transcript", path_},
                     {"octets", {{"client", octets_[0]}, {"server", octets_[1]}}}});
@@ -405,6 +427,7 @@ recorder::impl::impl(recorder_config c) : cfg(std::move(c)) {
   if (fd < 0) throw setup_error("cannot write transcripts to " + cfg.out_dir + ": " + std::strerror(errno));
   ::close(fd);
   ::unlink(probe.c_str());
+  prefix = cfg.out_dir + "/" + new_run_id(cfg.out_dir) + "-";  // never an earlier run's names
   if (!cfg.tls_passthrough) {
     try {
       client_leg_tls = make_tls(cfg.tls_cert, cfg.tls_key, cfg.hostname);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -106,8 +107,20 @@ class loader {
     else if (r.name == "on-close") {
       if (r.args != "pass" && r.args != "fail") throw fail{r.line, 11, "expected 'pass' or 'fail' after @on-close"};
       m.close_passes = r.args == "pass";
-    }
-    else if (r.name == "seed") {
+    } else if (r.name == "strict-data") {
+      if (!r.args.empty()) throw fail{r.line, 14, "@strict-data takes no arguments"};
+      out_.strict_data = true;
+    } else if (r.name == "data-ignore") {
+      // RFC 5322 §3.6.8: field-name = 1*ftext (printable US-ASCII but ":").
+      if (r.args.empty())
+        throw fail{r.line, 14, "expected header field names after @data-ignore, e.g. @data-ignore X-Request-Id"};
+      for (auto w : words(r.args)) {
+        if (std::any_of(w.begin(), w.end(), [](char c) { return c == ':' || c < 33 || c > 126; }))
+          throw fail{r.line, 14 + static_cast<std::size_t>(w.data() - r.args.data()),
+                     "expected a header field name (printable, no ':') after @data-ignore"};
+        out_.data_ignore.emplace_back(w);
+      }
+    } else if (r.name == "seed") {
       std::uint64_t n = 0;
       if (!parse_uint(r.args, n)) throw fail{r.line, 7, "expected a number after @seed"};
       out_.seed = n;
@@ -430,8 +443,9 @@ load_result load_script(std::string_view text, std::string_view source, side pla
 }
 
 load_result load_script_file(const std::string& path, side plays) {
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) return script_error{path, 0, 0, "cannot open file"};
+  if (!in) return script_error{path, 0, 0, open_failure(errno != 0 ? errno : EIO)};
   std::ostringstream ss;
   ss << in.rdbuf();
   return load_script(ss.str(), path, plays);

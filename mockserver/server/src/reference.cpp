@@ -7,8 +7,8 @@
 #include "smtpkit/mock/common/event_log.hpp"
 #include "reply_text.hpp"
 #include "sasl.hpp"
-#include "smtpkit/detail/rfc5321.hpp"
-#include "smtpkit/detail/utf8.hpp"
+#include "smtpkit/ascii.hpp"
+#include "smtpkit/utf8.hpp"
 #include "smtpkit/escape.hpp"
 #include "smtpkit/reply.hpp"
 
@@ -16,10 +16,10 @@ namespace smtpkit::mock {
 namespace {
 
 using json = nlohmann::ordered_json;
-using detail::iequals;
+using smtpkit::iequals;
 
 std::string text_of(std::string_view s) {
-  if (detail::valid_utf8(s)) return std::string(s);
+  if (valid_utf8(s)) return std::string(s);
   return escape(s);
 }
 
@@ -298,6 +298,10 @@ void reference_server::ehlo(const command& c, bool extended, actions& out) {
   if (e.chunking) lines.emplace_back("CHUNKING");
   if (e.chunking && e.binarymime) lines.emplace_back("BINARYMIME");
   if (e.starttls && env_.tls_available && !env_.tls) lines.emplace_back("STARTTLS");
+  // HELP is answered (214) and not among the commands RFC 5321 §4.5.1
+  // requires, so §4.1.1.1 wants it listed: "The EHLO response MUST contain
+  // keywords [...] for all commands not listed as "required"".
+  lines.emplace_back("HELP");
   if (e.auth && !cfg_.auth_mechanisms.empty()) {
     std::string a = "AUTH";
     for (const auto& m : cfg_.auth_mechanisms) a += " " + m;

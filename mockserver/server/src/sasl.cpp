@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-#include "smtpkit/detail/rfc5321.hpp"
+#include "smtpkit/ascii.hpp"
 
 namespace smtpkit::mock {
 namespace {
@@ -113,7 +113,7 @@ class cram_md5 final : public sasl_exchange {
       hex += digits[mac[i] >> 4];
       hex += digits[mac[i] & 15];
     }
-    if (!detail::iequals(hex, digest)) return {kind::failure, {}, {}};
+    if (!iequals(hex, digest)) return {kind::failure, {}, {}};
     return {kind::success, {}, name};
   }
 
@@ -152,10 +152,10 @@ class xoauth2 final : public sasl_exchange {
 }  // namespace
 
 std::unique_ptr<sasl_exchange> make_sasl(std::string_view m, const std::vector<user_entry>& users, const std::string& host) {
-  if (detail::iequals(m, "PLAIN")) return std::make_unique<plain>(users);
-  if (detail::iequals(m, "LOGIN")) return std::make_unique<login>(users);
-  if (detail::iequals(m, "CRAM-MD5")) return std::make_unique<cram_md5>(users, host);
-  if (detail::iequals(m, "XOAUTH2")) return std::make_unique<xoauth2>(users);
+  if (iequals(m, "PLAIN")) return std::make_unique<plain>(users);
+  if (iequals(m, "LOGIN")) return std::make_unique<login>(users);
+  if (iequals(m, "CRAM-MD5")) return std::make_unique<cram_md5>(users, host);
+  if (iequals(m, "XOAUTH2")) return std::make_unique<xoauth2>(users);
   return nullptr;
 }
 

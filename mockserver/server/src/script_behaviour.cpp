@@ -3,9 +3,12 @@
 
 #include <algorithm>
 
-#include "smtpkit/mock/common/event_log.hpp"
-#include "smtpkit/detail/utf8.hpp"
+#include "smtpkit/command.hpp"
+#include "smtpkit/utf8.hpp"
 #include "smtpkit/escape.hpp"
+#include "smtpkit/mock/common/event_log.hpp"
+#include "smtpkit/mock/script/command_match.hpp"
+#include "smtpkit/mock/script/message_match.hpp"
 #include "smtpkit/mock/server/script_factory.hpp"
 #include "reply_text.hpp"
 #include "smtpkit/reply.hpp"
@@ -14,17 +17,12 @@ namespace smtpkit::mock {
 namespace {
 
 using json = event_log::json;
+using script_detail::content_of;
+using script_detail::wire_of;
 
 std::string text_of(std::string_view s) {
-  if (detail::valid_utf8(s)) return std::string(s);
+  if (valid_utf8(s)) return std::string(s);
   return escape(s);
-}
-
-// A client line without its terminator (CRLF, or the bare LF a C= record keeps).
-std::string_view content_of(std::string_view line) {
-  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  return line;
 }
 
 bool is_expectation(op k) { return k == op::expect_line || k == op::expect_raw || k == op::expect_close; }
@@ -43,13 +41,6 @@ int last_reply_code(std::string_view bytes) {
     start = nl + 1;
   }
   return code;
-}
-
-std::string wire_of(const actions& a) {
-  std::string s;
-  for (const auto& x : a.list())
-    if (x.kind == act::write || x.kind == act::throttle) s += x.bytes;
-  return s;
 }
 
 // Placeholders in a rule's answer, taken out before the session sees it:
@@ -128,7 +119,13 @@ void script_behaviour::note_replies(std::string_view bytes) {
     }
     reply_lines_.emplace_back(line);
     if (r.value.continues()) continue;
-    if (r.value.code == 354 && active_) in_data_ = true;
+    if (r.value.code == 354 && active_ && !in_data_) {
+      in_data_ = true;
+      data_.reset();
+      message_.clear();
+      message_octets_ = 0;
+    }
+    if (r.value.code == 334 && active_) auth_response_ = true;
     if (env_.events.enabled()) {
       json e{{"event", "reply"}, {"session", env_.id}, {"code", r.value.code},
              {"text", text_of(std::string_view(reply_lines_.front()).substr(std::min<std::size_t>(4, reply_lines_.front().size())))}};
@@ -426,6 +423,8 @@ void script_behaviour::tls_started(actions& out) {
   shadow_pending_.clear();
   at_line_start_ = true;
   in_data_ = false;
+  auth_response_ = false;
+  chunk_left_ = 0;
   ref_->tls_started(out);
   if (active_) dialogue_run(out);
 }
@@ -505,6 +504,14 @@ void script_behaviour::dialogue_run(actions& out) {
     play_sends(out);
     const std::string_view avail = std::string_view(buf_).substr(head);
     if (!active_ || closed_ || tls_wait_ || avail.empty()) break;
+    if (in_data_) {
+      head += data_run(avail, out);
+      continue;
+    }
+    if (chunk_left_ > 0) {
+      head += chunk_run(avail, out);
+      continue;
+    }
     const step& s = (*steps_)[pos_];
     if (s.kind != op::expect_close) {
       // A record that ends inside a line (C= without LF) is taken as it
@@ -526,18 +533,22 @@ void script_behaviour::dialogue_run(actions& out) {
     const std::string line(avail.substr(0, n));
     const bool line_start = at_line_start_;
     head += n;
-    const bool dot = in_data_ && line == ".\r\n";
-    if (!in_data_ || dot) event_command(content_of(line));
+    if (line_start) {
+      auth_line_ = auth_response_;
+      auth_response_ = false;
+    }
+    event_command(content_of(line));
     answer_.clear();
-    if (line_start && (!in_data_ || dot)) {
+    if (line_start) {
       bool dialogue_used = false;
       actions answer;
-      const bool ruled = answer_with_rules(dot ? rule_def::trigger::data : rule_def::trigger::line, content_of(line), 0,
-                                           answer, [&](actions& a) {
-                                             dialogue_used = true;
-                                             dialogue_line(line, a);
-                                           },
-                                           false);
+      const bool ruled = answer_with_rules(
+          rule_def::trigger::line, content_of(line), 0, answer,
+          [&](actions& a) {
+            dialogue_used = true;
+            dialogue_line(line, a);
+          },
+          false);
       if (ruled) {
         answer_ = wire_of(answer);
         const bool expected = !dialogue_used && line_expected(line);
@@ -558,15 +569,42 @@ void script_behaviour::dialogue_run(actions& out) {
       shadow(line);
       continue;
     }
-    answer_.clear();
     dialogue_line(line, out);
     shadow(line);
   }
   buf_.erase(0, head);
 }
 
+void script_behaviour::note(std::size_t line, const std::string& text, const std::vector<std::string>& varied) {
+  if (!env_.events.enabled()) return;
+  env_.events.emit({{"event", "script"},
+                    {"session", env_.id},
+                    {"script", dscript().source},
+                    {"step_line", line},
+                    {"note", text},
+                    {"varied", varied}});
+}
+
+// An exact C: record against a whole client line (with its line end): a
+// command in any case of verb, tag and keywords, and with another SIZE
+// unless the script compares messages exactly; an AUTH response exactly.
+bool script_behaviour::command_matches(const step& s, std::string_view line) {
+  if (!line.ends_with("\r\n")) return false;
+  const std::string_view got = line.substr(0, line.size() - 2);
+  if (auth_line_) return got == s.bytes;
+  const command_match m = match_command(s.bytes, got, dscript().strict_data);
+  if (m == command_match::size_differs)
+    note(s.line, "SIZE differs from the recorded one (the message is compared at its end)", {"SIZE"});
+  return m != command_match::differ;
+}
+
 // A line (or the rest of one) against the expectations from pos_ on.
 void script_behaviour::dialogue_line(std::string_view line, actions& out) {
+  play_sends(out);
+  if (active_ && !closed_ && !tls_wait_ && !auth_line_ && bdat_line(line)) {
+    if (chunk_left_ == 0) end_of_chunk(out);  // BDAT 0 LAST
+    return;
+  }
   std::string_view rest = line;
   while (!rest.empty()) {
     play_sends(out);
@@ -592,6 +630,14 @@ void script_behaviour::dialogue_line(std::string_view line, actions& out) {
       }
       mismatch(rest, out);
       return;
+    }
+    if (s.kind == op::expect_line) {
+      if (!command_matches(s, rest)) {
+        mismatch(rest, out);
+        return;
+      }
+      advance(rest);
+      break;
     }
     std::string e = expected_bytes(s);
     if (!rest.starts_with(e)) {
@@ -647,14 +693,14 @@ bool script_behaviour::line_expected(std::string_view line) {
     for (auto& g : got) caps_.push_back(std::move(g));
     return true;
   }
+  if (s.kind == op::expect_line) return command_matches(s, line);
   return expected_bytes(s) == line;
 }
 
 void script_behaviour::advance(std::string_view taken) {
   const step& s = (*steps_)[pos_];
-  if (env_.events.enabled() && (!in_data_ || taken == ".\r\n"))
+  if (env_.events.enabled())
     env_.events.emit({{"event", "script"}, {"session", env_.id}, {"script", dscript().source}, {"step_line", s.line}});
-  if (in_data_ && taken == ".\r\n") in_data_ = false;
   offset_ += taken.size();
   if (!taken.empty()) at_line_start_ = taken.back() == '\n';
   ++pos_;
@@ -681,7 +727,13 @@ void script_behaviour::finding(std::string_view received, const std::string& why
   else if (s.pat) expected = "C~ " + s.pat->text();
   else if (s.kind == op::expect_raw) expected = "C= " + escape(s.bytes);
   else expected = "C: " + escape(s.bytes);
-  const std::string where = dscript().source + ":" + std::to_string(s.line);
+  finding_at(escape(received), why, expected, s.line, escape(content_of(received)));
+}
+
+// `received` and `excerpt` escaped already.
+void script_behaviour::finding_at(std::string_view received, const std::string& why, const std::string& expected,
+                                  std::size_t line, std::string_view excerpt) {
+  const std::string where = dscript().source + ":" + std::to_string(line);
   ++findings_;
   if (env_.note_finding) env_.note_finding(conformance::level::must);
   if (!env_.events.enabled()) return;
@@ -692,12 +744,12 @@ void script_behaviour::finding(std::string_view received, const std::string& why
          {"level", "MUST"},
          {"rfc", ""},
          {"message", why + "; the script expected " + expected + " (" + where + ")"},
-         {"excerpt", escape(content_of(received))},
+         {"excerpt", std::string(excerpt)},
          {"offset", offset_},
          {"script", dscript().source},
-         {"script_line", s.line},
+         {"script_line", line},
          {"expected", expected},
-         {"received", escape(received)}};
+         {"received", std::string(received)}};
   env_.events.emit(std::move(e));
 }
 

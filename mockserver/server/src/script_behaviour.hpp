@@ -7,7 +7,13 @@
 //      matching a rule's trigger, when the rule's counters select it;
 //   2. the session's dialogue: the script's S: records are sent, its C:/C=/C~
 //      records are expected; a deviating line is a "script.mismatch" finding
-//      and @on-mismatch applies (reply and stay, or close);
+//      and @on-mismatch applies (reply and stay, or close). A C: record takes
+//      the command in any case of verb, tag and keywords (RFC 5321 §2.4,
+//      command_match.hpp). Mail data after a 354 the dialogue sent is not a
+//      command stream: it is taken whole, never answered before its end
+//      (RFC 5321 §4.1.1.4), compared with the recorded message as
+//      message_match.hpp says, and the recorded reply follows its end, also
+//      when it differed (a finding), unless @on-mismatch close;
 //   3. the reference server: everything else, and the whole session once the
 //      dialogue has ended.
 // A rule's @fallback puts the answer without it inside the rule's own: the
@@ -39,9 +45,27 @@
 #include <vector>
 
 #include "reference.hpp"
+#include "smtpkit/data.hpp"
+#include "smtpkit/mock/script/message_match.hpp"
 #include "smtpkit/mock/script/script.hpp"
 
 namespace smtpkit::mock {
+
+namespace script_detail {
+/// A client line without its terminator (CRLF, or the bare LF a C= record keeps).
+inline std::string_view content_of(std::string_view line) {
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+/// The octets a list of actions puts on the wire.
+inline std::string wire_of(const actions& a) {
+  std::string s;
+  for (const auto& x : a.list())
+    if (x.kind == act::write || x.kind == act::throttle) s += x.bytes;
+  return s;
+}
+}  // namespace script_detail
 
 /// The scripts of one server and what their rules have counted so far; one
 /// per server, shared by its sessions (all on the server's one thread).
@@ -86,7 +110,7 @@ class script_behaviour final : public behaviour, private command_hook {
   void timed_out(actions& out) override;
   void shutting_down(actions& out) override;
   [[nodiscard]] std::size_t buffered() const override { return buf_.size() + ref_->buffered(); }
-  [[nodiscard]] bool busy() const override { return ref_->busy() || (active_ && in_data_); }
+  [[nodiscard]] bool busy() const override { return ref_->busy() || (active_ && (in_data_ || chunk_left_ > 0)); }
   /// The dialogue's own partial line while it plays; the reference server's progress after.
   [[nodiscard]] input_progress progress() const override {
     if (!active_) return ref_->progress();
@@ -136,6 +160,15 @@ class script_behaviour final : public behaviour, private command_hook {
   // dialogue
   void dialogue_run(actions& out);
   void dialogue_line(std::string_view line, actions& out);
+  std::size_t data_run(std::string_view avail, actions& out);
+  bool bdat_line(std::string_view line);
+  std::size_t chunk_run(std::string_view avail, actions& out);
+  void end_of_chunk(actions& out);
+  void compare_message_now(const std::vector<expected_record>& expected, std::size_t at_line);
+  void end_of_message(actions& out, bool reply);
+  std::size_t recorded_message(std::vector<expected_record>* out, std::size_t& dot, std::size_t& end) const;
+  [[nodiscard]] bool command_matches(const step& s, std::string_view line);
+  void note(std::size_t line, const std::string& text, const std::vector<std::string>& varied);
   void play_sends(actions& out);
   [[nodiscard]] bool expects(const step& s) const noexcept;
   [[nodiscard]] std::string expected_bytes(const step& s) const;
@@ -144,6 +177,8 @@ class script_behaviour final : public behaviour, private command_hook {
   void skip_answer();
   void mismatch(std::string_view received, actions& out);
   void finding(std::string_view received, const std::string& why);
+  void finding_at(std::string_view received, const std::string& why, const std::string& expected, std::size_t line,
+                  std::string_view excerpt);
   void take_over(actions& out);
   void shadow(std::string_view taken);
 
@@ -166,6 +201,18 @@ class script_behaviour final : public behaviour, private command_hook {
   bool active_ = false;     // the dialogue is being played
   bool tls_wait_ = false;   // @tls sent; octets until the handshake are discarded
   bool in_data_ = false;    // between a 354 the dialogue sent and the client's "."
+  bool auth_response_ = false;        // the dialogue sent a 334: the next line answers it (RFC 4954 §4)
+  bool auth_line_ = false;            // the line being taken is such an answer, not a command
+  data_decoder data_;                 // finds the end of the mail data, as the reference server does
+  std::string message_;               // the client's mail data so far, as sent, up to message_limit_
+  std::uint64_t message_octets_ = 0;  // all of it, the final "." line included
+  std::size_t message_limit_ = 0;     // the recorded message's size and some more
+  // A BDAT chunk the dialogue takes (RFC 3030 §2): its octets are never
+  // commands, and its reply comes after it.
+  std::uint64_t chunk_left_ = 0;
+  std::uint64_t chunk_recorded_ = 0;  // the size the script's BDAT record gave
+  bool chunk_refused_ = false;        // the BDAT line was not what the script waits for
+  bool message_differs_ = false;      // the last comparison found a difference
   bool at_line_start_ = true;
   bool closed_ = false;     // a close, reset or hang was asked for
   pacing pace_;

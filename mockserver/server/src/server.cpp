@@ -102,6 +102,7 @@ server::impl::impl(server_config c, behaviour_factory f) : cfg(std::move(c)), fa
     if (fd < 0) throw setup_error("cannot write transcripts to " + cfg.transcripts + ": " + std::strerror(errno));
     ::close(fd);
     ::unlink(probe.c_str());
+    transcript_prefix = cfg.transcripts + "/" + new_run_id(cfg.transcripts) + "-";  // never an earlier run's names
   }
   for (const auto& l : cfg.listens) {
     boost::system::error_code ec;

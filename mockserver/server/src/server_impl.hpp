@@ -29,6 +29,7 @@ class session;
 
 struct server::impl {
   server_config cfg;
+  std::string transcript_prefix;  ///< "DIR/RUN-": this run's transcript names (files.hpp, new_run_id)
   behaviour_factory factory;
   asio::io_context io{1};
   std::vector<tcp::acceptor> acceptors;

@@ -46,18 +46,28 @@ session::~session() = default;
 
 void session::report_finding(const conformance::finding& f) {
   const auto& r = f.r();
+  const auto& policy = srv_.cfg.policy;
+  const conformance::waiver* waived = policy.empty() ? nullptr : policy.waived(r.id, env_.id);
+  const conformance::level_override* relevel = policy.empty() ? nullptr : policy.level_for(r.id);
+  const conformance::level lvl = relevel != nullptr ? relevel->lvl : r.lvl;
   ++findings_;
-  ++srv_.findings_by_level[static_cast<int>(r.lvl)];
+  if (waived == nullptr) ++srv_.findings_by_level[static_cast<int>(lvl)];
   if (!srv_.events.enabled()) return;
-  srv_.events.emit({{"event", "finding"},
-                    {"session", env_.id},
-                    {"rule", r.id},
-                    {"side", std::string(to_string(r.binds))},
-                    {"level", std::string(to_string(r.lvl))},
-                    {"rfc", r.rfc},
-                    {"message", f.message},
-                    {"excerpt", f.excerpt},
-                    {"offset", f.offset}});
+  json e{{"event", "finding"},
+         {"session", env_.id},
+         {"rule", r.id},
+         {"side", std::string(to_string(r.binds))},
+         {"level", std::string(to_string(lvl))},
+         {"rfc", r.rfc},
+         {"message", f.message},
+         {"excerpt", f.excerpt},
+         {"offset", f.offset}};
+  if (relevel != nullptr && lvl != r.lvl) {
+    e["rule_level"] = std::string(to_string(r.lvl));
+    e["level_set_by"] = relevel->origin;
+  }
+  if (waived != nullptr) e["waived"] = {{"reason", waived->reason}, {"by", waived->origin}};
+  srv_.events.emit(std::move(e));
 }
 
 // The engine is made when the client first speaks: an idle session (the
@@ -97,16 +107,22 @@ void session::flush_transcript(bool final) {
   if (!rec_) return;
   std::string text = final ? rec_->take() : rec_->drain();
   if (text.empty() && transcript_started_) return;
+  bool ok;
   if (!transcript_started_) {
-    transcript_path_ = srv_.cfg.transcripts + "/" + env_.id + ".smtp";
     text = "# smtpkit serve: session " + env_.id + " from " + env_.peer + "\n" + text;
+    transcript_started_ = true;
+    const std::string wanted = srv_.transcript_prefix + env_.id + ".smtp";
+    transcript_path_ = create_file(wanted, text);  // never replaces a file
+    ok = !transcript_path_.empty();
+    if (!ok) transcript_path_ = wanted;
+  } else {
+    ok = write_file(transcript_path_, text, true);
   }
-  const bool append = transcript_started_;
-  transcript_started_ = true;
-  if (!write_file(transcript_path_, text, append)) {
+  if (!ok) {
     // The rest would only make a transcript with a hole in it: stop here.
-    transcript_error_ = std::strerror(errno);
-    srv_.transcript_failed(env_.id, transcript_path_, errno);
+    const int err = errno;
+    transcript_error_ = std::strerror(err);
+    srv_.transcript_failed(env_.id, transcript_path_, err);
     rec_.reset();
   }
 }

@@ -180,6 +180,153 @@ TEST(replay, a_deviating_line_is_a_finding_with_file_line_and_the_line_received)
   EXPECT_EQ(s.say("MAIL FROM:<a@example.test>\r\n"), "250 2.1.0 Ok\r\n") << "the script stayed at the same step";
 }
 
+TEST(replay, commands_match_in_any_case_of_verb_tag_and_keywords) {
+  // RFC 5321 §2.4, as smtplib writes its commands.
+  session_fixture s(script_of(replay));
+  s.greet();
+  EXPECT_EQ(
+      s.say("ehlo c.example\r\nmail FROM:<a@example.test>\r\nrcpt to:<b@example.test>\r\ndata\r\n"),
+      "250-mx.example.test greets c.example\r\n250 PIPELINING\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n");
+  EXPECT_EQ(s.say("Subject: t\r\n\r\nbody with a bare LF\nand a CRLF line\r\n.\r\nquit\r\n"),
+            "250 2.0.0 queued\r\n221 2.0.0 bye\r\n");
+  EXPECT_EQ(s.findings, 0) << s.events();
+  // The rest stays exact: the address, and a local part's case.
+  session_fixture t(script_of(replay));
+  t.greet();
+  t.say("EHLO c.example\r\n");
+  EXPECT_EQ(t.say("MAIL FROM:<A@example.test>\r\n"), "503 5.5.1 Unexpected command\r\n");
+  EXPECT_EQ(t.findings, 1);
+}
+
+const char* const recorded_message =
+    "S: 220 mx.example.test ESMTP\n"
+    "C: EHLO c.example\n"
+    "S: 250-mx.example.test\n"
+    "S: 250 SIZE 1000000\n"
+    "C: MAIL FROM:<a@example.test> SIZE=120\n"
+    "S: 250 2.1.0 Ok\n"
+    "C: RCPT TO:<b@example.test>\n"
+    "S: 250 2.1.5 Ok\n"
+    "C: DATA\n"
+    "S: 354 go ahead\n"
+    "C: Date: Thu, 01 Jan 2026 00:00:00 +0000\n"
+    "C: Message-ID: <1@c.example>\n"
+    "C: Subject: t\n"
+    "C:\n"
+    "C: body\n"
+    "C: .\n"
+    "S: 250 2.0.0 queued as 1\n"
+    "C: QUIT\n"
+    "S: 221 2.0.0 bye\n";
+
+const char* const fresh_message =
+    "Subject: t\r\nDate: Fri, 2 Jan 2026 10:00:00 +0100\r\nMessage-ID: <22@c.example>\r\n\r\nbody\r\n.\r\n";
+
+TEST(replay, a_fresh_message_with_new_dates_and_ids_matches_and_is_noted) {
+  session_fixture s(script_of(recorded_message));
+  s.greet();
+  EXPECT_EQ(s.say("EHLO c.example\r\nMAIL FROM:<a@example.test> SIZE=131\r\nRCPT TO:<b@example.test>\r\nDATA\r\n"),
+            "250-mx.example.test\r\n250 SIZE 1000000\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n")
+      << "SIZE goes with the message";
+  EXPECT_EQ(s.say(fresh_message), "250 2.0.0 queued as 1\r\n");
+  EXPECT_EQ(s.findings, 0) << s.events();
+  EXPECT_EQ(s.count("\"varied\":[\"Date\",\"Message-ID\"]"), 1u) << s.events();
+  EXPECT_EQ(s.count("\"varied\":[\"SIZE\"]"), 1u) << s.events();
+  EXPECT_EQ(s.count("\"event\":\"message\""), 1u) << "stored by the reference, which followed";
+}
+
+TEST(replay, strict_data_compares_the_message_and_its_size) {
+  session_fixture s(script_of(std::string("@strict-data\n") + recorded_message));
+  s.greet();
+  EXPECT_EQ(s.say("EHLO c.example\r\nMAIL FROM:<a@example.test> SIZE=131\r\n"),
+            "250-mx.example.test\r\n250 SIZE 1000000\r\n503 5.5.1 Unexpected command\r\n");
+  EXPECT_EQ(s.findings, 1);
+  s.say("MAIL FROM:<a@example.test> SIZE=120\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+  EXPECT_EQ(s.say(fresh_message), "250 2.0.0 queued as 1\r\n");
+  EXPECT_EQ(s.findings, 2);
+  EXPECT_NE(s.events().find("\"expected\":\"C: Date: Thu, 01 Jan 2026 00:00:00 +0000\""), std::string::npos)
+      << s.events();
+}
+
+TEST(replay, no_reply_is_written_inside_mail_data) {
+  // A message that differs from its first line: every line of it comes,
+  // in any pieces, and the only reply is the recorded one at its end.
+  session_fixture s(script_of(recorded_message));
+  s.greet();
+  s.say("EHLO c.example\r\nMAIL FROM:<a@example.test> SIZE=120\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+  std::string other;
+  for (int i = 0; i < 12; ++i) other += "RSET line " + std::to_string(i) + " of another message\r\n";
+  std::string replies;
+  for (std::size_t at = 0; at < other.size(); at += 7) replies += s.say(other.substr(at, 7));
+  EXPECT_EQ(replies, "");
+  EXPECT_EQ(s.findings, 0);
+  EXPECT_EQ(s.say("\r\n.\r\nQUIT\r\n"), "250 2.0.0 queued as 1\r\n221 2.0.0 bye\r\n");
+  EXPECT_EQ(s.findings, 1);
+  std::string e = s.events();
+  EXPECT_NE(e.find("the message differs from the recorded one at its line 1"), std::string::npos) << e;
+  EXPECT_NE(e.find("expected C: Subject: t (t.smtp:13)"), std::string::npos) << e;
+  // @on-mismatch close: closed at the end of the data, not inside it.
+  session_fixture c(script_of(std::string("@on-mismatch close\n") + recorded_message));
+  c.greet();
+  c.say("EHLO c.example\r\nMAIL FROM:<a@example.test> SIZE=120\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+  auto inside = c.send(other);
+  EXPECT_TRUE(inside.empty());
+  auto end = c.send(".\r\n");
+  EXPECT_EQ(wire(end), "");
+  EXPECT_TRUE(has(end, act::close));
+}
+
+const char* const recorded_bdat =
+    "S: 220 mx.example.test ESMTP\n"
+    "C: EHLO c.example\n"
+    "S: 250-mx.example.test\n"
+    "S: 250 CHUNKING\n"
+    "C: MAIL FROM:<a@example.test>\n"
+    "S: 250 2.1.0 Ok\n"
+    "C: RCPT TO:<b@example.test>\n"
+    "S: 250 2.1.5 Ok\n"
+    "C: BDAT 74 LAST\n"
+    "C: Date: Thu, 01 Jan 2026 00:00:00 +0000\n"
+    "C: Message-ID: <1@c.example>\n"
+    "C:\n"
+    "C: body\n"
+    "S: 250 2.0.0 queued as 1\n"
+    "C: QUIT\n"
+    "S: 221 2.0.0 bye\n";
+
+TEST(replay, a_bdat_chunk_is_never_commands_and_its_size_goes_with_the_message) {
+  // RFC 3030 §2: the chunk follows its command; the reply follows the chunk.
+  session_fixture s(script_of(recorded_bdat));
+  s.greet();
+  s.say("EHLO c.example\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n");
+  const std::string chunk = "Date: Fri, 2 Jan 2026 10:00:00 +0100\r\nMessage-ID: <222@c.example>\r\n\r\nbody\r\n";
+  EXPECT_EQ(s.say("bdat " + std::to_string(chunk.size()) + " last\r\n" + chunk.substr(0, 20)), "");
+  EXPECT_EQ(s.say(chunk.substr(20) + "QUIT\r\n"), "250 2.0.0 queued as 1\r\n221 2.0.0 bye\r\n");
+  EXPECT_EQ(s.findings, 0) << s.events();
+  EXPECT_EQ(s.count("\"varied\":[\"SIZE\"]"), 1u) << s.events();
+  EXPECT_EQ(s.count("\"varied\":[\"Date\",\"Message-ID\"]"), 1u) << s.events();
+  EXPECT_EQ(s.count("\"event\":\"message\""), 1u) << "the reference followed, chunk and all";
+  // A BDAT line the script does not wait for: its chunk is still data, and
+  // the one reply comes after it.
+  session_fixture t(script_of(recorded_bdat));
+  t.greet();
+  t.say("EHLO c.example\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n");
+  EXPECT_EQ(t.say("BDAT 12\r\nRSET\r\nQUIT\r\n"), "503 5.5.1 Unexpected command\r\n");
+  EXPECT_EQ(t.findings, 1);
+}
+
+TEST(replay, an_auth_response_is_compared_exactly) {
+  const char* auth =
+      "S: 220 x\nC: EHLO c\nS: 250-x\nS: 250 AUTH LOGIN\nC: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\n"
+      "C: YWxpY2U=\nS: 334 UGFzc3dvcmQ6\nC: cHc=\nS: 235 2.7.0 ok\n";
+  session_fixture s(script_of(auth));
+  s.greet();
+  EXPECT_EQ(s.say("ehlo c\r\nauth LOGIN\r\n"), "250-x\r\n250 AUTH LOGIN\r\n334 VXNlcm5hbWU6\r\n");
+  EXPECT_EQ(s.say("YWXPY2U=\r\n"), "503 5.5.1 Unexpected command\r\n") << "base64 is case-sensitive";
+  EXPECT_EQ(s.say("YWxpY2U=\r\ncHc=\r\n"), "334 UGFzc3dvcmQ6\r\n235 2.7.0 ok\r\n");
+  EXPECT_EQ(s.findings, 1);
+}
+
 TEST(replay, on_mismatch_policies) {
   {
     session_fixture s(script_of(std::string("@on-mismatch close\n") + replay));
@@ -480,8 +627,10 @@ TEST(rules, rules_do_not_look_inside_mail_data) {
   session_fixture s(script_of("@rule QUIT\nS: 221 rule\n@close S\n@end\n" + std::string(replay)));
   s.greet();
   s.say("EHLO c\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
-  EXPECT_EQ(s.say("QUIT\r\n"), "503 5.5.1 Unexpected command\r\n") << "a data line, not a command";
-  EXPECT_EQ(s.findings, 1);
+  EXPECT_EQ(s.say("QUIT\r\n"), "") << "a data line, not a command: no rule, no reply";
+  EXPECT_EQ(s.findings, 0);
+  EXPECT_EQ(s.say(".\r\n"), "250 2.0.0 queued\r\n") << "the recorded reply to the end of data";
+  EXPECT_EQ(s.findings, 1) << "the message differs from the recorded one";
 }
 
 // --- faults ------------------------------------------------------------------------

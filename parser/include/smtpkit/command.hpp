@@ -69,24 +69,6 @@ struct command_result {
 /// up exactly as parse_command(line, opts).cmd would be.
 [[nodiscard]] diagnostic parse_command(std::string_view line, command& out, parse_options opts = {}) noexcept;
 
-namespace detail {
-/// parse_command without its fast paths: the general parser, which every
-/// fast path must equal field for field (the tests and fuzz_command
-/// compare the two on every input).
-[[nodiscard]] command_result parse_command_general(std::string_view line, parse_options opts = {}) noexcept;
-/// Whether this CPU runs the fast paths (MAIL/RCPT, and EHLO/HELO domains;
-/// they need AVX-512 VBMI and BMI2).
-[[nodiscard]] bool command_fast_path_available() noexcept;
-/// Whether a fast path takes `line` (never when it is not available):
-/// shows that a comparison with parse_command_general did exercise it.
-[[nodiscard]] bool command_fast_path_takes(std::string_view line) noexcept;
-/// The same diagnostic and the same fields, every non-empty view at the
-/// same place in the line.
-[[nodiscard]] bool same_result(const command_result& a, const command_result& b) noexcept;
-/// The same typed parameters, every non-empty view at the same place.
-[[nodiscard]] bool same_params(const mail_params& a, const mail_params& b) noexcept;
-}  // namespace detail
-
 /// RFC 4954 §4: a client's answer to a 334 challenge: base64 or "*".
 struct auth_response {
   bool cancel = false;  ///< "*"

@@ -96,6 +96,14 @@ class data_decoder {
   template <class Handler>
   void emit(Handler& h, std::string_view s);
   bool accepts(data_anomaly a) const noexcept { return (accept_ >> static_cast<unsigned>(a)) & 1u; }
+  // In state mid at p[i]: passes every ordinary line that needs no report
+  // (its content, then CRLF and a next line that starts with neither "."
+  // nor NUL), moving i to the start of the first content it does not
+  // pass, and returns where that content stops: its first CR, LF or NUL,
+  // or n; `high` says whether an 8-bit octet came before the stop. Out of
+  // line, in data.cpp, so that its vector scan stays out of the users'
+  // code that instantiates feed(), and a call serves many lines.
+  std::size_t pass_lines(const char* p, std::size_t& i, std::size_t n, bool& high) noexcept;
 
   std::uint32_t accept_;
   st state_ = st::bol_crlf;

@@ -46,7 +46,8 @@ enum class errc : std::uint8_t {
   rcpt_to_keyword,
   /// SP between "FROM:"/"TO:" and the path.
   space_after_colon,
-  /// Argument of VRFY/EXPN/HELP/NOOP is not an Atom or Quoted-string.
+  /// Argument of HELP/NOOP is not an Atom or Quoted-string; of VRFY/EXPN,
+  /// not a printable string (RFC 5321 §3.5.1 widens String for them).
   string_syntax,
   /// HELO argument is an address literal (ABNF allows only Domain).
   helo_address_literal,

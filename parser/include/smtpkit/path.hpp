@@ -79,18 +79,4 @@ struct parse_result {
 /// The whole input must be a Reverse-path or a Forward-path.
 [[nodiscard]] parse_result<path> parse_path(std::string_view in, path_kind kind, parse_options opts = {}) noexcept;
 
-namespace detail {
-// Prefix scanners used by the command and reply parsers: they start at `pos`,
-// advance it past what they matched, and report errors at absolute offsets.
-// scan_path fills a default-constructed `out` (it sets only the fields that
-// apply): resetting a 144-octet struct on every path cost more than
-// scanning the path itself.
-diagnostic scan_domain(std::string_view s, std::size_t& pos, parse_options opts, host& out) noexcept;
-diagnostic scan_address_literal(std::string_view s, std::size_t& pos, parse_options opts, host& out) noexcept;
-diagnostic scan_host(std::string_view s, std::size_t& pos, parse_options opts, host& out) noexcept;
-diagnostic scan_path(std::string_view s, std::size_t& pos, path_kind kind, parse_options opts, path& out) noexcept;
-diagnostic scan_atom(std::string_view s, std::size_t& pos, parse_options opts) noexcept;
-diagnostic scan_quoted_string(std::string_view s, std::size_t& pos, parse_options opts) noexcept;
-}  // namespace detail
-
 }  // namespace smtpkit

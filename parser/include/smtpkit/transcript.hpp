@@ -84,6 +84,10 @@ struct read_result {
 /// Read a file; I/O errors come back as an error at line 0.
 [[nodiscard]] read_result read_transcript_file(const std::string& path, read_options opts = {});
 
+/// How every smtpkit verb says a file could not be opened, from errno:
+/// "no such file or folder", or "cannot read: <the system's reason>".
+[[nodiscard]] std::string open_failure(int error_number);
+
 /// Writes transcripts from the octets each side sends, in the order sent.
 /// Complete CRLF lines become "C:"/"S:" records; a line ended by a bare LF,
 /// and octets left over when the other side speaks or at flush(), become

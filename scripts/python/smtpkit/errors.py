@@ -54,6 +54,11 @@ class ServerDied(ServerError):
     """`smtpkit serve` exited while a test was still using it."""
 
 
+class ScriptNotFound(SmtpkitError, FileNotFoundError):
+    """A script named by its path is not there (a script given as text holds
+    a newline, or is passed as text=)."""
+
+
 class WaitTimeout(SmtpkitError, TimeoutError):
     """A bounded wait ran out; the message says what was seen meanwhile."""
 

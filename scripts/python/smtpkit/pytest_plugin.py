@@ -2,15 +2,21 @@
 
   smtp_server           a MockServer started fresh for each test
   smtp_server_factory   make as many as a test needs: factory(script=None, **options)
-  @pytest.mark.smtp_script(SCRIPT, **options)   script (path or text) for smtp_server
+  @pytest.mark.smtp_script(SCRIPT..., path=, text=, **options)
+                        scripts for smtp_server: a str with a newline is script text,
+                        one without (or a path object) a file name; path=/text= say it
   @pytest.mark.smtp_options(**options)          serve flags for smtp_server
   @pytest.mark.smtp_allow_findings(*rules)      findings --smtpkit-fail-on ignores (none: all)
   --smtpkit-fail-on must|should   fail a test whose client broke a rule of that level,
                                   even when the test's own assertions passed
   --smtpkit-bin PATH              the binary (default: SMTPKIT_BIN, build tree, PATH)
+  ini smtpkit_ignore = RULE...    rules every server waives (reported, never failing a test)
+  ini smtpkit_config = FILE       waivers and levels (default: the nearest .smtpkit.yaml above
+                                  the rootdir, the file `smtpkit check` reads)
 
-A failing test gets each session's transcript and the findings as report
-sections. Load with `-p smtpkit.pytest_plugin`; once the package is
+A failing test gets each session's transcript, the findings and every
+inline script (numbered, since its temporary file is gone after the
+test) as report sections. Load with `-p smtpkit.pytest_plugin`; once the package is
 installed its pytest11 entry point, named the same, loads it (and the
 flag then finds it already loaded).
 
@@ -23,6 +29,7 @@ message; it is never skipped.
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Generator, Iterator
 
 import pytest
@@ -37,10 +44,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--smtpkit-fail-on", choices=("must", "should"), default=None,
                     help="fail a test whose SMTP client broke a rule of this level (findings of smtpkit serve)")
     group.addoption("--smtpkit-bin", default=None, help="smtpkit binary (default: $SMTPKIT_BIN, the build tree, PATH)")
+    parser.addini("smtpkit_ignore", type="linelist", default=[],
+                  help="rules (ids or globs) every smtp_server waives: still reported, never failing a test")
+    parser.addini("smtpkit_config", default="",
+                  help="waivers and levels file (default: the nearest .smtpkit.yaml above the rootdir)")
+
+
+def policy_options(config: pytest.Config) -> dict[str, Any]:
+    """The serve flags of the run's policy: the ini's waivers, and the config
+    file `smtpkit check` would read from the rootdir (docs/reports.md)."""
+    options: dict[str, Any] = {}
+    ignore = [r for r in config.getini("smtpkit_ignore") if r.strip()]
+    if ignore:
+        options["ignore"] = ignore
+    path = config.getini("smtpkit_config")
+    if path:
+        options["config"] = str(config.rootpath / path)
+    else:
+        for d in (config.rootpath, *config.rootpath.parents):
+            if (d / ".smtpkit.yaml").is_file():
+                options["config"] = str(d / ".smtpkit.yaml")
+                break
+        else:
+            options["no_config"] = True  # not one above serve's own working folder either
+    return options
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "smtp_script(script, **options): script (path or inline text) for smtp_server")
+    config.addinivalue_line("markers", "smtp_script(*scripts, path=None, text=None, **options): scripts for "
+                            "smtp_server (a str with a newline is text, one without a file name)")
     config.addinivalue_line("markers", "smtp_options(**options): smtpkit serve options for smtp_server")
     config.addinivalue_line("markers", "smtp_allow_findings(*rules): findings --smtpkit-fail-on does not count")
 
@@ -54,8 +86,12 @@ class ServerFactory:
         self.servers: list[MockServer] = []
 
     def __call__(self, script: Script | list[Script] | None = None, **options: Any) -> MockServer:
+        """A started MockServer; options as MockServer takes them (script_path=, script_text=, serve flags)."""
         if self.binary and "binary" not in options:
             options["binary"] = self.binary
+        if not {"config", "no_config"} & set(options):
+            for k, v in policy_options(self.node.config).items():
+                options.setdefault(k, v)
         srv = MockServer(script, **options)
         self.node.stash.setdefault(_SERVERS, []).append(srv)
         self.servers.append(srv)
@@ -87,14 +123,18 @@ def smtp_server(smtp_server_factory: ServerFactory, request: pytest.FixtureReque
     m = request.node.get_closest_marker("smtp_options")
     if m:
         options.update(m.kwargs)
-    script = None
+    scripts: list[Script] = []
     m = request.node.get_closest_marker("smtp_script")
     if m:
-        options.update({k: v for k, v in m.kwargs.items() if k != "script"})
-        script = m.args[0] if m.args else m.kwargs.get("script")
-        if len(m.args) > 1:
-            script = list(m.args)
-    return smtp_server_factory(script=script, **options)
+        kwargs = dict(m.kwargs)
+        scripts = list(m.args)
+        if kwargs.get("script") is not None:
+            scripts.append(kwargs.pop("script"))
+        # path= is a file name even without a newline; text= is text even without one.
+        options["script_path"] = kwargs.pop("path", None)
+        options["script_text"] = kwargs.pop("text", None)
+        options.update(kwargs)
+    return smtp_server_factory(script=scripts or None, **options)
 
 
 def _allowed(item: pytest.Item) -> set[str] | None:
@@ -115,6 +155,9 @@ def _sections(servers: list[MockServer]) -> list[tuple[str, str]]:
             if err:
                 lines += ["stderr:", err]
         out.append(("%s: findings" % name, "\n".join(lines)))
+        for path, text in srv.script_texts.items():
+            numbered = "\n".join("%4d  %s" % (n, line) for n, line in enumerate(text.splitlines(), 1))
+            out.append(("%s: script %s" % (name, os.path.basename(path)), numbered))
         for s in srv.sessions:
             try:
                 text = s.transcript
@@ -139,7 +182,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             for srv in servers:
                 if srv.alive:
                     srv.settle(2.0)
-                bad += [f for f in srv.findings if counts(f.level, fail_on) and f.rule not in allowed]
+                bad += [f for f in srv.findings if counts(f.level, fail_on) and not f.waived and f.rule not in allowed]
         if bad:
             rep.outcome = "failed"
             rep.longrepr = ("the SMTP client broke the protocol (--smtpkit-fail-on %s):\n" % fail_on

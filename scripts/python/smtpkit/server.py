@@ -34,13 +34,14 @@ import weakref
 from typing import Any, Callable, Dict, Iterable, Mapping, Sequence, TypeVar, Union, cast
 
 from . import binary as _binary
-from .errors import ServerDied, ServerError, ServerStartError, WaitTimeout, describe_exit, tail
+from .errors import ScriptNotFound, ServerDied, ServerError, ServerStartError, WaitTimeout, describe_exit, tail
 
 LEVELS = ("MUST", "SHOULD", "MAY", "ADVICE")
 
 T = TypeVar("T")
 Event = Dict[str, Any]
-# A script: its path, or its text (anything with a newline, or not a file).
+# A script: its path (a path object, or a string without a newline), or its
+# text (a string with a newline; text= takes one without).
 Script = Union[str, "os.PathLike[str]"]
 
 # Every server this process started and has not stopped (pid -> MockServer),
@@ -83,7 +84,8 @@ def counts(level: str | None, fail_on: str | None) -> bool:
 class Finding:
     """One rule a peer broke: from a live session or from a report."""
 
-    __slots__ = ("session", "rule", "side", "level", "rfc", "message", "excerpt", "offset", "line", "source")
+    __slots__ = ("session", "rule", "side", "level", "rfc", "message", "excerpt", "offset", "line", "source",
+                 "waived", "rule_level", "script", "script_line", "expected", "received")
 
     rule: str
     side: str
@@ -95,23 +97,41 @@ class Finding:
     session: str | None  # live findings: the session id
     line: int | None  # findings of a report: the transcript line
     source: str | None  # ... and the transcript (or scenario)
+    waived: str | None  # a policy waived it (.smtpkit.yaml, --ignore): why, and where
+    rule_level: str | None  # a policy set its level: the rule's own
+    # script.mismatch: the script, the line of the record expected, that
+    # record as written ("C: EHLO x"), and what came instead (escaped).
+    script: str | None
+    script_line: int | None
+    expected: str | None
+    received: str | None
 
     def __init__(self, rule: str, side: str, level: str, rfc: str, message: str, excerpt: str = "",
                  offset: int | None = None, session: str | None = None, line: int | None = None,
-                 source: str | None = None) -> None:
+                 source: str | None = None, waived: str | None = None, rule_level: str | None = None,
+                 script: str | None = None, script_line: int | None = None,
+                 expected: str | None = None, received: str | None = None) -> None:
         self.rule, self.side, self.level, self.rfc = rule, side, level, rfc
         self.message, self.excerpt, self.offset = message, excerpt, offset
         self.session, self.line, self.source = session, line, source
+        self.waived, self.rule_level = waived, rule_level
+        self.script, self.script_line, self.expected, self.received = script, script_line, expected, received
 
     @classmethod
     def from_event(cls, e: Event) -> Finding:
+        w = e.get("waived")
         return cls(e.get("rule"), e.get("side"), e.get("level"), e.get("rfc"), e.get("message", ""),
-                   e.get("excerpt", ""), e.get("offset"), session=e.get("session"))
+                   e.get("excerpt", ""), e.get("offset"), session=e.get("session"),
+                   waived="%s (%s)" % (w.get("reason"), w.get("by")) if w else None, rule_level=e.get("rule_level"),
+                   script=e.get("script"), script_line=e.get("script_line"), expected=e.get("expected"),
+                   received=e.get("received"))
 
     def __str__(self) -> str:
         where = self.session or ("%s:%s" % (self.source, self.line) if self.source else "")
-        return "%s%s %s %s: %s (%s)%s" % (where + ": " if where else "", self.side, self.level, self.rule,
-                                          self.message, self.rfc, " at %r" % self.excerpt if self.excerpt else "")
+        rfc = " (%s)" % self.rfc if self.rfc else ""  # script.mismatch has no RFC section
+        return "%s%s %s %s: %s%s%s%s" % (where + ": " if where else "", self.side, self.level, self.rule,
+                                         self.message, rfc, " at %r" % self.excerpt if self.excerpt else "",
+                                         " [waived: %s]" % self.waived if self.waived else "")
 
     def __repr__(self) -> str:
         return "Finding(%s)" % self
@@ -228,8 +248,21 @@ class Message:
             raise ServerError("%s: the line at %s is not message %s" % (self.envelope_path, self.envelope_offset, self.id))
         return line["envelope"]
 
+    @property
+    def subject(self) -> str | None:
+        """The Subject field, decoded (None without one, or with --discard)."""
+        msg = self.email
+        return None if msg is None or msg["Subject"] is None else str(msg["Subject"])
+
     def __repr__(self) -> str:
-        return "Message(%s from %r to %r, %s octets)" % (self.id, self.mail_from, self.rcpt_to, self.size)
+        return "Message(%s from %r to %r, subject %r, %s octets)" % (self.id, self.mail_from, self.rcpt_to,
+                                                                    self.subject, self.size)
+
+    def __str__(self) -> str:
+        """The message text, as str() of an email.message.Message gives it
+        (the octets read as UTF-8, undecodable ones replaced)."""
+        raw = self.raw
+        return repr(self) if raw is None else raw.decode("utf-8", "replace")
 
 
 class Session:
@@ -249,6 +282,7 @@ class Session:
         self.findings_count: int | None = None  # from the "closed" event
         self.messages: list[Message] = []
         self.discarded: list[Event] = []  # "discarded" events (octets ignored, e.g. after STARTTLS)
+        self.notes: list[Event] = []  # script notes: what differed from a recording but is not compared
         self.transcript_path: str | None = None
         self._transcript: str | None = None
 
@@ -333,7 +367,9 @@ class MockServer:
     an implicit-TLS listener, args=[...] raw extra flags).
     """
 
-    def __init__(self, script: Script | Sequence[Script] | None = None, *, binary: str | None = None,
+    def __init__(self, script: Script | Sequence[Script] | None = None, *,
+                 script_path: Script | Sequence[Script] | None = None, script_text: str | Sequence[str] | None = None,
+                 binary: str | None = None,
                  workdir: str | os.PathLike[str] | None = None, keep: bool = False, start_timeout: float = 30.0,
                  stop_timeout: float | None = None, env: Mapping[str, str] | None = None, **options: Any) -> None:
         self.binary = _binary.find_binary(binary)
@@ -347,7 +383,13 @@ class MockServer:
         self.maildir = os.path.abspath(options.pop("maildir", None) or os.path.join(self.workdir, "maildir"))
         self.transcripts_dir = os.path.abspath(options.pop("transcripts", None) or os.path.join(self.workdir, "transcripts"))
         self.stderr_path = os.path.join(self.workdir, "stderr.txt")
-        self.scripts = self._script_files(script if script is not None else options.pop("scripts", None))
+        self.script_texts: dict[str, str] = {}  # inline script file -> its text (kept after close())
+        try:
+            self.scripts = self._script_files(script if script is not None else options.pop("scripts", None),
+                                              script_path, script_text)
+        except BaseException:
+            self._cleanup_workdir()
+            raise
         self._env = env
         self._argv_options = options
         self.proc: subprocess.Popen[bytes] | None = None
@@ -374,20 +416,42 @@ class MockServer:
 
     # --- command line ---------------------------------------------------------
 
-    def _script_files(self, script: Script | Sequence[Script] | None) -> list[str]:
-        if script is None:
-            return []
-        items = script if isinstance(script, (list, tuple)) else [script]
+    def _script_files(self, script: Script | Sequence[Script] | None, paths: Script | Sequence[Script] | None,
+                      texts: str | Sequence[str] | None) -> list[str]:
+        """Paths of the scripts, in order: `script` (each a path, or text when
+        it holds a newline), then `paths`, then `texts` (inline text is
+        written to WORKDIR/inline-script-N.smtp)."""
+        def items(x: Any) -> list[Any]:
+            return [] if x is None else list(x) if isinstance(x, (list, tuple)) else [x]
+
+        ordered: list[tuple[str, Any]] = []
+        for s in items(script):
+            if isinstance(s, str) and "\n" in s:
+                ordered.append(("text", s))
+            elif isinstance(s, (str, os.PathLike)):
+                ordered.append(("path", s))
+            else:
+                raise TypeError("script must be a path or the script text, not %r" % type(s).__name__)
+        ordered += [("path", s) for s in items(paths)] + [("text", s) for s in items(texts)]
         files = []
-        for i, s in enumerate(items):
-            if isinstance(s, os.PathLike) or (isinstance(s, str) and "\n" not in s and os.path.isfile(s)):
-                files.append(os.path.abspath(os.fspath(s)))
+        inline = 0
+        for kind, s in ordered:
+            if kind == "path":
+                path = os.path.abspath(os.fspath(s))
+                if not os.path.isfile(path):
+                    raise ScriptNotFound("script file not found: %s%s" % (
+                        os.fspath(s), "" if os.path.isabs(os.fspath(s)) else " (from %s)" % os.getcwd())
+                        + " — a script given as text holds a newline (or pass it as text=...)")
+                files.append(path)
                 continue
             if not isinstance(s, str):
-                raise TypeError("script must be a path or the script text, not %r" % type(s).__name__)
-            path = os.path.join(self.workdir, "inline-script-%d.smtp" % (i + 1))
+                raise TypeError("script text must be a str, not %r" % type(s).__name__)
+            inline += 1
+            path = os.path.join(self.workdir, "inline-script-%d.smtp" % inline)
+            text = s if s.endswith("\n") else s + "\n"
             with open(path, "w", encoding="utf-8") as f:
-                f.write(s if s.endswith("\n") else s + "\n")
+                f.write(text)
+            self.script_texts[path] = text
             files.append(path)
         return files
 
@@ -664,6 +728,8 @@ class MockServer:
             self._session(sid).findings.append(f)
         elif kind == "discarded":
             self._session(sid).discarded.append(e)
+        elif kind == "script" and "note" in e:
+            self._session(sid).notes.append(e)
         elif kind == "store-error":
             self.store_errors.append(e)
         elif kind == "stopped":
@@ -787,9 +853,9 @@ class MockServer:
             return False
 
     def findings_at(self, fail_on: str = "must") -> list[Finding]:
-        """The findings at `fail_on` or above."""
+        """The findings at `fail_on` or above that a policy did not waive."""
         with self._cond:
-            return [f for f in self.findings if counts(f.level, fail_on)]
+            return [f for f in self.findings if counts(f.level, fail_on) and not f.waived]
 
     def assert_no_findings(self, level: str = "ADVICE") -> None:
         """AssertionError listing each finding (with its session's

@@ -8,12 +8,14 @@
 # seconds only.
 import json
 import os
+import pathlib
 import signal
 import smtplib
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -288,6 +290,48 @@ def test_a_bad_script_is_reported_with_file_and_line(tmp_path):
         smtpkit.MockServer(script=str(bad)).start()
     with pytest.raises(smtpkit.ServerStartError, match=r"inline-script-1\.smtp:2"):
         smtpkit.MockServer(script="S: 220 ok\nC: bad escape \\q\n").start()
+
+
+def test_a_script_is_a_path_without_a_newline_and_a_missing_one_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = set(os.listdir(tempfile.gettempdir()))
+    with pytest.raises(smtpkit.ScriptNotFound, match=r"^script file not found: scripts/refuse\.smtp \(from .+\) — a "
+                       r"script given as text holds a newline \(or pass it as text=\.\.\.\)$"):
+        smtpkit.MockServer(script="scripts/refuse.smtp")
+    with pytest.raises(FileNotFoundError):  # ScriptNotFound is one
+        smtpkit.MockServer(script_path="S: 220 looks like text, is named a path")
+    assert set(os.listdir(tempfile.gettempdir())) <= before, "no work folder left behind"
+    (tmp_path / "greet.smtp").write_text("S: 220 from a file\n")
+    with smtpkit.MockServer(script=[pathlib.Path("greet.smtp")]) as a, \
+            smtpkit.MockServer(script="greet.smtp") as b, \
+            smtpkit.MockServer(script_text="S: 220 one line, no newline") as c:
+        for srv, greeting in ((a, b"220 from a file\r\n"), (b, b"220 from a file\r\n"),
+                              (c, b"220 one line, no newline\r\n")):
+            with socket.create_connection(srv.address, timeout=10) as sock:
+                assert sock.makefile("rb").readline() == greeting
+        assert list(c.script_texts.values()) == ["S: 220 one line, no newline\n"]
+    assert list(c.script_texts.values()) == ["S: 220 one line, no newline\n"], "kept after close()"
+
+
+def test_messages_and_findings_print_usefully():
+    script = "@session 1\nS: 220 x\nC: EHLO client.example.test\nS: 250 x\nC: NOOP\nS: 250 ok\n"
+    with smtpkit.MockServer(script=script) as srv:
+        with smtplib.SMTP(srv.host, srv.port, local_hostname="client.example.test", timeout=10) as c:
+            c.ehlo()
+            c.docmd("RSET")  # not in the script: a mismatch, which has no RFC section
+            c.noop()  # what the script waits for: then the reference server takes QUIT
+        with smtplib.SMTP(srv.host, srv.port, local_hostname="client.example.test", timeout=10) as c:
+            c.ehlo()
+            c.sendmail("app@example.test", ["user@example.test"], MESSAGE)
+        m, = srv.wait_for_messages(1)
+        srv.wait_for_sessions_closed(2)
+    assert repr(m) == "Message(%s from 'app@example.test' to ['user@example.test'], subject 'driver test', %d octets)" % (
+        m.id, len(MESSAGE))
+    assert str(m) == MESSAGE.decode(), "str() is the message text, as email.message.Message gives it"
+    f = [f for f in srv.findings if f.rule == "script.mismatch"][0]
+    assert (f.script_line, f.expected, f.received) == (5, "C: NOOP", "RSET\\r\\n")
+    text = str(f)
+    assert "()" not in text and text.startswith("s000001: client MUST script.mismatch: ") and text.endswith(" at 'RSET'")
 
 
 def test_a_binary_without_script_support_fails_with_its_own_message(tmp_path):

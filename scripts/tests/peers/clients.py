@@ -104,15 +104,18 @@ def curl(host, port, mail_from, rcpts, message, tls=False, auth=None, ehlo=EHLO_
 
 def swaks(host, port, mail_from, rcpts, message, tls=False, auth=None, pipeline=False, pipe=None,
           ehlo=EHLO_NAME, timeout=20, auth_type="PLAIN", extra=()):
-    """pipe: a command line (list) swaks talks SMTP to over stdin/stdout
-    instead of the network (e.g. exim -bs); host/port are then ignored.
-    auth_type: the SASL mechanism for auth (PLAIN, LOGIN, CRAM-MD5);
-    extra: more swaks arguments, appended as given."""
+    """message: bytes, or None for swaks' own message (it writes a fresh
+    Date:, Message-Id:, X-Mailer: and "Subject: test DATE"; --header in
+    extra replaces one). pipe: a command line (list) swaks talks SMTP to
+    over stdin/stdout instead of the network (e.g. exim -bs); host/port are
+    then ignored. auth_type: the SASL mechanism for auth (PLAIN, LOGIN,
+    CRAM-MD5); extra: more swaks arguments, appended as given."""
     with _Scratch() as d:
-        data = message[:-2] if message.endswith(b"\r\n") else message[:-1] if message.endswith(b"\n") else message
-        path = _write(d, "message.eml", data)
         argv = ["swaks", "--from", mail_from, "--to", ",".join(rcpts), "--helo", ehlo,
-                "--data", "@" + path, "--timeout", str(timeout), "--hide-all"]
+                "--timeout", str(timeout), "--hide-all"]
+        if message is not None:
+            data = message[:-2] if message.endswith(b"\r\n") else message[:-1] if message.endswith(b"\n") else message
+            argv += ["--data", "@" + _write(d, "message.eml", data)]
         argv += ["--pipe", " ".join(pipe)] if pipe else ["--server", "%s:%d" % (host, port)]
         if tls:
             argv.append("--tls")
@@ -147,11 +150,14 @@ def msmtp(host, port, mail_from, rcpts, message, tls=False, auth=None, ehlo=EHLO
         return _run(argv, timeout + 5, stdin=message, env=_base_env(d))
 
 
-def s_nail(host, port, mail_from, rcpts, message, tls=False, auth=None, ehlo=EHLO_NAME, timeout=20):
+def s_nail(host, port, mail_from, rcpts, message, tls=False, auth=None, ehlo=EHLO_NAME, timeout=20,
+           fixed_date=True, attach=()):
     """message: headers and body; recipients come from To:/Cc: (-t) plus
     rcpts. s-nail -t reads its input as LF text (a CR before LF would end up
     in the header values), so CRLF is turned into LF first; s-nail writes
-    CRLF on the wire itself."""
+    CRLF on the wire itself. fixed_date: its Date: from FIXED_EPOCH (else
+    the time now); attach: (name, bytes) files it attaches, which makes the
+    message multipart with a boundary of its own choosing."""
     message = message.replace(b"\r\n", b"\n")
     with _Scratch() as d:
         url = "smtp://%s%s:%d" % ("%s:%s@" % auth if auth else "", host, port)
@@ -160,9 +166,12 @@ def s_nail(host, port, mail_from, rcpts, message, tls=False, auth=None, ehlo=EHL
                 "-S", "smtp-auth=%s" % ("plain" if auth else "none"), "-S", "sendcharsets=utf-8"]
         if tls:
             argv += ["-S", "smtp-use-starttls", "-S", "tls-verify=ignore"]
+        for name, content in attach:
+            argv += ["-a", _write(d, name, content)]
         argv += ["-t"] + list(rcpts)
         env = _base_env(d)
-        env["SOURCE_DATE_EPOCH"] = FIXED_EPOCH
+        if fixed_date:
+            env["SOURCE_DATE_EPOCH"] = FIXED_EPOCH
         return _run(argv, timeout + 5, stdin=message, env=env)
 
 

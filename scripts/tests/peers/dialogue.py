@@ -19,7 +19,7 @@ _HEX = "0123456789abcdef"
 
 def utf8_sequence(b, i):
     """Length of the well-formed non-ASCII UTF-8 sequence at b[i], else 0
-    (RFC 3629 §4; mirrors smtpkit::detail::utf8_sequence)."""
+    (RFC 3629 §4; mirrors smtpkit::utf8_sequence, smtpkit/utf8.hpp)."""
     n = len(b)
 
     def at(k):

@@ -149,7 +149,7 @@ def probe(args, *extra, timeout=120):
 
 
 def verdicts(report):
-    """{scenario id: "pass" | "fail/MUST" | "not-applicable" | "error", with
+    """{scenario id: "pass" | "fail/MUST" | "not-done" | "not-applicable" | "error", with
     ":outcome" for the end-of-data probes}."""
     out = {}
     for s in report["scenarios"]:

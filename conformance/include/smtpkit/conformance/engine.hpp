@@ -19,16 +19,21 @@
 // the engine reports it once, keeps matching replies by counting, and from
 // then on gives no verdict that rests on which reply answers which command
 // (reply codes, lock-step and pipelining, unanswered commands, the close).
-// A client line ended by a bare LF or CR is taken as a line, as a server
-// that answers it did (to accept or to refuse it); a strict server that
-// waits for CRLF and answers the joined line once cannot be told apart by
-// counting. Memory per session is
+// A client line that holds a bare LF or CR is paired with replies as the
+// replies show the server framed it: answered before its CRLF, or with one
+// reply per piece and nothing else to answer, the server split it at the
+// bare terminator (judged by server.line.bare-lf-accepted); one reply and
+// then the client's next command, a close or TLS: the server read one line.
+// When the client pipelined more commands behind such a line before its
+// first reply, counting cannot tell the two apart and the engine takes the
+// server to have read one line. Memory per session is
 // bounded by the framer limits and `max_buffered`.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,7 +51,17 @@ struct finding {
   std::string excerpt;         ///< the line concerned, escaped (may be empty)
   std::size_t line = 0;        ///< transcript line, filled by check_transcript
 
+  // Set by a policy (policy.hpp), never by the engine.
+  std::optional<level> lvl_override;  ///< the level it counts at instead of its rule's
+  std::string level_by;               ///< where that level was set (".smtpkit.yaml:7", "--level")
+  std::string waived;                 ///< why it does not count; empty: it counts
+  std::string waived_by;              ///< where the waiver was given
+
   [[nodiscard]] const struct rule& r() const { return catalogue()[static_cast<std::size_t>(rule)]; }
+  /// The level it counts at: its rule's, unless a policy set another.
+  [[nodiscard]] level lvl() const { return lvl_override.value_or(r().lvl); }
+  /// True when it counts under a --fail-on threshold: not waived, at or above it.
+  [[nodiscard]] bool counts(level fail_on) const { return waived.empty() && conformance::counts(lvl(), fail_on); }
 };
 
 struct engine_options {

@@ -9,7 +9,11 @@
 //          (RFC ...)") or per scenario, colour on a terminal, a summary line;
 //   json   one document (schemas in docs/reports.md and docs/probe.md);
 //   junit  JUnit XML: one <testsuite> per suite, one <testcase> per case,
-//          <failure> at or above --fail-on, <skipped>, <error>.
+//          <failure> at or above --fail-on, <skipped>, <error>;
+//   sarif  SARIF 2.1.0 for code-scanning tools: the rules, and a result per
+//          finding located at its transcript file and line;
+//   html   one self-contained page: summary, filters, every failing
+//          dialogue drawn as a ladder with its findings pinned.
 //
 // A new verb adds a producer (something that fills a report); a new format
 // adds a writer. Neither copies the other's formatting.
@@ -28,8 +32,10 @@
 
 namespace smtpkit::conformance {
 
-enum class outcome : std::uint8_t { pass, fail, not_applicable, error };
-std::string_view to_string(outcome o) noexcept;  // "pass", "fail", "not-applicable", "error"
+/// not_done: an optional behaviour (MAY) the implementation does not have;
+/// never a failure.
+enum class outcome : std::uint8_t { pass, fail, not_applicable, error, not_done };
+std::string_view to_string(outcome o) noexcept;  // "pass", "fail", "not-applicable", "error", "not-done"
 
 /// What produced the report, and so how its cases read.
 enum class report_kind : std::uint8_t {
@@ -42,6 +48,7 @@ struct mismatch {
   std::size_t line = 0;  ///< the expectation's line in the script or recording
   std::string expected;  ///< as written ("S~ 250 {*}", "reply 250", "close")
   std::string received;  ///< the reply lines, escaped and "\n"-joined, or "(connection closed)"
+  std::string recorded = {};  ///< the recorded reply's lines, escaped and "\n"-joined ("" when not a reply)
 };
 
 /// What a server did with mail data holding an end-of-data variant (SMTP smuggling).
@@ -72,6 +79,12 @@ struct report_case {
   outcome result = outcome::pass;
   level failed_level = level::must;  ///< of what failed
   std::string reason;
+  /// scenario: how its expectations alone came out (and why), before the
+  /// findings it checks were weighed; settle() gives result and reason.
+  outcome played = outcome::pass;
+  std::string played_reason;
+  std::string waived;     ///< scenario: why it does not count (a waiver); empty: it counts
+  std::string waived_by;  ///< where that waiver was given
   std::vector<mismatch> mismatches;
   std::optional<eod_result> eod;
   /// The dialogue (index into report::dialogues) and the findings of it
@@ -109,11 +122,17 @@ struct report {
   std::vector<session_report> dialogues;
   std::vector<report_suite> suites;
   std::chrono::microseconds elapsed{0};
+  std::string policy_file;  ///< the .smtpkit.yaml whose waivers and levels were applied, "" none
 };
 
 /// The report of dialogues judged offline or live: one suite per dialogue,
 /// one case per rule that applied (a side's grammar rules fold into one).
 [[nodiscard]] report dialogues_report(std::vector<session_report> sessions, std::string tool = "smtpkit check");
+
+/// A scenario's verdict: how its expectations came out, then the findings
+/// of the rules it checks (waived ones and advice do not fail it). A MAY
+/// that fails is "not done".
+void settle(report_case& c, const session_report& d);
 
 struct report_options {
   level fail_on = level::must;
@@ -128,6 +147,8 @@ struct report_options {
 void write_text(std::ostream& out, const report& r, const report_options& o);
 void write_json(std::ostream& out, const report& r, const report_options& o);
 void write_junit(std::ostream& out, const report& r, const report_options& o);
+void write_sarif(std::ostream& out, const report& r, const report_options& o);
+void write_html(std::ostream& out, const report& r, const report_options& o);
 
 /// XML text escaping (attribute-safe), for XML written from the model.
 std::string xml_escape(std::string_view s);

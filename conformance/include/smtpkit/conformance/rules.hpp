@@ -41,6 +41,12 @@ struct rule {
   std::string rfc;
   std::string text;
   rule_family family = rule_family::protocol;
+  // The grounds (conformance/src/grounds.cpp): the RFC sentence the rule
+  // rests on, so a reader can judge a verdict without leaving the report.
+  std::string grounds_rfc;  ///< the section the quote stands in
+  std::string quote;        ///< the RFC's words as published (empty: only summarised in `note`)
+  std::string note;         ///< how smtpkit reads it (level, prose that widens the ABNF)
+  std::string errata;       ///< the errata of that RFC considered
 };
 
 /// Protocol rules, in catalogue order. Their index is their position.
@@ -51,6 +57,7 @@ enum class rk : std::uint16_t {
   client_pipelining_sync_point,
   client_data_early,
   client_no_ehlo,
+  client_before_ehlo,
   client_nested_mail,
   client_rcpt_without_mail,
   client_data_without_rcpt,
@@ -69,6 +76,8 @@ enum class rk : std::uint16_t {
   client_binarymime_with_data,
   client_bdat_mixed,
   client_bdat_after_last,
+  client_bdat_unadvertised,
+  client_bdat_after_failure,
   client_starttls_pipelined,
   client_starttls_in_tls,
   client_starttls_no_ehlo,
@@ -87,6 +96,12 @@ enum class rk : std::uint16_t {
   server_reply_unexpected_code,
   server_reply_intermediate,
   server_reply_unknown_command,
+  server_reply_bare_code,
+  server_ehlo_unsupported,
+  server_command_unsupported,
+  server_helo_extended_response,
+  server_greeting_refused_reply,
+  server_sequence_before_ehlo,
   server_quit_not_221,
   server_quit_no_close,
   server_rset_not_250,
@@ -96,7 +111,10 @@ enum class rk : std::uint16_t {
   server_accepted_data_without_rcpt,
   server_accepted_nested_mail,
   server_accepted_bdat_mixed,
+  server_accepted_binarymime_data,
   server_accepted_syntax_error,
+  server_accepted_invalid_character,
+  server_accepted_argument,
   server_accepted_size_over_limit,
   server_line_bare_lf_accepted,
   server_data_eod_variant_accepted,
@@ -105,6 +123,8 @@ enum class rk : std::uint16_t {
   // server: EHLO response and extensions
   server_ehlo_keyword_unregistered,
   server_ehlo_smtputf8_without_8bitmime,
+  server_ehlo_listed_not_implemented,
+  server_ehlo_command_unlisted,
   server_esc_missing,
   server_esc_class,
   server_esc_syntax,

@@ -1,10 +1,10 @@
-// smtpkit/detail/data_impl.hpp — the DATA decoder's state machine.
-// Included by data.hpp; the end-of-data transitions follow the table in
-// data.hpp's states: every "." framed by CR/LF combinations is tracked so
-// each smuggling variant is reported by name.
+// smtpkit/detail/data_impl.hpp — the DATA decoder's state machine (RFC
+// 5321 §4.1.1.4, §4.5.2). Included by data.hpp; the end-of-data
+// transitions follow the table in data.hpp's states: every "." framed by
+// CR/LF combinations is tracked so each smuggling variant is reported by
+// name. The run through ordinary lines is data_decoder::pass_lines, in
+// data.cpp, which keeps the vector scan out of this header.
 #pragma once
-
-#include "smtpkit/detail/scan.hpp"
 
 namespace smtpkit {
 
@@ -64,8 +64,7 @@ data_result data_decoder::feed(std::string_view piece, Handler& h) {
     switch (state_) {
       case st::mid: {
         bool high = false;
-        const char* q = detail::find_cr_lf_nul(p + i, p + n, high);
-        std::size_t j = static_cast<std::size_t>(q - p);
+        const std::size_t j = pass_lines(p, i, n, high);
         if (high && !eight_bit_reported_) {
           std::size_t k = i;
           while (static_cast<unsigned char>(p[k]) < 0x80) ++k;

@@ -52,8 +52,9 @@ struct client_target {
   [[nodiscard]] std::string describe() const;
 };
 
-/// "HOST:PORT" or "[IPv6]:PORT"; false when malformed.
-bool parse_target(std::string_view text, client_target& out);
+/// "HOST:PORT" or "[IPv6]:PORT"; false (and why) when malformed or the
+/// port is out of range.
+bool parse_target(std::string_view text, client_target& out, std::string* why = nullptr);
 
 enum class reply_compare : std::uint8_t {
   script,  ///< S: exact lines, S~ patterns, S= octets
@@ -97,6 +98,9 @@ struct expectation_result {
   std::string expected;  ///< as written: "S~ 250 {*}", "S: 221 bye", "reply 250", "close"
   std::string received;  ///< the reply lines (escaped, "\n"-joined), or "(connection closed)", ...
   bool ok = true;
+  /// The lines the script or recording has there (escaped, "\n"-joined; a
+  /// pattern as its text), to show beside `received`; "" when not a reply.
+  std::string recorded = {};
 };
 
 /// What a server did with mail data holding an end-of-data variant (@smuggle).

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace smtpkit::mock {
 
@@ -20,5 +21,18 @@ struct bound_endpoint {
   std::uint16_t port = 0;
   bool implicit_tls = false;
 };
+
+/// How an endpoint may be written on the command line.
+struct endpoint_rules {
+  /// Host of "PORT" and ":PORT"; empty: the host must be given.
+  std::string_view default_host;
+  /// Port 0 ("any free port") is allowed: listeners, never a peer to dial.
+  bool any_port = false;
+};
+
+/// "HOST:PORT" or "[IPv6]:PORT" (and "PORT", ":PORT" with a default host).
+/// False, with why: "expected HOST:PORT", "port 70000 is out of range (1-65535)".
+bool parse_endpoint(std::string_view text, const endpoint_rules& rules, std::string& host, std::uint16_t& port,
+                    std::string& why);
 
 }  // namespace smtpkit::mock

@@ -1,6 +1,7 @@
 // smtpkit/mock/common/files.hpp — the few file operations the server and the recorder share:
-// creating an output folder (with a message a user can act on) and writing
-// a transcript out in pieces.
+// creating an output folder (with a message a user can act on), naming a
+// run's files so that no run replaces an earlier one's, and writing a
+// transcript out in pieces.
 #pragma once
 
 #include <string>
@@ -15,5 +16,14 @@ void make_dirs(const std::string& path);
 /// says why) when the file cannot be opened or written in full (the caller
 /// decides whether that matters).
 bool write_file(const std::string& path, std::string_view text, bool append);
+
+/// A name for this run's files in `dir` that no file there starts with yet:
+/// the UTC time, "20261201T101500Z", then "-2", "-3", ... when one does.
+[[nodiscard]] std::string new_run_id(const std::string& dir);
+
+/// Creates `path` with `text`, never replacing a file: when `path` exists
+/// (another run chose the same name at the same moment), "NAME.2.EXT",
+/// "NAME.3.EXT", ... Returns the path written; "" when none could be.
+[[nodiscard]] std::string create_file(const std::string& path, std::string_view text);
 
 }  // namespace smtpkit::mock

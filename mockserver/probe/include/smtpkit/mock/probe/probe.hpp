@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "smtpkit/conformance/policy.hpp"
 #include "smtpkit/conformance/report.hpp"
 #include "smtpkit/conformance/rules.hpp"
 #include "smtpkit/mock/client/driver.hpp"
@@ -69,20 +70,16 @@ struct probe_options {
   /// Scenarios at once, each on its own connection (the first runs alone).
   std::size_t jobs = 4;
   std::function<void(const struct scenario_result&)> on_result;  ///< progress, as each ends (any order)
+  conformance::policy policy;  ///< waivers and levels (--ignore, --level, .smtpkit.yaml)
 };
 
 struct scenario_result {
-  std::string id;  ///< with "[domain]" for a per-relay-domain instance
-  std::string title;
   std::string group;
-  std::string file;
-  std::string rfc;
-  std::vector<std::string> checks;
-  conformance::level level = conformance::level::must;         ///< the scenario's
-  conformance::level failed_level = conformance::level::must;  ///< of what failed
-  conformance::outcome v = conformance::outcome::pass;
-  std::string reason;
-  std::vector<std::size_t> checked;  ///< indexes into run.report.findings of @checks rules
+  /// The scenario as reports show it: id ("[domain]" per relay instance),
+  /// title, file, level, its verdict settled from its expectations and the
+  /// findings of its @checks rules (indexes into run.report.findings), with
+  /// the policy's waivers and levels applied.
+  conformance::report_case verdict;
   driver_result run;
 };
 

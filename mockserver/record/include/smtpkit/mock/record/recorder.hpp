@@ -14,6 +14,10 @@
 // the same way (or relayed with tls_passthrough), and the transcript starts
 // with @tls.
 //
+// With generalize, each transcript is made a reusable script when its
+// session ends: what a client varies between runs becomes C~ patterns
+// (smtpkit/mock/script/generalize.hpp), the recorded lines kept as comments.
+//
 // Limits: which reply answers
 // STARTTLS is found by counting replies (RFC 2920 §3.1), so a server that
 // sends an unsolicited reply before it confuses the switch; a close is
@@ -35,7 +39,7 @@ struct recorder_config {
   std::uint16_t listen_port = 0;  ///< 0: any free port (reported)
   std::string upstream_host;
   std::uint16_t upstream_port = 25;
-  std::string out_dir;            ///< one transcript per session: <out_dir>/sNNNNNN.smtp
+  std::string out_dir;            ///< one transcript per session: <out_dir>/<run>-sNNNNNN.smtp, never replacing a file
   std::string tls_cert;           ///< client leg; empty: self-signed
   std::string tls_key;
   std::string hostname = "localhost";  ///< name in the self-signed certificate
@@ -43,6 +47,7 @@ struct recorder_config {
   bool upstream_verify = false;   ///< verify the server's certificate and name
   bool implicit_tls = false;      ///< both legs speak TLS from the first octet (RFC 8314)
   bool timing = false;            ///< write @pause records for gaps
+  bool generalize = false;        ///< at the session's end, C~ patterns for what varies (generalize.hpp)
   std::chrono::milliseconds timing_min{20};  ///< shorter gaps are not written
   std::string events;             ///< "" none, "-" standard output, else a file
   std::chrono::seconds idle_timeout{300};

@@ -15,6 +15,8 @@
 //              given without the rule goes here (later rules, dialogue or reference)
 //   structure  @session N|*, @repeat N ... @end, @on-mismatch reply TEXT|close,
 //              @seed N
+//   mail data  @strict-data (compare a message octet for octet), @data-ignore FIELD...
+//              (header fields not compared, besides the generated ones; message_match.hpp)
 //   metadata   @scenario ID, @title TEXT, @group NAME, @checks ID..., @requires KEYWORD...,
 //              @timeout D, @level must|should|may, @rfc TEXT, @on-close pass|fail
 //
@@ -108,6 +110,10 @@ struct script {
   bool mismatch_closes = false;
   std::string mismatch_reply = "503 5.5.1 Unexpected command";
   std::optional<std::uint64_t> seed;
+  /// Messages are compared octet for octet (@strict-data, serve --strict-data),
+  /// and so are SIZE values; by default neither is (message_match.hpp).
+  bool strict_data = false;
+  std::vector<std::string> data_ignore;  ///< @data-ignore: more header fields not compared
   script_meta meta;
   std::vector<std::string> capture_names;  ///< every {name} a pattern can capture
 

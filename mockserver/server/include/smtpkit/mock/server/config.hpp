@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "smtpkit/conformance/policy.hpp"
 #include "smtpkit/conformance/rules.hpp"
 
 namespace smtpkit::mock {
@@ -84,6 +85,9 @@ struct server_config {
 
   bool check_client = true;  ///< run the conformance engine on each client
   std::optional<conformance::level> fail_on;
+  /// Waivers and levels: a waived finding is still an event, marked waived,
+  /// and never counts toward fail_on; a re-levelled one counts at its level.
+  conformance::policy policy;
 };
 
 }  // namespace smtpkit::mock

@@ -1,11 +1,16 @@
-// smtpkit/detail/utf8.hpp — well-formed UTF-8 (RFC 3629 §4), as RFC 6531
-// §3.3 uses it: UTF8-non-ascii = UTF8-2 / UTF8-3 / UTF8-4.
+// smtpkit/utf8.hpp — well-formed UTF-8 (RFC 3629 §4), as RFC 6531 §3.3
+// uses it: UTF8-non-ascii = UTF8-2 / UTF8-3 / UTF8-4. What the grammar
+// accepts as UTF-8 under SMTPUTF8, and what the dialogue format writes as
+// text rather than \xHH escapes.
+//
+// Limits: well-formedness only; no normalisation, no check of what the
+// code points are.
 #pragma once
 
 #include <cstddef>
 #include <string_view>
 
-namespace smtpkit::detail {
+namespace smtpkit {
 
 /// Length of the well-formed non-ASCII UTF-8 sequence at s[i], or 0 when the
 /// octets there are not one (overlongs, surrogates and > U+10FFFF included).
@@ -34,4 +39,4 @@ constexpr bool valid_utf8(std::string_view s) noexcept {
   return true;
 }
 
-}  // namespace smtpkit::detail
+}  // namespace smtpkit

@@ -1,7 +1,12 @@
 // scan.hpp — vectorised search for the octets a line or DATA scanner must
-// stop at, and for the end of a run of one ABNF character class.
+// stop at (RFC 5321 §2.3.8 line ends, §4.5.2 the DATA stream), and for the
+// end of a run of one ABNF character class (§4.1.2, §4.1.3).
 // SSE2 is baseline on x86-64; other targets use the scalar loops and the
 // tables of rfc5321.hpp, which stay the definition of every class.
+//
+// Internal to the library, as are its intrinsics: the public headers'
+// inline code (line_framer::each_line, data_decoder::feed) calls the
+// out-of-line functions of line.cpp and data.cpp that use it.
 //
 // Limits: nothing here reads outside the view it is given (the fuzz
 // targets run under ASan), so a run that reaches the last 16 octets of a
@@ -16,7 +21,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "smtpkit/detail/rfc5321.hpp"
+#include "rfc5321.hpp"
 
 namespace smtpkit::detail {
 

@@ -1,13 +1,17 @@
-// smtpkit/detail/rfc5321.hpp — character classes of the SMTP grammar.
+// rfc5321.hpp — character classes of the SMTP grammar (RFC 5321 §4.1.2,
+// §4.1.3, §4.2; RFC 5234 §B.1; RFC 3461 §4; RFC 4954 §4).
 //
 // Each class is a constexpr 256-entry table named after the ABNF rule it
 // implements, with the rule and its section above it. Tables rather than
-// range tests keep every hot loop at one load per octet.
+// range tests keep every hot loop at one load per octet. Internal to the
+// library; the case-insensitive comparisons are the public ascii.hpp.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <string_view>
+
+#include "smtpkit/ascii.hpp"
 
 namespace smtpkit::detail {
 
@@ -89,23 +93,6 @@ inline constexpr char_table base64_char = make_table([](int c) { return is_alpha
 // Octets a line framer must look at: CR, LF, other C0 controls, DEL and
 // every 8-bit octet (so the framer can flag them in one pass).
 inline constexpr char_table line_special = make_table([](int c) { return c < 32 || c >= 127; });
-
-constexpr char to_lower_ascii(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
-// ASCII case-insensitive equality: ABNF quoted strings are case-insensitive
-// (RFC 5234 §2.3).
-constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (to_lower_ascii(a[i]) != to_lower_ascii(b[i])) return false;
-  return true;
-}
-
-constexpr bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
 
 constexpr bool in(const char_table& t, char c) noexcept { return t[static_cast<unsigned char>(c)]; }
 
