@@ -13,8 +13,8 @@ itself and kills only the servers it started:
 2. kill -9: a --durable server under load from parallel clients is killed
    with SIGKILL, several rounds; every message that got a 250 must be in
    new/ with its line in envelopes.jsonl (and no message without its line).
-3. disk full: only when a tmpfs can be mounted (root in a system that
-   allows it): the Maildir fills up; the clients must get 451/452 (never a
+3. disk full, by space and by inodes: only when a tmpfs can be mounted
+   (root in a system that allows it): the Maildir fills up; the clients must get 451/452 (never a
    250 for a message that is not there), the server must stay up and say
    so on stderr, and every 250 message must be whole.
 
@@ -320,54 +320,59 @@ def phase_kill(a, work):
 # --- disk full ------------------------------------------------------------------------------
 
 def phase_disk_full(a, work):
-    print("== phase 3: disk full (a 4 MiB tmpfs)", flush=True)
-    mnt = os.path.join(work, "small")
-    os.makedirs(mnt)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,nr_inodes=400", "tmpfs", mnt],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        print("skipped: cannot mount a tmpfs here (%s)" % (r.stderr.strip() or r.returncode), flush=True)
-        return
-    try:
-        for durable in (False, True):
-            sub = os.path.join(mnt, "d" if durable else "n")
-            d = os.path.join(work, "p3-%d" % durable)
-            os.makedirs(d)
-            srv = Server(a.smtpkit, d, ["--maildir", sub, "--no-check"] + (["--durable"] if durable else []))
-            acked, refused, other = [], 0, 0
-            for n in range(1000):  # 4 MiB / 1.5 KB and 400 inodes: full well before 1,000
-                try:
-                    code, qid = send_one(srv.port, n, timeout=10)
-                except (OSError, smtplib.SMTPException):
-                    other += 1
-                    continue
-                if code == 250:
-                    acked.append(qid)
-                elif code in (451, 452, 552):
-                    refused += 1
-                else:
-                    other += 1
-                if refused >= 20:
-                    break
-            alive = srv.proc.poll() is None
-            rc = srv.stop()
-            lines = journal(sub)
-            stored = os.listdir(os.path.join(sub, "new"))
-            lost = [q for q in acked if q not in lines or not any(s.startswith(q + ".") for s in stored)]
-            err = open(srv.stderr_path, errors="replace").read()
-            print("%s: %d stored with 250, %d refused (451/452), %d other; server up while full: %s; "
-                  "exit %s; lost %d; stderr mentions it: %s" % (
-                      "durable" if durable else "plain", len(acked), refused, other, alive, rc, len(lost),
-                      "No space" in err or "store" in err), flush=True)
-            if not alive:
-                fail("phase 3: the server died on a full disk")
-            if lost:
-                fail("phase 3: %d messages got 250 but are not whole on disk" % len(lost))
-            if refused == 0:
-                fail("phase 3: the disk never filled up (no 451)")
-            shutil.rmtree(sub, ignore_errors=True)
-    finally:
-        subprocess.run(["umount", mnt], check=False)
+    print("== phase 3: disk full, by space (a 1 MiB tmpfs) and by inodes (400 inodes)", flush=True)
+    for label, opts in (("space", "size=1m,nr_inodes=100000"), ("inodes", "size=64m,nr_inodes=400")):
+        mnt = os.path.join(work, "small-" + label)
+        os.makedirs(mnt)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", mnt], capture_output=True, text=True)
+        if r.returncode != 0:
+            print("skipped: cannot mount a tmpfs here (%s)" % (r.stderr.strip() or r.returncode), flush=True)
+            return
+        try:
+            for durable in (False, True):
+                disk_full_once(a, work, mnt, label, durable)
+        finally:
+            subprocess.run(["umount", mnt], check=False)
+
+
+def disk_full_once(a, work, mnt, label, durable):
+    sub = os.path.join(mnt, "d" if durable else "n")
+    d = os.path.join(work, "p3-%s-%d" % (label, durable))
+    os.makedirs(d)
+    srv = Server(a.smtpkit, d, ["--maildir", sub, "--no-check"] + (["--durable"] if durable else []))
+    acked, refused, other = [], 0, 0
+    for n in range(1000):  # full well before 1,000 messages either way
+        try:
+            code, qid = send_one(srv.port, n, timeout=10)
+        except (OSError, smtplib.SMTPException):
+            other += 1
+            continue
+        if code == 250:
+            acked.append(qid)
+        elif code in (451, 452, 552):
+            refused += 1
+        else:
+            other += 1
+        if refused >= 20:
+            break
+    alive = srv.proc.poll() is None
+    rc = srv.stop()
+    lines = journal(sub)
+    stored = os.listdir(os.path.join(sub, "new"))
+    lost = [q for q in acked if q not in lines or not any(s.startswith(q + ".") for s in stored)]
+    unlisted = [s for s in stored if not any(s.startswith(i + ".") for i in lines)]
+    err = open(srv.stderr_path, errors="replace").read()
+    print("full by %s, %s: %d stored with 250, %d refused (451/452), %d other; server up while full: %s; "
+          "exit %s; lost %d; in new/ without a line %d; stderr says why: %s" % (
+              label, "durable" if durable else "plain", len(acked), refused, other, alive, rc, len(lost),
+              len(unlisted), "No space" in err), flush=True)
+    if not alive:
+        fail("phase 3: the server died on a full disk")
+    if lost or unlisted:
+        fail("phase 3: %d messages got 250 but are not whole on disk, %d without a line" % (len(lost), len(unlisted)))
+    if refused == 0:
+        fail("phase 3: the disk never filled up (no 451)")
+    shutil.rmtree(sub, ignore_errors=True)
 
 
 def main():
