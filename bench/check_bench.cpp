@@ -46,7 +46,8 @@ std::string slurp(const fs::path& p) {
 }
 
 std::string replace_all(std::string s, std::string_view from, std::string_view to) {
-  for (std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) s.replace(pos, from.size(), to);
+  for (std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
+    s.replace(pos, from.size(), to);
   return s;
 }
 
@@ -107,7 +108,8 @@ const corpus& sessions() {
 
 void report(benchmark::State& state, const corpus& c) {
   const double n = static_cast<double>(state.iterations());
-  state.counters["sessions/s"] = benchmark::Counter(n * static_cast<double>(c.parsed.size()), benchmark::Counter::kIsRate);
+  state.counters["sessions/s"] =
+      benchmark::Counter(n * static_cast<double>(c.parsed.size()), benchmark::Counter::kIsRate);
   state.counters["MB/s"] = benchmark::Counter(n * static_cast<double>(c.octets) / 1e6, benchmark::Counter::kIsRate);
   state.counters["sessions"] = static_cast<double>(c.parsed.size());
   state.counters["MB"] = static_cast<double>(c.octets) / 1e6;

@@ -49,26 +49,54 @@ class gen {
   std::size_t below(std::size_t n) { return static_cast<std::size_t>(r_() % n); }
   bool chance(unsigned percent) { return below(100) < percent; }
   template <std::size_t N>
-  std::string_view pick(const std::array<std::string_view, N>& a) { return a[below(N)]; }
+  std::string_view pick(const std::array<std::string_view, N>& a) {
+    return a[below(N)];
+  }
 
  private:
   std::mt19937_64 r_;  // std::mt19937_64 output is fixed by the standard
 };
 
-constexpr std::array<std::string_view, 20> local_parts{
-    "alice", "bob.smith", "carol_jones", "dave+newsletters", "e.f.garcia", "info", "no-reply", "support",
-    "sales.team.emea", "user1234", "j", "m.o'brien", "first.last", "billing-notifications", "hr", "x.y.z",
-    "ops-alerts", "marketing", "postmaster", "bounce-4f1c9e2a"};
+constexpr std::array<std::string_view, 20> local_parts{"alice",
+                                                       "bob.smith",
+                                                       "carol_jones",
+                                                       "dave+newsletters",
+                                                       "e.f.garcia",
+                                                       "info",
+                                                       "no-reply",
+                                                       "support",
+                                                       "sales.team.emea",
+                                                       "user1234",
+                                                       "j",
+                                                       "m.o'brien",
+                                                       "first.last",
+                                                       "billing-notifications",
+                                                       "hr",
+                                                       "x.y.z",
+                                                       "ops-alerts",
+                                                       "marketing",
+                                                       "postmaster",
+                                                       "bounce-4f1c9e2a"};
 
-constexpr std::array<std::string_view, 16> domains{
-    "example.com", "mail.example.org", "mx1.eu.example.net", "lists.example.co.uk", "corp.example",
-    "a.example", "sub-domain.example-mail.com", "xn--bcher-kva.example", "students.cs.university.example.edu",
-    "example.net", "smtp-out.k8s.internal.example", "news.example.org", "relay2.example.com", "e.example",
-    "mail-eu-west-1.service.example.io", "example.test"};
+constexpr std::array<std::string_view, 16> domains{"example.com",
+                                                   "mail.example.org",
+                                                   "mx1.eu.example.net",
+                                                   "lists.example.co.uk",
+                                                   "corp.example",
+                                                   "a.example",
+                                                   "sub-domain.example-mail.com",
+                                                   "xn--bcher-kva.example",
+                                                   "students.cs.university.example.edu",
+                                                   "example.net",
+                                                   "smtp-out.k8s.internal.example",
+                                                   "news.example.org",
+                                                   "relay2.example.com",
+                                                   "e.example",
+                                                   "mail-eu-west-1.service.example.io",
+                                                   "example.test"};
 
-constexpr std::array<std::string_view, 12> words{
-    "the", "message", "delivery", "server", "account", "please", "review", "attached", "quarterly",
-    "report", "meeting", "tomorrow"};
+constexpr std::array<std::string_view, 12> words{"the",    "message",  "delivery",  "server", "account", "please",
+                                                 "review", "attached", "quarterly", "report", "meeting", "tomorrow"};
 
 std::string mailbox_text(gen& g) {
   std::string m;
@@ -125,7 +153,10 @@ std::string random_octets(gen& g, std::size_t n) {
 std::string build_command_stream(std::size_t target) {
   gen g(1);
   std::string out;
-  auto line = [&](const std::string& s) { out += s; out += "\r\n"; };
+  auto line = [&](const std::string& s) {
+    out += s;
+    out += "\r\n";
+  };
   while (out.size() < target) {
     const bool esmtp = g.chance(92);
     const std::string host = client_host(g);
@@ -190,7 +221,10 @@ std::string ehlo_response(gen& g, bool last_crlf);
 std::string build_reply_stream(std::size_t target) {
   gen g(2);
   std::string out;
-  auto line = [&](const std::string& s) { out += s; out += "\r\n"; };
+  auto line = [&](const std::string& s) {
+    out += s;
+    out += "\r\n";
+  };
   while (out.size() < target) {
     const std::string server = "mx" + std::to_string(1 + g.below(9)) + "." + std::string(g.pick(domains));
     line("220 " + server + " ESMTP ready");
@@ -203,7 +237,8 @@ std::string build_reply_stream(std::size_t target) {
         if (g.chance(85)) {
           line("250 2.1.5 Ok");
         } else if (g.chance(50)) {
-          line("550 5.1.1 <" + mailbox_text(g) + ">: Recipient address rejected: User unknown in virtual mailbox table");
+          line("550 5.1.1 <" + mailbox_text(g) +
+               ">: Recipient address rejected: User unknown in virtual mailbox table");
         } else {
           line("450-4.7.1 <" + mailbox_text(g) + ">: Recipient address rejected: Greylisted");
           line("450-4.7.1 for 300 seconds, see https://greylisting.example.org/why");
@@ -223,16 +258,29 @@ std::string ehlo_response(gen& g, bool last_crlf) {
   std::vector<std::string> lines;
   switch (g.below(4)) {
     case 0:  // Postfix style
-      lines = {server, "PIPELINING", "SIZE 52428800", "VRFY", "ETRN", "STARTTLS", "AUTH PLAIN LOGIN",
-               "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"};
+      lines = {server,     "PIPELINING", "SIZE 52428800",    "VRFY",
+               "ETRN",     "STARTTLS",   "AUTH PLAIN LOGIN", "ENHANCEDSTATUSCODES",
+               "8BITMIME", "DSN",        "SMTPUTF8",         "CHUNKING"};
       break;
     case 1:  // Exim style
-      lines = {server + " Hello client.example.net [198.51.100.7]", "SIZE 52428800", "8BITMIME", "PIPELINING",
-               "AUTH PLAIN LOGIN CRAM-MD5", "CHUNKING", "PRDR", "HELP"};
+      lines = {server + " Hello client.example.net [198.51.100.7]",
+               "SIZE 52428800",
+               "8BITMIME",
+               "PIPELINING",
+               "AUTH PLAIN LOGIN CRAM-MD5",
+               "CHUNKING",
+               "PRDR",
+               "HELP"};
       break;
     case 2:  // a large provider
-      lines = {server + " at your service, [198.51.100.7]", "SIZE 157286400", "8BITMIME", "STARTTLS",
-               "ENHANCEDSTATUSCODES", "PIPELINING", "CHUNKING", "SMTPUTF8"};
+      lines = {server + " at your service, [198.51.100.7]",
+               "SIZE 157286400",
+               "8BITMIME",
+               "STARTTLS",
+               "ENHANCEDSTATUSCODES",
+               "PIPELINING",
+               "CHUNKING",
+               "SMTPUTF8"};
       break;
     default:  // a minimal relay
       lines = {server, "8BITMIME", "SIZE", "DSN", "REQUIRETLS", "MT-PRIORITY MIXER", "DELIVERBY 240"};
@@ -251,7 +299,7 @@ std::string ehlo_response(gen& g, bool last_crlf) {
 // "."), some UTF-8, base64 attachments in 76-octet lines, and the
 // terminating "." line.
 struct data_body {
-  std::string wire;          // what the client sends, ".\r\n" included
+  std::string wire;           // what the client sends, ".\r\n" included
   std::uint64_t content = 0;  // octets left after dot-unstuffing
   std::size_t lines = 0;
 };
@@ -272,8 +320,10 @@ data_body build_data_body(std::size_t target) {
          std::to_string(g.below(255)) + "])\r\n\tby mx.example.com (Postfix) with ESMTPS id 4F3A21C0B" +
          std::to_string(hop) + "\r\n\tfor <alice@example.com>; Tue, 4 Jun 2024 09:1" + std::to_string(hop) +
          ":02 +0200 (CEST)");
-  line("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.net; s=2024;\r\n\th=from:to:subject:date:"
-       "message-id; bh=" + base64(random_octets(g, 32)) + ";\r\n\tb=" + base64(random_octets(g, 48)));
+  line(
+      "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.net; s=2024;\r\n\th=from:to:subject:date:"
+      "message-id; bh=" +
+      base64(random_octets(g, 32)) + ";\r\n\tb=" + base64(random_octets(g, 48)));
   line("From: \"Bob Smith\" <bob.smith@example.net>");
   line("To: Alice <alice@example.com>, carol_jones@mail.example.org");
   line("Subject: =?UTF-8?Q?Quarterly_report_=E2=80=94_draft?=");
@@ -336,13 +386,11 @@ path_set build_paths(std::size_t count) {
     switch (g.below(20)) {
       case 0: texts.emplace_back("<>", smtpkit::path_kind::reverse); break;
       case 1: texts.emplace_back("<Postmaster>", forward); break;
-      case 2:
-        texts.emplace_back("<@relay1.example.org,@relay2.example.net:" + mailbox_text(g) + ">", forward);
-        break;
+      case 2: texts.emplace_back("<@relay1.example.org,@relay2.example.net:" + mailbox_text(g) + ">", forward); break;
       case 3:
-        texts.emplace_back("<" + std::string(g.pick(local_parts)) + "@[IPv6:2001:db8::" + std::to_string(g.below(9999)) +
-                               "]>",
-                           forward);
+        texts.emplace_back(
+            "<" + std::string(g.pick(local_parts)) + "@[IPv6:2001:db8::" + std::to_string(g.below(9999)) + "]>",
+            forward);
         break;
       default: texts.emplace_back("<" + mailbox_text(g) + ">", forward); break;
     }
@@ -740,7 +788,8 @@ class summary_reporter : public benchmark::BenchmarkReporter {
     for (const auto& [name, s] : samples_) reps = std::max(reps, s.runs);
     os << "\nSummary: median of " << reps << " run(s); MB/s = 10^6 bytes/s\n";
     os << "  " << std::left << std::setw(28) << "benchmark" << std::right << std::setw(12) << "MB/s" << std::setw(16)
-       << "items/s" << "\n";
+       << "items/s"
+       << "\n";
     for (const char* name : order_) {
       auto it = samples_.find(name);
       if (it == samples_.end()) continue;
@@ -791,10 +840,9 @@ class summary_reporter : public benchmark::BenchmarkReporter {
   }
 
   static constexpr std::array<const char*, 12> order_{
-      "BM_command_stream",       "BM_command_stream_next", "BM_command_stream_general",
-      "BM_command_framing",      "BM_command_framing_next", "BM_command_stream_memchr",
-      "BM_reply_stream",         "BM_ehlo_reply",           "BM_parse_path",
-      "BM_parse_mailbox",        "BM_data_decoder",         "BM_data_memchr"};
+      "BM_command_stream",       "BM_command_stream_next",   "BM_command_stream_general", "BM_command_framing",
+      "BM_command_framing_next", "BM_command_stream_memchr", "BM_reply_stream",           "BM_ehlo_reply",
+      "BM_parse_path",           "BM_parse_mailbox",         "BM_data_decoder",           "BM_data_memchr"};
   benchmark::BenchmarkReporter* display_;
   std::map<std::string, samples> samples_;
 };
@@ -806,7 +854,8 @@ int main(int argc, char** argv) {
   // CSV output stays machine-readable.
   bool console = true;
   for (int i = 1; i < argc; ++i)
-    if (std::string_view(argv[i]).starts_with("--benchmark_format=") && std::string_view(argv[i]) != "--benchmark_format=console")
+    if (std::string_view(argv[i]).starts_with("--benchmark_format=") &&
+        std::string_view(argv[i]) != "--benchmark_format=console")
       console = false;
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -161,8 +161,8 @@ void add_parse(CLI::App& app, runner& run) {
       "Output: one JSON object per record: input, ok, rule, offset, reason, rfc, fields (docs/cli.md).\n"
       "Exit: 0 every record parsed, 1 some record rejected, 2 usage error.");
   sub->add_option("--as", args->as, "Grammar entry point")
-      ->check(CLI::IsMember({"command", "reply", "greeting", "ehlo-reply", "path", "reverse-path", "mailbox", "domain",
-                             "host"}))
+      ->check(CLI::IsMember(
+          {"command", "reply", "greeting", "ehlo-reply", "path", "reverse-path", "mailbox", "domain", "host"}))
       ->capture_default_str();
   sub->add_option("file", args->file, "Input file ('-' or none: standard input)");
   sub->add_flag("--smtputf8", args->smtputf8, "SMTPUTF8 in force (RFC 6531): UTF-8 in paths and values");

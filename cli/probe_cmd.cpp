@@ -48,7 +48,8 @@ struct probe_args {
 // The built-in suite: next to the sources in a build tree, or installed.
 std::string builtin_suite() {
   namespace fs = std::filesystem;
-  for (const std::string& d : {std::string(SMTPKIT_SOURCE_DIR) + "/conformance/server", std::string(SMTPKIT_DATA_DIR) + "/server"}) {
+  for (const std::string& d :
+       {std::string(SMTPKIT_SOURCE_DIR) + "/conformance/server", std::string(SMTPKIT_DATA_DIR) + "/server"}) {
     std::error_code ec;
     if (!fs::is_directory(d, ec)) continue;
     // Reports name scenario files: relative to here when they are below it.
@@ -122,7 +123,8 @@ int run_probe(probe_args& a) {
   if (a.list) {
     for (const auto& sc : su.scenarios)
       if (mock::selected(sc, o.only))
-        std::cout << sc.s.meta.group << "\t" << sc.s.meta.id << "\t" << to_string(sc.level) << "\t" << sc.s.meta.title << "\n";
+        std::cout << sc.s.meta.group << "\t" << sc.s.meta.id << "\t" << to_string(sc.level) << "\t" << sc.s.meta.title
+                  << "\n";
     return exit_ok;
   }
   if (a.progress)
@@ -163,9 +165,11 @@ void add_probe(CLI::App& app, runner& run) {
       "the report. Exit: 0 no failure at or above --fail-on, 1 failures or errors, 2 usage error,\n"
       "a suite that does not load, or a target that cannot be reached.");
   sub->add_option("target", a->target, "Server HOST:PORT");
-  sub->add_option("--suite", a->suites, "Another folder (or file) of scenario scripts (repeatable)")->allow_extra_args(false);
+  sub->add_option("--suite", a->suites, "Another folder (or file) of scenario scripts (repeatable)")
+      ->allow_extra_args(false);
   sub->add_flag("--no-builtin", a->no_builtin, "Run only the --suite scenarios, not conformance/server/");
-  sub->add_option("--only", a->only, "Only this group or scenario ID, or an ID prefix like security.smuggling (repeatable)")
+  sub->add_option("--only", a->only,
+                  "Only this group or scenario ID, or an ID prefix like security.smuggling (repeatable)")
       ->allow_extra_args(false);
   sub->add_flag("--starttls", a->starttls, "STARTTLS before each scenario (scenarios run inside TLS)");
   sub->add_flag("--tls", a->tls, "TLS from the first octet (implicit TLS, RFC 8314)");

@@ -31,7 +31,8 @@ int run_record(record_args& a) {
     return exit_usage;
   }
   if (cfg.tls_passthrough && (!cfg.tls_cert.empty() || !cfg.tls_key.empty())) {
-    std::cerr << "smtpkit record: --tls-passthrough does not terminate TLS; --tls-cert/--tls-key make no sense with it\n";
+    std::cerr
+        << "smtpkit record: --tls-passthrough does not terminate TLS; --tls-cert/--tls-key make no sense with it\n";
     return exit_usage;
   }
   cfg.timing_min = std::chrono::milliseconds(a.timing_min_ms);
@@ -64,11 +65,13 @@ void add_record(CLI::App& app, runner& run) {
   sub->add_option("--listen", a->listen, "HOST:PORT to listen on (port 0: any free port)")->required();
   sub->add_option("--upstream", a->upstream, "HOST:PORT of the server to record")->required();
   sub->add_option("--out", c.out_dir, "Folder for the transcripts (created if missing)")->required();
-  sub->add_flag("--tls", c.implicit_tls, "Implicit TLS on both legs (RFC 8314): the client and the server speak TLS at once");
+  sub->add_flag("--tls", c.implicit_tls,
+                "Implicit TLS on both legs (RFC 8314): the client and the server speak TLS at once");
   sub->add_option("--tls-cert", c.tls_cert, "PEM certificate shown to the client in TLS (default: self-signed)");
   sub->add_option("--tls-key", c.tls_key, "PEM private key for --tls-cert");
   sub->add_option("--hostname", c.hostname, "Name in the self-signed certificate")->capture_default_str();
-  sub->add_flag("--tls-passthrough", c.tls_passthrough, "Relay TLS without terminating it (its content is not recorded)");
+  sub->add_flag("--tls-passthrough", c.tls_passthrough,
+                "Relay TLS without terminating it (its content is not recorded)");
   sub->add_flag("--upstream-verify", c.upstream_verify, "Verify the server's certificate and name (system CAs)");
   sub->add_flag("--timing", c.timing, "Write @pause records for the gaps between octets");
   sub->add_flag("--generalize", c.generalize,

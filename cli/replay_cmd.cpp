@@ -107,7 +107,8 @@ void add_replay(CLI::App& app, runner& run) {
   sub->add_option("--save", a->save, "Write the live dialogue to FILE (findings then name its lines)");
   add_report_flags(sub, a->report);
   sub->callback([a, &run] {
-    if (a->target.empty() && a->exec.empty()) throw CLI::ValidationError("--target", "give --target HOST:PORT or --exec COMMAND");
+    if (a->target.empty() && a->exec.empty())
+      throw CLI::ValidationError("--target", "give --target HOST:PORT or --exec COMMAND");
     run = [a] { return run_replay(*a); };
   });
 }

@@ -25,13 +25,15 @@ void add_report_flags(CLI::App* sub, report_flags& f) {
 }
 
 void add_policy_flags(CLI::App* sub, policy_flags& f) {
-  sub->add_option("--ignore", f.ignore, "Waive a rule or scenario: its findings are shown, marked waived, never fail "
-                                        "(an id or a glob such as client.domain.*; repeatable)")
+  sub->add_option("--ignore", f.ignore,
+                  "Waive a rule or scenario: its findings are shown, marked waived, never fail "
+                  "(an id or a glob such as client.domain.*; repeatable)")
       ->allow_extra_args(false);
   sub->add_option("--level", f.levels, "Count a rule at another level: RULE=must|should|may|advice (repeatable)")
       ->allow_extra_args(false);
-  sub->add_option("--config", f.config, "Waivers and levels from this file (default: the nearest .smtpkit.yaml "
-                                        "in the working directory or above)");
+  sub->add_option("--config", f.config,
+                  "Waivers and levels from this file (default: the nearest .smtpkit.yaml "
+                  "in the working directory or above)");
   sub->add_flag("--no-config", f.no_config, "Read no .smtpkit.yaml");
 }
 

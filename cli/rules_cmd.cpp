@@ -68,20 +68,24 @@ int run_rules(const rules_args& a) {
               << "Levels are the RFC's own keyword for the requirement. A breach of the ABNF is MUST;\n"
               << "the size limits of RFC 5321 §4.5.3.1 (\"SHOULD be avoided\") are SHOULD; ADVICE marks what a\n"
               << "dialogue alone cannot judge and is never counted by `--fail-on`.\n"
-              << "EHLO keywords are checked against the IANA registry as of " << conformance::iana_registry_date << ".\n"
+              << "EHLO keywords are checked against the IANA registry as of " << conformance::iana_registry_date
+              << ".\n"
               << "How levels are assigned and how domains and EHLO keywords are judged: docs/reports.md.\n";
-    for (auto fam : {conformance::rule_family::protocol, conformance::rule_family::grammar, conformance::rule_family::data}) {
+    for (auto fam :
+         {conformance::rule_family::protocol, conformance::rule_family::grammar, conformance::rule_family::data}) {
       bool header = false;
       for (const auto* r : rules) {
         if (r->family != fam) continue;
         if (!header) {
-          std::cout << "\n## " << (fam == conformance::rule_family::protocol ? "Protocol rules"
-                                   : fam == conformance::rule_family::grammar ? "Grammar rules"
-                                                                               : "Mail data rules")
+          std::cout << "\n## "
+                    << (fam == conformance::rule_family::protocol  ? "Protocol rules"
+                        : fam == conformance::rule_family::grammar ? "Grammar rules"
+                                                                   : "Mail data rules")
                     << "\n\n| id | side | level | RFC | rule |\n|---|---|---|---|---|\n";
           header = true;
         }
-        fmt::print("| `{}` | {} | {} | {} | {} |\n", r->id, to_string(r->binds), to_string(r->lvl), r->rfc, md_cell(r->text));
+        fmt::print("| `{}` | {} | {} | {} | {} |\n", r->id, to_string(r->binds), to_string(r->lvl), r->rfc,
+                   md_cell(r->text));
       }
     }
     // The grounds: the sentence each rule rests on, so a finding can be

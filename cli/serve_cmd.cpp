@@ -29,7 +29,8 @@ struct serve_args {
 
 int run_serve(serve_args& a) {
   auto& cfg = a.cfg;
-  for (const auto& [flag, list, tls] : {std::tuple{"--listen", &a.listen, false}, std::tuple{"--tls-listen", &a.tls_listen, true}})
+  for (const auto& [flag, list, tls] :
+       {std::tuple{"--listen", &a.listen, false}, std::tuple{"--tls-listen", &a.tls_listen, true}})
     for (const auto& l : *list) {
       mock::listen_spec spec;
       std::string why;
@@ -94,7 +95,8 @@ int run_serve(serve_args& a) {
     scripts.push_back(std::move(s));
   }
   try {
-    mock::server srv(cfg, scripts.empty() ? mock::server::behaviour_factory{} : mock::script_factory(std::move(scripts)));
+    mock::server srv(cfg,
+                     scripts.empty() ? mock::server::behaviour_factory{} : mock::script_factory(std::move(scripts)));
     return srv.run();
   } catch (const mock::setup_error& e) {
     std::cerr << "smtpkit serve: " << e.what() << "\n";
@@ -149,9 +151,11 @@ void add_serve(CLI::App& app, runner& run) {
                           "binarymime", "starttls", "auth"}) {
     std::string name = std::string("--no-") + ext;
     std::string e = ext;
-    sub->add_flag_callback(name, [a, e] { a->no_ext.push_back(e); }, "Do not offer " + e);
+    sub->add_flag_callback(
+        name, [a, e] { a->no_ext.push_back(e); }, "Do not offer " + e);
   }
-  sub->add_option("--max-size", c.max_size, "Largest message accepted, advertised as SIZE (octets)")->capture_default_str();
+  sub->add_option("--max-size", c.max_size, "Largest message accepted, advertised as SIZE (octets)")
+      ->capture_default_str();
   sub->add_option("--max-recipients", c.max_recipients, "Recipients per message (452 beyond)")->capture_default_str();
   sub->add_option("--max-sessions", c.max_sessions, "Sessions at once (421 beyond)")->capture_default_str();
   sub->add_option("--max-line", c.max_line, "Longest command line accepted (500 beyond)")->capture_default_str();
@@ -168,7 +172,8 @@ void add_serve(CLI::App& app, runner& run) {
       ->capture_default_str();
   sub->add_option("--shutdown-grace", a->grace, "Seconds a message in progress (DATA or BDAT) gets on SIGTERM")
       ->capture_default_str();
-  sub->add_flag("--lenient-bare-lf", c.lenient_bare_lf, "Take a bare LF as the end of a command line (like many servers)");
+  sub->add_flag("--lenient-bare-lf", c.lenient_bare_lf,
+                "Take a bare LF as the end of a command line (like many servers)");
   sub->add_option("--fail-on", a->fail_on, "Exit 1 when a client broke a rule at this level")
       ->check(CLI::IsMember({"must", "should"}));
   sub->add_flag("--no-check", a->no_check, "Do not run the conformance engine on clients");

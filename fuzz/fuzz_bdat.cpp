@@ -74,8 +74,7 @@ class client_stream {
   void add_chunk(std::size_t n) {
     if (!events_.empty() && events_.back().what == kind::chunk && events_.back().at + events_.back().size == here_)
       events_.back().size += n;
-    else
-      events_.push_back({kind::chunk, here_, n, {}, errc::ok});
+    else events_.push_back({kind::chunk, here_, n, {}, errc::ok});
   }
   void add_message(std::string_view bytes) {
     if (events_.empty() || events_.back().what != kind::message) events_.push_back({kind::message, 0, 0, {}, errc::ok});

@@ -98,13 +98,9 @@ void check_accepted(const command& c, std::string_view in, parse_options opts) {
       break;
     }
     case verb::mail:
-    case verb::rcpt:
-      check_mail_rcpt(c, opts);
-      break;
+    case verb::rcpt: check_mail_rcpt(c, opts); break;
     case verb::vrfy:
-    case verb::expn:
-      SMTPKIT_FUZZ_CHECK(!c.text.empty());
-      break;
+    case verb::expn: SMTPKIT_FUZZ_CHECK(!c.text.empty()); break;
     case verb::auth:
       SMTPKIT_FUZZ_CHECK(!c.mechanism.empty() && c.mechanism.size() <= 20);
       if (c.has_initial_response) SMTPKIT_FUZZ_CHECK(c.initial_response == "=" || is_base64(c.initial_response));
@@ -116,8 +112,7 @@ void check_accepted(const command& c, std::string_view in, parse_options opts) {
       SMTPKIT_FUZZ_CHECK(again.ok() && again.cmd.chunk_size == c.chunk_size && again.cmd.last == c.last);
       break;
     }
-    default:
-      break;
+    default: break;
   }
 }
 

@@ -35,17 +35,33 @@ namespace {
 using namespace smtpkit;
 
 enum class entry : std::uint8_t {
-  command, reverse_path, forward_path, mailbox, domain, host, address_literal, mail_params, rcpt_params,
-  reply, reply_line, greeting, ehlo, enhanced, auth_response, xtext, base64,
+  command,
+  reverse_path,
+  forward_path,
+  mailbox,
+  domain,
+  host,
+  address_literal,
+  mail_params,
+  rcpt_params,
+  reply,
+  reply_line,
+  greeting,
+  ehlo,
+  enhanced,
+  auth_response,
+  xtext,
+  base64,
   count_
 };
 constexpr unsigned entry_count = static_cast<unsigned>(entry::count_);
 
 bool has_utf8_mode(entry e) { return e <= entry::rcpt_params; }
 
-const char* const entry_names[] = {"command", "reverse-path", "forward-path", "mailbox", "domain", "host",
-                                   "address-literal", "mail-params", "rcpt-params", "reply", "reply-line",
-                                   "greeting", "ehlo", "enhanced", "auth-response", "xtext", "base64"};
+const char* const entry_names[] = {"command",    "reverse-path",    "forward-path", "mailbox",     "domain",
+                                   "host",       "address-literal", "mail-params",  "rcpt-params", "reply",
+                                   "reply-line", "greeting",        "ehlo",         "enhanced",    "auth-response",
+                                   "xtext",      "base64"};
 
 // Only on the way to a trap: say what disagreed, so a crash file explains
 // itself (the input is printed with C escapes).
@@ -130,12 +146,9 @@ bool explained_reject(entry e, std::string_view in, diagnostic d, abnf::matcher&
     // Host errors, also as the greeting and EHLO response report them.
     case errc::domain_too_long:
     case errc::domain_label_too_long:
-    case errc::ipv6_literal:
-      return host_difference(in, o, m);
-    case errc::greeting_domain:
-      return e == entry::greeting && host_difference(in, o, m);
-    case errc::ehlo_domain:
-      return e == entry::ehlo && host_difference(in, o, m);
+    case errc::ipv6_literal: return host_difference(in, o, m);
+    case errc::greeting_domain: return e == entry::greeting && host_difference(in, o, m);
+    case errc::ehlo_domain: return e == entry::ehlo && host_difference(in, o, m);
     // Uniqueness: RFC 5321 §4.1.1.11 / RFC 1870 §6 / RFC 6710 §4.1 prose.
     case errc::param_duplicate: {
       std::string_view kw = in.substr(o);
@@ -205,8 +218,7 @@ bool explained_reject(entry e, std::string_view in, diagnostic d, abnf::matcher&
       const std::size_t line = start == std::string_view::npos ? 0 : start + 2;
       return iequal(in.substr(line + 4, 5), "SIZE ");
     }
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -218,13 +230,20 @@ std::string with_crlf(std::string_view in) {
 
 bool value_class(errc c) {
   switch (c) {
-    case errc::param_duplicate: case errc::param_unknown: case errc::param_misplaced:
-    case errc::param_value_missing: case errc::param_value_unexpected: case errc::param_size:
-    case errc::param_body: case errc::param_ret: case errc::param_envid: case errc::param_notify:
-    case errc::param_orcpt: case errc::param_auth: case errc::param_mt_priority:
-      return true;
-    default:
-      return false;
+    case errc::param_duplicate:
+    case errc::param_unknown:
+    case errc::param_misplaced:
+    case errc::param_value_missing:
+    case errc::param_value_unexpected:
+    case errc::param_size:
+    case errc::param_body:
+    case errc::param_ret:
+    case errc::param_envid:
+    case errc::param_notify:
+    case errc::param_orcpt:
+    case errc::param_auth:
+    case errc::param_mt_priority: return true;
+    default: return false;
   }
 }
 
@@ -333,8 +352,7 @@ void compare(entry e, std::string_view in, bool utf8) {
       d.code = is_base64(in) ? errc::ok : errc::param_syntax;
       ref_ok = ref("base64");
       break;
-    case entry::count_:
-      return;
+    case entry::count_: return;
   }
   const bool flag_only = e == entry::xtext || e == entry::base64;  // a bool, not a diagnostic
   if (!d.ok() && !flag_only) check_diagnostic(d);

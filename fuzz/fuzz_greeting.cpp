@@ -45,6 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   SMTPKIT_FUZZ_CHECK(again.ok() && again.value.kind == h.kind);
   std::string_view first = rep.value.first_text;
   std::string_view rest = first.substr(h.text.size());
-  SMTPKIT_FUZZ_CHECK(rest.empty() || (rest[0] == ' ' && (rest.size() > 1 || opts.allows(lenient::trailing_whitespace))));
+  SMTPKIT_FUZZ_CHECK(rest.empty() ||
+                     (rest[0] == ' ' && (rest.size() > 1 || opts.allows(lenient::trailing_whitespace))));
   return 0;
 }

@@ -81,12 +81,8 @@ void check(const line_result& r, std::string_view b, std::size_t limit) {
       SMTPKIT_FUZZ_CHECK(r.line.size() <= limit && r.line.size() + 1 >= limit);
       SMTPKIT_FUZZ_CHECK(r.diag.code == errc::line_too_long);
       break;
-    case line_status::overflow_end:
-      SMTPKIT_FUZZ_CHECK(r.length >= limit && r.diag.code == errc::line_too_long);
-      break;
-    case line_status::need_more:
-      SMTPKIT_FUZZ_CHECK(r.line.empty());
-      break;
+    case line_status::overflow_end: SMTPKIT_FUZZ_CHECK(r.length >= limit && r.diag.code == errc::line_too_long); break;
+    case line_status::need_more: SMTPKIT_FUZZ_CHECK(r.line.empty()); break;
   }
 }
 

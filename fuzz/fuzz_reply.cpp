@@ -27,8 +27,8 @@ void check_enhanced(std::string_view text) {
   SMTPKIT_FUZZ_CHECK(inside(e.value.code, text));
   if (!e.ok() || !e.value.present) return;
   SMTPKIT_FUZZ_CHECK(e.value.code.data() == text.data());
-  std::string printed = std::to_string(e.value.cls) + "." + std::to_string(e.value.subject) + "." +
-                        std::to_string(e.value.detail);
+  std::string printed =
+      std::to_string(e.value.cls) + "." + std::to_string(e.value.subject) + "." + std::to_string(e.value.detail);
   SMTPKIT_FUZZ_CHECK(printed == e.value.code);
   SMTPKIT_FUZZ_CHECK(e.value.cls == 2 || e.value.cls == 4 || e.value.cls == 5);
 }

@@ -64,8 +64,8 @@ class replay {
     lines_.emplace_back(r.line);
     all_crlf_ = all_crlf_ && r.ending == line_ending::crlf && r.diag.ok();
     if (!s.diag.ok() && first_ == errc::ok) first_ = s.diag.code;
-    events_.push_back({line_status::line, r.ending, std::string(r.line), r.diag.code, s.diag.code, s.complete,
-                       asm_.code()});
+    events_.push_back(
+        {line_status::line, r.ending, std::string(r.line), r.diag.code, s.diag.code, s.complete, asm_.code()});
     if (!s.complete) {
       SMTPKIT_FUZZ_CHECK(asm_.in_progress() && asm_.lines() == lines_.size());
       return;

@@ -138,8 +138,9 @@ void engine::impl::server_line(const line_result& r, std::uint64_t at) {
       rk::server_line_too_long, r.line.size() + 2 > 512, side::server, at,
       [&] { return "reply line of " + std::to_string(r.line.size() + 2) + " octets (limit 512, §4.5.3.1.5)"; }, ex);
   if (r.diag && (r.diag.code == errc::nul_byte || r.diag.code == errc::control_char))
-    verdicts.check(grammar_rule(side::server, r.diag.code), true, side::server, at + r.diag.offset,
-                   [&] { return std::string(r.diag.why()); }, ex);
+    verdicts.check(
+        grammar_rule(side::server, r.diag.code), true, side::server, at + r.diag.offset,
+        [&] { return std::string(r.diag.why()); }, ex);
   if (!server.assembler.in_progress()) {
     server.reply_offset = at;
     server.reply_texts.clear();
@@ -158,12 +159,14 @@ void engine::impl::server_line(const line_result& r, std::uint64_t at) {
   if (step.diag) server.reply_bad = true;
   if (step.diag && !same_octet) {
     errc e = step.diag.code;
-    if (e == errc::reply_line_ending) e = r.ending == line_ending::lf ? errc::bare_lf : r.ending == line_ending::cr ? errc::bare_cr : e;
+    if (e == errc::reply_line_ending)
+      e = r.ending == line_ending::lf ? errc::bare_lf : r.ending == line_ending::cr ? errc::bare_cr : e;
     // A bare CR or LF is an octet of the line; a missing line end (the
     // last line before a close) has none, so the finding names the line.
     const std::uint64_t where = e == errc::reply_line_ending ? at : at + step.diag.offset;
-    verdicts.check(grammar_rule(side::server, e), true, side::server, where,
-                   [&] { return std::string(rule_id(e)) + ": " + std::string(reason(e)); }, ex);
+    verdicts.check(
+        grammar_rule(side::server, e), true, side::server, where,
+        [&] { return std::string(rule_id(e)) + ": " + std::string(reason(e)); }, ex);
   }
   if (!server.reply_text.empty()) server.reply_text += "\r\n";
   server.reply_text.append(r.line);

@@ -99,7 +99,7 @@ struct pending {
   bool auth_cancel = false;
   bool auth_initial = false;
   bool sync_point = false;
-  bool extension_verb = false;  ///< unknown to the grammar but advertised
+  bool extension_verb = false;    ///< unknown to the grammar but advertised
   bool data_had_variant = false;  ///< data_end: the data held a "." variant (smuggling candidate)
   // A client line that holds a bare CR or LF (RFC 5321 §2.3.8) is framed in
   // pieces, one entry each, grouped by `group` up to the piece ended by
@@ -199,9 +199,9 @@ struct server_side {
   bool reply_bad = false;
   bool refused = false;  // greeting was 554
   bool quit_replied = false;
-  bool tls_pending = false;  // 220 to STARTTLS seen, TLS not yet started
+  bool tls_pending = false;            // 220 to STARTTLS seen, TLS not yet started
   bool answered_variant_data = false;  // the last reply answered data that held a "." variant
-  std::size_t injected_commands = 0;  // client commands discarded by TLS
+  std::size_t injected_commands = 0;   // client commands discarded by TLS
   bool esc_unadvertised_reported = false;
   held_reply held;
   std::uint32_t bare_accepted_group = 0;  // the last group found taken as commands: one finding a line

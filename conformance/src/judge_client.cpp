@@ -90,16 +90,18 @@ struct client_command {
 void judge_grammar(client_command& cmd, diagnostic framing) {
   const diagnostic& d = cmd.r.diag;
   if (framing) {
-    cmd.e.verdicts.check(grammar_rule(side::client, framing.code), true, side::client, cmd.at + framing.offset,
-                         [&] { return std::string(framing.why()); }, cmd.excerpt());
+    cmd.e.verdicts.check(
+        grammar_rule(side::client, framing.code), true, side::client, cmd.at + framing.offset,
+        [&] { return std::string(framing.why()); }, cmd.excerpt());
     cmd.p.grammar = framing.code;
   }
   // A NUL or control octet the framer reported also stops the command
   // grammar at the same octet: one octet, one finding.
   const bool same_octet = framing && d && d.offset == framing.offset;
   if (d && !same_octet && d.code != errc::unknown_verb && d.code != errc::param_unknown) {
-    cmd.e.verdicts.check(grammar_rule(side::client, d.code), true, side::client, cmd.at + d.offset,
-                         [&] { return std::string(d.why()) + " (" + std::string(d.rfc()) + ")"; }, cmd.excerpt());
+    cmd.e.verdicts.check(
+        grammar_rule(side::client, d.code), true, side::client, cmd.at + d.offset,
+        [&] { return std::string(d.why()) + " (" + std::string(d.rfc()) + ")"; }, cmd.excerpt());
     if (cmd.p.grammar == errc::ok) cmd.p.grammar = d.code;
   }
 }
@@ -120,7 +122,8 @@ void judge_sequence(client_command& cmd) {
            (w.kind == pending_kind::data_end ? std::string("the end of data") : std::string(to_string(w.v)));
   };
   if (injected)
-    cmd.check(rk::client_starttls_injected_reply, true, "client acted on a reply that arrived before the TLS handshake");
+    cmd.check(rk::client_starttls_injected_reply, true,
+              "client acted on a reply that arrived before the TLS handshake");
   const bool pipelining = cmd.view.has(extension::pipelining);
   cmd.check(rk::client_lockstep, waiting && !injected && !pipelining,
             [&] { return what() + " (PIPELINING not advertised)"; });
@@ -190,9 +193,10 @@ void judge_mail(client_command& cmd) {
   cmd.p.body = c.typed.body;
   cmd.p.size_declared = c.typed.has(param_id::size);
   cmd.p.size = c.typed.size;
-  cmd.check(rk::client_size_over_limit, cmd.p.size_declared && view.size_limit > 0 && c.typed.size > view.size_limit, [&] {
-    return "SIZE=" + std::to_string(c.typed.size) + " over the advertised " + std::to_string(view.size_limit);
-  });
+  cmd.check(rk::client_size_over_limit, cmd.p.size_declared && view.size_limit > 0 && c.typed.size > view.size_limit,
+            [&] {
+              return "SIZE=" + std::to_string(c.typed.size) + " over the advertised " + std::to_string(view.size_limit);
+            });
   cmd.check(rk::client_smtputf8_not_requested, c.address.mbox.utf8 && !cmd.p.mail_smtputf8,
             "UTF-8 reverse-path without SMTPUTF8");
   if (!c.address.null && !c.address.text.empty()) check_domain(cmd, c.address.mbox.domain);
@@ -266,9 +270,8 @@ void judge_auth(client_command& cmd) {
   const bool offered = view.has(extension::auth);
   cmd.check(rk::client_extension_unadvertised, !offered, "AUTH used but not advertised");
   if (offered && !c.mechanism.empty() && !mechanism_listed(view.auth_mechs, c.mechanism))
-    cmd.check(rk::client_auth_mechanism_unadvertised, true, [&] {
-      return "mechanism " + std::string(c.mechanism) + " not in \"" + view.auth_mechs + "\"";
-    });
+    cmd.check(rk::client_auth_mechanism_unadvertised, true,
+              [&] { return "mechanism " + std::string(c.mechanism) + " not in \"" + view.auth_mechs + "\""; });
   cmd.check(rk::client_auth_twice, view.authed, "AUTH after a successful AUTH");
   cmd.check(rk::client_auth_in_transaction, view.t != smtp_state::txn::none, "AUTH during a mail transaction");
   cmd.check(rk::client_auth_plaintext, !view.tls && (iequals(c.mechanism, "PLAIN") || iequals(c.mechanism, "LOGIN")),
@@ -444,7 +447,8 @@ void engine::impl::client_paused_bytes(std::uint64_t at) {
   // No excerpt: the octets at hand depend on how the stream was cut.
   const std::uint64_t from = at - client.buf.size();
   if (client.mode == client_mode::tls_wait || w.v == verb::starttls)
-    verdicts.check(rk::client_starttls_pipelined, true, side::client, from, "octets sent after STARTTLS before TLS started");
+    verdicts.check(rk::client_starttls_pipelined, true, side::client, from,
+                   "octets sent after STARTTLS before TLS started");
   else if (w.v == verb::data && w.kind == pending_kind::command)
     verdicts.check(rk::client_data_early, true, side::client, from, "octets sent after DATA before the 354 reply");
   else if (!client_view().has(extension::pipelining))
@@ -467,8 +471,8 @@ void engine::impl::client_close() {
   const std::uint64_t at = client.off + client.buf.size();
   verdicts.check(rk::client_no_quit, !not_the_clients && !view.quit, side::client, at,
                  "client closed the connection without QUIT");
-  verdicts.check(rk::client_quit_wait, !not_the_clients && view.quit && quit_unanswered && !session.desync, side::client,
-                 at, "client closed before the reply to QUIT");
+  verdicts.check(rk::client_quit_wait, !not_the_clients && view.quit && quit_unanswered && !session.desync,
+                 side::client, at, "client closed before the reply to QUIT");
   client.mode = client_mode::closed;
   session.client_closed = true;
 }

@@ -56,7 +56,8 @@ bool is_too_many_recipients(std::uint16_t code, const std::vector<std::string>& 
   for (const auto& t : texts) {
     std::string low;
     for (char c : t) low.push_back(to_lower_ascii(c));
-    if (low.find("too many recipients") != std::string::npos || low.rfind("4.5.3", 0) == 0 || low.rfind("5.5.3", 0) == 0)
+    if (low.find("too many recipients") != std::string::npos || low.rfind("4.5.3", 0) == 0 ||
+        low.rfind("5.5.3", 0) == 0)
       return true;
   }
   return false;
@@ -84,7 +85,10 @@ status_fault first_status_fault(const std::vector<std::string>& texts, int cls) 
   for (const auto& t : texts) {
     auto e = parse_enhanced_status(t);
     using kind = status_fault::kind;
-    const kind k = !e.value.present ? kind::missing : e.diag ? kind::syntax : e.value.cls != cls ? kind::wrong_class : kind::none;
+    const kind k = !e.value.present     ? kind::missing
+                   : e.diag             ? kind::syntax
+                   : e.value.cls != cls ? kind::wrong_class
+                                        : kind::none;
     if (k != kind::none) return {k, &t, e.value.code};
   }
   return {};
@@ -97,8 +101,8 @@ struct reply_to {
   std::uint16_t code;
   std::uint64_t at;
   int cls;
-  bool positive;   ///< 2yz or 3yz: the command was taken
-  bool malformed;  ///< the command broke the grammar (white space before CRLF aside)
+  bool positive;    ///< 2yz or 3yz: the command was taken
+  bool malformed;   ///< the command broke the grammar (white space before CRLF aside)
   lazy_excerpt ex;  ///< the reply's first line
 
   /// A check whose finding points at the reply and shows its first line.
@@ -305,10 +309,10 @@ void judge_rcpt_reply(const reply_to& reply) {
   const std::uint16_t code = reply.code;
   reply.check(rk::server_accepted_rcpt_without_mail, reply.positive && st.t == smtp_state::txn::none,
               [&] { return std::to_string(code) + " to RCPT without MAIL"; });
-  reply.check(rk::server_postmaster_rejected,
-              reply.p.postmaster && st.t != smtp_state::txn::none && !reply.e.server.refused &&
-                  one_of(code, {550, 551, 553}),
-              [&] { return std::to_string(code) + " to a postmaster recipient"; });
+  reply.check(
+      rk::server_postmaster_rejected,
+      reply.p.postmaster && st.t != smtp_state::txn::none && !reply.e.server.refused && one_of(code, {550, 551, 553}),
+      [&] { return std::to_string(code) + " to a postmaster recipient"; });
   const bool too_many = is_too_many_recipients(code, reply.e.server.reply_texts);
   reply.check(rk::server_limits_recipients, too_many && st.rcpts < 100,
               [&] { return "\"too many recipients\" after " + std::to_string(st.rcpts) + " accepted"; });
@@ -401,8 +405,8 @@ void engine::impl::server_reply(std::uint64_t at) {
   const std::uint16_t code = server.reply_code;
   auto reply = [&] { return excerpt_of(server.reply_text); };
   verdicts.check(rk::server_quit_no_close, server.quit_replied, side::server, at, "reply after 221 to QUIT", reply);
-  verdicts.check(rk::server_closed_after_421, !server.quit_replied && session.got_421, side::server, at, "reply after 421",
-                 reply);
+  verdicts.check(rk::server_closed_after_421, !server.quit_replied && session.got_421, side::server, at,
+                 "reply after 421", reply);
   if (server.quit_replied || session.got_421) return;
   if (!session.greeted) {
     greeting(code, server.reply_text, at);
@@ -695,15 +699,17 @@ void engine::impl::judge_esc(std::uint16_t code, std::uint64_t at) {
 
 void engine::impl::judge_ehlo(std::string_view text, std::uint64_t at) {
   auto r = parse_ehlo_reply(text);
-  if (r.diag && (r.diag.code == errc::ehlo_domain || r.diag.code == errc::ehlo_keyword || r.diag.code == errc::ehlo_param))
+  if (r.diag &&
+      (r.diag.code == errc::ehlo_domain || r.diag.code == errc::ehlo_keyword || r.diag.code == errc::ehlo_param))
     verdicts.check(
         grammar_rule(side::server, r.diag.code), true, side::server, at + r.diag.offset,
         [&] { return std::string(r.diag.why()); },
-        [&] { return excerpt_of(text.substr(r.diag.offset < text.size() ? text.rfind('\n', r.diag.offset) + 1 : 0, 80)); });
-  verdicts.check(rk::server_domain_unqualified, !r.value.domain.empty() && !fully_qualified(r.value.domain), side::server,
-                 at, [&] {
-                   return "EHLO response names \"" + std::string(r.value.domain) + "\", not a fully qualified domain";
-                 });
+        [&] {
+          return excerpt_of(text.substr(r.diag.offset < text.size() ? text.rfind('\n', r.diag.offset) + 1 : 0, 80));
+        });
+  verdicts.check(
+      rk::server_domain_unqualified, !r.value.domain.empty() && !fully_qualified(r.value.domain), side::server, at,
+      [&] { return "EHLO response names \"" + std::string(r.value.domain) + "\", not a fully qualified domain"; });
   verdicts.applies(rk::server_ehlo_keyword_unregistered);
   // The stream offset of a keyword's line, so a finding names that line:
   // `text` holds the reply's lines as sent (CRLF-joined; judge_ehlo runs

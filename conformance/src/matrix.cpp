@@ -122,7 +122,8 @@ matrix load_matrix(const std::vector<std::string>& runs) {
       matrix_cell& c = row->cells[col];
       c.verdict = str(s, "verdict");
       c.failed_level = str(s, "failed_level");
-      c.waived = s.contains("waived") && c.verdict == "fail";  // a waiver matters where it keeps a failure from counting
+      c.waived =
+          s.contains("waived") && c.verdict == "fail";  // a waiver matters where it keeps a failure from counting
       if (s.contains("outcome") && s["outcome"].is_object()) c.outcome = str(s["outcome"], "result");
       tally(m.columns[col], c);
     }
@@ -165,7 +166,8 @@ void write_matrix_html(std::ostream& out, const matrix& m, const std::string& ti
          ".fail-should{background:#fff8c5}.fail-may,.not-done,.not-applicable{background:#f6f8fa;color:#57606a}"
          ".error{background:#fbefff}.waived{opacity:.6}.title{color:#57606a}\n"
          "</style>\n</head>\n<body>\n<h1>"
-      << xml_escape(title) << "</h1>\n<table class=\"summary\">\n<tr><th>implementation</th><th>target</th><th>result</th></tr>\n";
+      << xml_escape(title)
+      << "</h1>\n<table class=\"summary\">\n<tr><th>implementation</th><th>target</th><th>result</th></tr>\n";
   for (const auto& c : m.columns)
     out << "<tr><td>" << xml_escape(c.name + (c.version.empty() ? "" : " " + c.version)) << "</td><td>"
         << xml_escape(c.target) << "</td><td>" << xml_escape(summary(c)) << "</td></tr>\n";

@@ -50,7 +50,9 @@ const level_override* policy::level_for(std::string_view id) const {
   return found;
 }
 
-void policy::ignore(std::string pattern) { waivers.push_back({std::move(pattern), "waived on the command line", "--ignore", {}}); }
+void policy::ignore(std::string pattern) {
+  waivers.push_back({std::move(pattern), "waived on the command line", "--ignore", {}});
+}
 
 namespace {
 // A policy may also lower a rule to advice (never counted), which --fail-on

@@ -38,7 +38,8 @@ void write_html(std::ostream& out, const report& r, const report_options& o) {
   // The ladders need each dialogue's text; a check report names files only.
   if (r.kind == report_kind::dialogues)
     for (std::size_t i = 0; i < r.dialogues.size(); ++i)
-      if (!r.dialogues[i].transcript.empty()) doc["dialogues"][i]["transcript"] = detail::safe(r.dialogues[i].transcript);
+      if (!r.dialogues[i].transcript.empty())
+        doc["dialogues"][i]["transcript"] = detail::safe(r.dialogues[i].transcript);
   std::string title = r.tool + (r.target.name.empty() ? std::string() : " " + r.target.name);
   out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -46,9 +47,12 @@ void write_html(std::ostream& out, const report& r, const report_options& o) {
          "script-src 'unsafe-inline'\">\n"
       << "<title>" << xml_escape(title) << "</title>\n<style>\n"
       << web::ladder_style() << web::report_style() << "</style>\n</head>\n<body>\n"
-      << "<div id=\"app\"><noscript>This report draws itself with JavaScript; the same data: --format json.</noscript></div>\n"
+      << "<div id=\"app\"><noscript>This report draws itself with JavaScript; the same data: --format "
+         "json.</noscript></div>\n"
       << "<script type=\"application/json\" id=\"smtpkit-report\">" << script_safe(doc.dump()) << "</script>\n"
-      << "<script>\n" << web::ladder_script() << "\n" << web::report_script() << "\n</script>\n</body>\n</html>\n";
+      << "<script>\n"
+      << web::ladder_script() << "\n"
+      << web::report_script() << "\n</script>\n</body>\n</html>\n";
 }
 
 }  // namespace smtpkit::conformance

@@ -63,13 +63,11 @@ json dialogue_json(const session_report& s, const report_options& o) {
 
 json replay_json(const report& r, const report_case& c) {
   json diffs = json::array();
-  for (const auto& m : c.mismatches) diffs.push_back({{"line", m.line}, {"expected", m.expected}, {"received", m.received}});
-  return {{"transcript", c.file},
-          {"status", std::string(to_string(c.result))},
-          {"reason", c.reason},
-          {"replies_compared", c.compared},
-          {"differences", diffs},
-          {"dialogue", r.dialogues.at(c.dialogue).transcript}};
+  for (const auto& m : c.mismatches)
+    diffs.push_back({{"line", m.line}, {"expected", m.expected}, {"received", m.received}});
+  return {{"transcript", c.file}, {"status", std::string(to_string(c.result))},
+          {"reason", c.reason},   {"replies_compared", c.compared},
+          {"differences", diffs}, {"dialogue", r.dialogues.at(c.dialogue).transcript}};
 }
 
 void write_dialogues(json& doc, const report& r, const report_options& o) {
@@ -83,12 +81,8 @@ void write_dialogues(json& doc, const report& r, const report_options& o) {
     }
     list.push_back(dialogue_json(s, o));
   }
-  doc["summary"] = {{"dialogues", r.dialogues.size()},
-                    {"MUST", total.by_level[0]},
-                    {"SHOULD", total.by_level[1]},
-                    {"MAY", total.by_level[2]},
-                    {"ADVICE", total.by_level[3]},
-                    {"waived", total.waived}};
+  doc["summary"] = {{"dialogues", r.dialogues.size()}, {"MUST", total.by_level[0]},   {"SHOULD", total.by_level[1]},
+                    {"MAY", total.by_level[2]},        {"ADVICE", total.by_level[3]}, {"waived", total.waived}};
   doc["dialogues"] = list;
   if (const report_case* rc = detail::replies_case(r)) doc["replay"] = replay_json(r, *rc);
 }
@@ -112,11 +106,15 @@ json scenario_json(const report& r, const std::string& group, const report_case&
   if (c.eod) {
     json codes = json::array();
     for (auto code : c.eod->codes) codes.push_back(code);
-    js["outcome"] = {{"kind", "end-of-data"}, {"variant", c.eod->variant}, {"result", c.eod->result},
-                     {"replies", codes},      {"detail", safe(c.eod->detail)}};
+    js["outcome"] = {{"kind", "end-of-data"},
+                     {"variant", c.eod->variant},
+                     {"result", c.eod->result},
+                     {"replies", codes},
+                     {"detail", safe(c.eod->detail)}};
   }
   json ex = json::array();
-  for (const auto& m : c.mismatches) ex.push_back({{"line", m.line}, {"expected", safe(m.expected)}, {"received", safe(m.received)}});
+  for (const auto& m : c.mismatches)
+    ex.push_back({{"line", m.line}, {"expected", safe(m.expected)}, {"received", safe(m.received)}});
   js["mismatches"] = ex;
   json fs = json::array();
   const session_report* d = c.dialogue == no_dialogue ? nullptr : &r.dialogues[c.dialogue];

@@ -22,8 +22,8 @@ struct counters {
 };
 
 std::string open_case(std::string_view name, const report_case& c) {
-  return fmt::format("    <testcase name=\"{}\" classname=\"{}\" time=\"{}\"", xml_escape(name), xml_escape(c.classname),
-                     detail::seconds(c.elapsed));
+  return fmt::format("    <testcase name=\"{}\" classname=\"{}\" time=\"{}\"", xml_escape(name),
+                     xml_escape(c.classname), detail::seconds(c.elapsed));
 }
 
 // What is not failing the case stays visible: CI servers that show a
@@ -83,7 +83,8 @@ std::string scenario_case(const report& r, const report_case& c, const report_op
       detail += detail::finding_line(fmt::format("dialogue:{}", d->findings[i].line), d->findings[i]) +
                 detail::waiver_text(d->findings[i].waived, d->findings[i].waived_by) + "\n";
   const std::string dialogue = d != nullptr ? xml_escape(d->transcript) : std::string();
-  const std::string verdict = fmt::format("{} ({}", c.result == outcome::not_done ? "NOT DONE" : "FAIL", to_string(c.failed_level));
+  const std::string verdict =
+      fmt::format("{} ({}", c.result == outcome::not_done ? "NOT DONE" : "FAIL", to_string(c.failed_level));
   out += ">\n";
   if (c.result == outcome::not_applicable) {
     ++n.skipped;
@@ -96,7 +97,8 @@ std::string scenario_case(const report& r, const report_case& c, const report_op
     out += "      <system-out>" + dialogue + "</system-out>\n";
   } else if (c.result == outcome::error) {
     ++n.errors;
-    out += fmt::format("      <error message=\"{}\" type=\"error\">{}</error>\n", xml_escape(c.reason), xml_escape(detail));
+    out += fmt::format("      <error message=\"{}\" type=\"error\">{}</error>\n", xml_escape(c.reason),
+                       xml_escape(detail));
     out += "      <system-out>" + dialogue + "</system-out>\n";
   } else if (detail::counted(c, o.fail_on)) {
     ++n.failures;
@@ -149,8 +151,10 @@ std::string suite_xml(const report& r, const report_suite& s, const report_optio
     }
   }
   total.add(n);
-  return fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\">\n{}  </testsuite>\n",
-                     xml_escape(s.name), n.tests, n.failures, n.errors, n.skipped, detail::seconds(s.elapsed), cases);
+  return fmt::format(
+      "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\">\n{}  "
+      "</testsuite>\n",
+      xml_escape(s.name), n.tests, n.failures, n.errors, n.skipped, detail::seconds(s.elapsed), cases);
 }
 
 }  // namespace
@@ -189,8 +193,8 @@ void write_junit(std::ostream& out, const report& r, const report_options& o) {
   const bool scenarios = r.kind == report_kind::scenarios;
   const std::string name = scenarios ? r.tool + " " + r.target.name : r.tool;
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out << fmt::format("<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\"", xml_escape(name), total.tests,
-                     total.failures, total.errors);
+  out << fmt::format("<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\"", xml_escape(name),
+                     total.tests, total.failures, total.errors);
   if (scenarios) out << fmt::format(" skipped=\"{}\"", total.skipped);
   out << fmt::format(" time=\"{}\">\n", detail::seconds(r.elapsed)) << body << "</testsuites>\n";
 }

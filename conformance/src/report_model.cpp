@@ -116,8 +116,8 @@ std::string paint(bool on, std::string_view colour, std::string_view s) {
 
 std::string finding_line(std::string_view where, const finding& f, std::string_view level_text) {
   const auto& r = f.r();
-  return fmt::format("{}: {} {}: {} ({})", where, level_text.empty() ? detail::level_text(f) : std::string(level_text), r.id,
-                     f.message, r.rfc);
+  return fmt::format("{}: {} {}: {} ({})", where, level_text.empty() ? detail::level_text(f) : std::string(level_text),
+                     r.id, f.message, r.rfc);
 }
 
 std::string level_text(const finding& f) {

@@ -88,8 +88,11 @@ struct run_builder {
     auto [it, added] = rule_index.emplace(id, rules.size());
     if (added)
       rules.push_back(rule_json(id, c.title, c.rfc, c.lvl,
-                                {{"level", std::string(to_string(c.lvl))}, {"rfc", c.rfc}, {"kind", "scenario"},
-                                 {"checks", c.checks}, {"tags", json::array({"smtp", "scenario"})}}));
+                                {{"level", std::string(to_string(c.lvl))},
+                                 {"rfc", c.rfc},
+                                 {"kind", "scenario"},
+                                 {"checks", c.checks},
+                                 {"tags", json::array({"smtp", "scenario"})}}));
     return it->second;
   }
 
@@ -139,8 +142,9 @@ struct run_builder {
       results.push_back({{"ruleId", id},
                          {"ruleIndex", it->second},
                          {"level", "error"},
-                         {"message", {{"text", safe(fmt::format("reply differs: expected {}, received {}", m.expected,
-                                                                detail::one_line(m.received)))}}},
+                         {"message",
+                          {{"text", safe(fmt::format("reply differs: expected {}, received {}", m.expected,
+                                                     detail::one_line(m.received)))}}},
                          {"locations", location(c.file, m.line)}});
   }
 
@@ -183,10 +187,7 @@ struct run_builder {
       add_dialogues();
       if (const report_case* rc = detail::replies_case(r)) add_replies(*rc);
     }
-    json driver = {{"name", "smtpkit"},
-                   {"semanticVersion", "0.1.0"},
-                   {"fullName", r.tool},
-                   {"rules", rules}};
+    json driver = {{"name", "smtpkit"}, {"semanticVersion", "0.1.0"}, {"fullName", r.tool}, {"rules", rules}};
     json invocation = {{"executionSuccessful", notifications.empty() && !r.target.unreachable}};
     if (!notifications.empty()) invocation["toolExecutionNotifications"] = notifications;
     json props = {{"failOn", std::string(to_string(o.fail_on))}, {"verdict", failed(r, o.fail_on) ? "fail" : "pass"}};

@@ -50,7 +50,8 @@ void write_findings(std::ostream& out, const report& r, const report_options& o)
   out << fmt::format("{} {}: {} MUST, {} SHOULD, {} MAY, {} advice{} — {} (fail on {}, {} failing)\n", n,
                      n == 1 ? "dialogue" : "dialogues", total[0], total[1], total[2], total[3],
                      waived ? fmt::format(", {} waived", waived) : std::string(),
-                     paint(o.color, bad ? "\033[31;1m" : "\033[32;1m", bad ? "FAIL" : "PASS"), to_string(o.fail_on), failing);
+                     paint(o.color, bad ? "\033[31;1m" : "\033[32;1m", bad ? "FAIL" : "PASS"), to_string(o.fail_on),
+                     failing);
 }
 
 std::vector<std::string_view> lines_of(std::string_view s) {
@@ -173,9 +174,11 @@ void write_evidence(std::ostream& out, const report& r, const report_case& c, co
 // not rest on them, and a scenario that breaks the framing on purpose
 // (bare LF, NUL) can leave the engine pairing replies differently from the
 // server (docs/probe.md).
-void write_notes(std::ostream& out, const std::map<std::string, std::vector<std::string>>& notes, const report_options& o) {
+void write_notes(std::ostream& out, const std::map<std::string, std::vector<std::string>>& notes,
+                 const report_options& o) {
   if (notes.empty()) return;
-  out << "\n" << paint(o.color, "\033[1m", "Also noticed") << " (findings outside the scenarios' @checks, with where):\n";
+  out << "\n"
+      << paint(o.color, "\033[1m", "Also noticed") << " (findings outside the scenarios' @checks, with where):\n";
   for (const auto& [id, where] : notes) {
     const auto& rule = catalogue()[static_cast<std::size_t>(find_rule(id))];
     std::string list;
@@ -195,13 +198,14 @@ void write_scenarios(std::ostream& out, const report& r, const report_options& o
   for (const auto& s : r.suites) {
     detail::case_tally t;
     for (const auto& c : s.cases) t.add(c);
-    out << fmt::format("\n{} — {} {}: {} pass, {} fail, {} not applicable, {} error{}{}\n", paint(o.color, "\033[1m", s.name),
-                       t.total(), t.total() == 1 ? "scenario" : "scenarios", t.pass, t.fail, t.na, t.error,
-                       t.not_done ? fmt::format(", {} not done", t.not_done) : std::string(),
+    out << fmt::format("\n{} — {} {}: {} pass, {} fail, {} not applicable, {} error{}{}\n",
+                       paint(o.color, "\033[1m", s.name), t.total(), t.total() == 1 ? "scenario" : "scenarios", t.pass,
+                       t.fail, t.na, t.error, t.not_done ? fmt::format(", {} not done", t.not_done) : std::string(),
                        t.waived ? fmt::format(", {} waived", t.waived) : std::string());
     for (const auto& c : s.cases) {
       all.add(c);
-      std::string line = "  " + verdict_tag(c, o) + " " + c.id + std::string(width - c.id.size() + 2, ' ') + safe(c.title);
+      std::string line =
+          "  " + verdict_tag(c, o) + " " + c.id + std::string(width - c.id.size() + 2, ' ') + safe(c.title);
       if (c.result == outcome::fail || c.result == outcome::not_done)
         line += fmt::format("  [{}, {}]", to_string(c.failed_level), c.rfc);
       if (c.eod) line += " — " + c.eod->result;
@@ -222,14 +226,17 @@ void write_scenarios(std::ostream& out, const report& r, const report_options& o
   write_notes(out, notes, o);
   const bool bad = failed(r, o.fail_on);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.elapsed).count();
-  const std::string took = ms < 1000 ? fmt::format("{} ms", ms) : fmt::format("{:.1f} s", static_cast<double>(ms) / 1000.0);
+  const std::string took =
+      ms < 1000 ? fmt::format("{} ms", ms) : fmt::format("{:.1f} s", static_cast<double>(ms) / 1000.0);
   std::string extra;
   if (all.not_done) extra += fmt::format(", {} not done", all.not_done);
   if (all.waived) extra += fmt::format(", {} waived", all.waived);
-  out << fmt::format("\n{} scenarios in {}: {} pass, {} fail ({} MUST, {} SHOULD, {} MAY){}, {} not applicable, {} error — {} (fail on {})\n",
-                     all.total(), took, all.pass, all.fail, all.fail_by_level[0], all.fail_by_level[1], all.fail_by_level[2],
-                     extra, all.na, all.error, paint(o.color, bad ? "\033[31;1m" : "\033[32;1m", bad ? "FAIL" : "PASS"),
-                     to_string(o.fail_on));
+  out << fmt::format(
+      "\n{} scenarios in {}: {} pass, {} fail ({} MUST, {} SHOULD, {} MAY){}, {} not applicable, {} error — {} (fail "
+      "on {})\n",
+      all.total(), took, all.pass, all.fail, all.fail_by_level[0], all.fail_by_level[1], all.fail_by_level[2], extra,
+      all.na, all.error, paint(o.color, bad ? "\033[31;1m" : "\033[32;1m", bad ? "FAIL" : "PASS"),
+      to_string(o.fail_on));
 }
 
 }  // namespace

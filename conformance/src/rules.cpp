@@ -225,8 +225,8 @@ bool replaced(errc e) {
 bool server_side(errc e) {
   if (e == errc::enhanced_code || e == errc::enhanced_class || e == errc::trailing_data) return false;
   auto id = rule_id(e);
-  return istarts_with(id, "reply.") || istarts_with(id, "ehlo-reply.") ||
-         istarts_with(id, "greeting.") || istarts_with(id, "line.");
+  return istarts_with(id, "reply.") || istarts_with(id, "ehlo-reply.") || istarts_with(id, "greeting.") ||
+         istarts_with(id, "line.");
 }
 
 // path_brackets is reported only under lenient::path_brackets, which the
@@ -234,18 +234,15 @@ bool server_side(errc e) {
 bool client_side(errc e) {
   if (e == errc::path_brackets) return false;
   auto id = rule_id(e);
-  return !(istarts_with(id, "reply.") || istarts_with(id, "ehlo-reply.") ||
-           istarts_with(id, "greeting."));
+  return !(istarts_with(id, "reply.") || istarts_with(id, "ehlo-reply.") || istarts_with(id, "greeting."));
 }
 
 level grammar_level(errc e) {
   switch (e) {
     case errc::path_too_long:
     case errc::local_part_too_long:
-    case errc::domain_too_long:
-      return level::should;  // §4.5.3.1: objects larger than these sizes SHOULD be avoided
-    default:
-      return level::must;  // a breach of the ABNF
+    case errc::domain_too_long: return level::should;  // §4.5.3.1: objects larger than these sizes SHOULD be avoided
+    default: return level::must;                       // a breach of the ABNF
   }
 }
 
@@ -275,14 +272,16 @@ struct tables {
     server_grammar.fill(-1);
     data.fill(-1);
     for (const auto& r : protocol)
-      all.push_back({std::string(r.id), r.binds, r.lvl, std::string(r.rfc), std::string(r.text), rule_family::protocol});
+      all.push_back(
+          {std::string(r.id), r.binds, r.lvl, std::string(r.rfc), std::string(r.text), rule_family::protocol});
     for (int s = 0; s < 2; ++s) {
       const side who = s == 0 ? side::client : side::server;
       for (int i = 0; i < static_cast<int>(errc::count_); ++i) {
         const auto e = static_cast<errc>(i);
         if (replaced(e) || !(who == side::client ? client_side(e) : server_side(e))) continue;
         std::string prefix = who == side::client ? "client." : "server.";
-        (who == side::client ? client_grammar : server_grammar)[static_cast<std::size_t>(i)] = static_cast<int>(all.size());
+        (who == side::client ? client_grammar : server_grammar)[static_cast<std::size_t>(i)] =
+            static_cast<int>(all.size());
         all.push_back({prefix + std::string(rule_id(e)), who, grammar_level(e), std::string(rfc_section(e)),
                        std::string(reason(e)), rule_family::grammar});
       }
@@ -304,7 +303,9 @@ struct tables {
         text = "no NUL octet in mail data";
         rfc = "RFC 5321 §4.1.1.4";
       } else if (a == data_anomaly::line_too_long) text = "text lines stay within 1000 octets, CRLF included";
-      else text = "no \"" + std::string(to_string(a)) + "\" in mail data: receivers differ on where it ends (SMTP smuggling)";
+      else
+        text =
+            "no \"" + std::string(to_string(a)) + "\" in mail data: receivers differ on where it ends (SMTP smuggling)";
       all.push_back({"client." + std::string(rule_id(a)), side::client, l, rfc, text, rule_family::data});
     }
     join_grounds();

@@ -41,8 +41,7 @@ void apply(smtp_state& s, const pending& p, std::uint16_t code, const ehlo_info*
       if (assume || code == 235) s.authed = true;
       return;
     case pending_kind::bdat_chunk:
-    case pending_kind::command:
-      break;
+    case pending_kind::command: break;
   }
   switch (p.v) {
     case verb::ehlo:
@@ -91,8 +90,7 @@ void apply(smtp_state& s, const pending& p, std::uint16_t code, const ehlo_info*
     case verb::auth:
       if (code == 235 || (assume && p.auth_initial)) s.authed = true;
       break;
-    default:
-      break;
+    default: break;
   }
 }
 

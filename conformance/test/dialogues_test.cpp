@@ -28,13 +28,15 @@ struct known {
 };
 
 const known known_findings[] = {
-    {"real-curl-exim.smtp", {"server.ehlo.keyword-unregistered"},
+    {"real-curl-exim.smtp",
+     {"server.ehlo.keyword-unregistered"},
      "Exim 4.96 advertises PIPECONNECT, defined only by the expired draft-harris-early-pipe and not registered "
      "(RFC 5321 §2.2.2: a keyword without X- MUST be a registered extension)"},
     {"real-msmtp-exim.smtp", {"server.ehlo.keyword-unregistered"}, "Exim 4.96 advertises PIPECONNECT (as above)"},
     {"real-smtplib-exim.smtp", {"server.ehlo.keyword-unregistered"}, "Exim 4.96 advertises PIPECONNECT (as above)"},
     {"real-swaks-exim.smtp", {"server.ehlo.keyword-unregistered"}, "Exim 4.96 advertises PIPECONNECT (as above)"},
-    {"real-curl-exim-lf.smtp", {"server.ehlo.keyword-unregistered", "client.data.bare-lf"},
+    {"real-curl-exim-lf.smtp",
+     {"server.ehlo.keyword-unregistered", "client.data.bare-lf"},
      "PIPECONNECT as above; curl 7.88 sends a message file with LF line ends as it is, bare LF in the mail data "
      "(RFC 5321 §2.3.8: a client MUST send line ends only as CRLF)"},
     // Recorded for the audit of the catalogue; corpus/dialogues/README.md quotes the RFC for each.
@@ -49,17 +51,21 @@ const known known_findings[] = {
     {"real-swaks-exim-auth-login.smtp", {"server.ehlo.keyword-unregistered"}, "PIPECONNECT (as above)"},
     {"real-swaks-exim-pipelining.smtp", {"server.ehlo.keyword-unregistered"}, "PIPECONNECT (as above)"},
     {"real-swaks-exim-starttls.smtp", {"server.ehlo.keyword-unregistered"}, "PIPECONNECT (as above)"},
-    {"real-s-nail-exim-starttls.smtp", {"server.ehlo.keyword-unregistered", "client.starttls.ehlo-first"},
+    {"real-s-nail-exim-starttls.smtp",
+     {"server.ehlo.keyword-unregistered", "client.starttls.ehlo-first"},
      "PIPECONNECT as above; s-nail 14.9 says HELO, not EHLO, as its first command inside TLS (RFC 3207 §4.2: "
      "\"The client SHOULD send an EHLO command as the first command after a successful TLS negotiation.\")"},
-    {"real-smtplib-aiosmtpd-vrfy-expn-help.smtp", {"server.reply.unexpected-code"},
+    {"real-smtplib-aiosmtpd-vrfy-expn-help.smtp",
+     {"server.reply.unexpected-code"},
      "aiosmtpd 1.4.3 answers HELP with 250, a code §4.3.2 does not list for HELP (211, 214; §4.3.1: \"These SHOULD "
      "be strictly adhered to.\")"},
-    {"real-curl-smtp-sink.smtp", {"server.reply.text"},
+    {"real-curl-smtp-sink.smtp",
+     {"server.reply.text"},
      "smtp-sink ends its EHLO response with \"250 \" and nothing after the SP: textstring = 1*(%d09 / %d32-126) "
      "and ehlo-line needs a keyword (RFC 5321 §4.2, §4.1.1.1)"},
     {"real-swaks-smtp-sink.smtp", {"server.reply.text"}, "smtp-sink's empty last EHLO line (as above)"},
-    {"real-curl-smtpkit-helo-fallback.smtp", {"server.ehlo.unsupported"},
+    {"real-curl-smtpkit-helo-fallback.smtp",
+     {"server.ehlo.unsupported"},
      "the recording's smtpkit serve script answers EHLO 502 on purpose, to record the client's HELO fallback "
      "(RFC 5321 §2.2.1: \"servers MUST support the EHLO command\")"},
     {"real-smtplib-smtpkit-helo-fallback.smtp", {"server.ehlo.unsupported"}, "EHLO 502 by the script (as above)"},
@@ -101,7 +107,8 @@ TEST(recorded_dialogues, check_clean_or_as_known) {
         EXPECT_TRUE(found.count(id)) << name << " is listed as breaking " << id << " (" << k->why
                                      << ") but no longer does: update known_findings and docs/reports.md";
   }
-  for (const auto& k : known_findings) EXPECT_TRUE(seen_files.count(k.file)) << k.file << " is listed but not in " << dir;
+  for (const auto& k : known_findings)
+    EXPECT_TRUE(seen_files.count(k.file)) << k.file << " is listed but not in " << dir;
 }
 
 }  // namespace

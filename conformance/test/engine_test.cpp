@@ -70,149 +70,259 @@ const std::string hello_plain =
     "S: 250 mx.example.test\n";
 
 const engine_case cases[] = {
-    {__LINE__, "RFC 5321 D.1", hello_plain +
-     "C: MAIL FROM:<a@example.test>\nS: 250 OK\nC: RCPT TO:<b@example.test>\nS: 250 OK\nC: DATA\n"
-     "S: 354 go\nC: hello\nC: .\nS: 250 OK\nC: QUIT\nS: 221 bye\n@close S\n@close C\n", {}},
-    {__LINE__, "RFC 5321 §4.3.1 early talker", "C: EHLO client.example.test\nS: 220 mx.example.test\nS: 250 mx.example.test\n",
+    {__LINE__,
+     "RFC 5321 D.1",
+     hello_plain + "C: MAIL FROM:<a@example.test>\nS: 250 OK\nC: RCPT TO:<b@example.test>\nS: 250 OK\nC: DATA\n"
+                   "S: 354 go\nC: hello\nC: .\nS: 250 OK\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
+     {}},
+    {__LINE__,
+     "RFC 5321 §4.3.1 early talker",
+     "C: EHLO client.example.test\nS: 220 mx.example.test\nS: 250 mx.example.test\n",
      {"client.greeting.early-talker"}},
-    {__LINE__, "RFC 5321 §4.3.1 lockstep", hello_plain +
-     "C: MAIL FROM:<a@example.test>\nC: RCPT TO:<b@example.test>\nS: 250 OK\nS: 250 OK\n", {"client.sequence.lockstep"}},
-    {__LINE__, "RFC 2920 pipelined transaction", hello +
-     "C: MAIL FROM:<a@example.test>\nC: RCPT TO:<b@example.test>\nC: DATA\nS: 250 2.1.0 OK\nS: 250 2.1.5 OK\n"
-     "S: 354 go\nC: x\nC: .\nC: QUIT\nS: 250 2.0.0 OK\nS: 221 2.0.0 bye\n", {}},
-    {__LINE__, "RFC 2920 §3.1 sync point", hello + "C: NOOP\nC: MAIL FROM:<a@example.test>\nS: 250 2.0.0 ok\nS: 250 2.1.0 ok\n",
+    {__LINE__,
+     "RFC 5321 §4.3.1 lockstep",
+     hello_plain + "C: MAIL FROM:<a@example.test>\nC: RCPT TO:<b@example.test>\nS: 250 OK\nS: 250 OK\n",
+     {"client.sequence.lockstep"}},
+    {__LINE__,
+     "RFC 2920 pipelined transaction",
+     hello + "C: MAIL FROM:<a@example.test>\nC: RCPT TO:<b@example.test>\nC: DATA\nS: 250 2.1.0 OK\nS: 250 2.1.5 OK\n"
+             "S: 354 go\nC: x\nC: .\nC: QUIT\nS: 250 2.0.0 OK\nS: 221 2.0.0 bye\n",
+     {}},
+    {__LINE__,
+     "RFC 2920 §3.1 sync point",
+     hello + "C: NOOP\nC: MAIL FROM:<a@example.test>\nS: 250 2.0.0 ok\nS: 250 2.1.0 ok\n",
      {"client.pipelining.sync-point"}},
-    {__LINE__, "RFC 5321 §4.1.4 MAIL before EHLO",
-     "S: 220 mx.example.test\nC: MAIL FROM:<a@example.test>\nS: 503 EHLO first\n", {"client.sequence.no-ehlo"}},
-    {__LINE__, "RFC 5321 §4.1.4 server accepts RCPT without MAIL", hello_plain + "C: RCPT TO:<b@example.test>\nS: 250 ok\n",
+    {__LINE__,
+     "RFC 5321 §4.1.4 MAIL before EHLO",
+     "S: 220 mx.example.test\nC: MAIL FROM:<a@example.test>\nS: 503 EHLO first\n",
+     {"client.sequence.no-ehlo"}},
+    {__LINE__,
+     "RFC 5321 §4.1.4 server accepts RCPT without MAIL",
+     hello_plain + "C: RCPT TO:<b@example.test>\nS: 250 ok\n",
      {"client.sequence.rcpt-without-mail", "server.sequence.rcpt-without-mail"}},
-    {__LINE__, "RFC 5321 §4.1.4 nested MAIL", hello_plain +
-     "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: MAIL FROM:<a@example.test>\nS: 503 nested\n", {"client.sequence.nested-mail"}},
-    {__LINE__, "RFC 5321 §4.1.4 DATA without RCPT", hello_plain +
-     "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: DATA\nS: 554 no valid recipients\n", {"client.sequence.data-without-rcpt"}},
+    {__LINE__,
+     "RFC 5321 §4.1.4 nested MAIL",
+     hello_plain + "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: MAIL FROM:<a@example.test>\nS: 503 nested\n",
+     {"client.sequence.nested-mail"}},
+    {__LINE__,
+     "RFC 5321 §4.1.4 DATA without RCPT",
+     hello_plain + "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: DATA\nS: 554 no valid recipients\n",
+     {"client.sequence.data-without-rcpt"}},
     {__LINE__, "RFC 5321 §4.1.1.10 no QUIT", hello_plain + "@close C\n", {"client.session.no-quit"}},
     {__LINE__, "RFC 5321 §4.2 unsolicited", hello_plain + "S: 250 surprise\n", {"server.reply.unsolicited"}},
-    {__LINE__, "RFC 5321 §4.1.1.10 QUIT not 221", hello_plain + "C: QUIT\nS: 250 bye\n", {"server.quit.reply", "server.reply.unexpected-code"}},
+    {__LINE__,
+     "RFC 5321 §4.1.1.10 QUIT not 221",
+     hello_plain + "C: QUIT\nS: 250 bye\n",
+     {"server.quit.reply", "server.reply.unexpected-code"}},
     {__LINE__, "RFC 2034 §4 missing status code", hello + "C: NOOP\nS: 250 OK\n", {"server.esc.missing"}},
     {__LINE__, "RFC 2034 §4 class mismatch", hello + "C: NOOP\nS: 250 5.0.0 OK\n", {"server.esc.class"}},
-    {__LINE__, "RFC 3207 §4 STARTTLS pipelined", hello + "C: STARTTLS\nC: NOOP\nS: 220 2.0.0 go\n@tls\n",
+    {__LINE__,
+     "RFC 3207 §4 STARTTLS pipelined",
+     hello + "C: STARTTLS\nC: NOOP\nS: 220 2.0.0 go\n@tls\n",
      {"client.starttls.pipelined"}},
-    {__LINE__, "RFC 3207 §4.2 injection answered", hello + "C: STARTTLS\nC: NOOP\nS: 220 2.0.0 go\n@tls\nS: 250 2.0.0 NOOP ok\n",
+    {__LINE__,
+     "RFC 3207 §4.2 injection answered",
+     hello + "C: STARTTLS\nC: NOOP\nS: 220 2.0.0 go\n@tls\nS: 250 2.0.0 NOOP ok\n",
      {"client.starttls.pipelined", "server.starttls.injection"}},
-    {__LINE__, "RFC 3207 §4.2 state reset and EHLO first", hello + "C: STARTTLS\nS: 220 2.0.0 go\n@tls\nC: MAIL FROM:<a@example.test>\nS: 503 EHLO first\n",
+    {__LINE__,
+     "RFC 3207 §4.2 state reset and EHLO first",
+     hello + "C: STARTTLS\nS: 220 2.0.0 go\n@tls\nC: MAIL FROM:<a@example.test>\nS: 503 EHLO first\n",
      {"client.starttls.ehlo-first", "client.sequence.no-ehlo"}},
-    {__LINE__, "RFC 3207 §4.2 readvertised", hello + "C: STARTTLS\nS: 220 2.0.0 go\n@tls\nC: EHLO client.example.test\n"
-     "S: 250-mx.example.test\nS: 250 STARTTLS\n", {"server.starttls.readvertised"}},
-    {__LINE__, "RFC 5321 §2.3.8 bare LF command", hello_plain + "C= NOOP\\n\nS: 250 ok\n",
+    {__LINE__,
+     "RFC 3207 §4.2 readvertised",
+     hello + "C: STARTTLS\nS: 220 2.0.0 go\n@tls\nC: EHLO client.example.test\n"
+             "S: 250-mx.example.test\nS: 250 STARTTLS\n",
+     {"server.starttls.readvertised"}},
+    {__LINE__,
+     "RFC 5321 §2.3.8 bare LF command",
+     hello_plain + "C= NOOP\\n\nS: 250 ok\n",
      {"client.line.bare-lf", "server.line.bare-lf-accepted"}},
-    {__LINE__, "RFC 5321 §2.3.8 smuggling accepted", hello_plain +
-     "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\n"
-     "C= x\\n.\\n\nS: 250 queued\n",
+    {__LINE__,
+     "RFC 5321 §2.3.8 smuggling accepted",
+     hello_plain +
+         "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\n"
+         "C= x\\n.\\n\nS: 250 queued\n",
      {"client.data.bare-lf", "client.data.bare-lf", "client.data.eod.lf-dot-lf", "server.data.eod-variant-accepted"}},
     // The whole message at once: the replies come after the real end, and
     // the second one has no command to answer (was: server.reply.unsolicited).
-    {__LINE__, "RFC 5321 §2.3.8 smuggling accepted, message sent at once", hello_plain +
-     "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\n"
-     "C= x\\n.\\nNOOP\\r\\n\nC: .\nS: 250 queued\nS: 250 ok\nS: 500 what\n",
+    {__LINE__,
+     "RFC 5321 §2.3.8 smuggling accepted, message sent at once",
+     hello_plain +
+         "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\n"
+         "C= x\\n.\\nNOOP\\r\\n\nC: .\nS: 250 queued\nS: 250 ok\nS: 500 what\n",
      {"client.data.bare-lf", "client.data.bare-lf", "client.data.eod.lf-dot-lf", "server.data.eod-variant-accepted"}},
-    {__LINE__, "RFC 1870 §4 SIZE over the limit", hello + "C: MAIL FROM:<a@example.test> SIZE=5000\nS: 250 2.1.0 ok\n",
+    {__LINE__,
+     "RFC 1870 §4 SIZE over the limit",
+     hello + "C: MAIL FROM:<a@example.test> SIZE=5000\nS: 250 2.1.0 ok\n",
      {"client.size.over-limit", "server.size.over-limit-accepted"}},
-    {__LINE__, "RFC 5321 §4.1.1.2 unadvertised parameter", hello_plain + "C: MAIL FROM:<a@example.test> BODY=8BITMIME\nS: 250 ok\n",
+    {__LINE__,
+     "RFC 5321 §4.1.1.2 unadvertised parameter",
+     hello_plain + "C: MAIL FROM:<a@example.test> BODY=8BITMIME\nS: 250 ok\n",
      {"client.param.unadvertised"}},
-    {__LINE__, "RFC 5321 §2.2.2 unregistered keyword",
+    {__LINE__,
+     "RFC 5321 §2.2.2 unregistered keyword",
      "S: 220 mx.example.test\nC: EHLO client.example.test\nS: 250-mx.example.test\nS: 250-FOO\nS: 250 XFOO\n",
      {"server.ehlo.keyword-unregistered"}},
-    {__LINE__, "RFC 5321 §2.3.5 unqualified EHLO", "S: 220 mx.example.test\nC: EHLO client\nS: 250 mx.example.test\n",
+    {__LINE__,
+     "RFC 5321 §2.3.5 unqualified EHLO",
+     "S: 220 mx.example.test\nC: EHLO client\nS: 250 mx.example.test\n",
      {"client.domain.unqualified"}},
-    {__LINE__, "RFC 6761 localhost is qualified", "S: 220 mx.example.test\nC: EHLO localhost\nS: 250 mx.example.test\n", {}},
-    {__LINE__, "RFC 4954 §4 AUTH exchange", hello + "C: STARTTLS\nS: 220 2.0.0 go\n@tls\nC: EHLO client.example.test\n"
-     "S: 250-mx.example.test\nS: 250-ENHANCEDSTATUSCODES\nS: 250 AUTH PLAIN LOGIN\nC: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\n"
-     "C: dXNlcg==\nS: 334 UGFzc3dvcmQ6\nC: cGFzcw==\nS: 235 2.7.0 ok\n", {}},
-    {__LINE__, "RFC 4954 §4 cancel", hello + "C: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: *\nS: 535 5.7.8 no\n",
+    {__LINE__,
+     "RFC 6761 localhost is qualified",
+     "S: 220 mx.example.test\nC: EHLO localhost\nS: 250 mx.example.test\n",
+     {}},
+    {__LINE__,
+     "RFC 4954 §4 AUTH exchange",
+     hello + "C: STARTTLS\nS: 220 2.0.0 go\n@tls\nC: EHLO client.example.test\n"
+             "S: 250-mx.example.test\nS: 250-ENHANCEDSTATUSCODES\nS: 250 AUTH PLAIN LOGIN\nC: AUTH LOGIN\nS: 334 "
+             "VXNlcm5hbWU6\n"
+             "C: dXNlcg==\nS: 334 UGFzc3dvcmQ6\nC: cGFzcw==\nS: 235 2.7.0 ok\n",
+     {}},
+    {__LINE__,
+     "RFC 4954 §4 cancel",
+     hello + "C: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: *\nS: 535 5.7.8 no\n",
      {"client.auth.plaintext", "server.auth.cancel"}},
-    {__LINE__, "RFC 5321 §4.5.1 postmaster", hello_plain + "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<Postmaster>\nS: 550 no\n",
+    {__LINE__,
+     "RFC 5321 §4.5.1 postmaster",
+     hello_plain + "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<Postmaster>\nS: 550 no\n",
      {"server.postmaster.rejected"}},
 
     // Regressions: one row per engine bug, with the rule it got wrong.
-    {__LINE__, "RFC 3030 §2 BDAT after BDAT LAST (was: data-without-rcpt, after-last never)", hello_chunking +
-     "C: BDAT 2 LAST\nC= hi\nS: 250 queued\nC: BDAT 2\nC= hi\nS: 503 bad sequence\n", {"client.bdat.after-last"}},
-    {__LINE__, "RFC 3030 §2 BDAT after BDAT LAST accepted (was: not seen by the server judge)", hello_chunking +
-     "C: BDAT 2 LAST\nC= hi\nS: 250 queued\nC: BDAT 2\nC= hi\nS: 250 ok\n",
+    {__LINE__,
+     "RFC 3030 §2 BDAT after BDAT LAST (was: data-without-rcpt, after-last never)",
+     hello_chunking + "C: BDAT 2 LAST\nC= hi\nS: 250 queued\nC: BDAT 2\nC= hi\nS: 503 bad sequence\n",
+     {"client.bdat.after-last"}},
+    {__LINE__,
+     "RFC 3030 §2 BDAT after BDAT LAST accepted (was: not seen by the server judge)",
+     hello_chunking + "C: BDAT 2 LAST\nC= hi\nS: 250 queued\nC: BDAT 2\nC= hi\nS: 250 ok\n",
      {"client.bdat.after-last", "server.sequence.bdat-mixed"}},
-    {__LINE__, "RFC 5321 §4.1.1.10 QUIT answered, not by 221 (was: client.session.quit-wait)", hello_plain +
-     "C: QUIT\nS: 530 authenticate first\n@close C\n@close S\n", {"server.quit.reply"}},
-    {__LINE__, "RFC 5321 §4.1.1.4 reply inside the data (was: lockstep and reply.missing after it)", hello_plain +
-     "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\n"
-     "C: one\nS: 250 queued\nC: two\nC: .\nC: QUIT\nS: 221 bye\n@close S\n@close C\n", {"server.data.early-reply"}},
-    {__LINE__, "RFC 5321 §2.3.8 reply to a line ended by a bare CR (was: reply.unsolicited, then lockstep)", hello_plain +
-     "C= NOOP\\r\nS: 250 ok\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
+    {__LINE__,
+     "RFC 5321 §4.1.1.10 QUIT answered, not by 221 (was: client.session.quit-wait)",
+     hello_plain + "C: QUIT\nS: 530 authenticate first\n@close C\n@close S\n",
+     {"server.quit.reply"}},
+    {__LINE__,
+     "RFC 5321 §4.1.1.4 reply inside the data (was: lockstep and reply.missing after it)",
+     hello_plain +
+         "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\n"
+         "C: one\nS: 250 queued\nC: two\nC: .\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
+     {"server.data.early-reply"}},
+    {__LINE__,
+     "RFC 5321 §2.3.8 reply to a line ended by a bare CR (was: reply.unsolicited, then lockstep)",
+     hello_plain + "C= NOOP\\r\nS: 250 ok\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
      {"client.line.bare-cr", "server.line.bare-lf-accepted"}},
     // A bare LF or CR inside a client line: the replies show how the server
     // framed it. One reply and then the next command: one line, as §2.3.8
     // asks (was: the 221 paired with the second piece, QUIT unanswered).
-    {__LINE__, "RFC 5321 §2.3.8 bare LF inside a line read as one line (was: reply.missing, lockstep, noop.reply)",
-     hello_plain + "C= NOOP\\nNOOP\\r\\n\nS: 500 bad\nC: QUIT\nS: 221 bye\n@close S\n@close C\n", {"client.line.bare-lf"}},
-    {__LINE__, "RFC 5321 §2.3.8 bare CR inside a line read as one line (was: reply.missing, lockstep, noop.reply)",
-     hello_plain + "C= NOOP\\rNOOP\\r\\n\nS: 500 bad\nC: QUIT\nS: 221 bye\n@close S\n@close C\n", {"client.line.bare-cr"}},
-    {__LINE__, "RFC 5321 §2.3.8 bare LF inside a line, one reply, then the close", hello_plain +
-     "C= NOOP\\nNOOP\\r\\n\nS: 500 bad\n@close S\n@close C\n", {"client.line.bare-lf", "server.session.closed"}},
-    {__LINE__, "RFC 5321 §2.3.8 bare LF inside a line, unanswered at the close: one command", hello_plain +
-     "C= NOOP\\nNOOP\\r\\n\n@close S\n@close C\n", {"client.line.bare-lf", "server.reply.missing"}},
+    {__LINE__,
+     "RFC 5321 §2.3.8 bare LF inside a line read as one line (was: reply.missing, lockstep, noop.reply)",
+     hello_plain + "C= NOOP\\nNOOP\\r\\n\nS: 500 bad\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
+     {"client.line.bare-lf"}},
+    {__LINE__,
+     "RFC 5321 §2.3.8 bare CR inside a line read as one line (was: reply.missing, lockstep, noop.reply)",
+     hello_plain + "C= NOOP\\rNOOP\\r\\n\nS: 500 bad\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
+     {"client.line.bare-cr"}},
+    {__LINE__,
+     "RFC 5321 §2.3.8 bare LF inside a line, one reply, then the close",
+     hello_plain + "C= NOOP\\nNOOP\\r\\n\nS: 500 bad\n@close S\n@close C\n",
+     {"client.line.bare-lf", "server.session.closed"}},
+    {__LINE__,
+     "RFC 5321 §2.3.8 bare LF inside a line, unanswered at the close: one command",
+     hello_plain + "C= NOOP\\nNOOP\\r\\n\n@close S\n@close C\n",
+     {"client.line.bare-lf", "server.reply.missing"}},
     // Two replies with nothing else to answer: the server split the line.
-    {__LINE__, "RFC 5321 §2.3.8 bare LF inside a line split into two commands", hello_plain +
-     "C= NOOP\\nNOOP\\r\\n\nS: 250 ok\nS: 250 ok\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
-     {"client.line.bare-lf", "server.line.bare-lf-accepted"}, 4},
-    {__LINE__, "RFC 5321 §2.3.8 bare CR inside a line split, the first piece refused", hello_plain +
-     "C= NOOP\\rNOOP\\r\\n\nS: 500 bad\nS: 250 ok\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
+    {__LINE__,
+     "RFC 5321 §2.3.8 bare LF inside a line split into two commands",
+     hello_plain + "C= NOOP\\nNOOP\\r\\n\nS: 250 ok\nS: 250 ok\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
+     {"client.line.bare-lf", "server.line.bare-lf-accepted"},
+     4},
+    {__LINE__,
+     "RFC 5321 §2.3.8 bare CR inside a line split, the first piece refused",
+     hello_plain + "C= NOOP\\rNOOP\\r\\n\nS: 500 bad\nS: 250 ok\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
      {"client.line.bare-cr", "server.line.bare-lf-accepted"}},
     // More commands behind the line before its first reply: counting cannot
     // tell, and the server is taken to read one line.
-    {__LINE__, "RFC 5321 §2.3.8 bare LF inside a line, QUIT behind it", hello +
-     "C= RSET\\nRSET\\r\\nQUIT\\r\\n\nS: 500 5.5.2 bad\nS: 221 2.0.0 bye\n@close S\n@close C\n",
+    {__LINE__,
+     "RFC 5321 §2.3.8 bare LF inside a line, QUIT behind it",
+     hello + "C= RSET\\nRSET\\r\\nQUIT\\r\\n\nS: 500 5.5.2 bad\nS: 221 2.0.0 bye\n@close S\n@close C\n",
      {"client.line.bare-lf"}},
-    {__LINE__, "RFC 5321 §2.3.8 bare LF line refused (was: server.line.bare-lf-accepted, server.noop.reply)",
-     hello + "C= NOOP\\n\nS: 500 5.5.2 Error: bare <LF> received\n", {"client.line.bare-lf"}},
-    {__LINE__, "RFC 5321 §2.3.8 last reply line without CRLF (was: reply.missing)", hello_plain +
-     "C: QUIT\nS= 221 bye\n@close S\n@close C\n", {"server.reply.line-ending"}},
-    {__LINE__, "RFC 5321 §4.2.1 multi-line reply cut by the close (was: reply.missing)", hello_plain +
-     "C: QUIT\nS: 221-bye\n@close S\n@close C\n", {"server.reply.incomplete"}},
-    {__LINE__, "RFC 5321 §4.2 empty reply (was: also unexpected-code 0 and noop.reply)", hello_plain + "C: NOOP\nS: \n",
+    {__LINE__,
+     "RFC 5321 §2.3.8 bare LF line refused (was: server.line.bare-lf-accepted, server.noop.reply)",
+     hello + "C= NOOP\\n\nS: 500 5.5.2 Error: bare <LF> received\n",
+     {"client.line.bare-lf"}},
+    {__LINE__,
+     "RFC 5321 §2.3.8 last reply line without CRLF (was: reply.missing)",
+     hello_plain + "C: QUIT\nS= 221 bye\n@close S\n@close C\n",
+     {"server.reply.line-ending"}},
+    {__LINE__,
+     "RFC 5321 §4.2.1 multi-line reply cut by the close (was: reply.missing)",
+     hello_plain + "C: QUIT\nS: 221-bye\n@close S\n@close C\n",
+     {"server.reply.incomplete"}},
+    {__LINE__,
+     "RFC 5321 §4.2 empty reply (was: also unexpected-code 0 and noop.reply)",
+     hello_plain + "C: NOOP\nS: \n",
      {"server.reply.empty"}},
-    {__LINE__, "RFC 5321 §4.2 unreadable greeting code (was: also greeting.code 0)",
-     "S: 2x0 mx.example.test\nC: EHLO client.example.test\nS: 250 mx.example.test\n", {"server.reply.code"}},
-    {__LINE__, "RFC 5321 §4.2 unreadable code read by its first digit (was: MAIL taken as refused)", hello_plain +
-     "C: MAIL FROM:<a@example.test>\nS: 2x0 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\n", {"server.reply.code"}},
-    {__LINE__, "RFC 5321 §4.1.2 NUL in a command (was: also command.string at the same octet)", hello_plain +
-     "C: NOOP \\0\nS: 500 bad\n", {"client.line.nul"}},
-    {__LINE__, "RFC 5321 §4.2 control in a reply (was: also reply.text at the same octet)", hello_plain +
-     "C: NOOP\nS: 250 O\\x1bK\n", {"server.line.control"}},
-    {__LINE__, "RFC 5321 §4.1.1 malformed QUIT refused with 501 (was: server.quit.reply, then after-quit on the retry)", hello_plain +
-     "C: QUIT now\nS: 501 no arguments\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
+    {__LINE__,
+     "RFC 5321 §4.2 unreadable greeting code (was: also greeting.code 0)",
+     "S: 2x0 mx.example.test\nC: EHLO client.example.test\nS: 250 mx.example.test\n",
+     {"server.reply.code"}},
+    {__LINE__,
+     "RFC 5321 §4.2 unreadable code read by its first digit (was: MAIL taken as refused)",
+     hello_plain + "C: MAIL FROM:<a@example.test>\nS: 2x0 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\n",
+     {"server.reply.code"}},
+    {__LINE__,
+     "RFC 5321 §4.1.2 NUL in a command (was: also command.string at the same octet)",
+     hello_plain + "C: NOOP \\0\nS: 500 bad\n",
+     {"client.line.nul"}},
+    {__LINE__,
+     "RFC 5321 §4.2 control in a reply (was: also reply.text at the same octet)",
+     hello_plain + "C: NOOP\nS: 250 O\\x1bK\n",
+     {"server.line.control"}},
+    {__LINE__,
+     "RFC 5321 §4.1.1 malformed QUIT refused with 501 (was: server.quit.reply, then after-quit on the retry)",
+     hello_plain + "C: QUIT now\nS: 501 no arguments\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
      {"client.command.unexpected-argument"}},
-    {__LINE__, "RFC 5321 §4.1.2 unparseable parameter list (was: also param.unknown)", hello_plain +
-     "C: MAIL FROM:<a@example.test> =100\nS: 501 syntax\n", {"client.param.syntax"}},
-    {__LINE__, "RFC 3207 §4.2 nothing visible after TLS (was: client.session.no-quit on a recording)", hello +
-     "C: STARTTLS\nS: 220 2.0.0 go\n@tls\n@close C\n@close S\n", {}},
-    {__LINE__, "RFC 5321 §4.1.1.10 no QUIT inside TLS is still no QUIT", hello +
-     "C: STARTTLS\nS: 220 2.0.0 go\n@tls\nC: EHLO client.example.test\nS: 250 mx.example.test\n@close C\n@close S\n",
+    {__LINE__,
+     "RFC 5321 §4.1.2 unparseable parameter list (was: also param.unknown)",
+     hello_plain + "C: MAIL FROM:<a@example.test> =100\nS: 501 syntax\n",
+     {"client.param.syntax"}},
+    {__LINE__,
+     "RFC 3207 §4.2 nothing visible after TLS (was: client.session.no-quit on a recording)",
+     hello + "C: STARTTLS\nS: 220 2.0.0 go\n@tls\n@close C\n@close S\n",
+     {}},
+    {__LINE__,
+     "RFC 5321 §4.1.1.10 no QUIT inside TLS is still no QUIT",
+     hello + "C: STARTTLS\nS: 220 2.0.0 go\n@tls\nC: EHLO client.example.test\nS: 250 mx.example.test\n@close "
+             "C\n@close S\n",
      {"client.session.no-quit"}},
-    {__LINE__, "RFC 5321 §2.2.2 unregistered keyword names its own line (was: the reply's first line)",
+    {__LINE__,
+     "RFC 5321 §2.2.2 unregistered keyword names its own line (was: the reply's first line)",
      "S: 220 mx.example.test\nC: EHLO client.example.test\nS: 250-mx.example.test\nS: 250-SIZE 100\nS: 250 FOO\n",
-     {"server.ehlo.keyword-unregistered"}, 5},
-    {__LINE__, "RFC 5321 §4.3.1 early talker: same excerpt however the octets arrive (was: the first piece)",
-     "C: EHLO client.example.test\nS: 220 mx.example.test\nS: 250 mx.example.test\n", {"client.greeting.early-talker"}, 1},
-    {__LINE__, "RFC 3207 §4 octets after STARTTLS: same excerpt however they arrive (was: the first piece)", hello +
-     "C: STARTTLS\nC: NOOP\nS: 220 2.0.0 go\n@tls\n", {"client.starttls.pipelined"}, 11},
+     {"server.ehlo.keyword-unregistered"},
+     5},
+    {__LINE__,
+     "RFC 5321 §4.3.1 early talker: same excerpt however the octets arrive (was: the first piece)",
+     "C: EHLO client.example.test\nS: 220 mx.example.test\nS: 250 mx.example.test\n",
+     {"client.greeting.early-talker"},
+     1},
+    {__LINE__,
+     "RFC 3207 §4 octets after STARTTLS: same excerpt however they arrive (was: the first piece)",
+     hello + "C: STARTTLS\nC: NOOP\nS: 220 2.0.0 go\n@tls\n",
+     {"client.starttls.pipelined"},
+     11},
     // A server that holds under a client's breach gets no finding of its own.
-    {__LINE__, "RFC 5321 §2.3.8 smuggling attempt refused", hello_plain +
-     "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\n"
-     "C= x\\n.\\n\\r\\n\nC: .\nS: 250 queued\n",
+    {__LINE__,
+     "RFC 5321 §2.3.8 smuggling attempt refused",
+     hello_plain +
+         "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\n"
+         "C= x\\n.\\n\\r\\n\nC: .\nS: 250 queued\n",
      {"client.data.bare-lf", "client.data.bare-lf", "client.data.eod.lf-dot-lf"}},
-    {__LINE__, "RFC 5321 §4.1.4 nested MAIL refused", hello_plain +
-     "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: MAIL FROM:<a@example.test>\nS: 503 nested\n",
+    {__LINE__,
+     "RFC 5321 §4.1.4 nested MAIL refused",
+     hello_plain + "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: MAIL FROM:<a@example.test>\nS: 503 nested\n",
      {"client.sequence.nested-mail"}},
-    {__LINE__, "RFC 4954 §4 AUTH in a transaction refused", hello +
-     "C: MAIL FROM:<a@example.test>\nS: 250 2.1.0 ok\nC: AUTH LOGIN\nS: 503 5.5.1 not now\n",
+    {__LINE__,
+     "RFC 4954 §4 AUTH in a transaction refused",
+     hello + "C: MAIL FROM:<a@example.test>\nS: 250 2.1.0 ok\nC: AUTH LOGIN\nS: 503 5.5.1 not now\n",
      {"client.auth.in-transaction", "client.auth.plaintext"}},
 };
 
@@ -224,7 +334,8 @@ TEST_P(engine_table, reports_exactly_the_named_rules) {
   auto whole = run(c.dialogue, feed_mode::coalesce);
   EXPECT_EQ(ids(whole), c.expect);
   if (ids(whole) != c.expect)
-    for (const auto& f : whole.findings) ADD_FAILURE() << "found " << f.r().id << " at line " << f.line << ": " << f.message;
+    for (const auto& f : whole.findings)
+      ADD_FAILURE() << "found " << f.r().id << " at line " << f.line << ": " << f.message;
   EXPECT_EQ(shown(run(c.dialogue, feed_mode::record)), shown(whole)) << "record by record";
   EXPECT_EQ(shown(run(c.dialogue, feed_mode::bytes)), shown(whole)) << "byte by byte";
   if (c.at != 0 && !whole.findings.empty()) EXPECT_EQ(whole.findings.front().line, c.at) << "line of the first finding";

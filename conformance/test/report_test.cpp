@@ -16,7 +16,10 @@ TEST(report, xml_escape) { EXPECT_EQ(xml_escape("<a&\"b'>"), "&lt;a&amp;&quot;b&
 
 // XML 1.0 §2.2: C0 controls but TAB, LF, CR, and U+FFFE/U+FFFF are not characters.
 TEST(report, xml_escape_keeps_only_xml_characters) {
-  EXPECT_EQ(xml_escape(std::string_view("a\0b\x1b" "c\td", 7)), "a?b?c\td");
+  EXPECT_EQ(xml_escape(std::string_view("a\0b\x1b"
+                                        "c\td",
+                                        7)),
+            "a?b?c\td");
   EXPECT_EQ(xml_escape("x\xEF\xBF\xBEy\xEF\xBF\xBFz"), "x?y?z");
   EXPECT_EQ(xml_escape("caf\xC3\xA9"), "caf\xC3\xA9");
   EXPECT_EQ(xml_escape("bad \xFF utf8"), "bad ? utf8");
@@ -53,13 +56,15 @@ TEST(report, dialogues_report_has_a_case_per_rule_with_its_findings) {
   const report r = dialogues_report({mail_before_ehlo()});
   ASSERT_EQ(r.suites.size(), 1u);
   const auto& cases = r.suites[0].cases;
-  auto it = std::find_if(cases.begin(), cases.end(), [](const report_case& c) { return c.id == "client.sequence.no-ehlo"; });
+  auto it =
+      std::find_if(cases.begin(), cases.end(), [](const report_case& c) { return c.id == "client.sequence.no-ehlo"; });
   ASSERT_NE(it, cases.end());
   EXPECT_EQ(it->result, outcome::fail);
   ASSERT_EQ(it->findings.size(), 1u);
   EXPECT_EQ(r.dialogues[0].findings[it->findings[0]].r().id, "client.sequence.no-ehlo");
   // A side's grammar rules fold into one case.
-  EXPECT_EQ(std::count_if(cases.begin(), cases.end(), [](const report_case& c) { return c.id == "client.grammar"; }), 1);
+  EXPECT_EQ(std::count_if(cases.begin(), cases.end(), [](const report_case& c) { return c.id == "client.grammar"; }),
+            1);
   EXPECT_TRUE(failed(r, level::must));
 }
 
@@ -88,7 +93,8 @@ TEST(report, replay_replies_are_a_suite_of_their_own_and_counted) {
   EXPECT_NE(x.find("<testsuites name=\"smtpkit replay\" tests=\"" + std::to_string(tests) + "\" failures=\"2\""),
             std::string::npos)
       << x;
-  EXPECT_NE(x.find("rec.smtp:4: reply differs: expected reply 250, received 550 no/second line"), std::string::npos) << x;
+  EXPECT_NE(x.find("rec.smtp:4: reply differs: expected reply 250, received 550 no/second line"), std::string::npos)
+      << x;
   EXPECT_TRUE(failed(r, level::must));
   r.dialogues[0].findings.clear();
   EXPECT_TRUE(failed(r, level::must)) << "a differing reply fails a replay on its own";
@@ -118,7 +124,8 @@ TEST(report, scenarios_count_failures_errors_and_skips_by_level) {
   g.elapsed = std::chrono::microseconds(1250000);
   r.suites.push_back(g);
   const std::string must = junit(r, level::must);
-  EXPECT_NE(must.find("tests=\"5\" failures=\"1\" errors=\"1\" skipped=\"1\" time=\"1.250\""), std::string::npos) << must;
+  EXPECT_NE(must.find("tests=\"5\" failures=\"1\" errors=\"1\" skipped=\"1\" time=\"1.250\""), std::string::npos)
+      << must;
   EXPECT_EQ(occurrences(must, "<failure "), 1u);
   EXPECT_NE(must.find("FAIL (SHOULD, below --fail-on)"), std::string::npos) << must;
   EXPECT_NE(must.find("time=\"0.250\""), std::string::npos) << must;

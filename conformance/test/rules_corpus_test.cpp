@@ -41,9 +41,7 @@ const fs::path dialogues_dir = fs::path(SMTPKIT_SOURCE_DIR) / "corpus" / "dialog
 // grammar errors were left out and why).
 constexpr std::array<std::string_view, 0> exceptions{};
 
-bool excepted(std::string_view id) {
-  return std::find(exceptions.begin(), exceptions.end(), id) != exceptions.end();
-}
+bool excepted(std::string_view id) { return std::find(exceptions.begin(), exceptions.end(), id) != exceptions.end(); }
 
 struct case_file {
   fs::path path;
@@ -87,9 +85,7 @@ session_report check_file(const fs::path& p, feed_mode mode = feed_mode::record)
   return check_transcript(*t.value, {}, mode);
 }
 
-std::string describe(const finding& f) {
-  return std::string(to_string(f.r().lvl)) + " " + f.r().id + ": " + f.message;
-}
+std::string describe(const finding& f) { return std::string(to_string(f.r().lvl)) + " " + f.r().id + ": " + f.message; }
 
 std::vector<std::string> catalogue_ids() {
   std::vector<std::string> out;
@@ -173,7 +169,8 @@ TEST_P(rule_case, bad_reports_the_rule_where_marked) {
       if (f.r().id == id)
         ADD_FAILURE_AT(file, static_cast<int>(c.breaking_line)) << id << " reported at line " << f.line << ", not here";
   for (const auto& a : c.also)
-    if (!seen.count(a)) ADD_FAILURE_AT(file, static_cast<int>(c.also_line)) << a << " listed in \"# also:\" but not reported";
+    if (!seen.count(a))
+      ADD_FAILURE_AT(file, static_cast<int>(c.also_line)) << a << " listed in \"# also:\" but not reported";
 }
 
 TEST_P(rule_case, good_twin_does_not) {
@@ -186,12 +183,14 @@ TEST_P(rule_case, good_twin_does_not) {
   for (const auto& f : r.findings) {
     seen.insert(f.r().id);
     if (f.r().id == id) ADD_FAILURE_AT(file, static_cast<int>(f.line)) << "the good twin reports " << describe(f);
-    else if (f.r().lvl == level::must) ADD_FAILURE_AT(file, static_cast<int>(f.line)) << "MUST in a good case: " << describe(f);
+    else if (f.r().lvl == level::must)
+      ADD_FAILURE_AT(file, static_cast<int>(f.line)) << "MUST in a good case: " << describe(f);
     else if (!c.also.count(f.r().id))
       ADD_FAILURE_AT(file, static_cast<int>(f.line)) << "also reports " << describe(f) << " (not in \"# also:\")";
   }
   for (const auto& a : c.also)
-    if (!seen.count(a)) ADD_FAILURE_AT(file, static_cast<int>(c.also_line)) << a << " listed in \"# also:\" but not reported";
+    if (!seen.count(a))
+      ADD_FAILURE_AT(file, static_cast<int>(c.also_line)) << a << " listed in \"# also:\" but not reported";
 }
 
 INSTANTIATE_TEST_SUITE_P(catalogue, rule_case, testing::ValuesIn(catalogue_ids()), test_name);
@@ -226,8 +225,8 @@ TEST_P(feed, coalesced_record_and_octet_feeds_agree) {
       const std::string b = i < other.findings.size() ? fingerprint(other.findings[i]) : "(none)";
       if (a == b) continue;
       const std::size_t line = i < whole.findings.size() ? whole.findings[i].line : other.findings[i].line;
-      ADD_FAILURE_AT(p.c_str(), static_cast<int>(line)) << how << " differs from one piece per turn:\n  whole: " << a
-                                                        << "\n  " << how << ": " << b;
+      ADD_FAILURE_AT(p.c_str(), static_cast<int>(line))
+          << how << " differs from one piece per turn:\n  whole: " << a << "\n  " << how << ": " << b;
       break;
     }
     EXPECT_EQ(whole.applied, other.applied) << p.string() << ": rules applied differ " << how;

@@ -70,9 +70,7 @@ class reader {
   void skip() {
     while (pos_ < s_.size() && is_wsp(s_[pos_])) ++pos_;
   }
-  bool at_end_of_concatenation() {
-    return pos_ >= s_.size() || s_[pos_] == '/' || s_[pos_] == ')' || s_[pos_] == ']';
-  }
+  bool at_end_of_concatenation() { return pos_ >= s_.size() || s_[pos_] == '/' || s_[pos_] == ')' || s_[pos_] == ']'; }
 
   bool alternation(node& out, std::string& why) {
     out = node{};
@@ -295,10 +293,8 @@ bool grammar::octet_set(const node& n, std::bitset<256>& out, std::vector<bool>&
       for (const auto& c : n.children)
         if (!octet_set(c, out, busy)) return false;
       return true;
-    case node::kind::concatenation:
-      return n.children.size() == 1 && octet_set(n.children[0], out, busy);
-    case node::kind::repetition:
-      return n.min == 1 && n.max == 1 && octet_set(n.children[0], out, busy);
+    case node::kind::concatenation: return n.children.size() == 1 && octet_set(n.children[0], out, busy);
+    case node::kind::repetition: return n.min == 1 && n.max == 1 && octet_set(n.children[0], out, busy);
     case node::kind::literal:
       if (n.text.size() != 1) return false;
       out.set(static_cast<unsigned char>(n.text[0]));
@@ -410,9 +406,7 @@ void matcher::match(const node& n, std::size_t pos, ends& out) {
       out.insert(out.end(), cur.begin(), cur.end());
       return;
     }
-    case node::kind::repetition:
-      match_repetition(n, pos, out);
-      return;
+    case node::kind::repetition: match_repetition(n, pos, out); return;
     case node::kind::rule: {
       const rule_def& r = g_.at(n.rule);
       if (r.single_octet) {

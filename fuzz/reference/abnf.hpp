@@ -32,13 +32,13 @@ namespace smtpkit::abnf {
 struct node {
   enum class kind : std::uint8_t { alternation, concatenation, repetition, rule, literal, range, sequence };
   kind type = kind::alternation;
-  std::vector<node> children;  ///< alternation, concatenation; repetition has one
-  std::size_t min = 1;         ///< repetition
-  std::size_t max = 1;         ///< repetition; npos for no upper bound
-  std::string text;            ///< literal: the char-val, lower-cased; rule: the name, lower-cased
-  std::uint32_t lo = 0, hi = 0;  ///< range: %x41-5A
+  std::vector<node> children;         ///< alternation, concatenation; repetition has one
+  std::size_t min = 1;                ///< repetition
+  std::size_t max = 1;                ///< repetition; npos for no upper bound
+  std::string text;                   ///< literal: the char-val, lower-cased; rule: the name, lower-cased
+  std::uint32_t lo = 0, hi = 0;       ///< range: %x41-5A
   std::vector<std::uint32_t> values;  ///< sequence: %d13.10
-  std::size_t rule = npos;     ///< rule: index once resolved
+  std::size_t rule = npos;            ///< rule: index once resolved
 
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 };

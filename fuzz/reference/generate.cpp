@@ -64,12 +64,9 @@ class generator {
         for (const auto& c : n.children) worst = std::max(worst, depth(c));
         return worst;
       }
-      case node::kind::repetition:
-        return n.min == 0 ? 0 : depth(n.children[0]);
-      case node::kind::rule:
-        return depth_of_[n.rule];
-      default:
-        return 0;
+      case node::kind::repetition: return n.min == 0 ? 0 : depth(n.children[0]);
+      case node::kind::rule: return depth_of_[n.rule];
+      default: return 0;
     }
   }
 
@@ -98,9 +95,7 @@ class generator {
         for (std::size_t i = 0; i < count; ++i) emit(n.children[0], level + 1, out);
         return;
       }
-      case node::kind::rule:
-        emit(g_.at(n.rule).body, level + 1, out);
-        return;
+      case node::kind::rule: emit(g_.at(n.rule).body, level + 1, out); return;
       case node::kind::literal:
         for (char c : n.text) {
           // char-vals are case-insensitive: vary the case now and then.

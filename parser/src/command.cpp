@@ -36,10 +36,19 @@ struct verb_entry {
 };
 
 constexpr std::array<verb_entry, 13> four_letter_verbs = [] {
-  constexpr std::array<std::pair<std::string_view, verb>, 13> names{{
-      {"ehlo", verb::ehlo}, {"helo", verb::helo}, {"mail", verb::mail}, {"rcpt", verb::rcpt}, {"data", verb::data},
-      {"rset", verb::rset}, {"vrfy", verb::vrfy}, {"expn", verb::expn}, {"help", verb::help}, {"noop", verb::noop},
-      {"quit", verb::quit}, {"auth", verb::auth}, {"bdat", verb::bdat}}};
+  constexpr std::array<std::pair<std::string_view, verb>, 13> names{{{"ehlo", verb::ehlo},
+                                                                     {"helo", verb::helo},
+                                                                     {"mail", verb::mail},
+                                                                     {"rcpt", verb::rcpt},
+                                                                     {"data", verb::data},
+                                                                     {"rset", verb::rset},
+                                                                     {"vrfy", verb::vrfy},
+                                                                     {"expn", verb::expn},
+                                                                     {"help", verb::help},
+                                                                     {"noop", verb::noop},
+                                                                     {"quit", verb::quit},
+                                                                     {"auth", verb::auth},
+                                                                     {"bdat", verb::bdat}}};
   std::array<verb_entry, 13> t{};
   for (std::size_t i = 0; i < names.size(); ++i)
     t[i] = {static_cast<std::uint32_t>(detail::lower_word(names[i].first)), names[i].second};
@@ -68,7 +77,8 @@ diagnostic expect_end(std::string_view s, std::size_t pos, parse_options opts) n
   if (s[pos] == ' ' || s[pos] == '\t') {
     std::size_t p = pos;
     while (p < s.size() && (s[p] == ' ' || s[p] == '\t')) ++p;
-    if (p == s.size()) return opts.allows(lenient::trailing_whitespace) ? diagnostic{} : fail(errc::trailing_whitespace, pos);
+    if (p == s.size())
+      return opts.allows(lenient::trailing_whitespace) ? diagnostic{} : fail(errc::trailing_whitespace, pos);
     return fail(errc::unexpected_argument, p);
   }
   return fail(errc::trailing_data, pos);
@@ -311,7 +321,8 @@ void clear_field(path& p) noexcept {
 
 // Every field an argument of kind `k` may fill, back to its default.
 void clear_fields(detail::argument_kind k, command& c) noexcept {
-  detail::for_each_field(k, [](auto& field) { clear_field(field); }, c);
+  detail::for_each_field(
+      k, [](auto& field) { clear_field(field); }, c);
 }
 
 // The fast paths this CPU runs, chosen once; nullptr for none.
@@ -341,9 +352,7 @@ diagnostic parse_into(std::string_view s, parse_options opts, command& c) noexce
 
   diagnostic d;
   switch (detail::argument_of(c.kind)) {
-    case detail::argument_kind::none:
-      d = c.kind == verb::unknown ? fail(errc::unknown_verb, 0) : no_argument();
-      break;
+    case detail::argument_kind::none: d = c.kind == verb::unknown ? fail(errc::unknown_verb, 0) : no_argument(); break;
     case detail::argument_kind::hello:
       if ((d = need_sp())) break;
       if constexpr (Fast) {
@@ -395,8 +404,7 @@ diagnostic parse_into(std::string_view s, parse_options opts, command& c) noexce
       if ((d = need_sp())) break;
       d = parse_bdat(s, pos, opts, c);
       break;
-    case detail::argument_kind::count_:
-      break;
+    case detail::argument_kind::count_: break;
   }
   return d;
 }

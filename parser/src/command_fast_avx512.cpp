@@ -92,9 +92,9 @@ SMTPKIT_AVX512 inline window classify(const char* p, std::size_t avail) noexcept
   const __m512i c = _mm512_maskz_permutex2var_epi8(ascii, lo, v, hi);
   // Each class read out as a mask: one vptestmb against its bit.
 #define SMTPKIT_CLASS(b) _mm512_test_epi8_mask(c, _mm512_set1_epi8(static_cast<char>(b)))
-  return {SMTPKIT_CLASS(c_ldh),   SMTPKIT_CLASS(c_dot),   SMTPKIT_CLASS(c_hyphen), SMTPKIT_CLASS(c_atext),
-          SMTPKIT_CLASS(c_print), SMTPKIT_CLASS(c_space), SMTPKIT_CLASS(c_eq),     SMTPKIT_CLASS(c_plus),
-          len};
+  return {SMTPKIT_CLASS(c_ldh),   SMTPKIT_CLASS(c_dot),   SMTPKIT_CLASS(c_hyphen),
+          SMTPKIT_CLASS(c_atext), SMTPKIT_CLASS(c_print), SMTPKIT_CLASS(c_space),
+          SMTPKIT_CLASS(c_eq),    SMTPKIT_CLASS(c_plus),  len};
 #undef SMTPKIT_CLASS
 }
 
@@ -168,8 +168,7 @@ SMTPKIT_AVX512 bool path_at(cursor& cur, std::size_t lt, bool reverse, path& out
   unsigned at = 0;
   if (s[p0] == '"') {
     std::size_t pos = p0;
-    if (scan_quoted_string(s, pos, {}) || pos - p0 > max_local_part || pos == s.size() || s[pos] != '@')
-      return false;
+    if (scan_quoted_string(s, pos, {}) || pos - p0 > max_local_part || pos == s.size() || s[pos] != '@') return false;
     at = static_cast<unsigned>(pos - p0);
     out.mbox.quoted = true;
   } else {
@@ -333,8 +332,8 @@ SMTPKIT_AVX512 bool mail_rcpt(std::string_view s, bool mail, command& c) noexcep
   if (s.size() < 12) return false;
   std::uint64_t w;
   std::memcpy(&w, s.data() + 4, 8);
-  const bool keyword = mail ? ((w | 0x2020202000ull) & 0xFFFFFFFFFFFFFFull) == 0x3C3A6D6F726620ull   // " from:<"
-                            : ((w | 0x202000ull) & 0xFFFFFFFFFFull) == 0x3C3A6F7420ull;               // " to:<"
+  const bool keyword = mail ? ((w | 0x2020202000ull) & 0xFFFFFFFFFFFFFFull) == 0x3C3A6D6F726620ull  // " from:<"
+                            : ((w | 0x202000ull) & 0xFFFFFFFFFFull) == 0x3C3A6F7420ull;             // " to:<"
   if (!keyword) return false;
   const std::size_t lt = mail ? 10 : 8;
   cursor cur{s};

@@ -29,27 +29,21 @@ enum class argument_kind : std::uint8_t {
 constexpr argument_kind argument_of(verb v) noexcept {
   switch (v) {
     case verb::ehlo:
-    case verb::helo:
-      return argument_kind::hello;
+    case verb::helo: return argument_kind::hello;
     case verb::mail:
-    case verb::rcpt:
-      return argument_kind::path;
+    case verb::rcpt: return argument_kind::path;
     case verb::vrfy:
     case verb::expn:
     case verb::help:
-    case verb::noop:
-      return argument_kind::string;
-    case verb::auth:
-      return argument_kind::auth;
-    case verb::bdat:
-      return argument_kind::bdat;
+    case verb::noop: return argument_kind::string;
+    case verb::auth: return argument_kind::auth;
+    case verb::bdat: return argument_kind::bdat;
     case verb::unknown:
     case verb::data:
     case verb::rset:
     case verb::quit:
     case verb::starttls:
-    case verb::count_:
-      break;
+    case verb::count_: break;
   }
   return argument_kind::none;
 }
@@ -60,9 +54,7 @@ constexpr argument_kind argument_of(verb v) noexcept {
 template <class F, class... Command>
 constexpr void for_each_field(argument_kind k, F&& f, Command&... c) {
   switch (k) {
-    case argument_kind::hello:
-      f(c.client...);
-      return;
+    case argument_kind::hello: f(c.client...); return;
     case argument_kind::path:
       f(c.address...);
       f(c.params...);
@@ -82,8 +74,7 @@ constexpr void for_each_field(argument_kind k, F&& f, Command&... c) {
       f(c.last...);
       return;
     case argument_kind::none:
-    case argument_kind::count_:
-      return;
+    case argument_kind::count_: return;
   }
 }
 

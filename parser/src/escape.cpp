@@ -37,11 +37,26 @@ bool unescape(std::string_view s, std::string& out, unescape_error& err) {
       }
       char e = s[i + 1];
       switch (e) {
-        case '\\': out.push_back('\\'); i += 2; continue;
-        case 'r': out.push_back('\r'); i += 2; continue;
-        case 'n': out.push_back('\n'); i += 2; continue;
-        case 't': out.push_back('\t'); i += 2; continue;
-        case '0': out.push_back('\0'); i += 2; continue;
+        case '\\':
+          out.push_back('\\');
+          i += 2;
+          continue;
+        case 'r':
+          out.push_back('\r');
+          i += 2;
+          continue;
+        case 'n':
+          out.push_back('\n');
+          i += 2;
+          continue;
+        case 't':
+          out.push_back('\t');
+          i += 2;
+          continue;
+        case '0':
+          out.push_back('\0');
+          i += 2;
+          continue;
         case 'x': {
           int hi = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
           int lo = i + 3 < s.size() ? hex_value(s[i + 3]) : -1;
@@ -91,11 +106,26 @@ std::string escape(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      case '\0': out += "\\0"; ++i; continue;
+      case '\\':
+        out += "\\\\";
+        ++i;
+        continue;
+      case '\r':
+        out += "\\r";
+        ++i;
+        continue;
+      case '\n':
+        out += "\\n";
+        ++i;
+        continue;
+      case '\t':
+        out += "\\t";
+        ++i;
+        continue;
+      case '\0':
+        out += "\\0";
+        ++i;
+        continue;
       default: break;
     }
     if (c < 0x20 || c == 0x7F) {

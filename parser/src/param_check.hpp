@@ -46,11 +46,13 @@ inline constexpr std::array<known_param, static_cast<std::size_t>(param_id::coun
     {"ORCPT", param_id::orcpt},
 }};
 
-static_assert([] {
-  for (std::size_t i = 0; i < known.size(); ++i)
-    if (static_cast<std::size_t>(known[i].id) != i) return false;
-  return true;
-}(), "known[] must list the parameters in param_id order");
+static_assert(
+    [] {
+      for (std::size_t i = 0; i < known.size(); ++i)
+        if (static_cast<std::size_t>(known[i].id) != i) return false;
+      return true;
+    }(),
+    "known[] must list the parameters in param_id order");
 
 /// MAIL's parameters come before RCPT's in param_id.
 constexpr bool is_mail_param_id(param_id id) noexcept { return id < param_id::notify; }
@@ -95,7 +97,9 @@ inline bool parse_notify(std::string_view v, std::uint8_t& flags) noexcept {
     flags = notify_never;
     return true;
   }
-  auto starts = [&](std::string_view word) { return v.size() >= word.size() && word_iequals(v.substr(0, word.size()), word); };
+  auto starts = [&](std::string_view word) {
+    return v.size() >= word.size() && word_iequals(v.substr(0, word.size()), word);
+  };
   flags = 0;
   for (;;) {
     std::uint8_t bit = 0;
@@ -175,8 +179,7 @@ inline errc orcpt_value(std::string_view v, std::size_t atom, bool xtext, mail_p
 /// callers read the typed values of a list that has one bad parameter.
 [[gnu::always_inline]] inline errc check_value(param_id id, std::string_view v, bool xtext, mail_params& out) noexcept {
   switch (id) {
-    case param_id::size:
-      return parse_size(v, out.size) ? errc::ok : errc::param_size;
+    case param_id::size: return parse_size(v, out.size) ? errc::ok : errc::param_size;
     case param_id::body:
       if (word_iequals(v, "8BITMIME")) out.body = body_type::eight_bit_mime;
       else if (word_iequals(v, "7BIT")) out.body = body_type::seven_bit;
@@ -191,19 +194,13 @@ inline errc orcpt_value(std::string_view v, std::size_t atom, bool xtext, mail_p
     case param_id::envid:
       out.envid = v;
       return v.size() > 100 || !(xtext || is_xtext(v)) ? errc::param_envid : errc::ok;
-    case param_id::auth:
-      out.auth = v;
-      return xtext || is_xtext(v) ? errc::ok : errc::param_auth;
-    case param_id::mt_priority:
-      return parse_priority(v, out.mt_priority) ? errc::ok : errc::param_mt_priority;
-    case param_id::notify:
-      return parse_notify(v, out.notify) ? errc::ok : errc::param_notify;
-    case param_id::orcpt:
-      return orcpt_value(v, span_atext(v, 0), xtext, out);
+    case param_id::auth: out.auth = v; return xtext || is_xtext(v) ? errc::ok : errc::param_auth;
+    case param_id::mt_priority: return parse_priority(v, out.mt_priority) ? errc::ok : errc::param_mt_priority;
+    case param_id::notify: return parse_notify(v, out.notify) ? errc::ok : errc::param_notify;
+    case param_id::orcpt: return orcpt_value(v, span_atext(v, 0), xtext, out);
     case param_id::smtputf8:
     case param_id::requiretls:
-    case param_id::count_:
-      break;
+    case param_id::count_: break;
   }
   return errc::ok;
 }

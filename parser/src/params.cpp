@@ -41,11 +41,13 @@ constexpr std::array<param_id, 16> keyword_slots = [] {
   return slots;
 }();
 
-static_assert([] {
-  for (const auto& k : known)
-    if (keyword_slots[keyword_hash(k.keyword)] != k.id) return false;
-  return true;
-}(), "two known keywords share a keyword_hash slot: change its factors");
+static_assert(
+    [] {
+      for (const auto& k : known)
+        if (keyword_slots[keyword_hash(k.keyword)] != k.id) return false;
+      return true;
+    }(),
+    "two known keywords share a keyword_hash slot: change its factors");
 
 param_id lookup_ldh_keyword(std::string_view k) noexcept {
   const param_id id = keyword_slots[keyword_hash(k)];

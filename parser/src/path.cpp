@@ -50,7 +50,8 @@ diagnostic check_ipv4(std::string_view s, std::size_t from, std::size_t to) noex
     }
     std::size_t begin = pos;
     unsigned value = 0;
-    while (pos < to && detail::is_digit(s[pos]) && pos - begin < 3) value = value * 10 + static_cast<unsigned>(s[pos++] - '0');
+    while (pos < to && detail::is_digit(s[pos]) && pos - begin < 3)
+      value = value * 10 + static_cast<unsigned>(s[pos++] - '0');
     if (pos == begin || value > 255) return fail(errc::ipv4_literal, begin);
     if (pos < to && detail::is_digit(s[pos])) return fail(errc::ipv4_literal, pos);
   }
@@ -153,8 +154,8 @@ bool well_dotted(const detail::run_masks& r) noexcept {
 diagnostic scan_dot_string(std::string_view s, std::size_t& pos, parse_options opts, bool& utf8) noexcept {
 #if defined(__SSE2__)
   // An 8-bit octet after the run may continue an atom (UTF-8): general path.
-  if (detail::run_masks r; detail::classify_run(s, pos, dot_string_block, r) && well_dotted(r) &&
-                           at(s, pos + r.size) < 0x80) {
+  if (detail::run_masks r;
+      detail::classify_run(s, pos, dot_string_block, r) && well_dotted(r) && at(s, pos + r.size) < 0x80) {
     pos += r.size;
     return ok_diag;
   }

@@ -53,7 +53,7 @@ constexpr auto perfect_factor(const std::array<Entry, N>& entries) noexcept {
 // default entry (word 0, and the "unknown" answer).
 template <unsigned SlotBits, class Entry, std::size_t N>
 constexpr std::array<Entry, std::size_t{1} << SlotBits> hash_table(const std::array<Entry, N>& entries,
-                                                                    decltype(Entry::word) factor) noexcept {
+                                                                   decltype(Entry::word) factor) noexcept {
   std::array<Entry, std::size_t{1} << SlotBits> t{};
   for (const Entry& e : entries) t[hash_slot<SlotBits>(e.word, factor)] = e;
   return t;

@@ -73,8 +73,7 @@ extension extension_from_keyword(std::string_view keyword) noexcept {
   if (keyword.empty()) return extension::count_;
   const char first = to_lower_ascii(keyword[0]);
   for (const auto& r : ext_rows)
-    if (r.keyword.size() == keyword.size() && to_lower_ascii(r.keyword[0]) == first &&
-        iequals(r.keyword, keyword))
+    if (r.keyword.size() == keyword.size() && to_lower_ascii(r.keyword[0]) == first && iequals(r.keyword, keyword))
       return r.id;
   return extension::count_;
 }
@@ -106,7 +105,8 @@ parse_result<reply_line> parse_reply_line(std::string_view s, parse_options opts
     r.diag = fail(errc::reply_text, 3);  // textstring is 1*: "250 " has an empty one
     return r;
   }
-  if (std::size_t bad = bad_text(r.value.text, opts); bad != std::string_view::npos) r.diag = fail(errc::reply_text, 4 + bad);
+  if (std::size_t bad = bad_text(r.value.text, opts); bad != std::string_view::npos)
+    r.diag = fail(errc::reply_text, 4 + bad);
   return r;
 }
 
@@ -124,7 +124,8 @@ parse_result<enhanced_status> parse_enhanced_status(std::string_view t) noexcept
   auto number = [&](std::uint16_t& out) {
     std::size_t start = pos;
     unsigned v = 0;
-    while (pos < t.size() && detail::is_digit(t[pos]) && pos - start < 3) v = v * 10 + static_cast<unsigned>(t[pos++] - '0');
+    while (pos < t.size() && detail::is_digit(t[pos]) && pos - start < 3)
+      v = v * 10 + static_cast<unsigned>(t[pos++] - '0');
     out = static_cast<std::uint16_t>(v);
     // RFC 3463 §2: no leading zero digits ("0" alone is fine).
     if (pos - start > 1 && t[start] == '0') return false;

@@ -26,9 +26,7 @@ constexpr char_table make_table(Pred p) {
 
 constexpr bool is_alpha(int c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 constexpr bool is_digit(int c) { return c >= '0' && c <= '9'; }
-constexpr bool is_hexdig(int c) {
-  return is_digit(c) || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
-}
+constexpr bool is_hexdig(int c) { return is_digit(c) || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f'); }
 
 // RFC 5234 §B.1: ALPHA / DIGIT — and RFC 5321 §4.1.2:
 //   Let-dig = ALPHA / DIGIT
@@ -43,12 +41,26 @@ inline constexpr char_table ldh = make_table([](int c) { return is_alpha(c) || i
 inline constexpr char_table atext = make_table([](int c) {
   if (is_alpha(c) || is_digit(c)) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-    case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '/':
+    case '=':
+    case '?':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
+    case '~': return true;
+    default: return false;
   }
 });
 
@@ -88,7 +100,8 @@ inline constexpr char_table mech_char =
     make_table([](int c) { return (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' || c == '_'; });
 
 // RFC 4954 §4:  base64-char = ALPHA / DIGIT / "+" / "/"
-inline constexpr char_table base64_char = make_table([](int c) { return is_alpha(c) || is_digit(c) || c == '+' || c == '/'; });
+inline constexpr char_table base64_char =
+    make_table([](int c) { return is_alpha(c) || is_digit(c) || c == '+' || c == '/'; });
 
 // Octets a line framer must look at: CR, LF, other C0 controls, DEL and
 // every 8-bit octet (so the framer can flag them in one pass).

@@ -41,7 +41,8 @@ namespace smtpkit::detail {
 /// mask: bit i stands for p[i]. The caller makes sure 64 octets are there.
 [[gnu::always_inline]] inline std::uint64_t line_special_mask64(const char* p) noexcept {
 #if defined(__SSE2__)
-  return static_cast<std::uint64_t>(line_special_mask(p)) | static_cast<std::uint64_t>(line_special_mask(p + 16)) << 16 |
+  return static_cast<std::uint64_t>(line_special_mask(p)) |
+         static_cast<std::uint64_t>(line_special_mask(p + 16)) << 16 |
          static_cast<std::uint64_t>(line_special_mask(p + 32)) << 32 |
          static_cast<std::uint64_t>(line_special_mask(p + 48)) << 48;
 #else
@@ -165,7 +166,9 @@ inline std::size_t span_xchar(std::string_view s, std::size_t pos) noexcept { re
 inline std::size_t span_base64(std::string_view s, std::size_t pos) noexcept {
   return span(s, pos, base64_char, simd::base64_char);
 }
-inline std::size_t span_text(std::string_view s, std::size_t pos) noexcept { return span(s, pos, text_char, simd::text_char); }
+inline std::size_t span_text(std::string_view s, std::size_t pos) noexcept {
+  return span(s, pos, text_char, simd::text_char);
+}
 
 #if defined(__SSE2__)
 /// A dotted run (Domain, Dot-string) as bit masks: bit i stands for the

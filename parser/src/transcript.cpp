@@ -78,8 +78,7 @@ read_result read_transcript(std::string_view text, std::string_view source, read
       t.records.push_back(std::move(r));
       continue;
     }
-    if (line.size() < 2 || (line[0] != 'C' && line[0] != 'S') ||
-        (line[1] != ':' && line[1] != '=' && line[1] != '~')) {
+    if (line.size() < 2 || (line[0] != 'C' && line[0] != 'S') || (line[1] != ':' && line[1] != '=' && line[1] != '~')) {
       return fail(line_no, 1, "expected a record: 'C:', 'S:', 'C=', 'S=', '@directive' or '# comment'");
     }
     r.who = line[0] == 'C' ? side::client : side::server;
@@ -89,8 +88,7 @@ read_result read_transcript(std::string_view text, std::string_view source, read
       return fail(line_no, 1, std::string("pattern record '") + line[0] + "~' is only allowed in scripts");
     std::string_view payload;
     if (line.size() > 2) {
-      if (line[2] != ' ')
-        return fail(line_no, 3, std::string("expected one space after '") + line[0] + mark + "'");
+      if (line[2] != ' ') return fail(line_no, 3, std::string("expected one space after '") + line[0] + mark + "'");
       payload = line.substr(3);
     }
     r.text = std::string(payload);
@@ -106,7 +104,8 @@ read_result read_transcript(std::string_view text, std::string_view source, read
       unescape_error ue;
       if (!unescape(payload, r.payload, ue)) return fail(line_no, 4 + ue.column, ue.message);
       if (r.kind == record_kind::raw && r.payload.empty())
-        return fail(line_no, 3, std::string("'") + line[0] + "=' needs a payload (use '" + line[0] + ":' for an empty line)");
+        return fail(line_no, 3,
+                    std::string("'") + line[0] + "=' needs a payload (use '" + line[0] + ":' for an empty line)");
     }
     t.records.push_back(std::move(r));
   }

@@ -30,7 +30,8 @@ const compare_case cases[] = {
     {__LINE__, "RFC 5234 §2.3 '@' is not '`' (0x40 vs 0x60)", "@", "`", false, false},
     {__LINE__, "RFC 5234 §2.3 '[' is not '{' (0x5B vs 0x7B)", "[", "{", false, false},
     {__LINE__, "RFC 6531 §3.3 8-bit octets compare exactly", "\xc3\x89", "\xc3\xa9", false, false},
-    {__LINE__, "RFC 6531 §3.3 8-bit octets equal themselves", "r\xc3\xa9sum\xc3\xa9", "R\xc3\xa9SUM\xc3\xa9", true, true},
+    {__LINE__, "RFC 6531 §3.3 8-bit octets equal themselves", "r\xc3\xa9sum\xc3\xa9", "R\xc3\xa9SUM\xc3\xa9", true,
+     true},
 };
 
 class ascii_compare : public ::testing::TestWithParam<compare_case> {};

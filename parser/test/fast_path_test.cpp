@@ -40,9 +40,9 @@ bool short_and_good(const std::string& line) { return line.size() <= 64 && parse
     const command_result fast = parse_command(line, opts);
     const command_result general = detail::parse_command_general(line, opts);
     if (!detail::same_result(fast, general))
-      return ::testing::AssertionFailure() << "differs from the general parser (" << general.diag.rule() << " at "
-                                           << general.diag.offset << " vs " << fast.diag.rule() << " at "
-                                           << fast.diag.offset << "): \"" << line << "\"";
+      return ::testing::AssertionFailure()
+             << "differs from the general parser (" << general.diag.rule() << " at " << general.diag.offset << " vs "
+             << fast.diag.rule() << " at " << fast.diag.offset << "): \"" << line << "\"";
   }
   return ::testing::AssertionSuccess();
 }
@@ -86,16 +86,33 @@ TEST(command_fast_path, takes_everyday_lines_and_equals_the_general_parser) {
 TEST(command_fast_path, leaves_other_shapes_to_the_general_parser) {
   // Each is valid (or a precise error) only by rules the fast path does not
   // implement: the general parser must see it.
-  for (const std::string line : {
-           "RCPT TO:<@relay.example:a@example.com>", "MAIL FROM: <a@example.com>", "MAIL FROM:a@example.com",
-           "MAIL FROM:<a@example.com> SIZE=1 ", "MAIL FROM:<a@example.com> SIZE=x", "MAIL FROM:<a@example.com> FOO=1",
-           "MAIL FROM:<a@example.com> SIZE=1 SIZE=2", "RCPT TO:<a@example.com> SIZE=1", "RCPT TO:<>",
-           "MAIL FROM:<a..b@example.com>", "MAIL FROM:<a@-example.com>", "MAIL FROM:<a@example-.com>",
-           "MAIL FROM:<a@example..com>", "MAIL FROM:<r\xc3\xa9@example.com>", "MAIL FROM:<a@example.com> ENVID=a+2",
-           "MAIL FROM:<Postmaster>", "RCPT TO:<Postmastr>", "RCPT TO:<@relay.example:Postmaster>",
-           "RCPT TO:<\"a b@example.com>", "RCPT TO:<\"a\"b\"@example.com>", "RCPT TO:<\"a\x01\"@example.com>",
-           "RCPT TO:<a@[192.0.2.256]>", "RCPT TO:<a@[192.0.2]>", "RCPT TO:<a@[192.0.2.1>", "RCPT TO:<a@[]>",
-           "RCPT TO:<a@[IPv6:2001:db8:::1]>", "RCPT TO:<a@[192.0.2.1]"}) {
+  for (const std::string line : {"RCPT TO:<@relay.example:a@example.com>",
+                                 "MAIL FROM: <a@example.com>",
+                                 "MAIL FROM:a@example.com",
+                                 "MAIL FROM:<a@example.com> SIZE=1 ",
+                                 "MAIL FROM:<a@example.com> SIZE=x",
+                                 "MAIL FROM:<a@example.com> FOO=1",
+                                 "MAIL FROM:<a@example.com> SIZE=1 SIZE=2",
+                                 "RCPT TO:<a@example.com> SIZE=1",
+                                 "RCPT TO:<>",
+                                 "MAIL FROM:<a..b@example.com>",
+                                 "MAIL FROM:<a@-example.com>",
+                                 "MAIL FROM:<a@example-.com>",
+                                 "MAIL FROM:<a@example..com>",
+                                 "MAIL FROM:<r\xc3\xa9@example.com>",
+                                 "MAIL FROM:<a@example.com> ENVID=a+2",
+                                 "MAIL FROM:<Postmaster>",
+                                 "RCPT TO:<Postmastr>",
+                                 "RCPT TO:<@relay.example:Postmaster>",
+                                 "RCPT TO:<\"a b@example.com>",
+                                 "RCPT TO:<\"a\"b\"@example.com>",
+                                 "RCPT TO:<\"a\x01\"@example.com>",
+                                 "RCPT TO:<a@[192.0.2.256]>",
+                                 "RCPT TO:<a@[192.0.2]>",
+                                 "RCPT TO:<a@[192.0.2.1>",
+                                 "RCPT TO:<a@[]>",
+                                 "RCPT TO:<a@[IPv6:2001:db8:::1]>",
+                                 "RCPT TO:<a@[192.0.2.1]"}) {
     SCOPED_TRACE(line);
     EXPECT_FALSE(detail::command_fast_path_takes(line));
     EXPECT_TRUE(same_as_general(line));
@@ -110,7 +127,7 @@ TEST(command_fast_path, equals_the_general_parser_at_every_length_boundary) {
     for (std::size_t domain : {1u, 2u, 30u, 52u, 53u, 54u, 61u, 62u, 63u, 64u, 65u, 70u}) {
       const std::string mailbox = std::string(local, 'l') + "@" + std::string(domain, 'd');
       for (const std::string& line : {"MAIL FROM:<" + mailbox + ">", "RCPT TO:<" + mailbox + ">",
-                                     "MAIL FROM:<" + mailbox + "> SIZE=" + std::string(local % 21 + 1, '7')}) {
+                                      "MAIL FROM:<" + mailbox + "> SIZE=" + std::string(local % 21 + 1, '7')}) {
         ASSERT_TRUE(same_as_general(line));
         if (fast && short_and_good(line)) EXPECT_TRUE(detail::command_fast_path_takes(line)) << line;
       }
@@ -160,9 +177,9 @@ TEST(command_fast_path, decodes_size_values_like_the_general_parser) {
     for (int first = 0; first <= 9; ++first) {
       std::string value;
       for (std::size_t i = 0; i < digits; ++i) value += static_cast<char>('0' + (first + 7 * i) % 10);
-      for (const std::string& line : {"MAIL FROM:<a@b.example> SIZE=" + value,
-                                      "MAIL FROM:<a@b.example> SIZE=" + value + " BODY=7BIT",
-                                      "MAIL FROM:<> BODY=8BITMIME SIZE=" + value}) {
+      for (const std::string& line :
+           {"MAIL FROM:<a@b.example> SIZE=" + value, "MAIL FROM:<a@b.example> SIZE=" + value + " BODY=7BIT",
+            "MAIL FROM:<> BODY=8BITMIME SIZE=" + value}) {
         SCOPED_TRACE(line);
         ASSERT_TRUE(same_as_general(line));
         const command_result r = parse_command(line);

@@ -91,9 +91,10 @@ INSTANTIATE_TEST_SUITE_P(extensions, param_table, ::testing::ValuesIn(cases));
 
 TEST(params, typed_values) {
   mail_params mp;
-  ASSERT_TRUE(parse_params("SIZE=1048576 BODY=BINARYMIME RET=HDRS ENVID=X+2BY AUTH=<> MT-PRIORITY=3 SMTPUTF8 REQUIRETLS",
-                           true, {}, mp)
-                  .ok());
+  ASSERT_TRUE(
+      parse_params("SIZE=1048576 BODY=BINARYMIME RET=HDRS ENVID=X+2BY AUTH=<> MT-PRIORITY=3 SMTPUTF8 REQUIRETLS", true,
+                   {}, mp)
+          .ok());
   EXPECT_EQ(mp.size, 1048576u);
   EXPECT_EQ(mp.body, body_type::binary_mime);
   EXPECT_EQ(mp.ret, dsn_ret::hdrs);

@@ -43,11 +43,13 @@ const path_case cases[] = {
      rep('a', 63) + "." + rep('b', 63) + "." + rep('c', 63) + "." + rep('d', 63), errc::ok, -1},
     {__LINE__, "§4.5.3.1.2 domain of 257", as::domain,
      rep('a', 63) + "." + rep('b', 63) + "." + rep('c', 63) + "." + rep('d', 63) + ".e", errc::domain_too_long, 0},
-    {__LINE__, "RFC 6531 §3.3 U-label without SMTPUTF8", as::domain, "b\xc3\xbc"
-                                                                      "cher.example",
+    {__LINE__, "RFC 6531 §3.3 U-label without SMTPUTF8", as::domain,
+     "b\xc3\xbc"
+     "cher.example",
      errc::eight_bit, 1},
-    {__LINE__, "RFC 6531 §3.3 U-label", as::domain, "b\xc3\xbc"
-                                                    "cher.example",
+    {__LINE__, "RFC 6531 §3.3 U-label", as::domain,
+     "b\xc3\xbc"
+     "cher.example",
      errc::ok, -1, true},
     {__LINE__, "RFC 6531 §3.3 ill-formed UTF-8", as::domain, "b\xc3(.example", errc::invalid_utf8, 1, true},
     {__LINE__, "RFC 3629 overlong UTF-8", as::domain, "b\xc0\xaf.example", errc::invalid_utf8, 1, true},
@@ -109,7 +111,8 @@ const path_case cases[] = {
     {__LINE__, "§4.1.2 comma in local part", as::mailbox, "a,b@example.test", errc::local_part_syntax, 1},
     {__LINE__, "§4.1.2 address literal domain", as::mailbox, "user@[192.0.2.1]", errc::ok, -1},
     {__LINE__, "§4.5.3.1.1 local part of 64", as::mailbox, rep('a', 64) + "@example.test", errc::ok, -1},
-    {__LINE__, "§4.5.3.1.1 local part of 65", as::mailbox, rep('a', 65) + "@example.test", errc::local_part_too_long, 0},
+    {__LINE__, "§4.5.3.1.1 local part of 65", as::mailbox, rep('a', 65) + "@example.test", errc::local_part_too_long,
+     0},
     {__LINE__, "RFC 6531 §3.3 UTF-8 local part without SMTPUTF8", as::mailbox, "j\xc3\xb6rg@example.test",
      errc::eight_bit, 1},
     {__LINE__, "RFC 6531 §3.3 UTF-8 local part", as::mailbox, "j\xc3\xb6rg@example.test", errc::ok, -1, true},
@@ -124,12 +127,16 @@ const path_case cases[] = {
     {__LINE__, "§4.1.2 source route", as::forward, "<@a.example,@b.example:user@c.example>", errc::ok, -1},
     {__LINE__, "§4.1.2 source route, one hop", as::reverse, "<@a.example:user@c.example>", errc::ok, -1},
     {__LINE__, "§4.1.2 source route without ':'", as::forward, "<@a.example>", errc::source_route, 11},
-    {__LINE__, "§4.1.2 source route ',' then no '@'", as::forward, "<@a.example,b.example:u@c>", errc::source_route, 12},
+    {__LINE__, "§4.1.2 source route ',' then no '@'", as::forward, "<@a.example,b.example:u@c>", errc::source_route,
+     12},
     {__LINE__, "§4.1.2 missing '<'", as::forward, "user@example.test>", errc::path_open, 0},
     {__LINE__, "§4.1.2 missing '>'", as::forward, "<user@example.test", errc::path_close, 18},
-    {__LINE__, "§4.1.2 no brackets, lenient", as::forward, "user@example.test", errc::ok, -1, false, lenient::path_brackets},
-    {__LINE__, "§4.5.3.1.3 path of 256", as::forward, "<" + rep('a', 64) + "@" + rep('b', 63) + "." + rep('c', 63) + "." + rep('d', 61) + ">", errc::ok, -1},
-    {__LINE__, "§4.5.3.1.3 path of 257", as::forward, "<" + rep('a', 64) + "@" + rep('b', 63) + "." + rep('c', 63) + "." + rep('d', 62) + ">", errc::path_too_long, 0},
+    {__LINE__, "§4.1.2 no brackets, lenient", as::forward, "user@example.test", errc::ok, -1, false,
+     lenient::path_brackets},
+    {__LINE__, "§4.5.3.1.3 path of 256", as::forward,
+     "<" + rep('a', 64) + "@" + rep('b', 63) + "." + rep('c', 63) + "." + rep('d', 61) + ">", errc::ok, -1},
+    {__LINE__, "§4.5.3.1.3 path of 257", as::forward,
+     "<" + rep('a', 64) + "@" + rep('b', 63) + "." + rep('c', 63) + "." + rep('d', 62) + ">", errc::path_too_long, 0},
 };
 
 class path_table : public ::testing::TestWithParam<path_case> {};

@@ -30,7 +30,8 @@ const reply_case cases[] = {
     {__LINE__, "RFC 5321 §4.2 multi-line", as::reply, "250-first\r\n250-second\r\n250 last", errc::ok},
     {__LINE__, "RFC 5321 §4.2 continuation without text", as::reply, "250-\r\n250 last", errc::ok},
     {__LINE__, "RFC 5321 §4.2 empty text after SP", as::reply, "250 ", errc::reply_text, 3},
-    {__LINE__, "RFC 5321 §4.2 empty text after SP lenient", as::reply, "250 ", errc::ok, -1, lenient::trailing_whitespace},
+    {__LINE__, "RFC 5321 §4.2 empty text after SP lenient", as::reply, "250 ", errc::ok, -1,
+     lenient::trailing_whitespace},
     {__LINE__, "RFC 5321 §4.2 code 600", as::reply, "600 no", errc::reply_code, 0},
     {__LINE__, "RFC 5321 §4.2 code 160", as::reply, "160 no", errc::reply_code, 0},
     {__LINE__, "RFC 5321 §4.2 code 260", as::reply, "260 no", errc::reply_code, 1},
@@ -48,26 +49,33 @@ const reply_case cases[] = {
     {__LINE__, "RFC 5321 §4.2 Greeting", as::greeting, "220 mx.example.test ESMTP ready", errc::ok},
     {__LINE__, "RFC 5321 §4.2 Greeting domain only", as::greeting, "220 mx.example.test", errc::ok},
     {__LINE__, "RFC 5321 §4.2 Greeting literal", as::greeting, "220 [192.0.2.1] ready", errc::ok},
-    {__LINE__, "RFC 5321 §4.2 Greeting multi-line", as::greeting, "220-mx.example.test ESMTP\r\n220-more\r\n220", errc::ok},
+    {__LINE__, "RFC 5321 §4.2 Greeting multi-line", as::greeting, "220-mx.example.test ESMTP\r\n220-more\r\n220",
+     errc::ok},
     {__LINE__, "RFC 5321 §4.2 Greeting without domain", as::greeting, "220 ", errc::reply_text, 3},
     {__LINE__, "RFC 5321 §4.2 Greeting with text only", as::greeting, "220 Welcome!", errc::greeting_domain, 11},
     {__LINE__, "RFC 5321 §4.2 Greeting 554", as::greeting, "554 no service", errc::ok},
     {__LINE__, "RFC 5321 §4.2 Greeting SP without text", as::greeting, "220 mx.example.test ", errc::reply_text, 19},
-    {__LINE__, "RFC 5321 §4.2 Greeting SP without text lenient", as::greeting, "220 mx.example.test ", errc::ok, -1, lenient::trailing_whitespace},
+    {__LINE__, "RFC 5321 §4.2 Greeting SP without text lenient", as::greeting, "220 mx.example.test ", errc::ok, -1,
+     lenient::trailing_whitespace},
     // EHLO response §4.1.1.1
     {__LINE__, "RFC 5321 §4.1.1.1 ehlo-ok-rsp single", as::ehlo, "250 mx.example.test", errc::ok},
     {__LINE__, "RFC 5321 §4.1.1.1 ehlo-ok-rsp greet", as::ehlo, "250 mx.example.test greets you", errc::ok},
     {__LINE__, "RFC 5321 §4.1.1.1 ehlo-ok-rsp lines", as::ehlo,
      "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME", errc::ok},
-    {__LINE__, "RFC 5321 §4.1.1.1 keyword with '='", as::ehlo, "250-mx.example.test\r\n250 AUTH=PLAIN", errc::ehlo_keyword, 29},
-    {__LINE__, "RFC 5321 §4.1.1.1 keyword starting with '-'", as::ehlo, "250-mx.example.test\r\n250 -X", errc::ehlo_keyword, 25},
+    {__LINE__, "RFC 5321 §4.1.1.1 keyword with '='", as::ehlo, "250-mx.example.test\r\n250 AUTH=PLAIN",
+     errc::ehlo_keyword, 29},
+    {__LINE__, "RFC 5321 §4.1.1.1 keyword starting with '-'", as::ehlo, "250-mx.example.test\r\n250 -X",
+     errc::ehlo_keyword, 25},
     {__LINE__, "RFC 5321 §4.1.1.1 empty param", as::ehlo, "250-mx.example.test\r\n250 SIZE ", errc::ehlo_param, 30},
-    {__LINE__, "RFC 5321 §4.1.1.1 two SP before a param", as::ehlo, "250-mx.example.test\r\n250 AUTH  PLAIN", errc::ehlo_param, 30},
-    {__LINE__, "RFC 1870 §4 SIZE param not a number", as::ehlo, "250-mx.example.test\r\n250 SIZE big", errc::ehlo_param, 30},
+    {__LINE__, "RFC 5321 §4.1.1.1 two SP before a param", as::ehlo, "250-mx.example.test\r\n250 AUTH  PLAIN",
+     errc::ehlo_param, 30},
+    {__LINE__, "RFC 1870 §4 SIZE param not a number", as::ehlo, "250-mx.example.test\r\n250 SIZE big", errc::ehlo_param,
+     30},
     {__LINE__, "RFC 5321 §4.1.1.1 not 250", as::ehlo, "550 no", errc::ehlo_domain, 0},
     {__LINE__, "RFC 5321 §4.1.1.1 no domain", as::ehlo, "250 Hello!", errc::ehlo_domain, 9},
     {__LINE__, "RFC 5321 §4.1.1.1 code alone", as::ehlo, "250", errc::ehlo_domain, 3},
-    {__LINE__, "RFC 5321 §4.1.1.1 last line code alone", as::ehlo, "250-mx.example.test\r\n250", errc::ehlo_keyword, 24},
+    {__LINE__, "RFC 5321 §4.1.1.1 last line code alone", as::ehlo, "250-mx.example.test\r\n250", errc::ehlo_keyword,
+     24},
 };
 
 class reply_table : public ::testing::TestWithParam<reply_case> {};
@@ -157,7 +165,8 @@ TEST(enhanced_status, rfc3463_section2) {
 
 TEST(ehlo_reply, extensions_and_parameters) {
   auto r = parse_ehlo_reply(
-      "250-mx.example.test Hello\r\n250-PIPELINING\r\n250-SIZE 35882577\r\n250-8BITMIME\r\n250-AUTH PLAIN LOGIN CRAM-MD5\r\n"
+      "250-mx.example.test Hello\r\n250-PIPELINING\r\n250-SIZE 35882577\r\n250-8BITMIME\r\n250-AUTH PLAIN LOGIN "
+      "CRAM-MD5\r\n"
       "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250-X-CUSTOM a b\r\n250 CHUNKING");
   ASSERT_TRUE(r.ok()) << r.diag.rule() << " at " << r.diag.offset;
   EXPECT_EQ(r.value.domain, "mx.example.test");

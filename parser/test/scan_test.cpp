@@ -62,7 +62,8 @@ TEST(line_special, agrees_with_the_table_for_every_octet) {
       s[at] = static_cast<char>(c);
       const bool special = line_special[static_cast<unsigned char>(c)];
       ASSERT_EQ(line_special_mask64(s.data()), special ? std::uint64_t{1} << at : 0u) << "octet " << c << " at " << at;
-      ASSERT_EQ(find_line_special(s.data(), s.data() + s.size()) - s.data(), special ? static_cast<std::ptrdiff_t>(at) : 64)
+      ASSERT_EQ(find_line_special(s.data(), s.data() + s.size()) - s.data(),
+                special ? static_cast<std::ptrdiff_t>(at) : 64)
           << "octet " << c << " at " << at;
     }
   }

@@ -37,8 +37,7 @@ inline std::vector<framed> frame(const std::vector<std::string_view>& pieces, st
     }
     for (;;) {
       line_result r = eof ? f.finish(buf) : f.next(buf);
-      if (r.status != line_status::need_more)
-        out.push_back({r.status, r.ending, std::string(r.line), r.diag.code});
+      if (r.status != line_status::need_more) out.push_back({r.status, r.ending, std::string(r.line), r.diag.code});
       buf.erase(0, r.consumed);
       if (r.status == line_status::need_more) break;
     }

@@ -233,14 +233,11 @@ io_status client_conn::tls_io(int rc, clock_type::time_point deadline, bool& ret
       if (!wait(wfd_, POLLOUT, deadline)) return io_status::timeout;
       retry = true;
       return io_status::ok;
-    case SSL_ERROR_ZERO_RETURN:
-      return io_status::eof;
+    case SSL_ERROR_ZERO_RETURN: return io_status::eof;
     case SSL_ERROR_SYSCALL:
       if (ERR_peek_error() == 0) return io_status::eof;  // closed without close_notify
       [[fallthrough]];
-    default:
-      ERR_clear_error();
-      return io_status::error;
+    default: ERR_clear_error(); return io_status::error;
   }
 }
 
@@ -291,8 +288,8 @@ io_status client_conn::write_all(std::string_view bytes, clock_type::time_point 
       if (!retry) return s == io_status::eof ? io_status::error : s;
       continue;
     }
-    ssize_t n = pid_ > 0 ? ::write(wfd_, bytes.data(), bytes.size())
-                         : ::send(wfd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    ssize_t n =
+        pid_ > 0 ? ::write(wfd_, bytes.data(), bytes.size()) : ::send(wfd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n > 0) {
       bytes.remove_prefix(static_cast<std::size_t>(n));
       continue;

@@ -41,8 +41,8 @@ class client_conn {
 
   /// TCP to host:port; the name is resolved by the system (blocking), the
   /// connect is bounded. nullptr and `err` when it fails.
-  static std::unique_ptr<client_conn> dial(const std::string& host, std::uint16_t port,
-                                           clock_type::time_point deadline, std::string& err);
+  static std::unique_ptr<client_conn> dial(const std::string& host, std::uint16_t port, clock_type::time_point deadline,
+                                           std::string& err);
   /// `/bin/sh -c command`; its stdin and stdout are the connection.
   static std::unique_ptr<client_conn> spawn(const std::string& command, std::string& err);
 

@@ -53,8 +53,8 @@ bool parse_target(std::string_view s, client_target& out, std::string* why) {
 }
 
 std::size_t driver_result::mismatches() const noexcept {
-  return static_cast<std::size_t>(std::count_if(expectations.begin(), expectations.end(),
-                                                [](const expectation_result& e) { return !e.ok; }));
+  return static_cast<std::size_t>(
+      std::count_if(expectations.begin(), expectations.end(), [](const expectation_result& e) { return !e.ok; }));
 }
 
 namespace detail {
@@ -482,7 +482,8 @@ class player {
   bool send(std::string_view bytes) {
     pump();
     if (split_ == 0 && rate_ == 0) return write(bytes);
-    const std::size_t piece = split_ ? static_cast<std::size_t>(split_) : static_cast<std::size_t>(std::max<std::uint64_t>(1, rate_ / 10));
+    const std::size_t piece =
+        split_ ? static_cast<std::size_t>(split_) : static_cast<std::size_t>(std::max<std::uint64_t>(1, rate_ / 10));
     while (!bytes.empty() && !stop_) {
       std::string_view part = bytes.substr(0, piece);
       if (!write(part)) return false;
@@ -583,7 +584,10 @@ class player {
       case op::close: close_ours(); break;
       case op::expect_close: expect_close(st); break;
       case op::pause: pump_for(st.delay); break;
-      case op::rate: rate_ = st.n; split_ = 0; break;
+      case op::rate:
+        rate_ = st.n;
+        split_ = 0;
+        break;
       case op::split:
         split_ = st.n;
         rate_ = 0;
@@ -597,7 +601,9 @@ class player {
         if (!transcript_full_) writer_.comment("connection reset (RST) by the client");
         stop_ = true;
         break;
-      case op::hang: pump_for(std::chrono::duration_cast<std::chrono::milliseconds>(session_deadline_ - clock_type::now())); break;
+      case op::hang:
+        pump_for(std::chrono::duration_cast<std::chrono::milliseconds>(session_deadline_ - clock_type::now()));
+        break;
       case op::smuggle: smuggle(st); break;
       case op::needs: needs_ = st.bytes; break;
       case op::stall_tls:
@@ -649,7 +655,8 @@ class player {
     if (!needs.empty()) {
       // A precondition (@needs): this server is not one the scenario is about.
       r_.expectations.push_back({line, expected, detail::describe_received(rep), true});
-      not_applicable("needs " + needs + "; line " + std::to_string(line) + " received " + detail::describe_received(rep));
+      not_applicable("needs " + needs + "; line " + std::to_string(line) + " received " +
+                     detail::describe_received(rep));
       return;
     }
     mismatch(line, expected, detail::describe_received(rep), detail::describe_recorded(steps, first, end));
@@ -756,7 +763,8 @@ class player {
     bool closed = false;
     if (g == got::timeout) {
       r_.expectations.push_back({st.line, expected, "(nothing within " + timeout_text() + ")", false});
-      fail_with(run_status::error, "line " + std::to_string(st.line) + ": no reply to the mail data within " + timeout_text());
+      fail_with(run_status::error,
+                "line " + std::to_string(st.line) + ": no reply to the mail data within " + timeout_text());
       return;
     }
     if (g == got::error) return;
@@ -814,8 +822,7 @@ class player {
       if (got_221_ && !server_closed_ && r_.status != run_status::error) {
         const auto until = std::min(clock_type::now() + std::min(o_.step_timeout, std::chrono::milliseconds(2000)),
                                     session_deadline_ + std::chrono::milliseconds(500));
-        while (!server_closed_ && fill(until) == io_status::ok) {
-        }
+        while (!server_closed_ && fill(until) == io_status::ok) {}
       } else {
         pump();
       }

@@ -40,7 +40,8 @@ TEST(client_driver, a_pattern_stands_for_a_whole_reply) {
   EXPECT_TRUE(match_first(load("S~ 250 {*}\n"), ehlo)) << "matched against the last line";
   EXPECT_TRUE(match_first(load("S~ 250{*}\n"), ehlo));
   EXPECT_FALSE(match_first(load("S~ 5{*}\n"), ehlo));
-  EXPECT_TRUE(match_first(load("S~ 250-{*}\nS~ 250-PIPE{*}\nS~ 250 SIZE {n}\n"), ehlo)) << "continuation patterns: line by line";
+  EXPECT_TRUE(match_first(load("S~ 250-{*}\nS~ 250-PIPE{*}\nS~ 250 SIZE {n}\n"), ehlo))
+      << "continuation patterns: line by line";
   EXPECT_FALSE(match_first(load("S~ 250-{*}\nS~ 250 {*}\n"), ehlo)) << "line count differs";
   EXPECT_TRUE(match_first(load("S: 250-mx.example.test\nS: 250-PIPELINING\nS: 250 SIZE 1000\n"), ehlo));
   EXPECT_FALSE(match_first(load("S: 250-mx.example.test\nS: 250-PIPELINING\nS: 250 SIZE 2000\n"), ehlo));
@@ -51,7 +52,8 @@ TEST(client_driver, a_pattern_stands_for_a_whole_reply) {
 }
 
 TEST(client_driver, requirements_read_the_ehlo_keywords) {
-  const std::string ehlo = "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME";
+  const std::string ehlo =
+      "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME";
   EXPECT_TRUE(detail::requirement_met("PIPELINING", ehlo));
   EXPECT_TRUE(detail::requirement_met("pipelining", ehlo)) << "keywords are case-insensitive";
   EXPECT_TRUE(detail::requirement_met("AUTH:PLAIN", ehlo));
@@ -69,7 +71,8 @@ TEST(client_driver, end_of_data_outcomes_come_from_the_reply_count) {
   EXPECT_EQ(detail::classify_eod(v{554}, false), eod_outcome::rejected);
   EXPECT_EQ(detail::classify_eod(v{}, true), eod_outcome::rejected) << "closed without a reply";
   EXPECT_EQ(detail::classify_eod(v{250, 250, 500}, false), eod_outcome::ended_data);
-  EXPECT_EQ(detail::classify_eod(v{554, 250}, false), eod_outcome::ended_data) << "refused, but read the rest as commands";
+  EXPECT_EQ(detail::classify_eod(v{554, 250}, false), eod_outcome::ended_data)
+      << "refused, but read the rest as commands";
   EXPECT_NE(detail::smuggle_data("\n.\n").find("variant.\n.\nNOOP\r\n"), std::string::npos);
   EXPECT_EQ(detail::smuggle_data("\n.\n").substr(detail::smuggle_data("\n.\n").size() - 5), "\r\n.\r\n");
 }
@@ -127,7 +130,8 @@ std::string until(int fd, std::string& buf, std::string_view needle) {
   return out;
 }
 
-driver_result play_against(const fake_server& srv, const script& s, std::chrono::milliseconds step = std::chrono::milliseconds(2000)) {
+driver_result play_against(const fake_server& srv, const script& s,
+                           std::chrono::milliseconds step = std::chrono::milliseconds(2000)) {
   driver_options o;
   o.target.host = "127.0.0.1";
   o.target.port = srv.port();
@@ -201,7 +205,8 @@ TEST(client_driver, requires_not_met_is_not_applicable_and_says_goodbye) {
     until(fd, buf, "QUIT\r\n");
     put(fd, "221 bye\r\n");
   });
-  auto r = play_against(srv, load("@requires CHUNKING\nS~ 220{*}\nC: EHLO {helo}\nS~ 250{*}\nC: BDAT 0 LAST\nS~ 250{*}\n"));
+  auto r =
+      play_against(srv, load("@requires CHUNKING\nS~ 220{*}\nC: EHLO {helo}\nS~ 250{*}\nC: BDAT 0 LAST\nS~ 250{*}\n"));
   EXPECT_EQ(r.status, run_status::not_applicable);
   EXPECT_EQ(r.reason, "the server does not advertise CHUNKING");
   EXPECT_EQ(r.ehlo, (std::vector<std::string>{"8BITMIME"}));
@@ -217,7 +222,8 @@ TEST(client_driver, needs_turns_a_mismatch_into_not_applicable) {
     until(fd, buf, "QUIT\r\n");
     put(fd, "221 bye\r\n");
   });
-  auto r = play_against(srv, load("S~ 220{*}\nC: MAIL FROM:<a@example.test>\n@needs a strict server\nS~ 503{*}\nC: RSET\nS~ 250{*}\n"));
+  auto r = play_against(
+      srv, load("S~ 220{*}\nC: MAIL FROM:<a@example.test>\n@needs a strict server\nS~ 503{*}\nC: RSET\nS~ 250{*}\n"));
   EXPECT_EQ(r.status, run_status::not_applicable);
   EXPECT_NE(r.reason.find("needs a strict server"), std::string::npos) << r.reason;
 }

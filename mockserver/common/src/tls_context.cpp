@@ -88,15 +88,18 @@ tls_setup make_tls(const std::string& cert_file, const std::string& key_file, co
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 60L * 60 * 24 * 365);
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("smtpkit mock server"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(hostname.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("smtpkit mock server"), -1,
+                             -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(hostname.c_str()), -1, -1,
+                             0);
   X509_set_issuer_name(cert.get(), name);
   std::string san = "DNS:" + hostname;
   if (hostname != "localhost") san += ",DNS:localhost";
   san += ",IP:127.0.0.1,IP:::1";
   add_ext(cert.get(), NID_subject_alt_name, san);
   add_ext(cert.get(), NID_basic_constraints, "critical,CA:FALSE");
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) throw std::runtime_error("cannot sign certificate: " + openssl_error());
+  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
+    throw std::runtime_error("cannot sign certificate: " + openssl_error());
   if (SSL_CTX_use_certificate(raw, cert.get()) != 1 || SSL_CTX_use_PrivateKey(raw, key.get()) != 1)
     throw std::runtime_error("cannot use the generated certificate: " + openssl_error());
   t.fingerprint = fingerprint_of(cert.get());

@@ -152,7 +152,8 @@ scenario_result judge(const scenario& sc, driver_result run, const std::string& 
   if (const auto& sm = run.smuggle)
     c.eod = conformance::eod_result{sm->variant, std::string(to_string(sm->outcome)), sm->codes, sm->detail};
   for (std::size_t i = 0; i < run.report.findings.size(); ++i)
-    if (std::find(m.checks.begin(), m.checks.end(), run.report.findings[i].r().id) != m.checks.end()) c.findings.push_back(i);
+    if (std::find(m.checks.begin(), m.checks.end(), run.report.findings[i].r().id) != m.checks.end())
+      c.findings.push_back(i);
   c.tls = run.tls;
   c.elapsed = run.elapsed;
   conformance::apply(policy, run.report);

@@ -55,9 +55,9 @@ class dialogue_tracker {
   };
 
   mode mode_ = mode::command;
-  std::uint64_t units_ = 0;        // client units sent: command lines and ends of data
-  std::uint64_t replies_ = 0;      // complete server replies, the greeting first
-  std::uint64_t data_unit_ = 0;    // the DATA command awaiting its reply
+  std::uint64_t units_ = 0;      // client units sent: command lines and ends of data
+  std::uint64_t replies_ = 0;    // complete server replies, the greeting first
+  std::uint64_t data_unit_ = 0;  // the DATA command awaiting its reply
   std::uint64_t starttls_unit_ = 0;
   std::uint64_t bdat_left_ = 0;
   line_framer client_framer_{4096};
@@ -81,7 +81,7 @@ struct recorder::impl {
   tcp::acceptor acceptor{io};
   bound_endpoint bound;
   event_log events;
-  tls_setup client_leg_tls;                      // we are the server to the client
+  tls_setup client_leg_tls;                          // we are the server to the client
   std::unique_ptr<asio::ssl::context> upstream_tls;  // we are the client to the server
   asio::signal_set signals{io};
   asio::steady_timer sweeper{io};
@@ -145,7 +145,7 @@ class proxy_session : public std::enable_shared_from_this<proxy_session> {
   bool finished_ = false;
 
   dialogue_tracker tracker_;
-  bool tracking_ = true;   // until TLS starts
+  bool tracking_ = true;  // until TLS starts
   bool passthrough_ = false;
   bool gate_open_ = true;  // the client pump waits while the reply to STARTTLS is awaited
   asio::steady_timer gate_;

@@ -27,7 +27,6 @@ constexpr std::size_t read_size = 1u << 14;
 constexpr std::size_t drain_at = 1u << 16;  // transcript text held before it goes to the file
 constexpr auto close_grace = std::chrono::seconds(2);
 
-
 std::string describe_tls(SSL* s) { return std::string(SSL_get_version(s)) + " " + SSL_get_cipher_name(s); }
 
 }  // namespace
@@ -200,8 +199,12 @@ void proxy_session::record(side who, std::string_view bytes) {
 
 asio::awaitable<bool> proxy_session::write(leg& to, std::string_view bytes) {
   boost::system::error_code ec;
-  if (to.tls) co_await asio::async_write(*to.tls, asio::buffer(bytes.data(), bytes.size()), asio::redirect_error(asio::use_awaitable, ec));
-  else co_await asio::async_write(to.sock, asio::buffer(bytes.data(), bytes.size()), asio::redirect_error(asio::use_awaitable, ec));
+  if (to.tls)
+    co_await asio::async_write(*to.tls, asio::buffer(bytes.data(), bytes.size()),
+                               asio::redirect_error(asio::use_awaitable, ec));
+  else
+    co_await asio::async_write(to.sock, asio::buffer(bytes.data(), bytes.size()),
+                               asio::redirect_error(asio::use_awaitable, ec));
   co_return !ec;
 }
 
@@ -228,7 +231,8 @@ asio::awaitable<bool> proxy_session::start_tls() {
   co_await upstream_.tls->async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     if (r_.events.enabled())
-      r_.events.emit({{"event", "tls"}, {"session", id_}, {"leg", "server"}, {"state", "failed"}, {"error", ec.message()}});
+      r_.events.emit(
+          {{"event", "tls"}, {"session", id_}, {"leg", "server"}, {"state", "failed"}, {"error", ec.message()}});
     rec_.comment("TLS with the server failed: " + ec.message());
     co_return false;
   }
@@ -237,16 +241,25 @@ asio::awaitable<bool> proxy_session::start_tls() {
   co_await client_.tls->async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     if (r_.events.enabled())
-      r_.events.emit({{"event", "tls"}, {"session", id_}, {"leg", "client"}, {"state", "failed"}, {"error", ec.message()}});
+      r_.events.emit(
+          {{"event", "tls"}, {"session", id_}, {"leg", "client"}, {"state", "failed"}, {"error", ec.message()}});
     rec_.comment("TLS with the client failed: " + ec.message());
     co_return false;
   }
   if (r_.events.enabled()) {
-    r_.events.emit({{"event", "tls"}, {"session", id_}, {"leg", "server"}, {"state", "started"},
-                    {"version", SSL_get_version(up)}, {"cipher", SSL_get_cipher_name(up)}});
+    r_.events.emit({{"event", "tls"},
+                    {"session", id_},
+                    {"leg", "server"},
+                    {"state", "started"},
+                    {"version", SSL_get_version(up)},
+                    {"cipher", SSL_get_cipher_name(up)}});
     SSL* cl = client_.tls->native_handle();
-    r_.events.emit({{"event", "tls"}, {"session", id_}, {"leg", "client"}, {"state", "started"},
-                    {"version", SSL_get_version(cl)}, {"cipher", SSL_get_cipher_name(cl)}});
+    r_.events.emit({{"event", "tls"},
+                    {"session", id_},
+                    {"leg", "client"},
+                    {"state", "started"},
+                    {"version", SSL_get_version(cl)},
+                    {"cipher", SSL_get_cipher_name(cl)}});
   }
   rec_.comment("TLS: client leg " + describe_tls(client_.tls->native_handle()) + ", server leg " + describe_tls(up));
   co_return true;
@@ -281,8 +294,12 @@ asio::awaitable<void> proxy_session::pump(side from) {
     }
     if (stopped_) break;
     std::size_t n = 0;
-    if (in.tls) n = co_await in.tls->async_read_some(asio::buffer(buf.get(), read_size), asio::redirect_error(asio::use_awaitable, ec));
-    else n = co_await in.sock.async_read_some(asio::buffer(buf.get(), read_size), asio::redirect_error(asio::use_awaitable, ec));
+    if (in.tls)
+      n = co_await in.tls->async_read_some(asio::buffer(buf.get(), read_size),
+                                           asio::redirect_error(asio::use_awaitable, ec));
+    else
+      n = co_await in.sock.async_read_some(asio::buffer(buf.get(), read_size),
+                                           asio::redirect_error(asio::use_awaitable, ec));
     if (ec || n == 0) {
       if (!stopped_) peer_closed(from);
       break;
@@ -341,8 +358,7 @@ asio::awaitable<void> proxy_session::run() {
   auto self = shared_from_this();
   boost::system::error_code ec;
   client_.sock.set_option(tcp::no_delay(true), ec);
-  if (r_.events.enabled())
-    r_.events.emit({{"event", "session"}, {"state", "open"}, {"session", id_}, {"peer", peer_}});
+  if (r_.events.enabled()) r_.events.emit({{"event", "session"}, {"state", "open"}, {"session", id_}, {"peer", peer_}});
   // Connect upstream; the sweeper bounds the wait (connect_timeout).
   tcp::resolver resolver(r_.io);
   auto found = co_await resolver.async_resolve(r_.cfg.upstream_host, std::to_string(r_.cfg.upstream_port),
@@ -404,7 +420,10 @@ void proxy_session::finish() {
   flush_transcript(true);
   if (r_.cfg.generalize && !path_.empty()) generalize_transcript();
   if (r_.events.enabled()) {
-    r_.events.emit({{"event", "session"}, {"state", "closed"}, {"session", id_}, {"transcript", path_},
+    r_.events.emit({{"event", "session"},
+                    {"state", "closed"},
+                    {"session", id_},
+                    {"transcript", path_},
                     {"octets", {{"client", octets_[0]}, {"server", octets_[1]}}}});
     r_.events.flush();
   }
@@ -450,7 +469,9 @@ recorder::impl::impl(recorder_config c) : cfg(std::move(c)) {
   if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor.bind(ep, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw setup_error("cannot listen on " + cfg.listen_host + ":" + std::to_string(cfg.listen_port) + ": " + ec.message());
+  if (ec)
+    throw setup_error("cannot listen on " + cfg.listen_host + ":" + std::to_string(cfg.listen_port) + ": " +
+                      ec.message());
   bound = {addr.to_string(), acceptor.local_endpoint().port(), false};
 }
 
@@ -519,7 +540,9 @@ int recorder::run() {
             << s.cfg.upstream_host << ":" << s.cfg.upstream_port << " into " << s.cfg.out_dir << "\n";
   if (s.events.enabled()) {
     s.events.emit({{"event", "listening"}, {"host", s.bound.host}, {"port", s.bound.port}, {"tls", false}});
-    json ready{{"event", "ready"}, {"pid", ::getpid()}, {"upstream", s.cfg.upstream_host + ":" + std::to_string(s.cfg.upstream_port)},
+    json ready{{"event", "ready"},
+               {"pid", ::getpid()},
+               {"upstream", s.cfg.upstream_host + ":" + std::to_string(s.cfg.upstream_port)},
                {"out", s.cfg.out_dir}};
     if (s.client_leg_tls.ctx) ready["tls_fingerprint"] = s.client_leg_tls.fingerprint;
     s.events.emit(std::move(ready));

@@ -67,13 +67,15 @@ class loader {
     // @smuggle says QUIT itself: nothing may follow it in its dialogue.
     for (const auto& d : out_.dialogues)
       for (std::size_t k = 0; k + 1 < d.second.size(); ++k)
-        if (d.second[k].kind == op::smuggle) throw fail{d.second[k + 1].line, 1, "@smuggle ends the dialogue (it sends QUIT); nothing may follow it"};
+        if (d.second[k].kind == op::smuggle)
+          throw fail{d.second[k + 1].line, 1, "@smuggle ends the dialogue (it sends QUIT); nothing may follow it"};
     // Drop the default dialogue when it stayed empty.
-    out_.dialogues.erase(std::remove_if(out_.dialogues.begin(), out_.dialogues.end(),
-                                        [](const auto& d) { return d.second.empty(); }),
-                         out_.dialogues.end());
+    out_.dialogues.erase(
+        std::remove_if(out_.dialogues.begin(), out_.dialogues.end(), [](const auto& d) { return d.second.empty(); }),
+        out_.dialogues.end());
     for (const auto& r : out_.rules)
-      if (r.chance < 1.0 && !out_.seed) throw fail{r.line, 0, "a rule with chance= needs @seed N (never random unless seeded)"};
+      if (r.chance < 1.0 && !out_.seed)
+        throw fail{r.line, 0, "a rule with chance= needs @seed N (never random unless seeded)"};
   }
 
  private:
@@ -87,7 +89,8 @@ class loader {
   std::vector<step>* session_directive(const record& r) {
     if (r.args == "*") return &dialogue(0);
     std::uint64_t n = 0;
-    if (!parse_uint(r.args, n) || n == 0) throw fail{r.line, 10, "expected a session number (1, 2, ...) or '*' after @session"};
+    if (!parse_uint(r.args, n) || n == 0)
+      throw fail{r.line, 10, "expected a session number (1, 2, ...) or '*' after @session"};
     return &dialogue(n);
   }
 
@@ -96,8 +99,10 @@ class loader {
     if (r.name == "scenario") m.id = r.args;
     else if (r.name == "title") m.title = r.args;
     else if (r.name == "group") m.group = r.args;
-    else if (r.name == "checks") for (auto w : words(r.args)) m.checks.emplace_back(w);
-    else if (r.name == "requires") for (auto w : words(r.args)) m.requires_.emplace_back(w);
+    else if (r.name == "checks")
+      for (auto w : words(r.args)) m.checks.emplace_back(w);
+    else if (r.name == "requires")
+      for (auto w : words(r.args)) m.requires_.emplace_back(w);
     else if (r.name == "timeout") m.timeout = duration_arg(r);
     else if (r.name == "level") {
       if (r.args != "must" && r.args != "should" && r.args != "may")
@@ -175,8 +180,9 @@ class loader {
           // Blocks are expanded here, so nested ones multiply: bound the
           // result, or a few lines of script could take all memory.
           if (body.size() * n > max_expanded_steps - std::min(out.size(), max_expanded_steps))
-            throw fail{r.line, 1, "@repeat expands to more than " + std::to_string(max_expanded_steps) +
-                                      " steps (nested @repeat blocks multiply)"};
+            throw fail{r.line, 1,
+                       "@repeat expands to more than " + std::to_string(max_expanded_steps) +
+                           " steps (nested @repeat blocks multiply)"};
           for (std::uint64_t k = 0; k < n; ++k) out.insert(out.end(), body.begin(), body.end());
           i = end + 1;
           continue;
@@ -198,7 +204,8 @@ class loader {
       s.kind = op::tls;
     } else if (r.name == "close") {
       s.kind = r.who == plays_ ? op::close : op::expect_close;
-      if (in_rule && s.kind == op::expect_close) throw fail{r.line, 8, "a rule acts; it cannot wait for the peer to close"};
+      if (in_rule && s.kind == op::expect_close)
+        throw fail{r.line, 8, "a rule acts; it cannot wait for the peer to close"};
     } else if (r.name == "pause") {
       s.kind = op::pause;
       s.delay = duration_arg(r);
@@ -220,25 +227,33 @@ class loader {
         throw fail{r.line, 8, "expected @split N [GAP] (octets per write, pause between writes) or @split off"};
       } else if (w.size() == 2) {
         auto d = parse_duration(w[1]);
-        if (!d) throw fail{r.line, 8 + static_cast<std::size_t>(w[1].data() - r.args.data()), "expected a duration like 20ms after @split N"};
+        if (!d)
+          throw fail{r.line, 8 + static_cast<std::size_t>(w[1].data() - r.args.data()),
+                     "expected a duration like 20ms after @split N"};
         s.delay = *d;
       }
     } else if (r.name == "fallback") {
-      if (!in_rule) throw fail{r.line, 1, "@fallback belongs in a @rule body (the answer the session would give without the rule)"};
+      if (!in_rule)
+        throw fail{r.line, 1, "@fallback belongs in a @rule body (the answer the session would give without the rule)"};
       s.kind = op::fallback;
     } else if (r.name == "needs") {
       // @needs TEXT: a precondition read from the next reply (client_driver.cpp).
-      if (in_rule || plays_ != side::client) throw fail{r.line, 1, "@needs belongs in a script played from the client side"};
-      if (r.args.empty()) throw fail{r.line, 8, "expected what the server must do, e.g. @needs a server that refuses MAIL before EHLO"};
+      if (in_rule || plays_ != side::client)
+        throw fail{r.line, 1, "@needs belongs in a script played from the client side"};
+      if (r.args.empty())
+        throw fail{r.line, 8, "expected what the server must do, e.g. @needs a server that refuses MAIL before EHLO"};
       s.kind = op::needs;
       s.bytes = r.args;
     } else if (r.name == "smuggle") {
       // @smuggle OCTETS: the client's end-of-data probe (client_driver.cpp).
-      if (in_rule || plays_ != side::client) throw fail{r.line, 1, "@smuggle belongs in a script played from the client side"};
+      if (in_rule || plays_ != side::client)
+        throw fail{r.line, 1, "@smuggle belongs in a script played from the client side"};
       s.kind = op::smuggle;
       unescape_error ue;
       if (r.args.empty() || !unescape(r.args, s.bytes, ue))
-        throw fail{r.line, 10 + ue.column, r.args.empty() ? std::string("expected the octets to probe after @smuggle, e.g. \\n.\\n") : ue.message};
+        throw fail{
+            r.line, 10 + ue.column,
+            r.args.empty() ? std::string("expected the octets to probe after @smuggle, e.g. \\n.\\n") : ue.message};
     } else if (r.name == "reset") {
       s.kind = op::reset;
     } else if (r.name == "hang") {
@@ -256,7 +271,9 @@ class loader {
     s.line = r.line;
     if (r.who == plays_) {
       if (r.kind == record_kind::pattern)
-        throw fail{r.line, 1, std::string("a pattern record expects; '") + side_letter(r.who) + "~' cannot be sent by the side the script plays"};
+        throw fail{r.line, 1,
+                   std::string("a pattern record expects; '") + side_letter(r.who) +
+                       "~' cannot be sent by the side the script plays"};
       s.kind = op::send;
       s.bytes = r.bytes();
       return s;
@@ -295,7 +312,8 @@ class loader {
     for (;;) {
       while (consumed < args.size() && args[consumed] == ' ') ++consumed;
       std::size_t end = args.find(' ', consumed);
-      std::string_view tok = args.substr(consumed, end == std::string_view::npos ? std::string_view::npos : end - consumed);
+      std::string_view tok =
+          args.substr(consumed, end == std::string_view::npos ? std::string_view::npos : end - consumed);
       auto eq = tok.find('=');
       if (eq == std::string_view::npos) break;
       std::string_view key = tok.substr(0, eq);
@@ -313,7 +331,8 @@ class loader {
         if (val != "session" && val != "server") throw fail{r.line, col, "expected per=session or per=server"};
         rule.per_session = val == "session";
       } else if (key == "tls" || key == "auth") {
-        if (val != "yes" && val != "no") throw fail{r.line, col, "expected " + std::string(key) + "=yes or " + std::string(key) + "=no"};
+        if (val != "yes" && val != "no")
+          throw fail{r.line, col, "expected " + std::string(key) + "=yes or " + std::string(key) + "=no"};
         (key == "tls" ? rule.tls : rule.auth) = val == "yes" ? when::yes : when::no;
       } else if (key == "chance") {
         try {

@@ -51,9 +51,8 @@ TEST(pattern, substitution_touches_only_captured_names) {
 }
 
 TEST(script, a_v1_transcript_is_a_script) {
-  auto r = load_script(
-      "S: 220 mx.example.test\nC: EHLO c.example\nS: 250 mx.example.test\nC= DATA\\r\\n\n@close C\n", "t.smtp",
-      side::server);
+  auto r = load_script("S: 220 mx.example.test\nC: EHLO c.example\nS: 250 mx.example.test\nC= DATA\\r\\n\n@close C\n",
+                       "t.smtp", side::server);
   ASSERT_TRUE(std::holds_alternative<script>(r)) << std::get<script_error>(r).to_string();
   const auto& s = std::get<script>(r);
   const auto* d = s.dialogue_for(1);
@@ -159,8 +158,8 @@ TEST(script, probe_metadata_and_smuggle) {
   EXPECT_EQ(d->back().kind, op::smuggle);
   EXPECT_EQ(d->back().bytes, "\n.\n");
 
-  auto n = load_script("C: MAIL FROM:<a@example.test>\n@needs a server that refuses MAIL before EHLO\nS~ 503{*}\n", "n.smtp",
-                       side::client);
+  auto n = load_script("C: MAIL FROM:<a@example.test>\n@needs a server that refuses MAIL before EHLO\nS~ 503{*}\n",
+                       "n.smtp", side::client);
   ASSERT_TRUE(std::holds_alternative<script>(n)) << std::get<script_error>(n).to_string();
   const auto* nd = std::get<script>(n).dialogue_for(1);
   ASSERT_EQ(nd->size(), 3u);

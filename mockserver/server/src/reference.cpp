@@ -109,7 +109,9 @@ void reference_server::receive(std::string_view in, actions& out) {
     if (used < in.size() && mode_ != mode::closed && mode_ != mode::tls_wait) buf_.assign(in.substr(used));
     if (mode_ == mode::tls_wait && used < in.size()) {
       if (env_.events.enabled())
-        env_.events.emit({{"event", "discarded"}, {"session", env_.id}, {"octets", in.size() - used},
+        env_.events.emit({{"event", "discarded"},
+                          {"session", env_.id},
+                          {"octets", in.size() - used},
                           {"why", "sent after STARTTLS before TLS (RFC 3207 §4.2)"}});
     }
     return;
@@ -117,7 +119,9 @@ void reference_server::receive(std::string_view in, actions& out) {
   buf_.append(in);
   std::size_t used = on_input(buf_, out);
   if (mode_ == mode::tls_wait && used < buf_.size() && env_.events.enabled())
-    env_.events.emit({{"event", "discarded"}, {"session", env_.id}, {"octets", buf_.size() - used},
+    env_.events.emit({{"event", "discarded"},
+                      {"session", env_.id},
+                      {"octets", buf_.size() - used},
                       {"why", "sent after STARTTLS before TLS (RFC 3207 §4.2)"}});
   if (mode_ == mode::tls_wait || mode_ == mode::closed) buf_.clear();
   else buf_.erase(0, used);
@@ -131,8 +135,7 @@ std::size_t reference_server::on_input(std::string_view in, actions& out) {
     std::string_view rest = in.substr(pos);
     switch (mode_) {
       case mode::closed:
-      case mode::tls_wait:
-        return pos;  // the rest is discarded by the caller
+      case mode::tls_wait: return pos;  // the rest is discarded by the caller
       case mode::data: {
         data_sink sink{writer_.get(), cfg_.max_size, too_big_};
         auto r = decoder_.feed(rest, sink);
@@ -239,8 +242,7 @@ void reference_server::on_command(std::string_view line, actions& out) {
       if (!r.ok()) return syntax_error(r, out);
       reset_transaction();
       return reply(out, 250, "2.0.0", "Ok");
-    case verb::noop:
-      return reply(out, 250, "2.0.0", "Ok");
+    case verb::noop: return reply(out, 250, "2.0.0", "Ok");
     case verb::quit:
       if (!r.ok()) return syntax_error(r, out);
       reply(out, 221, "2.0.0", cfg_.hostname + " Bye");
@@ -256,11 +258,10 @@ void reference_server::on_command(std::string_view line, actions& out) {
       if (!r.ok()) return syntax_error(r, out);
       return reply(out, 502, "5.5.1", "EXPN not available");
     case verb::help:
-      return reply(out, 214, "2.0.0", "smtpkit mock server; commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS AUTH");
-    case verb::starttls:
-      return starttls(c, out);
-    case verb::auth:
-      return auth(r, out);
+      return reply(out, 214, "2.0.0",
+                   "smtpkit mock server; commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS AUTH");
+    case verb::starttls: return starttls(c, out);
+    case verb::auth: return auth(r, out);
     case verb::unknown:
     case verb::count_:
       if (r.diag.code == errc::empty_command || r.diag.code == errc::extra_space) return syntax_error(r, out);
@@ -349,7 +350,8 @@ json params_json(const param_list& params) {
 const char* unoffered(const mail_params& t, const extensions_config& e, bool esmtp) {
   if (!esmtp && t.present != 0) return "parameters need EHLO";
   if (t.has(param_id::size) && !e.size) return "SIZE";
-  if (t.has(param_id::body) && t.body == body_type::binary_mime && !(e.chunking && e.binarymime)) return "BODY=BINARYMIME";
+  if (t.has(param_id::body) && t.body == body_type::binary_mime && !(e.chunking && e.binarymime))
+    return "BODY=BINARYMIME";
   if (t.has(param_id::body) && !e.eightbitmime && !e.smtputf8 && t.body != body_type::binary_mime) return "BODY";
   if (t.has(param_id::smtputf8) && !e.smtputf8) return "SMTPUTF8";
   if ((t.has(param_id::ret) || t.has(param_id::envid) || t.has(param_id::notify) || t.has(param_id::orcpt)) && !e.dsn)
@@ -401,7 +403,8 @@ void reference_server::rcpt(const command_result& r, actions& out) {
     return reply(out, 555, "5.5.4", std::string(what) + " not supported here (RFC 5321 §4.1.1.11)");
   if (c.address.mbox.utf8 && !smtputf8_)
     return reply(out, 553, "5.6.7", "UTF-8 address needs SMTPUTF8 on MAIL (RFC 6531 §3.4)");
-  if (rcpts_.size() >= cfg_.max_recipients) return reply(out, 452, "4.5.3", "Too many recipients (RFC 5321 §4.5.3.1.10)");
+  if (rcpts_.size() >= cfg_.max_recipients)
+    return reply(out, 452, "4.5.3", "Too many recipients (RFC 5321 §4.5.3.1.10)");
   std::string addr = c.address.postmaster ? std::string("Postmaster") : text_of(c.address.mbox.text);
   rcpts_.emplace_back(std::move(addr), params_json(c.params));
   reply(out, 250, "2.1.5", "Ok");
@@ -456,14 +459,10 @@ void reference_server::bdat(const command_result& r, actions& out) {
 json reference_server::envelope() const {
   json rc = json::array();
   for (const auto& [addr, params] : rcpts_) rc.push_back({{"address", addr}, {"params", params}});
-  json e{{"session", env_.id},
-         {"peer", env_.peer},
-         {"helo", text_of(helo_)},
-         {"esmtp", esmtp_},
-         {"mail_from", mail_from_},
-         {"mail_params", mail_params_},
-         {"rcpt_to", rc},
-         {"transport", used_bdat_ ? "BDAT" : "DATA"},
+  json e{{"session", env_.id},      {"peer", env_.peer},
+         {"helo", text_of(helo_)},  {"esmtp", esmtp_},
+         {"mail_from", mail_from_}, {"mail_params", mail_params_},
+         {"rcpt_to", rc},           {"transport", used_bdat_ ? "BDAT" : "DATA"},
          {"tls", env_.tls}};
   if (env_.tls) e["tls_version"] = env_.tls_version;
   if (env_.tls) e["tls_cipher"] = env_.tls_cipher;
@@ -638,7 +637,8 @@ void reference_server::auth_step(const sasl_step& s, actions& out) {
       mode_ = mode::command;
       auth_user_ = s.user.empty() ? std::string("anonymous") : s.user;
       sasl_.reset();
-      if (env_.events.enabled()) env_.events.emit({{"event", "auth"}, {"session", env_.id}, {"user", text_of(auth_user_)}});
+      if (env_.events.enabled())
+        env_.events.emit({{"event", "auth"}, {"session", env_.id}, {"user", text_of(auth_user_)}});
       return reply(out, 235, "2.7.0", "Authentication successful");
     case sasl_step::kind::failure:
       mode_ = mode::command;

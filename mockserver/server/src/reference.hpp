@@ -36,12 +36,18 @@ class command_hook {
  public:
   virtual ~command_hook() = default;
   /// The greeting; true when the hook wrote it.
-  virtual bool greeting(actions& out) { (void)out; return false; }
+  virtual bool greeting(actions& out) {
+    (void)out;
+    return false;
+  }
   /// A complete command line; true when the hook answered it.
   virtual bool command(std::string_view line, const command_result& parsed, actions& out) = 0;
   /// After <CRLF>.<CRLF> or BDAT LAST, before the message is stored; true
   /// when the hook answered (the message is then not stored).
-  virtual bool end_of_data(actions& out) { (void)out; return false; }
+  virtual bool end_of_data(actions& out) {
+    (void)out;
+    return false;
+  }
 };
 
 class reference_server final : public behaviour {

@@ -151,7 +151,8 @@ class xoauth2 final : public sasl_exchange {
 
 }  // namespace
 
-std::unique_ptr<sasl_exchange> make_sasl(std::string_view m, const std::vector<user_entry>& users, const std::string& host) {
+std::unique_ptr<sasl_exchange> make_sasl(std::string_view m, const std::vector<user_entry>& users,
+                                         const std::string& host) {
   if (iequals(m, "PLAIN")) return std::make_unique<plain>(users);
   if (iequals(m, "LOGIN")) return std::make_unique<login>(users);
   if (iequals(m, "CRAM-MD5")) return std::make_unique<cram_md5>(users, host);

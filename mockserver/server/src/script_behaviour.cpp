@@ -81,9 +81,7 @@ script_set::dialogue_choice script_set::dialogue_for(std::size_t ordinal) const 
   return {i, scripts_[i].dialogue_for(0)};
 }
 
-double script_set::draw(std::size_t script) {
-  return static_cast<double>(splitmix64(rng_[script]) >> 11) * 0x1.0p-53;
-}
+double script_set::draw(std::size_t script) { return static_cast<double>(splitmix64(rng_[script]) >> 11) * 0x1.0p-53; }
 
 // --- script_behaviour: set-up, events ------------------------------------------
 
@@ -127,11 +125,15 @@ void script_behaviour::note_replies(std::string_view bytes) {
     }
     if (r.value.code == 334 && active_) auth_response_ = true;
     if (env_.events.enabled()) {
-      json e{{"event", "reply"}, {"session", env_.id}, {"code", r.value.code},
-             {"text", text_of(std::string_view(reply_lines_.front()).substr(std::min<std::size_t>(4, reply_lines_.front().size())))}};
+      json e{{"event", "reply"},
+             {"session", env_.id},
+             {"code", r.value.code},
+             {"text", text_of(std::string_view(reply_lines_.front())
+                                  .substr(std::min<std::size_t>(4, reply_lines_.front().size())))}};
       if (reply_lines_.size() > 1) {
         json l = json::array();
-        for (const auto& x : reply_lines_) l.push_back(text_of(std::string_view(x).substr(std::min<std::size_t>(4, x.size()))));
+        for (const auto& x : reply_lines_)
+          l.push_back(text_of(std::string_view(x).substr(std::min<std::size_t>(4, x.size()))));
         e["lines"] = std::move(l);
       }
       env_.events.emit(std::move(e));
@@ -148,8 +150,11 @@ void script_behaviour::event_rule(const chosen& c, std::string_view input) {
   const char* trig = c.rule->on == rule_def::trigger::connect ? "connect"
                      : c.rule->on == rule_def::trigger::data  ? "data"
                                                               : "line";
-  json e{{"event", "script"}, {"session", env_.id}, {"script", set_->scripts()[c.script].source},
-         {"rule_line", c.rule->line}, {"trigger", trig}};
+  json e{{"event", "script"},
+         {"session", env_.id},
+         {"script", set_->scripts()[c.script].source},
+         {"rule_line", c.rule->line},
+         {"trigger", trig}};
   if (c.rule->on == rule_def::trigger::line) e["input"] = text_of(input);
   env_.events.emit(std::move(e));
 }
@@ -243,7 +248,10 @@ void script_behaviour::compile(const chosen& c, std::size_t from, std::size_t to
       case op::send: send(s.bytes, names, p, out); break;
       case op::pause: out.push({act::pause, {}, s.delay, 0}); break;
       case op::rate: p.rate = s.n; break;
-      case op::split: p.split = s.n; p.gap = s.delay; break;
+      case op::split:
+        p.split = s.n;
+        p.gap = s.delay;
+        break;
       case op::reset: out.push({act::reset, {}, {}, 0}); break;
       case op::hang: out.push({act::hang, {}, {}, 0}); break;
       case op::stall_tls: out.push({act::stall_tls, {}, s.delay, 0}); break;
@@ -300,7 +308,9 @@ bool script_behaviour::hook_answer(rule_def::trigger on, std::string_view line, 
   actions plan;
   marker_pace_ = {};
   marker_pace_.gap = std::chrono::milliseconds(0);
-  if (!answer_with_rules(on, line, 0, plan, [](actions& a) { a.push(marker(reference_reply)); }, true)) return false;
+  if (!answer_with_rules(
+          on, line, 0, plan, [](actions& a) { a.push(marker(reference_reply)); }, true))
+    return false;
   auto list = plan.take();
   std::size_t at = list.size();
   bool quiet = false;
@@ -378,8 +388,11 @@ void script_behaviour::greet(actions& out) {
     dscript_ = d.script;
     steps_ = d.steps;
     if (env_.events.enabled())
-      env_.events.emit({{"event", "script"}, {"session", env_.id}, {"script", dscript().source},
-                        {"dialogue", "start"}, {"step_line", steps_->front().line}});
+      env_.events.emit({{"event", "script"},
+                        {"session", env_.id},
+                        {"script", dscript().source},
+                        {"dialogue", "start"},
+                        {"step_line", steps_->front().line}});
   }
   bool normal_used = false;
   auto normal = [&](actions& a) {
@@ -398,7 +411,9 @@ void script_behaviour::receive(std::string_view octets, actions& out) {
   if (tls_wait_) {
     // RFC 3207 §4.2: nothing sent between the 220 and the handshake counts.
     if (env_.events.enabled())
-      env_.events.emit({{"event", "discarded"}, {"session", env_.id}, {"octets", octets.size()},
+      env_.events.emit({{"event", "discarded"},
+                        {"session", env_.id},
+                        {"octets", octets.size()},
                         {"why", "sent after STARTTLS before TLS (RFC 3207 §4.2)"}});
     return;
   }
@@ -469,11 +484,26 @@ void script_behaviour::play_sends(actions& out) {
       case op::send: answer_ += send(s.bytes, dscript().capture_names, pace_, out); break;
       case op::pause: out.push({act::pause, {}, s.delay, 0}); break;
       case op::rate: pace_.rate = s.n; break;
-      case op::split: pace_.split = s.n; pace_.gap = s.delay; break;
-      case op::reset: out.push({act::reset, {}, {}, 0}); closed_ = true; break;
-      case op::hang: out.push({act::hang, {}, {}, 0}); closed_ = true; break;
-      case op::stall_tls: out.push({act::stall_tls, {}, s.delay, 0}); closed_ = true; break;
-      case op::close: out.close(); closed_ = true; break;
+      case op::split:
+        pace_.split = s.n;
+        pace_.gap = s.delay;
+        break;
+      case op::reset:
+        out.push({act::reset, {}, {}, 0});
+        closed_ = true;
+        break;
+      case op::hang:
+        out.push({act::hang, {}, {}, 0});
+        closed_ = true;
+        break;
+      case op::stall_tls:
+        out.push({act::stall_tls, {}, s.delay, 0});
+        closed_ = true;
+        break;
+      case op::close:
+        out.close();
+        closed_ = true;
+        break;
       case op::tls:
         if (env_.tls) break;  // implicit TLS: the handshake came before the greeting
         out.start_tls();
@@ -492,8 +522,11 @@ void script_behaviour::take_over(actions&) {
   in_data_ = false;
   shadow_pending_.clear();
   if (env_.events.enabled())
-    env_.events.emit({{"event", "script"}, {"session", env_.id}, {"script", dscript().source},
-                      {"dialogue", "done"}, {"next", "reference"}});
+    env_.events.emit({{"event", "script"},
+                      {"session", env_.id},
+                      {"script", dscript().source},
+                      {"dialogue", "done"},
+                      {"next", "reference"}});
 }
 
 void script_behaviour::dialogue_run(actions& out) {

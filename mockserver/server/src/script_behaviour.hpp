@@ -198,9 +198,9 @@ class script_behaviour final : public behaviour, private command_hook {
   std::size_t dscript_ = 0;
   const std::vector<step>* steps_ = nullptr;
   std::size_t pos_ = 0;
-  bool active_ = false;     // the dialogue is being played
-  bool tls_wait_ = false;   // @tls sent; octets until the handshake are discarded
-  bool in_data_ = false;    // between a 354 the dialogue sent and the client's "."
+  bool active_ = false;               // the dialogue is being played
+  bool tls_wait_ = false;             // @tls sent; octets until the handshake are discarded
+  bool in_data_ = false;              // between a 354 the dialogue sent and the client's "."
   bool auth_response_ = false;        // the dialogue sent a 334: the next line answers it (RFC 4954 §4)
   bool auth_line_ = false;            // the line being taken is such an answer, not a command
   data_decoder data_;                 // finds the end of the mail data, as the reference server does
@@ -214,14 +214,14 @@ class script_behaviour final : public behaviour, private command_hook {
   bool chunk_refused_ = false;        // the BDAT line was not what the script waits for
   bool message_differs_ = false;      // the last comparison found a difference
   bool at_line_start_ = true;
-  bool closed_ = false;     // a close, reset or hang was asked for
+  bool closed_ = false;  // a close, reset or hang was asked for
   pacing pace_;
-  std::string buf_;         // client octets the dialogue has not taken yet
-  std::uint64_t offset_ = 0;  // client octets the dialogue took so far
-  std::size_t limit_;       // longest line the dialogue waits for
-  std::string answer_;      // what the dialogue sent for the line just taken
+  std::string buf_;             // client octets the dialogue has not taken yet
+  std::uint64_t offset_ = 0;    // client octets the dialogue took so far
+  std::size_t limit_;           // longest line the dialogue waits for
+  std::string answer_;          // what the dialogue sent for the line just taken
   std::string shadow_pending_;  // taken octets the reference has not been given yet
-  bool shadow_ = false;     // the reference is being given a dialogue's line
+  bool shadow_ = false;         // the reference is being given a dialogue's line
   bool shadow_store_ = false;
   bool mismatched_ = false;
   std::size_t findings_ = 0;  // script.mismatch findings of this session

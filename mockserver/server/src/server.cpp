@@ -81,12 +81,13 @@ server::impl::impl(server_config c, behaviour_factory f) : cfg(std::move(c)), fa
     const char* tmp = std::getenv("TMPDIR");
     std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/smtpkit-mail-XXXXXX";
     if (::mkdtemp(templ.data()) == nullptr)
-      throw setup_error("cannot create a Maildir in " + templ.substr(0, templ.rfind('/')) + ": " + std::strerror(errno) +
-                        " (--maildir DIR chooses one)");
+      throw setup_error("cannot create a Maildir in " + templ.substr(0, templ.rfind('/')) + ": " +
+                        std::strerror(errno) + " (--maildir DIR chooses one)");
     cfg.maildir = templ;
   }
   try {
-    store = cfg.discard ? message_store::discard(!cfg.events.empty()) : message_store::maildir(cfg.maildir, cfg.durable);
+    store =
+        cfg.discard ? message_store::discard(!cfg.events.empty()) : message_store::maildir(cfg.maildir, cfg.durable);
   } catch (const std::exception& e) {
     throw setup_error(e.what());
   }
@@ -296,7 +297,8 @@ asio::awaitable<void> server::impl::accept_loop(std::size_t index) {
     }
     auto sess = std::make_unique<session>(*this, std::move(s), acceptor_tls[index], opened);
     sessions.insert(sess.get());
-    asio::co_spawn(io, [sp = std::move(sess)]() -> asio::awaitable<void> { co_await sp->run(); }, asio::detached);
+    asio::co_spawn(
+        io, [sp = std::move(sess)]() -> asio::awaitable<void> { co_await sp->run(); }, asio::detached);
   }
 }
 
@@ -345,7 +347,8 @@ void server::impl::maybe_finish() {
   if (events_wait) events_wait->cancel(ec);  // run() drains the rest, with a deadline
 }
 
-server::server(server_config cfg, behaviour_factory factory) : p_(std::make_unique<impl>(std::move(cfg), std::move(factory))) {}
+server::server(server_config cfg, behaviour_factory factory)
+    : p_(std::make_unique<impl>(std::move(cfg), std::move(factory))) {}
 server::~server() = default;
 
 const std::vector<bound_endpoint>& server::endpoints() const { return p_->bound; }

@@ -177,7 +177,7 @@ asio::awaitable<std::size_t> session::read_some(char*& data) {
     wait_buf_ = std::make_unique<char[]>(wait_buf_size);
   }
   std::size_t n = co_await sock_.async_read_some(asio::buffer(wait_buf_.get(), wait_buf_size),
-                                                  asio::redirect_error(asio::use_awaitable, ec));
+                                                 asio::redirect_error(asio::use_awaitable, ec));
   if (ec || n == 0) co_return 0;
   std::memcpy(shared_buffer, wait_buf_.get(), n);
   drained_ = n < wait_buf_size;
@@ -199,7 +199,8 @@ asio::awaitable<bool> session::write_all(std::string_view bytes) {
   srv_.flush_events();
   boost::system::error_code ec;
   if (tls_) {
-    co_await asio::async_write(*tls_, asio::buffer(bytes.data(), bytes.size()), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(*tls_, asio::buffer(bytes.data(), bytes.size()),
+                               asio::redirect_error(asio::use_awaitable, ec));
     co_return !ec;
   }
   // Replies are small: try to write at once and wait only when the peer is slow.
@@ -235,7 +236,10 @@ asio::awaitable<bool> session::handshake() {
   env_.tls_version = SSL_get_version(s);
   env_.tls_cipher = SSL_get_cipher_name(s);
   if (srv_.events.enabled())
-    srv_.events.emit({{"event", "tls"}, {"session", env_.id}, {"state", "started"}, {"version", env_.tls_version},
+    srv_.events.emit({{"event", "tls"},
+                      {"session", env_.id},
+                      {"state", "started"},
+                      {"version", env_.tls_version},
                       {"cipher", env_.tls_cipher}});
   co_return true;
 }
@@ -307,8 +311,7 @@ asio::awaitable<bool> session::execute(std::vector<action> list) {
         }
         break;
       }
-      case act::close:
-        co_return false;
+      case act::close: co_return false;
       case act::reset: {
         boost::system::error_code ec;
         sock_.set_option(asio::socket_base::linger(true, 0), ec);
@@ -338,8 +341,8 @@ asio::awaitable<void> session::run() {
   }
   if (!srv_.cfg.transcripts.empty()) rec_ = std::make_unique<transcript_writer>();
   if (srv_.events.enabled())
-    srv_.events.emit({{"event", "session"}, {"state", "open"}, {"session", env_.id}, {"peer", env_.peer},
-                      {"tls", implicit_tls_}});
+    srv_.events.emit(
+        {{"event", "session"}, {"state", "open"}, {"session", env_.id}, {"peer", env_.peer}, {"tls", implicit_tls_}});
 
   bool alive = true;
   if (implicit_tls_) {

@@ -39,11 +39,11 @@ namespace smtpkit::mock {
 
 struct stored {
   bool ok = false;
-  bool pending = false;       ///< durable: prepared; the outcome comes with message_store::flush()
-  std::string path;           ///< message file (empty when discarded)
-  std::string envelope_path;  ///< the envelope journal (empty when discarded)
+  bool pending = false;               ///< durable: prepared; the outcome comes with message_store::flush()
+  std::string path;                   ///< message file (empty when discarded)
+  std::string envelope_path;          ///< the envelope journal (empty when discarded)
   std::uint64_t envelope_offset = 0;  ///< of the message's line in the journal
-  std::string id;             ///< queue id given in the 250 reply
+  std::string id;                     ///< queue id given in the 250 reply
   std::uint64_t size = 0;
   std::string sha256;  ///< hex of the stored octets
   std::string error;

@@ -51,8 +51,11 @@ bool has(const std::vector<action>& list, act k) {
 class session_fixture {
  public:
   session_fixture(std::shared_ptr<script_set> set, std::size_t ordinal = 1, bool tls = false)
-      : events_path_(temp_name()), events_(events_path_), store_(message_store::discard(true)),
-        env_{cfg_, *store_, events_, "s00000" + std::to_string(ordinal), "127.0.0.1:1", ordinal, false, {}, {}, true, {}} {
+      : events_path_(temp_name()),
+        events_(events_path_),
+        store_(message_store::discard(true)),
+        env_{cfg_, *store_, events_, "s00000" + std::to_string(ordinal), "127.0.0.1:1", ordinal, false, {},
+             {},   true,    {}} {
     env_.tls = tls;
     env_.tls_available = true;
     env_.note_finding = [this](conformance::level) { ++findings; };
@@ -381,8 +384,9 @@ TEST(replay, the_reference_follows_the_dialogue_and_stores_what_it_accepted) {
   EXPECT_NE(e.find("\"mail_from\":\"a@example.test\""), std::string::npos) << e;
   EXPECT_EQ(e.find("Ok: queued as"), std::string::npos) << "the reference's own reply is neither sent nor reported";
   // A dialogue that refuses the message: not stored.
-  session_fixture t(script_of("S: 220 x\nC: HELO c\nS: 250 x\nC: MAIL FROM:<a@x.test>\nS: 250 ok\nC: RCPT TO:<b@x.test>\n"
-                              "S: 250 ok\nC: DATA\nS: 354 go\nC: hi\nC: .\nS: 554 5.7.1 refused\n"));
+  session_fixture t(
+      script_of("S: 220 x\nC: HELO c\nS: 250 x\nC: MAIL FROM:<a@x.test>\nS: 250 ok\nC: RCPT TO:<b@x.test>\n"
+                "S: 250 ok\nC: DATA\nS: 354 go\nC: hi\nC: .\nS: 554 5.7.1 refused\n"));
   t.greet();
   EXPECT_EQ(t.say("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\nhi\r\n.\r\n"),
             "250 x\r\n250 ok\r\n250 ok\r\n354 go\r\n554 5.7.1 refused\r\n");
@@ -390,8 +394,9 @@ TEST(replay, the_reference_follows_the_dialogue_and_stores_what_it_accepted) {
 }
 
 TEST(replay, a_dialogue_that_ends_at_354_leaves_the_message_to_the_reference) {
-  session_fixture s(script_of("S: 220 x\nC~ EHLO {*}\nS: 250 x\nC~ MAIL FROM:{*}\nS: 250 ok\nC~ RCPT TO:{*}\nS: 250 ok\n"
-                              "C: DATA\nS: 354 send it\n"));
+  session_fixture s(
+      script_of("S: 220 x\nC~ EHLO {*}\nS: 250 x\nC~ MAIL FROM:{*}\nS: 250 ok\nC~ RCPT TO:{*}\nS: 250 ok\n"
+                "C: DATA\nS: 354 send it\n"));
   s.greet();
   EXPECT_EQ(s.say("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n"),
             "250 x\r\n250 ok\r\n250 ok\r\n354 send it\r\n");
@@ -506,9 +511,9 @@ TEST(rules, chance_is_deterministic_with_its_seed) {
 }
 
 TEST(rules, tls_and_auth_conditions) {
-  session_fixture s(script_of(
-      "@rule tls=no MAIL FROM:{*}\nS: 530 5.7.0 Must issue a STARTTLS command first\n@end\n"
-      "@rule auth=no RCPT TO:{*}\nS: 530 5.7.0 Authentication required\n@end\n"));
+  session_fixture s(
+      script_of("@rule tls=no MAIL FROM:{*}\nS: 530 5.7.0 Must issue a STARTTLS command first\n@end\n"
+                "@rule auth=no RCPT TO:{*}\nS: 530 5.7.0 Authentication required\n@end\n"));
   s.greet();
   s.say("EHLO c\r\n");
   EXPECT_EQ(s.say("MAIL FROM:<a@x.test>\r\n"), "530 5.7.0 Must issue a STARTTLS command first\r\n");
@@ -558,8 +563,9 @@ TEST(rules, fallback_puts_the_reference_answer_inside_the_rule) {
 TEST(rules, fallback_passes_the_line_on_to_the_next_rules) {
   // Two scripts: a slow server wrapping every reply, and greylisting.
   auto set = scripts({{"slow.smtp", "@rule {*}\n@pause 100ms\n@fallback\n@end\n"},
-                      {"grey.smtp", "@rule times=1 RCPT TO:{*}\nS: 450 4.2.0 greylisted\n@end\n"
-                                    "@rule EHLO {*}\nS: 250 custom\n@end\n"}});
+                      {"grey.smtp",
+                       "@rule times=1 RCPT TO:{*}\nS: 450 4.2.0 greylisted\n@end\n"
+                       "@rule EHLO {*}\nS: 250 custom\n@end\n"}});
   session_fixture s(set);
   s.greet();
   auto e = s.send("EHLO c\r\n");
@@ -585,7 +591,8 @@ TEST(rules, connect_rules_replace_or_wrap_the_greeting) {
     EXPECT_EQ(g[1].bytes.substr(0, 4), "220 ");
   }
   {
-    session_fixture s(script_of("@rule @connect\nS: 554 5.3.2 no service\n@end\nS: 220 dialogue\nC: QUIT\nS: 221 bye\n"));
+    session_fixture s(
+        script_of("@rule @connect\nS: 554 5.3.2 no service\n@end\nS: 220 dialogue\nC: QUIT\nS: 221 bye\n"));
     EXPECT_EQ(wire(s.greet()), "554 5.3.2 no service\r\n") << "the dialogue's greeting is replaced";
     EXPECT_EQ(s.say("QUIT\r\n"), "221 bye\r\n");
   }
@@ -636,15 +643,15 @@ TEST(rules, rules_do_not_look_inside_mail_data) {
 // --- faults ------------------------------------------------------------------------
 
 TEST(faults, every_fault_is_an_action) {
-  session_fixture s(script_of(
-      "@rule HELO a\n@reset\n@end\n"
-      "@rule HELO b\n@hang\n@end\n"
-      "@rule HELO d\n@split 4 50ms\nS: 250 split reply\n@end\n"
-      "@rule HELO e\nS= 250 bare\\n\n@end\n"
-      "@rule HELO f\nS: 421 4.3.2 bye\n@close S\n@end\n"
-      "@rule HELO g\nS= 250-mx\\r\\n250-PIPE\n@close S\n@end\n"
-      // Last: the reference takes an accepted STARTTLS and waits for TLS.
-      "@rule STARTTLS\nS: 220 go\n@stall-tls 3s\n@end\n"));
+  session_fixture s(
+      script_of("@rule HELO a\n@reset\n@end\n"
+                "@rule HELO b\n@hang\n@end\n"
+                "@rule HELO d\n@split 4 50ms\nS: 250 split reply\n@end\n"
+                "@rule HELO e\nS= 250 bare\\n\n@end\n"
+                "@rule HELO f\nS: 421 4.3.2 bye\n@close S\n@end\n"
+                "@rule HELO g\nS= 250-mx\\r\\n250-PIPE\n@close S\n@end\n"
+                // Last: the reference takes an accepted STARTTLS and waits for TLS.
+                "@rule STARTTLS\nS: 220 go\n@stall-tls 3s\n@end\n"));
   s.greet();
   EXPECT_TRUE(has(s.send("HELO a\r\n"), act::reset));
   EXPECT_TRUE(has(s.send("HELO b\r\n"), act::hang));

@@ -23,8 +23,20 @@ namespace smtpkit {
 
 enum class verb : std::uint8_t {
   unknown,
-  ehlo, helo, mail, rcpt, data, rset, vrfy, expn, help, noop, quit,
-  starttls, auth, bdat,
+  ehlo,
+  helo,
+  mail,
+  rcpt,
+  data,
+  rset,
+  vrfy,
+  expn,
+  help,
+  noop,
+  quit,
+  starttls,
+  auth,
+  bdat,
   count_
 };
 std::string_view to_string(verb v) noexcept;

@@ -28,15 +28,15 @@ enum class data_anomaly : std::uint8_t {
   eight_bit,      ///< octet >= 0x80 (first one only)
   line_too_long,  ///< text line over 1000 octets, CRLF included (§4.5.3.1.6)
   // "." lines framed by something other than CRLF "." CRLF:
-  lf_dot_lf,      ///< <LF>.<LF>
-  lf_dot_crlf,    ///< <LF>.<CR><LF>
-  lf_dot_cr,      ///< <LF>.<CR> (CR not followed by LF)
-  crlf_dot_lf,    ///< <CR><LF>.<LF>
-  crlf_dot_cr,    ///< <CR><LF>.<CR> (CR not followed by LF)
-  cr_dot_cr,      ///< <CR>.<CR>
-  cr_dot_lf,      ///< <CR>.<LF>
-  cr_dot_crlf,    ///< <CR>.<CR><LF>
-  nul_dot,        ///< <CR><LF><NUL>.<CR><LF> (a receiver that drops NUL sees the end)
+  lf_dot_lf,    ///< <LF>.<LF>
+  lf_dot_crlf,  ///< <LF>.<CR><LF>
+  lf_dot_cr,    ///< <LF>.<CR> (CR not followed by LF)
+  crlf_dot_lf,  ///< <CR><LF>.<LF>
+  crlf_dot_cr,  ///< <CR><LF>.<CR> (CR not followed by LF)
+  cr_dot_cr,    ///< <CR>.<CR>
+  cr_dot_lf,    ///< <CR>.<LF>
+  cr_dot_crlf,  ///< <CR>.<CR><LF>
+  nul_dot,      ///< <CR><LF><NUL>.<CR><LF> (a receiver that drops NUL sees the end)
   count_
 };
 std::string_view to_string(data_anomaly a) noexcept;
@@ -50,8 +50,8 @@ constexpr bool is_end_variant(data_anomaly a) noexcept {
 constexpr std::uint32_t anomaly_bit(data_anomaly a) noexcept { return 1u << static_cast<unsigned>(a); }
 
 struct data_result {
-  std::size_t consumed = 0;  ///< octets of this piece used (all of it unless done)
-  bool done = false;         ///< end of data seen; the rest of the piece is not DATA
+  std::size_t consumed = 0;                      ///< octets of this piece used (all of it unless done)
+  bool done = false;                             ///< end of data seen; the rest of the piece is not DATA
   data_anomaly ended_by = data_anomaly::count_;  ///< when done by an accepted variant
 };
 
@@ -75,20 +75,20 @@ class data_decoder {
 
  private:
   enum class st : std::uint8_t {
-    bol_crlf,      // at the start of a line that followed CRLF (or the start)
-    bol_lf,        // just after a bare LF
-    bol_cr,        // just after a bare CR
-    mid,           // inside a line
-    cr,            // CR seen inside a line, LF not yet known
-    dot_crlf,      // "." right after CRLF
-    dot_crlf_cr,   // ".<CR>" right after CRLF
-    dot_lf,        // "." after a bare LF
-    dot_lf_cr,     // ".<CR>" after a bare LF
-    dot_cr,        // "." after a bare CR
-    dot_cr_cr,     // ".<CR>" after a bare CR
-    nul_crlf,      // NUL right after CRLF
-    nul_dot,       // NUL "." after CRLF
-    nul_dot_cr,    // NUL ".<CR>" after CRLF
+    bol_crlf,     // at the start of a line that followed CRLF (or the start)
+    bol_lf,       // just after a bare LF
+    bol_cr,       // just after a bare CR
+    mid,          // inside a line
+    cr,           // CR seen inside a line, LF not yet known
+    dot_crlf,     // "." right after CRLF
+    dot_crlf_cr,  // ".<CR>" right after CRLF
+    dot_lf,       // "." after a bare LF
+    dot_lf_cr,    // ".<CR>" after a bare LF
+    dot_cr,       // "." after a bare CR
+    dot_cr_cr,    // ".<CR>" after a bare CR
+    nul_crlf,     // NUL right after CRLF
+    nul_dot,      // NUL "." after CRLF
+    nul_dot_cr,   // NUL ".<CR>" after CRLF
     done,
   };
   template <class Handler>
@@ -107,9 +107,9 @@ class data_decoder {
 
   std::uint32_t accept_;
   st state_ = st::bol_crlf;
-  std::uint64_t offset_ = 0;   // stream offset of the next octet
+  std::uint64_t offset_ = 0;  // stream offset of the next octet
   std::uint64_t content_ = 0;
-  std::uint64_t line_len_ = 0; // octets of the current line so far
+  std::uint64_t line_len_ = 0;  // octets of the current line so far
   bool long_reported_ = false;
   bool eight_bit_reported_ = false;
   std::uint32_t seen_ = 0;

@@ -179,9 +179,7 @@ enum class errc : std::uint8_t {
 [[nodiscard]] errc errc_from_rule_id(std::string_view id) noexcept;
 
 const std::error_category& grammar_category() noexcept;
-inline std::error_code make_error_code(errc e) noexcept {
-  return {static_cast<int>(e), grammar_category()};
-}
+inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), grammar_category()}; }
 
 /// Why and where a parse failed. `offset` is relative to the start of the
 /// input given to the parse call.

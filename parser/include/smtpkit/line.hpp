@@ -29,8 +29,8 @@ namespace smtpkit {
 enum class line_ending : std::uint8_t {
   none,  ///< no terminator (yet): need_more, or the final piece at close
   crlf,
-  lf,    ///< bare LF
-  cr,    ///< bare CR
+  lf,  ///< bare LF
+  cr,  ///< bare CR
 };
 
 std::string_view to_string(line_ending e) noexcept;
@@ -95,7 +95,14 @@ class line_framer {
   void set_limit(std::size_t limit) noexcept { limit_ = limit < 3 ? 3 : limit; }
   [[nodiscard]] std::size_t limit() const noexcept { return limit_; }
   [[nodiscard]] bool discarding() const noexcept { return discarding_; }
-  void reset() noexcept { scanned_ = 0; flags_ = 0; first_bad_ = npos_; bad_code_ = errc::ok; discarding_ = false; discarded_ = 0; }
+  void reset() noexcept {
+    scanned_ = 0;
+    flags_ = 0;
+    first_bad_ = npos_;
+    bad_code_ = errc::ok;
+    discarding_ = false;
+    discarded_ = 0;
+  }
 
  private:
   static constexpr std::size_t npos_ = static_cast<std::size_t>(-1);
@@ -114,11 +121,11 @@ class line_framer {
 
   std::size_t limit_;
   parse_options opts_;
-  std::size_t scanned_ = 0;     // bytes of the current line already examined
+  std::size_t scanned_ = 0;  // bytes of the current line already examined
   std::uint8_t flags_ = 0;
   std::size_t first_bad_ = npos_;
   errc bad_code_ = errc::ok;
-  bool discarding_ = false;     // inside an over-long line
+  bool discarding_ = false;  // inside an over-long line
   std::size_t discarded_ = 0;
 };
 

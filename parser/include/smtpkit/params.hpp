@@ -78,8 +78,16 @@ class param_list {
 
 /// Parameters the grammar knows, as bits of mail_params::present.
 enum class param_id : std::uint8_t {
-  size, body, smtputf8, ret, envid, auth, mt_priority, requiretls,  // MAIL
-  notify, orcpt,                                                    // RCPT
+  size,
+  body,
+  smtputf8,
+  ret,
+  envid,
+  auth,
+  mt_priority,
+  requiretls,  // MAIL
+  notify,
+  orcpt,  // RCPT
   count_
 };
 std::string_view to_string(param_id p) noexcept;

@@ -32,7 +32,7 @@ enum class host_kind : std::uint8_t {
 std::string_view to_string(host_kind k) noexcept;
 
 struct host {
-  std::string_view text;     ///< as written, brackets included for literals
+  std::string_view text;  ///< as written, brackets included for literals
   host_kind kind = host_kind::domain;
   std::string_view tag;      ///< literal tag ("IPv6" or the Standardized-tag)
   std::string_view address;  ///< literal content after the tag, or the domain
@@ -43,7 +43,7 @@ struct mailbox {
   std::string_view text;        ///< local-part "@" host
   std::string_view local_part;  ///< as written (quotes included when quoted)
   bool quoted = false;
-  bool utf8 = false;            ///< non-ASCII local part or domain
+  bool utf8 = false;  ///< non-ASCII local part or domain
   host domain;
 };
 

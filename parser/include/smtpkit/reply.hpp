@@ -69,7 +69,7 @@ class reply_lines {
 class reply_assembler {
  public:
   struct step {
-    diagnostic diag;    ///< problem with this line (offset within the line)
+    diagnostic diag;  ///< problem with this line (offset within the line)
     reply_line line;
     bool complete = false;  ///< this line ended the reply
   };
@@ -77,7 +77,10 @@ class reply_assembler {
   [[nodiscard]] std::uint16_t code() const noexcept { return code_; }
   [[nodiscard]] std::size_t lines() const noexcept { return lines_; }
   [[nodiscard]] bool in_progress() const noexcept { return lines_ > 0; }
-  void reset() noexcept { code_ = 0; lines_ = 0; }
+  void reset() noexcept {
+    code_ = 0;
+    lines_ = 0;
+  }
 
  private:
   std::uint16_t code_ = 0;
@@ -94,9 +97,28 @@ struct greeting {
 
 /// Service extensions the grammar gives meaning to (keywords of EHLO lines).
 enum class extension : std::uint8_t {
-  pipelining, size, eightbitmime, smtputf8, starttls, auth, dsn, enhancedstatuscodes,
-  chunking, binarymime, requiretls, mt_priority, deliverby, etrn, atrn, burl,
-  help, vrfy, expn, no_soliciting, future_release, limits,
+  pipelining,
+  size,
+  eightbitmime,
+  smtputf8,
+  starttls,
+  auth,
+  dsn,
+  enhancedstatuscodes,
+  chunking,
+  binarymime,
+  requiretls,
+  mt_priority,
+  deliverby,
+  etrn,
+  atrn,
+  burl,
+  help,
+  vrfy,
+  expn,
+  no_soliciting,
+  future_release,
+  limits,
   count_
 };
 std::string_view to_string(extension e) noexcept;
@@ -108,8 +130,8 @@ struct ehlo_info {
   std::string_view domain;  ///< first line's Domain (or address literal, leniently)
   std::string_view greet;   ///< first line's ehlo-greet
   std::uint32_t extensions = 0;
-  std::uint64_t size_limit = 0;  ///< SIZE parameter; 0 when absent or no limit
-  bool size_declared = false;    ///< SIZE carried a number
+  std::uint64_t size_limit = 0;      ///< SIZE parameter; 0 when absent or no limit
+  bool size_declared = false;        ///< SIZE carried a number
   std::string_view auth_mechanisms;  ///< parameters of the AUTH line
   std::size_t keywords = 0;
   std::string_view raw;
@@ -135,7 +157,10 @@ struct ehlo_keyword {
 /// Iterate over the keyword lines of an EHLO response.
 class ehlo_keywords {
  public:
-  explicit ehlo_keywords(std::string_view raw) noexcept : lines_(raw) { std::string_view first; lines_.next(first); }
+  explicit ehlo_keywords(std::string_view raw) noexcept : lines_(raw) {
+    std::string_view first;
+    lines_.next(first);
+  }
   bool next(ehlo_keyword& out) noexcept;
 
  private:

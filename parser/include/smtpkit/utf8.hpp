@@ -16,7 +16,10 @@ namespace smtpkit {
 /// octets there are not one (overlongs, surrogates and > U+10FFFF included).
 constexpr std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
   auto at = [&](std::size_t k) -> unsigned { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0x100u; };
-  auto tail = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xBF) { unsigned c = at(k); return c >= lo && c <= hi; };
+  auto tail = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xBF) {
+    unsigned c = at(k);
+    return c >= lo && c <= hi;
+  };
   const unsigned c = at(0);
   if (c >= 0xC2 && c <= 0xDF) return tail(1) ? 2 : 0;
   if (c == 0xE0) return tail(1, 0xA0) && tail(2) ? 3 : 0;
@@ -31,7 +34,10 @@ constexpr std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept 
 /// True when every octet of s is ASCII or part of a well-formed sequence.
 constexpr bool valid_utf8(std::string_view s) noexcept {
   for (std::size_t i = 0; i < s.size();) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) { ++i; continue; }
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
     std::size_t n = utf8_sequence(s, i);
     if (n == 0) return false;
     i += n;

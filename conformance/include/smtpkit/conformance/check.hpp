@@ -17,7 +17,7 @@ namespace smtpkit::conformance {
 struct session_report {
   std::string source;
   std::vector<finding> findings;
-  std::vector<int> applied;                           ///< rule indexes whose check ran
+  std::vector<int> applied;                             ///< rule indexes whose check ran
   std::vector<std::pair<int, std::size_t>> suppressed;  ///< rule index, occurrences not stored
   std::size_t records = 0;
   std::uint64_t client_bytes = 0;

@@ -41,7 +41,7 @@ struct session_report;
 inline constexpr std::string_view policy_file_name = ".smtpkit.yaml";
 
 struct waiver {
-  std::string pattern;               ///< rule or scenario id, or a glob of ids
+  std::string pattern;  ///< rule or scenario id, or a glob of ids
   std::string reason;
   std::string origin;                ///< ".smtpkit.yaml:3", "--ignore"
   std::vector<std::string> sources;  ///< globs of dialogue sources; empty: every dialogue

@@ -45,9 +45,9 @@ enum class report_kind : std::uint8_t {
 
 /// A reply (or close) that was not what the script or recording expected.
 struct mismatch {
-  std::size_t line = 0;  ///< the expectation's line in the script or recording
-  std::string expected;  ///< as written ("S~ 250 {*}", "reply 250", "close")
-  std::string received;  ///< the reply lines, escaped and "\n"-joined, or "(connection closed)"
+  std::size_t line = 0;       ///< the expectation's line in the script or recording
+  std::string expected;       ///< as written ("S~ 250 {*}", "reply 250", "close")
+  std::string received;       ///< the reply lines, escaped and "\n"-joined, or "(connection closed)"
   std::string recorded = {};  ///< the recorded reply's lines, escaped and "\n"-joined ("" when not a reply)
 };
 
@@ -69,13 +69,13 @@ inline constexpr std::size_t no_dialogue = static_cast<std::size_t>(-1);
 
 struct report_case {
   case_kind kind = case_kind::rule;
-  std::string id;         ///< rule id, scenario id ("[domain]" per instance), "replay.replies"
+  std::string id;  ///< rule id, scenario id ("[domain]" per instance), "replay.replies"
   std::string title;
   std::string classname;  ///< "smtpkit.client", "smtpkit.probe.basics", "smtpkit.replay"
   std::string file;       ///< the scenario or recording the case comes from
   std::string rfc;
   std::vector<std::string> checks;  ///< scenario: the rules its verdict rests on
-  level lvl = level::must;           ///< scenario: what a failure weighs
+  level lvl = level::must;          ///< scenario: what a failure weighs
   outcome result = outcome::pass;
   level failed_level = level::must;  ///< of what failed
   std::string reason;
@@ -91,7 +91,7 @@ struct report_case {
   /// that decide this case; the dialogue's other findings are notes.
   std::size_t dialogue = no_dialogue;
   std::vector<std::size_t> findings;
-  std::string tls;  ///< "TLSv1.3 TLS_AES_256_GCM_SHA384" when the case ran over TLS
+  std::string tls;           ///< "TLSv1.3 TLS_AES_256_GCM_SHA384" when the case ran over TLS
   std::size_t compared = 0;  ///< replies: how many replies were compared
   bool exact = false;        ///< replies: line by line, not by code
   bool saved = false;        ///< replies: the live dialogue was saved to the file its findings name

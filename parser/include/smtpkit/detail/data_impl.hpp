@@ -225,8 +225,7 @@ data_result data_decoder::feed(std::string_view piece, Handler& h) {
           state_ = st::bol_cr;
         }
         break;
-      case st::done:
-        return finish(i, data_anomaly::count_);
+      case st::done: return finish(i, data_anomaly::count_);
     }
   }
   // Held states advanced `run` past their octets, so this hands out content only.

@@ -127,10 +127,10 @@ struct driver_result {
   /// The connection was set up: TCP (or the command started), and TLS when
   /// it comes before the dialogue (implicit TLS, --starttls).
   bool connected = false;
-  std::string greeting;              ///< first line of the server's greeting
-  std::vector<std::string> ehlo;     ///< keyword lines of the last EHLO response
-  std::string tls;                   ///< "TLSv1.3 TLS_AES_256_GCM_SHA384" once TLS ran
-  std::string transcript;            ///< the dialogue, docs/dialogue-format.md
+  std::string greeting;                ///< first line of the server's greeting
+  std::vector<std::string> ehlo;       ///< keyword lines of the last EHLO response
+  std::string tls;                     ///< "TLSv1.3 TLS_AES_256_GCM_SHA384" once TLS ran
+  std::string transcript;              ///< the dialogue, docs/dialogue-format.md
   conformance::session_report report;  ///< the engine's findings, lines of `transcript`
   std::chrono::milliseconds elapsed{0};
 

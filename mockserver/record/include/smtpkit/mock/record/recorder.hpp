@@ -39,17 +39,17 @@ struct recorder_config {
   std::uint16_t listen_port = 0;  ///< 0: any free port (reported)
   std::string upstream_host;
   std::uint16_t upstream_port = 25;
-  std::string out_dir;            ///< one transcript per session: <out_dir>/<run>-sNNNNNN.smtp, never replacing a file
-  std::string tls_cert;           ///< client leg; empty: self-signed
+  std::string out_dir;   ///< one transcript per session: <out_dir>/<run>-sNNNNNN.smtp, never replacing a file
+  std::string tls_cert;  ///< client leg; empty: self-signed
   std::string tls_key;
-  std::string hostname = "localhost";  ///< name in the self-signed certificate
-  bool tls_passthrough = false;   ///< relay TLS without terminating it
-  bool upstream_verify = false;   ///< verify the server's certificate and name
-  bool implicit_tls = false;      ///< both legs speak TLS from the first octet (RFC 8314)
-  bool timing = false;            ///< write @pause records for gaps
-  bool generalize = false;        ///< at the session's end, C~ patterns for what varies (generalize.hpp)
+  std::string hostname = "localhost";        ///< name in the self-signed certificate
+  bool tls_passthrough = false;              ///< relay TLS without terminating it
+  bool upstream_verify = false;              ///< verify the server's certificate and name
+  bool implicit_tls = false;                 ///< both legs speak TLS from the first octet (RFC 8314)
+  bool timing = false;                       ///< write @pause records for gaps
+  bool generalize = false;                   ///< at the session's end, C~ patterns for what varies (generalize.hpp)
   std::chrono::milliseconds timing_min{20};  ///< shorter gaps are not written
-  std::string events;             ///< "" none, "-" standard output, else a file
+  std::string events;                        ///< "" none, "-" standard output, else a file
   std::chrono::seconds idle_timeout{300};
   std::chrono::seconds connect_timeout{10};
   std::size_t max_sessions = 1000;

@@ -72,14 +72,14 @@ enum class when : std::uint8_t { any, yes, no };
 struct rule_def {
   enum class trigger : std::uint8_t { line, connect, data } on = trigger::line;
   std::optional<pattern> pat;
-  std::size_t session = 0;  ///< only the Nth session (1-based); 0: every session
-  std::size_t nth = 0;      ///< only the Nth match; 0: every match
-  std::size_t times = 0;    ///< answers at most N times; 0: no limit
-  std::size_t after = 0;    ///< lets the first N matches pass
-  bool per_session = false; ///< count matches per session instead of per server
-  double chance = 1.0;      ///< needs @seed
-  when tls = when::any;     ///< tls=yes: only inside TLS; tls=no: only before it
-  when auth = when::any;    ///< auth=yes: only once the client authenticated
+  std::size_t session = 0;   ///< only the Nth session (1-based); 0: every session
+  std::size_t nth = 0;       ///< only the Nth match; 0: every match
+  std::size_t times = 0;     ///< answers at most N times; 0: no limit
+  std::size_t after = 0;     ///< lets the first N matches pass
+  bool per_session = false;  ///< count matches per session instead of per server
+  double chance = 1.0;       ///< needs @seed
+  when tls = when::any;      ///< tls=yes: only inside TLS; tls=no: only before it
+  when auth = when::any;     ///< auth=yes: only once the client authenticated
   std::vector<step> body;
   bool has_fallback = false;  ///< the body holds @fallback
   std::size_t line = 0;

@@ -25,8 +25,8 @@ struct session_env {
   const server_config& cfg;
   message_store& store;
   event_log& events;
-  std::string id;    ///< session id (also the transcript name)
-  std::string peer;  ///< "127.0.0.1:54321"
+  std::string id;           ///< session id (also the transcript name)
+  std::string peer;         ///< "127.0.0.1:54321"
   std::size_t ordinal = 0;  ///< 1 for the first session of this server, ...
   bool tls = false;
   std::string tls_version;

@@ -56,7 +56,7 @@ struct server_config {
   bool discard = false;
   bool durable = false;  ///< fsync message, envelope and folder before 250
 
-  std::string events;       ///< "" none, "-" standard output, else a file
+  std::string events;  ///< "" none, "-" standard output, else a file
   /// Octets of events a slow reader may leave unread before events are
   /// dropped (and counted); the server never waits for the reader.
   std::size_t events_backlog = 8u << 20;
@@ -66,7 +66,7 @@ struct server_config {
   std::size_t max_recipients = 1000;
   std::size_t max_sessions = 20000;
   std::size_t max_errors = 50;
-  std::chrono::seconds idle_timeout{300};      ///< §4.5.3.2.7
+  std::chrono::seconds idle_timeout{300};  ///< §4.5.3.2.7
   std::chrono::seconds session_timeout{3600};
   /// A command line (or a TLS handshake) must arrive whole within this
   /// time of its first octet, whatever trickles in meanwhile; message data
