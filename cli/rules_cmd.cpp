@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "smtpkit/conformance/registry.hpp"
+#include "smtpkit/conformance/matrix.hpp"
 #include "smtpkit/conformance/rules.hpp"
 #include "verbs.hpp"
 
@@ -28,19 +29,6 @@ std::string_view family_name(conformance::rule_family f) {
     case conformance::rule_family::data: return "data";
   }
   return "?";
-}
-
-// Markdown table cells: '|' ends a cell and "<CRLF>" would be read as an
-// HTML tag and vanish from the rendered page.
-std::string md_cell(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else out += c;
-  }
-  return out;
 }
 
 int run_rules(const rules_args& a) {
@@ -85,7 +73,7 @@ int run_rules(const rules_args& a) {
           header = true;
         }
         fmt::print("| `{}` | {} | {} | {} | {} |\n", r->id, to_string(r->binds), to_string(r->lvl), r->rfc,
-                   md_cell(r->text));
+                   conformance::markdown_cell(r->text));
       }
     }
     // The grounds: the sentence each rule rests on, so a finding can be
@@ -102,9 +90,9 @@ int run_rules(const rules_args& a) {
       if (!seen.emplace(key).second) continue;
       const bool shared = r->family == conformance::rule_family::grammar;
       fmt::print("\n**`{}{}`** ({}) — {}\n", shared ? "*." : "", key, to_string(r->lvl), r->grounds_rfc);
-      if (!r->quote.empty()) fmt::print("\n> {}\n", md_cell(r->quote));
-      if (!r->note.empty()) fmt::print("\n{}\n", md_cell(r->note));
-      if (!r->errata.empty()) fmt::print("\n*Errata:* {}\n", md_cell(r->errata));
+      if (!r->quote.empty()) fmt::print("\n> {}\n", conformance::markdown_cell(r->quote));
+      if (!r->note.empty()) fmt::print("\n{}\n", conformance::markdown_cell(r->note));
+      if (!r->errata.empty()) fmt::print("\n*Errata:* {}\n", conformance::markdown_cell(r->errata));
     }
   } else {
     for (const auto* r : rules) {

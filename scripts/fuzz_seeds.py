@@ -409,15 +409,8 @@ def generated(generator, target, rule, prefix, count, seed, extra=()):
                     "--prefix", prefix, "--max-len", "300", *extra], check=True, stdout=subprocess.DEVNULL)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--generator", help="path to smtpkit_abnf_generate (grammar-derived seeds)")
-    args = ap.parse_args()
-
-    targets = ["command", "path", "params", "reply", "reply_stream", "ehlo", "greeting", "line_framer", "data",
-               "bdat", "transcript", "escape", "differential", "check", "script"]
-    c = {t: corpus(t) for t in targets}
-
+def seeds_from_dialogues(c):
+    """Seeds cut from the recorded dialogues of corpus/dialogues/, for every target that reads a part of one."""
     for path in sorted(glob.glob(os.path.join(CORPUS, "dialogues", "*.smtp"))):
         name = os.path.splitext(os.path.basename(path))[0]
         recs = read_dialogue(path)
@@ -449,6 +442,9 @@ def main():
         for s, b in recs[:12]:
             c["escape"].add(f"dlg-{name}-{len(c['escape'].files)}", b)
 
+
+def seeds_from_scripts(c):
+    """Whole transcripts for the engine, and scripts (hand-written, examples, the probe suite) for the script target."""
     # The engine target reads a transcript as it stands; the script target
     # takes a byte saying which side the script plays (1: client).
     for path in sorted(glob.glob(os.path.join(CORPUS, "dialogues", "*.smtp")) +
@@ -464,6 +460,9 @@ def main():
         with open(path, "rb") as f:
             c["script"].add("hand-client-" + os.path.splitext(os.path.basename(path))[0], b"\x01" + f.read())
 
+
+def seeds_by_hand(c):
+    """The hand-written inputs of this file, each to the targets it exercises."""
     for k, v in COMMANDS.items():
         c["command"].add(f"hand-{k}", v)
     for k, v in PATHS.items():
@@ -499,6 +498,9 @@ def main():
     for k, v in ESCAPES.items():
         c["escape"].add(f"hand-{k}", v)
 
+
+def differential_by_hand(c):
+    """Hand-written inputs for the differential target (the grammar against the reference)."""
     # The differential target: byte 0 = entry (+17 for SMTPUTF8 mode).
     diff_entries = ["command", "reverse", "forward", "mailbox", "domain", "host", "literal", "mail-params",
                     "rcpt-params", "reply", "reply-line", "greeting", "ehlo", "enhanced", "auth-response",
@@ -527,9 +529,9 @@ def main():
             c["differential"].add(f"hand-{diff_entries[e]}-{i}", bytes([e]) + v)
     c["differential"].add("hand-mailbox-utf8", bytes([3 + 17]) + PATHS["mailbox-utf8"])
 
-    counts = {t: c[t].write() for t in targets}
 
-    g = args.generator
+def seeds_generated(g, counts):
+    """Seeds derived from the grammar by smtpkit_abnf_generate (none without the generator); adds to counts."""
     gen_rules = [  # target, rule, prefix, count, extra
         ("command", "ref-command-typed", "", 30, ["--strip-crlf"]),
         ("command", "ref-command-typed", "", 10, ["--strip-crlf", "--utf8"]),
@@ -562,6 +564,22 @@ def main():
                     os.rename(os.path.join(CORPUS, target, f),
                               os.path.join(CORPUS, target, f"{f}~{prefix or 'x'}{'u' if '--utf8' in extra else ''}"))
             counts[target] += len(os.listdir(os.path.join(CORPUS, target))) - before
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--generator", help="path to smtpkit_abnf_generate (grammar-derived seeds)")
+    args = ap.parse_args()
+
+    targets = ["command", "path", "params", "reply", "reply_stream", "ehlo", "greeting", "line_framer", "data",
+               "bdat", "transcript", "escape", "differential", "check", "script"]
+    c = {t: corpus(t) for t in targets}
+
+    seeds_from_dialogues(c)
+    seeds_from_scripts(c)
+    seeds_by_hand(c)
+    differential_by_hand(c)
+    counts = {t: c[t].write() for t in targets}
+    seeds_generated(args.generator, counts)
     for t in targets:
         print(f"corpus/{t}: {counts[t]} seeds written")
     return 0

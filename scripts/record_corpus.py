@@ -58,7 +58,7 @@ SESSIONS = [
     ("smtplib", "aiosmtpd", "auth-plain", "AUTH PLAIN in the clear (aiosmtpd --auth-plaintext), "
                                           "test credentials %s/%s" % CORPUS_AUTH),
     ("smtplib", "aiosmtpd", "starttls", "STARTTLS with a self-signed certificate; the rest is ciphertext"),
-    # Recorded for the audit of the rule catalogue (issue 20): one feature each.
+    # Recorded for the audit of the rule catalogue: one feature each.
     ("curl", "aiosmtpd", "vrfy", "curl with --mail-rcpt and nothing to upload says VRFY with the address as it is"),
     ("curl", "exim", "expn", "curl -X EXPN: EXPN with a list name"),
     ("curl", "exim", "help", "curl with no recipient and nothing to upload says HELP"),

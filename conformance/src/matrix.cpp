@@ -92,7 +92,11 @@ std::vector<std::string> groups_of(const matrix& m) {
   return out;
 }
 
-std::string md(std::string s) {
+std::string md(std::string_view s) { return markdown_cell(s); }
+
+}  // namespace
+
+std::string markdown_cell(std::string_view s) {
   std::string out;
   for (char c : s) {
     if (c == '|') out += "\\|";
@@ -102,8 +106,6 @@ std::string md(std::string s) {
   }
   return out;
 }
-
-}  // namespace
 
 matrix load_matrix(const std::vector<std::string>& runs) {
   matrix m;

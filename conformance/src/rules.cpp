@@ -272,8 +272,16 @@ struct tables {
     server_grammar.fill(-1);
     data.fill(-1);
     for (const auto& r : protocol)
-      all.push_back(
-          {std::string(r.id), r.binds, r.lvl, std::string(r.rfc), std::string(r.text), rule_family::protocol});
+      all.push_back({std::string(r.id),
+                     r.binds,
+                     r.lvl,
+                     std::string(r.rfc),
+                     std::string(r.text),
+                     rule_family::protocol,
+                     {},
+                     {},
+                     {},
+                     {}});
     for (int s = 0; s < 2; ++s) {
       const side who = s == 0 ? side::client : side::server;
       for (int i = 0; i < static_cast<int>(errc::count_); ++i) {
@@ -282,8 +290,16 @@ struct tables {
         std::string prefix = who == side::client ? "client." : "server.";
         (who == side::client ? client_grammar : server_grammar)[static_cast<std::size_t>(i)] =
             static_cast<int>(all.size());
-        all.push_back({prefix + std::string(rule_id(e)), who, grammar_level(e), std::string(rfc_section(e)),
-                       std::string(reason(e)), rule_family::grammar});
+        all.push_back({prefix + std::string(rule_id(e)),
+                       who,
+                       grammar_level(e),
+                       std::string(rfc_section(e)),
+                       std::string(reason(e)),
+                       rule_family::grammar,
+                       {},
+                       {},
+                       {},
+                       {}});
       }
     }
     for (int i = 0; i < static_cast<int>(data_anomaly::count_); ++i) {
@@ -306,7 +322,8 @@ struct tables {
       else
         text =
             "no \"" + std::string(to_string(a)) + "\" in mail data: receivers differ on where it ends (SMTP smuggling)";
-      all.push_back({"client." + std::string(rule_id(a)), side::client, l, rfc, text, rule_family::data});
+      all.push_back(
+          {"client." + std::string(rule_id(a)), side::client, l, rfc, text, rule_family::data, {}, {}, {}, {}});
     }
     join_grounds();
   }

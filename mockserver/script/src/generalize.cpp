@@ -9,19 +9,13 @@
 
 #include "smtpkit/command.hpp"
 #include "smtpkit/escape.hpp"
+#include "smtpkit/ascii.hpp"
 #include "smtpkit/message.hpp"
 #include "smtpkit/mock/script/message_match.hpp"
 #include "smtpkit/reply.hpp"
 
 namespace smtpkit::mock {
 namespace {
-
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-           return lower(x) == lower(y);
-         });
-}
 
 // Octets as the literal text of a pattern: the dialogue escapes, "{{" for
 // "{". A space before a token stays a space (escape() writes a space that
@@ -42,7 +36,7 @@ std::string literal(std::string_view bytes, bool ends_record = false) {
 
 bool generated(std::string_view name) {
   return std::any_of(generated_fields().begin(), generated_fields().end(),
-                     [&](std::string_view n) { return iequal(n, name); });
+                     [&](std::string_view n) { return iequals(n, name); });
 }
 
 class generalizer {
@@ -141,7 +135,7 @@ class generalizer {
       }
       return;
     }
-    if (iequal(h.name, "Content-Type")) {
+    if (iequals(h.name, "Content-Type")) {
       // The field's body, its lines joined as they were folded.
       std::string body(h.value);
       std::vector<std::size_t> starts{0};

@@ -7,17 +7,11 @@
 #include <algorithm>
 
 #include "smtpkit/escape.hpp"
+#include "smtpkit/ascii.hpp"
 #include "smtpkit/message.hpp"
 
 namespace smtpkit::mock {
 namespace {
-
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-           return lower(x) == lower(y);
-         });
-}
 
 // One line of either message: an exact line (with its line end) or a pattern.
 struct line {
@@ -71,7 +65,7 @@ shape shape_of(const std::vector<line>& lines, bool contiguous) {
   auto close_field = [&](std::size_t end) {
     const std::size_t first = field;
     field = lines.size();
-    if (first >= end || !iequal(s.names[first], "Content-Type")) return;
+    if (first >= end || !iequals(s.names[first], "Content-Type")) return;
     bool patterned = false;
     for (std::size_t k = first; k < end; ++k) patterned = patterned || lines[k].pat != nullptr;
     if (patterned) {
@@ -214,9 +208,9 @@ std::string record_of(const line& l) {
 
 bool is_ignored(std::string_view name, const message_rules& r) {
   for (auto n : generated_fields())
-    if (iequal(n, name)) return true;
+    if (iequals(n, name)) return true;
   for (const auto& n : r.ignore)
-    if (iequal(n, name)) return true;
+    if (iequals(n, name)) return true;
   return false;
 }
 
@@ -287,7 +281,7 @@ message_verdict compare_message(const std::vector<expected_record>& expected, st
   std::vector<skipped> skips;
   auto skip_fields = [&](const std::vector<line>& L, const shape& s, std::size_t& i, bool expected_side) {
     while (!rules.strict && i < L.size() && s.roles[i] == role::field && is_ignored(s.names[i], rules)) {
-      auto it = std::find_if(skips.begin(), skips.end(), [&](const skipped& k) { return iequal(k.name, s.names[i]); });
+      auto it = std::find_if(skips.begin(), skips.end(), [&](const skipped& k) { return iequals(k.name, s.names[i]); });
       if (it == skips.end())
         it = skips.insert(skips.end(), {std::string(s.names[i]), static_cast<std::size_t>(-1), {}, {}});
       if (expected_side && it->e.empty()) {

@@ -364,19 +364,35 @@ const char* unoffered(const mail_params& t, const extensions_config& e, bool esm
 
 }  // namespace
 
+// MAIL and RCPT alike: 555 for a parameter unknown or not offered (RFC
+// 5321 §4.1.1.11), else the syntax error if the command has one. True when
+// it answered.
+bool reference_server::refused_params(const command_result& r, actions& out) {
+  const command& c = r.cmd;
+  if (r.diag.code == errc::param_unknown) {
+    for (const auto& p : c.params)
+      if (param_from_keyword(p.keyword) == param_id::count_) {
+        reply(out, 555, "5.5.4", "Unsupported parameter " + text_of(p.keyword) + " (RFC 5321 §4.1.1.11)");
+        return true;
+      }
+  }
+  if (!r.ok()) {
+    syntax_error(r, out);
+    return true;
+  }
+  if (const char* what = unoffered(c.typed, cfg_.ext, esmtp_)) {
+    reply(out, 555, "5.5.4", std::string(what) + " not supported here (RFC 5321 §4.1.1.11)");
+    return true;
+  }
+  return false;
+}
+
 void reference_server::mail(const command_result& r, actions& out) {
   if (!hello_) return reply(out, 503, "5.5.1", "Send EHLO or HELO first (RFC 5321 §4.1.4)");
   if (txn_) return reply(out, 503, "5.5.1", "Nested MAIL command (RFC 5321 §4.1.4)");
   if (cfg_.auth_required && auth_user_.empty()) return reply(out, 530, "5.7.0", "Authentication required");
   const command& c = r.cmd;
-  if (r.diag.code == errc::param_unknown) {
-    for (const auto& p : c.params)
-      if (param_from_keyword(p.keyword) == param_id::count_)
-        return reply(out, 555, "5.5.4", "Unsupported parameter " + text_of(p.keyword) + " (RFC 5321 §4.1.1.11)");
-  }
-  if (!r.ok()) return syntax_error(r, out);
-  if (const char* what = unoffered(c.typed, cfg_.ext, esmtp_))
-    return reply(out, 555, "5.5.4", std::string(what) + " not supported here (RFC 5321 §4.1.1.11)");
+  if (refused_params(r, out)) return;
   if (c.typed.has(param_id::size) && c.typed.size > cfg_.max_size)
     return reply(out, 552, "5.3.4", "Message size exceeds fixed maximum message size (RFC 1870 §6.1)");
   if (c.address.mbox.utf8 && !c.typed.has(param_id::smtputf8))
@@ -393,14 +409,7 @@ void reference_server::mail(const command_result& r, actions& out) {
 void reference_server::rcpt(const command_result& r, actions& out) {
   if (!txn_) return reply(out, 503, "5.5.1", "Need MAIL before RCPT (RFC 5321 §4.1.4)");
   const command& c = r.cmd;
-  if (r.diag.code == errc::param_unknown) {
-    for (const auto& p : c.params)
-      if (param_from_keyword(p.keyword) == param_id::count_)
-        return reply(out, 555, "5.5.4", "Unsupported parameter " + text_of(p.keyword) + " (RFC 5321 §4.1.1.11)");
-  }
-  if (!r.ok()) return syntax_error(r, out);
-  if (const char* what = unoffered(c.typed, cfg_.ext, esmtp_))
-    return reply(out, 555, "5.5.4", std::string(what) + " not supported here (RFC 5321 §4.1.1.11)");
+  if (refused_params(r, out)) return;
   if (c.address.mbox.utf8 && !smtputf8_)
     return reply(out, 553, "5.6.7", "UTF-8 address needs SMTPUTF8 on MAIL (RFC 6531 §3.4)");
   if (rcpts_.size() >= cfg_.max_recipients)

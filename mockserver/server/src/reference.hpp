@@ -94,6 +94,7 @@ class reference_server final : public behaviour {
   void store_failed(const stored& s);
   void message_stored(const stored& s, nlohmann::ordered_json& env);
   void ehlo(const command& c, bool extended, actions& out);
+  bool refused_params(const command_result& r, actions& out);
   void mail(const command_result& r, actions& out);
   void rcpt(const command_result& r, actions& out);
   void data(const command& c, actions& out);

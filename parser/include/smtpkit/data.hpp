@@ -91,6 +91,35 @@ class data_decoder {
     nul_dot_cr,   // NUL ".<CR>" after CRLF
     done,
   };
+  // Where one feed() call stands in its piece.
+  struct cursor {
+    std::string_view piece;
+    std::size_t i = 0;    // the next octet
+    std::size_t run = 0;  // start of content not yet handed out
+    bool end = false;     // the data ended before i
+    data_anomaly ended_by = data_anomaly::count_;
+  };
+  // One step of the state machine from c.i, by group of states: inside a
+  // line; at a line's start; holding back a "." (or NUL ".") sequence.
+  template <class Handler>
+  void step_mid(cursor& c, Handler& h);
+  template <class Handler>
+  void step_line_start(cursor& c, Handler& h);
+  template <class Handler>
+  void step_held(cursor& c, Handler& h);
+  template <class Handler>
+  void flush(cursor& c, Handler& h, std::size_t end);
+  // A held-back sequence turned out to be content.
+  template <class Handler>
+  void release(cursor& c, Handler& h, std::string_view held);
+  // A "." variant at c.i: reported; ends the data (at `end`) when the
+  // caller asked to treat it as the end. True when it did.
+  template <class Handler>
+  bool variant(cursor& c, Handler& h, data_anomaly a, std::size_t end);
+  void new_line() noexcept {
+    line_len_ = 0;
+    long_reported_ = false;
+  }
   template <class Handler>
   void report(Handler& h, data_anomaly a, std::uint64_t at);
   template <class Handler>

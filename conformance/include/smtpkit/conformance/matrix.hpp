@@ -14,6 +14,7 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace smtpkit::conformance {
@@ -52,6 +53,9 @@ struct matrix_error : std::runtime_error {
 [[nodiscard]] matrix load_matrix(const std::vector<std::string>& runs);
 
 void write_matrix_markdown(std::ostream& out, const matrix& m, const std::string& title);
+/// Text made safe for a Markdown table cell: '|' escaped, and '<' '>' as
+/// entities (a "<CRLF>" would be read as an HTML tag and vanish).
+std::string markdown_cell(std::string_view s);
 void write_matrix_html(std::ostream& out, const matrix& m, const std::string& title);
 
 }  // namespace smtpkit::conformance
