@@ -3,14 +3,16 @@
 both driven by Postfix's smtp-source in the same run.
 
 For each storage mode (discard; files: Maildir for smtpkit, one file per
-message with smtp-sink -d) and each concurrency (1, 20, 100 parallel
+message with smtp-sink -d; durable: Maildir with --durable against the same
+smtp-sink -d, which does not sync, and against smtpkit's own files row of
+the same run) and each concurrency (1, 20, 100 parallel
 sessions), with connections reused (smtp-source -d) and with a new
 connection per message, it reports messages/s and server CPU time per
 message (user+system of the server process, from /proc), and the ratio of
 smtpkit to smtp-sink. smtpkit runs as configured by default: the live
 conformance check of each client is on.
 
-Usage: bench/serve_bench.py [--smtpkit PATH] [--messages N] [--json FILE]
+Usage: bench/serve_bench.py [--smtpkit PATH] [--messages N] [--storage MODE]... [--json FILE]
 Runs bounded: every smtp-source run has a message count and a timeout.
 """
 import argparse
@@ -66,7 +68,7 @@ class Server:
         self.port = free_port()
         if kind == "smtp-sink":
             args = [SINK, "-u", "nobody", "-m", "1000"]
-            if storage == "files":
+            if storage in ("files", "durable"):
                 os.chmod(work, 0o755)
                 d = os.path.join(work, "sink")
                 os.makedirs(d, exist_ok=True)
@@ -78,6 +80,8 @@ class Server:
             args = [smtpkit, "serve", "--listen", "127.0.0.1:%d" % self.port, "--no-starttls", "--hostname",
                     "mx.example.test"]
             args += ["--discard"] if storage == "discard" else ["--maildir", os.path.join(work, "maildir")]
+            if storage == "durable":
+                args.append("--durable")
             args += list(extra)
             self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_banner(self.port)
@@ -107,6 +111,9 @@ def main():
     ap.add_argument("--smtpkit", default=os.path.join(ROOT, "build", "default", "cli", "smtpkit"))
     ap.add_argument("--messages", type=int, default=4000, help="messages per run (default 4000)")
     ap.add_argument("--size", type=int, default=2000, help="message payload octets (default 2000)")
+    ap.add_argument("--storage", action="append", choices=("discard", "files", "durable"),
+                    help="storage modes to run (repeatable; default: all three)")
+    ap.add_argument("--sessions", type=int, action="append", help="concurrencies to run (default: 1, 20, 100)")
     ap.add_argument("--json", help="also write the results here")
     a = ap.parse_args()
     for tool in (SINK, SOURCE, a.smtpkit):
@@ -116,9 +123,10 @@ def main():
     print("%-8s %-6s %4s  %-9s  %12s %12s  %7s  %14s %14s  %7s" % (
         "storage", "conn", "par", "", "smtp-sink/s", "smtpkit/s", "ratio", "sink CPU/msg", "smtpkit CPU/msg",
         "ratio"))
-    for storage in ("discard", "files"):
+    files = {}  # (reuse, sessions) -> smtpkit's msg/s with --maildir, for the durable rows
+    for storage in a.storage or ("discard", "files", "durable"):
         for reuse in (True, False):
-            for par in (1, 20, 100):
+            for par in a.sessions or (1, 20, 100):
                 n = a.messages if par > 1 else max(1000, a.messages // 2)
                 row = {"storage": storage, "reuse": reuse, "sessions": par, "messages": n}
                 for kind in ("smtp-sink", "smtpkit"):
@@ -136,9 +144,15 @@ def main():
                 s, k = row["smtp-sink"], row["smtpkit"]
                 row["speed_ratio"] = k["msgs_per_s"] / s["msgs_per_s"]
                 row["cpu_ratio"] = k["cpu_us_per_msg"] / s["cpu_us_per_msg"] if s["cpu_us_per_msg"] else float("inf")
+                note = ""
+                if storage == "files":
+                    files[(reuse, par)] = k["msgs_per_s"]
+                if storage == "durable" and (reuse, par) in files:
+                    row["durable_ratio"] = k["msgs_per_s"] / files[(reuse, par)]
+                    note = "%.2fx nd" % row["durable_ratio"]
                 results.append(row)
                 print("%-8s %-6s %4d  %-9s  %12.0f %12.0f  %6.2fx  %12.1fus %14.1fus  %6.2fx" % (
-                    storage, "reuse" if reuse else "new", par, "", s["msgs_per_s"], k["msgs_per_s"],
+                    storage, "reuse" if reuse else "new", par, note, s["msgs_per_s"], k["msgs_per_s"],
                     row["speed_ratio"], s["cpu_us_per_msg"], k["cpu_us_per_msg"], row["cpu_ratio"]), flush=True)
     if a.json:
         with open(a.json, "w") as f:

@@ -29,7 +29,7 @@ struct serve_args {
   bool no_check = false;
   bool quiet = false;
   int verbose = 0;
-  std::size_t idle = 300, total = 3600, grace = 10;
+  std::size_t idle = 300, total = 3600, grace = 10, line_deadline = 60;
   mock::server_config cfg;
 };
 
@@ -91,6 +91,7 @@ int run_serve(serve_args& a) {
   cfg.idle_timeout = std::chrono::seconds(a.idle);
   cfg.session_timeout = std::chrono::seconds(a.total);
   cfg.shutdown_grace = std::chrono::seconds(a.grace);
+  cfg.line_deadline = std::chrono::seconds(a.line_deadline);
   for (const auto& n : a.data_ignore) {
     // RFC 5322 §3.6.8: field-name = 1*ftext (printable US-ASCII but ":").
     if (n.empty() || std::any_of(n.begin(), n.end(), [](char c) { return c == ':' || c < 33 || c > 126; })) {
@@ -153,11 +154,13 @@ void add_serve(CLI::App& app, runner& run) {
   sub->add_option("--listen", a->listen, "HOST:PORT to listen on (repeatable; port 0: any free port)");
   sub->add_option("--tls-listen", a->tls_listen, "HOST:PORT for implicit TLS, RFC 8314 (repeatable)");
   sub->add_option("--hostname", c.hostname, "Name in the greeting and EHLO reply")->capture_default_str();
-  sub->add_option("--maildir", c.maildir,
-                  "Store accepted messages in this Maildir (envelope/ beside new/; default: a fresh folder under "
-                  "$TMPDIR, named at start)");
+  sub->add_option(
+      "--maildir", c.maildir,
+      "Store accepted messages in this Maildir (envelopes in DIR/envelopes.jsonl; default: a fresh folder under "
+      "$TMPDIR, named at start)");
   sub->add_flag("--discard", c.discard, "Accept and forget messages (no storage)");
-  sub->add_flag("--durable", c.durable, "fsync each message and its envelope before the 250 reply");
+  sub->add_flag("--durable", c.durable,
+                "Message, envelope and new/ on disk before the 250 (group commit: one sync per turn of the loop)");
   sub->add_option("--events", c.events, "Write JSON-lines events to FILE ('-': standard output)");
   sub->add_option("--transcripts", c.transcripts,
                   "Write one transcript per session to this folder, as RUN-sNNNNNN.smtp "
@@ -199,7 +202,16 @@ void add_serve(CLI::App& app, runner& run) {
   sub->add_option("--max-errors", c.max_errors, "Error replies before 421 and close")->capture_default_str();
   sub->add_option("--idle-timeout", a->idle, "Seconds without input before 421 and close")->capture_default_str();
   sub->add_option("--session-timeout", a->total, "Seconds a session may last")->capture_default_str();
-  sub->add_option("--shutdown-grace", a->grace, "Seconds messages in progress get on SIGTERM")->capture_default_str();
+  sub->add_option("--line-deadline", a->line_deadline,
+                  "Seconds a command line or TLS handshake may take from its first octet, and message data "
+                  "beyond what --min-data-rate earns (0: off)")
+      ->capture_default_str();
+  sub->add_option("--min-data-rate", c.min_data_rate,
+                  "Octets per second message data must average: each earns its share of a second beyond "
+                  "--line-deadline, up to --max-size (0: no minimum)")
+      ->capture_default_str();
+  sub->add_option("--shutdown-grace", a->grace, "Seconds a message in progress (DATA or BDAT) gets on SIGTERM")
+      ->capture_default_str();
   sub->add_flag("--lenient-bare-lf", c.lenient_bare_lf,
                 "Take a bare LF as the end of a command line (like many servers)");
   sub->add_option("--fail-on", a->fail_on, "Exit 1 when a client broke a rule at this level")

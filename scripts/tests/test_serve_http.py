@@ -237,3 +237,20 @@ def test_a_script_set_over_the_api_plays_in_new_sessions(served):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(bad, timeout=10)
     assert e.value.code == 400
+
+
+def test_durable_messages_reach_the_api_once_their_group_is_committed(tmp_path):
+    # --durable stores in groups and answers 250 only after the group is on
+    # disk; the view learns of each message at that moment, not at DATA's end.
+    srv = MockServer(args=["--http", "127.0.0.1:0"], durable=True, maildir=str(tmp_path / "md"))
+    srv.start()
+    try:
+        url = http_url(srv)
+        send(srv, make_message(subject="durable one"), ["bob@example.test"], 1)
+        send(srv, make_message(subject="durable two"), ["bob@example.test"], 2)
+        listed = get_json(url + "/api/v1/messages")
+        assert listed["total"] == 2
+        assert sorted(m["Subject"] for m in listed["messages"]) == ["durable one", "durable two"]
+        assert get_json(url + "/api/v1/message/latest")["Subject"] == "durable two"
+    finally:
+        srv.close()

@@ -1,12 +1,14 @@
 # test_serve_storage.py — what `smtpkit serve` promises about storage and
 # exit status: a message that got 250 is in the Maildir with its envelope
-# (also when SIGTERM comes right after the 250, or while the message is
-# still arriving); --durable fsyncs message, envelope and folders before the
-# 250; an unwritable Maildir, a port in use and an unusable certificate
-# each give one line on stderr and exit 2; --fail-on makes the exit status
-# 1 after a client broke a rule of that level.
+# line in envelopes.jsonl (also when SIGTERM comes right after the 250, or
+# while the message is still arriving, in DATA or between BDAT chunks);
+# --durable puts message, envelope line and new/ on disk (syncfs, renames,
+# fsync of new/) before the 250, one group for the messages of a turn; an
+# unwritable Maildir, a port in use and an unusable certificate each give
+# one line on stderr and exit 2; --fail-on makes the exit status 1 after a
+# client broke a rule of that level.
 #
-# Limits: the fsync order is seen with strace and that test skips without
+# Limits: the sync order is seen with strace and that test skips without
 # it. Running as root, a folder's mode bits do not stop writes, so the
 # unwritable Maildir is also made by putting files where folders must be;
 # the chmod case runs only as another user.
@@ -54,7 +56,16 @@ class Client:
 
 
 def maildir_files(maildir):
-    return {sub: sorted(os.listdir(os.path.join(maildir, sub))) for sub in ("tmp", "new", "cur", "envelope")}
+    return {sub: sorted(os.listdir(os.path.join(maildir, sub))) for sub in ("tmp", "new", "cur")}
+
+
+def journal(maildir):
+    """The lines of the Maildir's envelope journal, as JSON."""
+    path = os.path.join(maildir, "envelopes.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
 
 
 def test_a_message_that_got_250_is_stored_with_its_envelope(smtp_server):
@@ -66,12 +77,14 @@ def test_a_message_that_got_250_is_stored_with_its_envelope(smtp_server):
     # Checked before anything else happens: no event, no QUIT.
     files = maildir_files(smtp_server.maildir)
     name, = files["new"]
-    assert files["envelope"] == [name + ".json"] and files["tmp"] == [] and files["cur"] == []
-    assert reply.split()[-1] == name.split(".")[0] + "." + name.split(".")[1]  # the queue id names the file
+    assert files["tmp"] == [] and files["cur"] == []
+    queue_id = reply.split()[-1]
+    assert queue_id == name.split(".")[0] + "." + name.split(".")[1]  # the queue id names the file
     with open(os.path.join(smtp_server.maildir, "new", name), "rb") as f:
         assert f.read() == MESSAGE
-    with open(os.path.join(smtp_server.maildir, "envelope", name + ".json")) as f:
-        envelope = json.load(f)
+    line, = journal(smtp_server.maildir)
+    assert line["id"] == queue_id and line["file"] == "new/" + name
+    envelope = line["envelope"]
     assert envelope["mail_from"] == "a@example.test" and envelope["rcpt_to"] == [
         {"address": "b@example.test", "params": {}}]
     assert envelope["size"] == len(MESSAGE) and envelope["helo"] == "client.example.test"
@@ -87,7 +100,8 @@ def test_a_message_cut_off_is_not_stored(smtp_server):
     c.close()
     session, = smtp_server.wait_for_sessions_closed()
     assert smtp_server.messages == [] and smtp_server.store_errors == []
-    assert maildir_files(smtp_server.maildir) == {"tmp": [], "new": [], "cur": [], "envelope": []}
+    assert maildir_files(smtp_server.maildir) == {"tmp": [], "new": [], "cur": []}
+    assert journal(smtp_server.maildir) == []
     assert [f.rule for f in session.findings] == ["client.session.no-quit"]
 
 
@@ -101,7 +115,7 @@ def test_sigterm_right_after_the_250(smtp_server):
     c.close()
     files = maildir_files(smtp_server.maildir)
     name, = files["new"]
-    assert files["envelope"] == [name + ".json"] and files["tmp"] == []
+    assert files["tmp"] == [] and [line["file"] for line in journal(smtp_server.maildir)] == ["new/" + name]
     with open(os.path.join(smtp_server.maildir, "new", name), "rb") as f:
         assert f.read() == MESSAGE
 
@@ -122,20 +136,42 @@ def test_sigterm_while_a_message_arrives_lets_it_finish(smtp_server):
     assert m.raw == MESSAGE
 
 
+@pytest.mark.smtp_options(shutdown_grace=5)
+def test_sigterm_between_bdat_chunks_lets_the_transaction_finish(smtp_server):
+    # A transaction in progress is one, whichever command carries it (RFC 3030 §2).
+    c = Client(smtp_server)
+    for cmd, code in [(b"EHLO client.example.test", "250"), (b"MAIL FROM:<a@example.test>", "250"),
+                      (b"RCPT TO:<b@example.test>", "250")]:
+        assert c.command(cmd).startswith(code)
+    c.sock.sendall(b"BDAT 10\r\n" + MESSAGE[:10])
+    assert c.reply().startswith("250 2.0.0 10 octets")
+    smtp_server.proc.send_signal(signal.SIGTERM)
+    smtp_server.wait_for(lambda s: any(e["event"] == "stopping" for e in s.events), 5, "the 'stopping' event")
+    time.sleep(1.5)  # past a sweep of the server: the session must still be waited for
+    rest = MESSAGE[10:]
+    c.sock.sendall(b"BDAT %d LAST\r\n" % len(rest) + rest)
+    assert c.reply().startswith("250 2.0.0 Ok: queued as ")
+    assert c.reply().startswith("421 ")
+    c.close()
+    assert smtp_server.stop() == 0
+    m, = smtp_server.messages
+    assert m.raw == MESSAGE and m.transport == "BDAT"
+
+
 def _strace_wrapper(tmp_path, log):
     strace = shutil.which("strace")
     if strace is None:
         pytest.skip("strace is not installed")
     wrapper = tmp_path / "smtpkit-under-strace"
     # LeakSanitizer cannot run under ptrace: a sanitizer build would fail at exit.
-    wrapper.write_text("#!/bin/sh\nASAN_OPTIONS=detect_leaks=0 exec %s -f -qq -y -e trace=fsync,fdatasync,rename,sendto,sendmsg,write -o %s %s "
-                       "\"$@\"\n" % (strace, log, smtpkit.find_binary()))
+    wrapper.write_text("#!/bin/sh\nASAN_OPTIONS=detect_leaks=0 exec %s -f -qq -y -e trace=fsync,fdatasync,syncfs,sync,"
+                       "rename,sendto,sendmsg,write -o %s %s \"$@\"\n" % (strace, log, smtpkit.find_binary()))
     wrapper.chmod(0o755)
     return str(wrapper)
 
 
 @pytest.mark.parametrize("durable", [True, False])
-def test_durable_fsyncs_before_the_250(smtp_server_factory, tmp_path, durable):
+def test_durable_syncs_before_the_250(smtp_server_factory, tmp_path, durable):
     log = tmp_path / "strace.log"
     srv = smtp_server_factory(binary=_strace_wrapper(tmp_path, log), durable=durable)
     c = Client(srv)
@@ -149,19 +185,20 @@ def test_durable_fsyncs_before_the_250(smtp_server_factory, tmp_path, durable):
     assert srv.stop() == 0
     calls = log.read_text().splitlines()
     name = os.path.basename(m.path)
-    reply = next(i for i, line in enumerate(calls) if "250 2.0.0 Ok: queued as" in line)
-    fsyncs = [i for i, line in enumerate(calls) if " fsync(" in line or " fdatasync(" in line]
-    if not durable:
-        assert fsyncs == []
-        return
-    synced = {line.split("<", 1)[1].split(">", 1)[0]: i for i, line in enumerate(calls) if " fsync(" in line}
     md = srv.maildir
-    for path in (md + "/tmp/" + name, md + "/tmp/" + name + ".envelope", md + "/envelope", md + "/new"):
-        assert path in synced and synced[path] < reply, (path, calls)
+    reply = next(i for i, line in enumerate(calls) if "250 2.0.0 Ok: queued as" in line)
+    syncs = [i for i, line in enumerate(calls) if any(" %s(" % f in line for f in ("fsync", "fdatasync", "syncfs", "sync"))]
     renames = [i for i, line in enumerate(calls) if " rename(" in line]
-    assert len(renames) == 2 and all(i < reply for i in renames)
-    assert "/new/" + name in calls[renames[1]]  # the message appears in new/ last
-    assert synced[md + "/tmp/" + name] < renames[0] and renames[1] < synced[md + "/new"]
+    line = next(i for i, l in enumerate(calls) if " write(" in l and md + "/envelopes.jsonl" in l)
+    assert len(renames) == 1 and "/new/" + name in calls[renames[0]] and line < renames[0] < reply
+    if not durable:
+        assert syncs == []
+        return
+    # The message's data and its envelope line, then its name in new/, are on disk before the 250.
+    syncfs = [i for i in syncs if " syncfs(" in calls[i]]
+    new_dir = [i for i in syncs if " fsync(" in calls[i] and "<%s/new>" % md in calls[i]]
+    assert len(syncfs) == 1 and line < syncfs[0] < renames[0], calls
+    assert len(new_dir) == 1 and renames[0] < new_dir[0] < reply, calls
 
 
 def serve_setup_error(*args, cwd=None):
@@ -182,13 +219,17 @@ def test_unwritable_maildir(tmp_path):
     rc, err = serve_setup_error("--maildir", str(tmp_path / "a-file" / "maildir"))
     assert rc == 2 and err == ["smtpkit serve: cannot create folder %s: Not a directory" % (tmp_path / "a-file" /
                                                                                              "maildir")]
-    for sub in ("tmp", "new", "envelope"):  # a file where the Maildir needs a folder
+    for sub in ("tmp", "new"):  # a file where the Maildir needs a folder
         md = tmp_path / ("md-" + sub)
         md.mkdir()
         (md / sub).write_text("")
         rc, err = serve_setup_error("--maildir", str(md))
         assert rc == 2 and len(err) == 1, err
         assert err[0].startswith("smtpkit serve: cannot ") and err[0].endswith("Not a directory"), err
+    md = tmp_path / "md-journal"  # a folder where the envelope journal goes
+    (md / "envelopes.jsonl").mkdir(parents=True)
+    rc, err = serve_setup_error("--maildir", str(md))
+    assert rc == 2 and err == ["smtpkit serve: cannot write to maildir %s/envelopes.jsonl: Is a directory" % md], err
     if os.geteuid() != 0:
         ro = tmp_path / "read-only"
         ro.mkdir()

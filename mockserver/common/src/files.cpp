@@ -30,19 +30,21 @@ namespace {
 bool write_all(int fd, std::string_view text) {
   const char* p = text.data();
   std::size_t n = text.size();
-  bool ok = true;
+  int err = 0;
   while (n > 0) {
     ssize_t w = ::write(fd, p, n);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
-      ok = false;
+      err = w < 0 ? errno : EIO;
       break;
     }
     p += w;
     n -= static_cast<std::size_t>(w);
   }
-  ::close(fd);
-  return ok;
+  // close() reports late errors (NFS, quotas) too; either way errno says why.
+  if (::close(fd) != 0 && err == 0) err = errno;
+  errno = err;
+  return err == 0;
 }
 
 bool any_starts_with(const std::string& dir, const std::string& prefix) {

@@ -1,8 +1,11 @@
 // reference.cpp — the reference ESMTP server behaviour.
 #include "reference.hpp"
 
+#include <algorithm>
+
 #include "smtpkit/mock/common/base64.hpp"
 #include "smtpkit/mock/common/event_log.hpp"
+#include "reply_text.hpp"
 #include "sasl.hpp"
 #include "smtpkit/ascii.hpp"
 #include "smtpkit/utf8.hpp"
@@ -14,26 +17,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 using smtpkit::iequals;
-
-// Reply text is printable US-ASCII (RFC 5321 §4.2 textstring): section signs
-// in RFC references become "section", and any other octet outside the range
-// (say, an echoed UTF-8 name) becomes '?'.
-std::string reply_text(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0xA7) {
-      out += "section ";
-      ++i;
-    } else if (c == '\t' || (c >= 32 && c <= 126)) {
-      out += static_cast<char>(c);
-    } else {
-      out += '?';
-    }
-  }
-  return out;
-}
 
 std::string text_of(std::string_view s) {
   if (valid_utf8(s)) return std::string(s);
@@ -77,7 +60,7 @@ void reference_server::event_reply(int code, std::string_view text) {
   env_.events.emit({{"event", "reply"}, {"session", env_.id}, {"code", code}, {"text", text_of(text)}});
 }
 
-void reference_server::reply(actions& out, int code, std::string_view esc, std::string_view text) {
+std::string reference_server::reply_line(int code, std::string_view esc, std::string_view text) const {
   std::string line = std::to_string(code);
   line += ' ';
   const int cls = code / 100;
@@ -86,6 +69,11 @@ void reference_server::reply(actions& out, int code, std::string_view esc, std::
     line += ' ';
   }
   line += reply_text(text);
+  return line;
+}
+
+void reference_server::reply(actions& out, int code, std::string_view esc, std::string_view text) {
+  std::string line = reply_line(code, esc, text);
   event_reply(code, std::string_view(line).substr(4));
   line += "\r\n";
   out.write(line);
@@ -152,6 +140,7 @@ std::size_t reference_server::on_input(std::string_view in, actions& out) {
         data_sink sink{writer_.get(), cfg_.max_size, too_big_};
         auto r = decoder_.feed(rest, sink);
         pos += r.consumed;
+        content_octets_ += r.consumed;
         if (r.done) finish_message(out);
         break;
       }
@@ -163,8 +152,10 @@ std::size_t reference_server::on_input(std::string_view in, actions& out) {
         }
         bdat_left_ -= n;
         pos += n;
+        content_octets_ += n;
         if (bdat_left_ == 0) {
           mode_ = mode::command;
+          ++records_;
           if (!bdat_store_) break;  // refused chunk: its reply was sent with the command
           if (bdat_last_) {
             finish_message(out);
@@ -184,6 +175,7 @@ std::size_t reference_server::on_input(std::string_view in, actions& out) {
         if (r.status == line_status::line) {
           on_line(r.line, r.ending, out);
         } else if (r.status == line_status::overflow_end) {
+          ++records_;
           fragment_.clear();
           event_command("<line of " + std::to_string(r.length) + " octets>");
           reply(out, 500, "5.5.2", "Line too long (RFC 5321 §4.5.3.1.4)");
@@ -200,6 +192,7 @@ std::size_t reference_server::on_input(std::string_view in, actions& out) {
 }
 
 void reference_server::on_line(std::string_view line, line_ending ending, actions& out) {
+  ++records_;
   const bool bare = ending == line_ending::lf || ending == line_ending::cr;
   if (bare && !(cfg_.lenient_bare_lf && ending == line_ending::lf)) {
     // RFC 5321 §2.3.8: only CRLF ends a line; keep the piece until it does.
@@ -436,6 +429,7 @@ void reference_server::data(const command&, actions& out) {
   writer_ = env_.store.begin();
   too_big_ = false;
   decoder_.reset();
+  content_octets_ = 0;
   mode_ = mode::data;
   reply(out, 354, "", "End data with <CR><LF>.<CR><LF>");
 }
@@ -451,6 +445,7 @@ void reference_server::bdat(const command_result& r, actions& out) {
     reply(out, code, esc, text);
     if (bdat_left_ > 0) mode_ = mode::bdat;
   };
+  content_octets_ = 0;
   if (!cfg_.ext.chunking) return refuse(502, "5.5.1", "BDAT not available (CHUNKING not offered)");
   if (!txn_) return refuse(503, "5.5.1", "Need MAIL command (RFC 5321 §4.1.4)");
   if (rcpts_.empty()) return refuse(554, "5.5.1", "No valid recipients");
@@ -484,8 +479,30 @@ json reference_server::envelope() const {
   return e;
 }
 
+input_progress reference_server::progress() const {
+  input_progress p;
+  p.records = records_;
+  switch (mode_) {
+    case mode::data:
+    case mode::bdat:
+      p.what = input_progress::kind::content;
+      p.octets = std::min<std::uint64_t>(content_octets_, cfg_.max_size);
+      // A refused chunk is not stored, but an endless one is still endless.
+      p.over_limit = too_big_ || content_octets_ > cfg_.max_size;
+      break;
+    case mode::command:
+    case mode::auth:
+      if (!buf_.empty() || !fragment_.empty() || framer_.discarding()) p.what = input_progress::kind::line;
+      break;
+    case mode::tls_wait:
+    case mode::closed: break;
+  }
+  return p;
+}
+
 void reference_server::finish_message(actions& out) {
   mode_ = mode::command;
+  ++records_;
   if (hook_ && hook_->end_of_data(out)) {
     reset_transaction();
     return;
@@ -495,30 +512,59 @@ void reference_server::finish_message(actions& out) {
     return reply(out, 552, "5.3.4", "Message size exceeds fixed maximum message size (RFC 1870 §6.1)");
   }
   if (!writer_) writer_ = env_.store.begin();
-  json env = envelope();
-  stored s = writer_->commit(env);
+  // Built only for someone who reads it (a Maildir's journal, the events).
+  json env = env_.store.keeps_envelopes() || env_.events.enabled() ? envelope() : json::object();
+  std::shared_ptr<commit_ticket> ticket;
+  stored s = writer_->commit(env, ticket);
   writer_.reset();
+  reset_transaction();
+  if (s.pending) {
+    // --durable: the message is in a group the server commits at the end
+    // of this turn of its loop; the session sends the 250 only after that,
+    // and 421 (closing) if the group could not be committed.
+    std::string line = reply_line(250, "2.0.0", "Ok: queued as " + s.id);
+    std::string fail = "421 " + std::string(esc_ ? "4.3.0 " : "") + cfg_.hostname +
+                       " Local error in processing: message not stored, closing";
+    ticket->failure_reply = fail;
+    ticket->report = [this, env = std::move(env), line, fail, quiet = quiet_](const stored& r) mutable {
+      if (!r.ok) {
+        store_failed(r);
+        mode_ = mode::closed;
+        if (!quiet) event_reply(421, std::string_view(fail).substr(4));
+        return;
+      }
+      message_stored(r, env);
+      if (!quiet) event_reply(250, std::string_view(line).substr(4));
+    };
+    out.push({act::commit, {}, {}, 0, std::move(ticket)});
+    out.write(line + "\r\n");
+    return;
+  }
   if (!s.ok) {
-    if (env_.events.enabled()) env_.events.emit({{"event", "store-error"}, {"session", env_.id}, {"error", s.error}});
-    reset_transaction();
+    store_failed(s);
     return reply(out, 451, "4.3.0", "Local error in processing: message not stored");
   }
-  ++messages_;
-  if (env_.events.enabled()) {
-    env["size"] = s.size;
-    env["sha256"] = s.sha256;
-    json ev{{"event", "message"},
-            {"session", env_.id},
-            {"id", s.id},
-            {"path", s.path},
-            {"envelope_path", s.envelope_path},
-            {"size", s.size},
-            {"sha256", s.sha256},
-            {"envelope", env}};
-    env_.events.emit(std::move(ev));
-  }
-  reset_transaction();
+  message_stored(s, env);
   reply(out, 250, "2.0.0", "Ok: queued as " + s.id);
+}
+
+void reference_server::store_failed(const stored& s) {
+  env_.store.note_failure(s.error);
+  if (env_.events.enabled()) env_.events.emit({{"event", "store-error"}, {"session", env_.id}, {"error", s.error}});
+}
+
+void reference_server::message_stored(const stored& s, json& env) {
+  ++messages_;
+  if (!env_.events.enabled()) return;
+  env["size"] = s.size;
+  env["sha256"] = s.sha256;
+  json ev{
+      {"event", "message"}, {"session", env_.id}, {"id", s.id}, {"path", s.path}, {"envelope_path", s.envelope_path}};
+  if (!s.envelope_path.empty()) ev["envelope_offset"] = s.envelope_offset;
+  ev["size"] = s.size;
+  ev["sha256"] = s.sha256;
+  ev["envelope"] = std::move(env);
+  env_.events.emit(std::move(ev));
 }
 
 void reference_server::starttls(const command& c, actions& out) {

@@ -62,7 +62,13 @@ class reference_server final : public behaviour {
   void timed_out(actions& out) override;
   void shutting_down(actions& out) override;
   [[nodiscard]] std::size_t buffered() const override { return buf_.size() + fragment_.size(); }
-  [[nodiscard]] bool busy() const override { return mode_ == mode::data || mode_ == mode::bdat; }
+  /// In DATA, inside a BDAT chunk, or between the chunks of a BDAT
+  /// transaction (RFC 3030 §2): shutdown grace applies to all three.
+  [[nodiscard]] bool busy() const override {
+    return mode_ == mode::data || mode_ == mode::bdat || (used_bdat_ && writer_ != nullptr);
+  }
+
+  [[nodiscard]] input_progress progress() const override;
 
   void set_hook(command_hook* h) noexcept { hook_ = h; }
   /// No "command"/"reply" events while set: a script sends its own reply
@@ -72,6 +78,8 @@ class reference_server final : public behaviour {
   /// Write one reply with this session's conventions (enhanced status code
   /// only once ENHANCEDSTATUSCODES was advertised).
   void reply(actions& out, int code, std::string_view esc, std::string_view text);
+  /// The same reply's line, without CRLF and without its event.
+  [[nodiscard]] std::string reply_line(int code, std::string_view esc, std::string_view text) const;
 
  private:
   enum class mode : std::uint8_t { command, data, bdat, auth, tls_wait, closed };
@@ -83,6 +91,8 @@ class reference_server final : public behaviour {
   void on_auth_line(std::string_view line, actions& out);
   void auth_step(const struct sasl_step& s, actions& out);
   void finish_message(actions& out);
+  void store_failed(const stored& s);
+  void message_stored(const stored& s, nlohmann::ordered_json& env);
   void ehlo(const command& c, bool extended, actions& out);
   bool refused_params(const command_result& r, actions& out);
   void mail(const command_result& r, actions& out);
@@ -111,6 +121,8 @@ class reference_server final : public behaviour {
   std::uint64_t bdat_left_ = 0;
   bool bdat_store_ = false;
   bool bdat_last_ = false;
+  std::uint64_t records_ = 0;         // lines and transfers finished (progress())
+  std::uint64_t content_octets_ = 0;  // of the DATA or BDAT chunk under way
 
   // session
   bool hello_ = false;

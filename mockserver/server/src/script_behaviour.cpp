@@ -10,6 +10,7 @@
 #include "smtpkit/mock/script/command_match.hpp"
 #include "smtpkit/mock/script/message_match.hpp"
 #include "smtpkit/mock/server/script_factory.hpp"
+#include "reply_text.hpp"
 #include "smtpkit/reply.hpp"
 
 namespace smtpkit::mock {
@@ -227,7 +228,12 @@ void script_behaviour::append_paced(actions& out, std::vector<action> list, cons
 
 std::string script_behaviour::send(std::string_view bytes, const std::vector<std::string>& names, const pacing& p,
                                    actions& out) {
-  std::string b = substitute(bytes, caps_, names);
+  // Captured client octets go into a reply only as reply text may carry
+  // them: a bare CR in a capture must not make a second reply line.
+  captures safe;
+  for (const auto& n : names)
+    if (const std::string* v = find_capture(caps_, n)) safe.emplace_back(n, printable_text(*v));
+  std::string b = substitute(bytes, safe, names);
   note_replies(b);
   paced(b, p, out);
   return b;
@@ -348,6 +354,9 @@ void script_behaviour::settle(actions& out) {
   list.resize(r.begin - 1);  // drops the barrier too
   append_paced(out, std::move(list), pacing{});
   if (r.replace) {
+    // A message the reference server stored is on disk before any reply to it (--durable).
+    for (auto& a : produced)
+      if (a.kind == act::commit) out.push(std::move(a));
     append_paced(out, std::move(r.replacement), pacing{});
   } else {
     append_paced(out, std::move(produced), r.pace);

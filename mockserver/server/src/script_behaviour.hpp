@@ -111,6 +111,11 @@ class script_behaviour final : public behaviour, private command_hook {
   void shutting_down(actions& out) override;
   [[nodiscard]] std::size_t buffered() const override { return buf_.size() + ref_->buffered(); }
   [[nodiscard]] bool busy() const override { return ref_->busy() || (active_ && (in_data_ || chunk_left_ > 0)); }
+  /// The dialogue's own partial line while it plays; the reference server's progress after.
+  [[nodiscard]] input_progress progress() const override {
+    if (!active_) return ref_->progress();
+    return {buf_.empty() ? input_progress::kind::nothing : input_progress::kind::line, pos_, 0, false};
+  }
 
   /// True while the session's dialogue is still being played.
   [[nodiscard]] bool in_dialogue() const noexcept { return active_; }

@@ -1,4 +1,5 @@
-// server.cpp — listeners, the session registry, timeouts, shutdown.
+// server.cpp — listeners, the session registry, timeouts, shutdown, the
+// descriptor budget, and the account of output that could not be written.
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -6,9 +7,13 @@
 #include <pthread.h>
 #include <cstring>
 #include <iostream>
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <fstream>
 
 #include "smtpkit/mock/common/files.hpp"
 #include "observed_store.hpp"
@@ -24,14 +29,43 @@ std::string describe(const bound_endpoint& b) {
   return b.host + ":" + std::to_string(b.port) + (b.implicit_tls ? " (implicit TLS)" : "");
 }
 
+std::size_t open_descriptors() {
+  std::size_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (const dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') ++n;
+    ::closedir(d);
+    return n > 0 ? n - 1 : 0;  // the folder being read
+  }
+  return 16;  // no /proc: a guess on the safe side
+}
+
+// Descriptors a server needs beyond one per session: the spare for refusing
+// a client when all are taken, and the ones held for a moment (a message
+// file, the envelope journal, a transcript, a folder to fsync).
+constexpr std::size_t descriptor_reserve = 16;
+
 }  // namespace
 
 server::impl::impl(server_config c, behaviour_factory f) : cfg(std::move(c)), factory(std::move(f)) {
   if (cfg.listens.empty()) cfg.listens.push_back({});
   try {
-    events = event_log(cfg.events);
+    events = event_log(cfg.events, cfg.events_backlog, "smtpkit serve");
   } catch (const std::exception& e) {
     throw setup_error(e.what());
+  }
+  if (int fd = events.poll_fd(); fd >= 0) {
+    // epoll refuses what never blocks (/dev/null): then nothing needs waiting for.
+    int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    boost::system::error_code ec;
+    if (d >= 0) {
+      events_wait = std::make_unique<asio::posix::stream_descriptor>(io);
+      events_wait->assign(d, ec);
+      if (ec) {
+        ::close(d);
+        events_wait.reset();
+      }
+    }
   }
   bool need_tls = cfg.ext.starttls;
   for (const auto& l : cfg.listens) need_tls |= l.implicit_tls;
@@ -87,15 +121,171 @@ server::impl::impl(server_config c, behaviour_factory f) : cfg(std::move(c)), fa
     acceptor_tls.push_back(l.implicit_tls);
     acceptors.push_back(std::move(acc));
   }
+  spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (cfg.durable && !cfg.discard) syncer = std::make_unique<asio::thread_pool>(1);
+}
+
+server::impl::~impl() {
+  if (spare_fd >= 0) ::close(spare_fd);
+}
+
+// Every session holds one descriptor (its connection; message files and
+// transcripts are opened and closed within one step). The soft limit goes up
+// to the hard one, and --max-sessions down to what is left after the
+// descriptors in use and the reserve, so that running out of descriptors
+// never leaves a client waiting without a reply.
+std::string server::impl::fit_sessions_to_descriptors() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return {};
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit want = rl;
+    if (want.rlim_max == RLIM_INFINITY) {
+      rlim_t nr_open = 1u << 20;
+      std::ifstream f("/proc/sys/fs/nr_open");
+      f >> nr_open;
+      want.rlim_cur = nr_open;
+    } else {
+      want.rlim_cur = want.rlim_max;
+    }
+    if (::setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+  }
+  const std::size_t in_use = open_descriptors();
+  const std::size_t limit = rl.rlim_cur == RLIM_INFINITY ? std::size_t(1) << 30 : static_cast<std::size_t>(rl.rlim_cur);
+  const std::size_t fit = limit > in_use + descriptor_reserve ? limit - in_use - descriptor_reserve : 0;
+  if (fit == 0)
+    throw setup_error("the open-file limit (" + std::to_string(limit) + ") leaves no descriptor for a session");
+  if (cfg.max_sessions > fit) {
+    std::string notice = "smtpkit serve: --max-sessions " + std::to_string(cfg.max_sessions) + " capped to " +
+                         std::to_string(fit) + ": the open-file limit is " + std::to_string(limit) +
+                         " (ulimit -n; each session needs one)\n";
+    cfg.max_sessions = fit;
+    return notice;
+  }
+  return {};
+}
+
+// A connection the server will not serve gets a 421 and a close (RFC 5321
+// §3.8), never silence or a reset.
+void server::impl::refuse(tcp::socket& s, std::string_view line, const char* why) {
+  boost::system::error_code ec;
+  s.non_blocking(true, ec);
+  s.write_some(asio::buffer(line.data(), line.size()), ec);
+  s.shutdown(tcp::socket::shutdown_send, ec);
+  s.close(ec);
+  if (events.enabled()) events.emit({{"event", "session"}, {"state", "refused"}, {"why", why}});
+}
+
+// accept() failed for want of a descriptor: give the spare one up for a
+// moment to take the connection off the queue and tell it so.
+void server::impl::refuse_without_descriptors(std::size_t index) {
+  if (spare_fd < 0) return;
+  ::close(spare_fd);
+  spare_fd = -1;
+  boost::system::error_code ec;
+  acceptors[index].non_blocking(true, ec);
+  tcp::socket s(io);
+  acceptors[index].accept(s, ec);
+  if (!ec) {
+    ++opened;
+    refuse(s, "421 4.3.2 " + cfg.hostname + " Too many open files, try again later\r\n", "descriptors");
+  }
+  spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+// At SIGTERM: the connections the kernel has completed but the server not
+// yet accepted would be reset by closing the listener; each gets its 421.
+void server::impl::drain_accept_queues() {
+  const std::string line = "421 4.3.2 " + cfg.hostname + " Service shutting down, try again later\r\n";
+  for (auto& a : acceptors) {
+    boost::system::error_code ec;
+    a.non_blocking(true, ec);
+    for (int n = 0; n < 100000 && !ec; ++n) {
+      tcp::socket s(io);
+      a.accept(s, ec);
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+        if (spare_fd < 0) break;
+        ::close(spare_fd);
+        spare_fd = -1;
+        ec = {};
+        a.accept(s, ec);
+        if (!ec) {
+          ++opened;
+          refuse(s, line, "stopping");
+        }
+        spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        continue;
+      }
+      if (ec) break;
+      ++opened;
+      refuse(s, line, "stopping");
+    }
+  }
+}
+
+void server::impl::flush_events() {
+  if (events_armed) return;  // the reader is behind: the wait below writes on
+  events.flush();
+  if (!events.blocked() || !events_wait) return;
+  events_armed = true;
+  events_wait->async_wait(asio::posix::descriptor_base::wait_write, [this](const boost::system::error_code& ec) {
+    events_armed = false;
+    if (!ec) flush_events();
+  });
+}
+
+void server::impl::schedule_commit() {
+  if (committing || !store->pending()) return;
+  committing = true;
+  // After the handlers of this turn: every message they finish joins.
+  asio::post(io, [this] {
+    std::shared_ptr<commit_group> g = store->take();
+    auto done = [this, g] {
+      store->complete(*g);
+      committing = false;
+      commit_done.cancel();  // every session waiting for this group goes on
+      schedule_commit();     // the group that gathered meanwhile
+    };
+    if (!syncer) {
+      store->write(*g);
+      done();
+      return;
+    }
+    asio::post(*syncer, [this, g, done] {
+      store->write(*g);
+      asio::post(io, done);
+    });
+  });
+}
+
+asio::awaitable<void> server::impl::await_commit() {
+  schedule_commit();
+  boost::system::error_code ec;
+  co_await commit_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+void server::impl::transcript_failed(const std::string& session, const std::string& path, int err) {
+  std::string why = std::strerror(err);
+  if (transcript_errors == 0 || why != transcript_error)
+    std::cerr << "smtpkit serve: cannot write transcript " << path << ": " << why << "\n";
+  ++transcript_errors;
+  transcript_error = why;
+  if (events.enabled())
+    events.emit(
+        {{"event", "output-error"}, {"session", session}, {"what", "transcript"}, {"path", path}, {"error", why}});
 }
 
 asio::awaitable<void> server::impl::accept_loop(std::size_t index) {
   for (;;) {
     boost::system::error_code ec;
     tcp::socket s = co_await acceptors[index].async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (stopping) co_return;
+    if (stopping) {
+      // Accepted just as the server began to stop: told like the queued ones.
+      if (!ec) refuse(s, "421 4.3.2 " + cfg.hostname + " Service shutting down, try again later\r\n", "stopping");
+      co_return;
+    }
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) refuse_without_descriptors(index);
       // Out of descriptors or the like: back off instead of spinning.
       asio::steady_timer t(io, std::chrono::milliseconds(50));
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -103,11 +293,7 @@ asio::awaitable<void> server::impl::accept_loop(std::size_t index) {
     }
     ++opened;
     if (sessions.size() >= cfg.max_sessions) {
-      std::string line = "421 4.3.2 " + cfg.hostname + " Too many sessions, try again later\r\n";
-      s.non_blocking(true, ec);
-      s.write_some(asio::buffer(line), ec);
-      s.close(ec);
-      if (events.enabled()) events.emit({{"event", "session"}, {"state", "refused"}, {"why", "max-sessions"}});
+      refuse(s, "421 4.3.2 " + cfg.hostname + " Too many sessions, try again later\r\n", "max-sessions");
       continue;
     }
     auto sess = std::make_unique<session>(*this, std::move(s), acceptor_tls[index], opened);
@@ -125,10 +311,11 @@ void server::impl::begin_shutdown() {
   if (stopping) return;
   stopping = true;
   stop_deadline = clock_type::now() + cfg.shutdown_grace;
+  if (events.enabled()) events.emit({{"event", "stopping"}, {"sessions", sessions.size()}});
+  drain_accept_queues();
   boost::system::error_code ec;
   for (auto& a : acceptors) a.close(ec);
-  if (events.enabled()) events.emit({{"event", "stopping"}, {"sessions", sessions.size()}});
-  events.flush();
+  flush_events();
   for (auto& o : observers) o->stopping();
   // Sessions not in the middle of a message are told now; the others when
   // their message is done or the grace period ends.
@@ -142,11 +329,11 @@ void server::impl::sweep() {
   const auto now = clock_type::now();
   std::vector<session*> list(sessions.begin(), sessions.end());
   for (session* s : list) {
-    if (now - s->last_activity > cfg.idle_timeout || now - s->started > cfg.session_timeout) s->timeout();
+    if (const char* why = s->overdue(now)) s->timeout(why);
     if (stopping && (!s->busy() || now > stop_deadline)) s->shutdown();
-    if (stopping && now > stop_deadline + std::chrono::seconds(5)) s->timeout();
+    if (stopping && now > stop_deadline + std::chrono::seconds(5)) s->timeout("shutdown");
   }
-  events.flush();
+  flush_events();
   if (stopping && sessions.empty()) return;
   sweeper.expires_after(std::chrono::seconds(1));
   sweeper.async_wait([this](const boost::system::error_code& ec) {
@@ -159,6 +346,7 @@ void server::impl::maybe_finish() {
   boost::system::error_code ec;
   sweeper.cancel();
   signals.cancel(ec);
+  if (events_wait) events_wait->cancel(ec);  // run() drains the rest, with a deadline
 }
 
 server::server(server_config cfg, behaviour_factory factory)
@@ -170,6 +358,9 @@ const std::vector<bound_endpoint>& server::endpoints() const { return p_->bound;
 int server::run() {
   impl& s = *p_;
   std::signal(SIGPIPE, SIG_IGN);
+  // A file over RLIMIT_FSIZE is a write error to report, not a reason to die.
+  std::signal(SIGXFSZ, SIG_IGN);
+  const std::string capped = s.fit_sessions_to_descriptors();
   s.signals.add(SIGINT);
   s.signals.add(SIGTERM);
   // First signal: stop accepting and let messages in progress finish. A
@@ -197,6 +388,7 @@ int server::run() {
   if (s.tls.ctx && talk)
     std::cerr << "smtpkit serve: TLS certificate " << (s.tls.self_signed ? "(self-signed) " : "") << "SHA-256 "
               << s.tls.fingerprint << "\n";
+  if (talk) std::cerr << capped;  // after the lines a starting script waits for; --quiet drops it
   if (s.events.enabled()) {
     json ready{{"event", "ready"}, {"pid", ::getpid()}, {"hostname", s.cfg.hostname}};
     if (s.tls.ctx) ready["tls_fingerprint"] = s.tls.fingerprint;
@@ -204,13 +396,15 @@ int server::run() {
     if (!s.cfg.transcripts.empty()) ready["transcripts"] = s.cfg.transcripts;
     s.events.emit(std::move(ready));
   }
-  s.events.flush();
+  s.flush_events();
   s.start_accepting();
   s.sweeper.expires_after(std::chrono::seconds(1));
   s.sweeper.async_wait([&s](const boost::system::error_code& ec) {
     if (!ec) s.sweep();
   });
   s.io.run();
+  if (s.syncer) s.syncer->join();  // a group still being synced
+  s.store->flush();                // and one nobody waited for
   // From here on the process is finishing: a late SIGTERM (a supervisor
   // repeating itself) must not turn a clean exit into a kill.
   sigset_t late;
@@ -229,8 +423,26 @@ int server::run() {
                     {{"MUST", s.findings_by_level[0]},
                      {"SHOULD", s.findings_by_level[1]},
                      {"MAY", s.findings_by_level[2]},
-                     {"ADVICE", s.findings_by_level[3]}}}});
-  s.events.flush();
+                     {"ADVICE", s.findings_by_level[3]}}},
+                   {"transcript_errors", s.transcript_errors},
+                   {"store_errors", s.store->failures()}});
+  // A reader that is behind gets a few seconds for the last events.
+  s.events.drain(std::chrono::seconds(5));
+  // What the user asked for and did not get is said, and fails the run.
+  bool lost = false;
+  if (std::string e = s.events.loss_summary(); !e.empty()) {
+    std::cerr << "smtpkit serve: " << e << "\n";
+    lost = true;
+  }
+  if (s.transcript_errors > 0) {
+    std::cerr << "smtpkit serve: " << s.transcript_errors << " transcript" << (s.transcript_errors == 1 ? "" : "s")
+              << " could not be written in full to " << s.cfg.transcripts << " (" << s.transcript_error << ")\n";
+    lost = true;
+  }
+  if (auto n = s.store->failures(); n > 0)
+    std::cerr << "smtpkit serve: " << n << " message" << (n == 1 ? "" : "s")
+              << " could not be stored (the clients got 451): " << s.store->last_error() << "\n";
+  if (lost) return 2;
   return counted > 0 ? 1 : 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include "smtpkit/mock/common/files.hpp"
 #include "reference.hpp"
+#include "storage.hpp"
 #include "smtpkit/escape.hpp"
 
 namespace smtpkit::mock {
@@ -109,17 +110,30 @@ void session::flush_transcript(bool final) {
   if (!rec_) return;
   std::string text = final ? rec_->take() : rec_->drain();
   if (text.empty() && transcript_started_) return;
+  bool ok;
   if (!transcript_started_) {
     text = "# smtpkit serve: session " + env_.id + " from " + env_.peer + "\n" + text;
     transcript_started_ = true;
-    transcript_path_ = create_file(srv_.transcript_prefix + env_.id + ".smtp", text);  // never replaces a file
-    return;
+    const std::string wanted = srv_.transcript_prefix + env_.id + ".smtp";
+    transcript_path_ = create_file(wanted, text);  // never replaces a file
+    ok = !transcript_path_.empty();
+    if (!ok) transcript_path_ = wanted;
+  } else {
+    ok = write_file(transcript_path_, text, true);
   }
-  write_file(transcript_path_, text, true);
+  if (!ok) {
+    // The rest would only make a transcript with a hole in it: stop here.
+    const int err = errno;
+    transcript_error_ = std::strerror(err);
+    srv_.transcript_failed(env_.id, transcript_path_, err);
+    rec_.reset();
+  }
 }
 
 asio::awaitable<std::size_t> session::read_some(char*& data) {
   boost::system::error_code ec;
+  // Told to stop before this wait began: a cancel has nothing to cancel yet.
+  if (timed_out_ || shutdown_) co_return 0;
   if (tls_) {
     if (!tls_buf_) tls_buf_ = std::make_unique<char[]>(1u << 14);
     std::size_t n = co_await tls_->async_read_some(asio::buffer(tls_buf_.get(), 1u << 14),
@@ -133,24 +147,59 @@ asio::awaitable<std::size_t> session::read_some(char*& data) {
     eager_reads_ = 0;
     co_await asio::post(sock_.get_executor(), asio::use_awaitable);
   }
-  for (;;) {
+  constexpr std::size_t cap = sizeof shared_buffer;
+  if (!drained_) {
     std::size_t n = sock_.read_some(asio::buffer(shared_buffer), ec);
     if (!ec) {
+      spoke_ = true;
+      drained_ = n < cap;  // a short read emptied the socket
       data = shared_buffer;
       co_return n;
     }
-    eager_reads_ = 0;
     if (ec != asio::error::would_block && ec != asio::error::try_again) co_return 0;
-    co_await sock_.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return 0;
   }
+  eager_reads_ = 0;
+  if (timed_out_ || shutdown_) co_return 0;
+  // Wait by reading: the reactor reads into this session's small buffer
+  // when octets arrive. (async_wait would cost an epoll_ctl and a second
+  // read per wait; the shared buffer cannot be lent to a pending read.) A
+  // session that never spoke has none.
+  if (!wait_buf_) {
+    if (!spoke_) {
+      // Idle connections are the many: wait without a buffer until the first octets.
+      co_await sock_.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return 0;
+      spoke_ = true;
+      drained_ = false;
+      std::size_t n = sock_.read_some(asio::buffer(shared_buffer), ec);
+      if (ec) co_return 0;
+      drained_ = n < cap;
+      data = shared_buffer;
+      co_return n;
+    }
+    wait_buf_ = std::make_unique<char[]>(wait_buf_size);
+  }
+  std::size_t n = co_await sock_.async_read_some(asio::buffer(wait_buf_.get(), wait_buf_size),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+  if (ec || n == 0) co_return 0;
+  std::memcpy(shared_buffer, wait_buf_.get(), n);
+  drained_ = n < wait_buf_size;
+  if (!drained_) {
+    const std::size_t room = cap - n;
+    std::size_t more = sock_.read_some(asio::buffer(shared_buffer + n, room), ec);
+    if (!ec) n += more;
+    drained_ = ec || more < room;
+  }
+  data = shared_buffer;
+  co_return n;
 }
 
 asio::awaitable<bool> session::write_all(std::string_view bytes) {
   // The events of this turn (session open, command, findings, reply) reach
   // the event stream before the peer sees the reply: a test driver whose
-  // client has a reply can rely on its events being there to read.
-  srv_.events.flush();
+  // client has a reply can rely on its events being there to read — unless
+  // its reader has fallen behind: the reply is not held back for it.
+  srv_.flush_events();
   boost::system::error_code ec;
   if (tls_) {
     co_await asio::async_write(*tls_, asio::buffer(bytes.data(), bytes.size()),
@@ -174,7 +223,12 @@ asio::awaitable<bool> session::write_all(std::string_view bytes) {
 asio::awaitable<bool> session::handshake() {
   tls_ = std::make_unique<ssl::stream<tcp::socket&>>(sock_, *srv_.tls.ctx);
   boost::system::error_code ec;
+  // A handshake is a record too: a half-open one must not hold the session.
+  handshaking_ = true;
+  record_start_ = clock_type::now();
   co_await tls_->async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+  handshaking_ = false;
+  record_start_ = {};
   if (ec) {
     if (srv_.events.enabled())
       srv_.events.emit({{"event", "tls"}, {"session", env_.id}, {"state", "failed"}, {"error", ec.message()}});
@@ -247,6 +301,20 @@ asio::awaitable<bool> session::execute(std::vector<action> list) {
         if (!co_await execute(next.take())) co_return false;
         break;
       }
+      case act::commit: {
+        // --durable: this message's group is committed once per turn of the
+        // loop for every session that finished one; the 250 comes after.
+        std::shared_ptr<commit_ticket> t = a.ticket;
+        if (!t) break;
+        while (!t->done) co_await srv_.await_commit();
+        if (t->report) t->report(t->result);
+        if (!t->result.ok) {
+          std::string line = t->failure_reply + "\r\n";
+          if (co_await write_all(line)) server_bytes(line);
+          co_return false;
+        }
+        break;
+      }
       case act::close: co_return false;
       case act::reset: {
         boost::system::error_code ec;
@@ -293,7 +361,7 @@ asio::awaitable<void> session::run() {
     beh_->greet(greet);
     alive = co_await execute(greet.take());
   }
-  srv_.events.flush();
+  srv_.flush_events();
   while (alive) {
     char* data = nullptr;
     std::size_t n = co_await read_some(data);
@@ -315,6 +383,8 @@ asio::awaitable<void> session::run() {
     std::string_view bytes(data, n);
     actions out;
     beh_->receive(bytes, out);
+    note_progress(last_activity);
+    if (srv_.store->pending()) srv_.schedule_commit();
     client_bytes(bytes);  // after the behaviour: its "command" events come before findings
     alive = co_await execute(out.take());
     if (alive && shutdown_ && !beh_->busy()) {
@@ -323,7 +393,7 @@ asio::awaitable<void> session::run() {
       co_await execute(last.take());
       alive = false;
     }
-    srv_.events.flush();
+    srv_.flush_events();
   }
   finish();
 }
@@ -352,26 +422,59 @@ void session::finish() {
   if (srv_.events.enabled()) {
     json e{{"event", "session"}, {"state", "closed"}, {"session", env_.id}, {"findings", findings_}};
     if (!transcript_path_.empty()) e["transcript"] = transcript_path_;
+    if (!transcript_error_.empty()) e["transcript_error"] = transcript_error_;
     srv_.events.emit(std::move(e));
-    srv_.events.flush();
+    srv_.flush_events();
   }
   srv_.sessions.erase(this);
   srv_.maybe_finish();
 }
 
-void session::timeout() {
+void session::note_progress(clock_type::time_point now) {
+  input_progress p = beh_->progress();
+  if (p.what == input_progress::kind::nothing) {
+    record_start_ = over_since_ = {};
+  } else if (record_start_ == clock_type::time_point{} || p.records != progress_.records || p.what != progress_.what) {
+    record_start_ = now;
+    over_since_ = {};
+  }
+  if (p.over_limit && over_since_ == clock_type::time_point{}) over_since_ = now;
+  progress_ = p;
+}
+
+const char* session::overdue(clock_type::time_point now) const {
+  const server_config& c = srv_.cfg;
+  if (now - started > c.session_timeout) return "session";
+  if (now - last_activity > c.idle_timeout) return "idle";
+  if (c.line_deadline.count() <= 0 || record_start_ == clock_type::time_point{}) return nullptr;
+  // Postfix's per-record deadline: what trickles in does not reset it.
+  auto deadline = record_start_ + c.line_deadline;
+  const char* why = handshaking_ ? "handshake" : "line";
+  if (!handshaking_ && progress_.what == input_progress::kind::content) {
+    why = "data";
+    // Data earns a second for each min_data_rate octets, up to --max-size;
+    // beyond it, one more deadline to reach the end.
+    if (c.min_data_rate > 0) deadline += std::chrono::seconds(progress_.octets / c.min_data_rate);
+    if (over_since_ != clock_type::time_point{}) deadline = std::min(deadline, over_since_ + c.line_deadline);
+  }
+  return now > deadline ? why : nullptr;
+}
+
+void session::timeout(const char* why) {
   boost::system::error_code ec;
   if (timed_out_) {
     sock_.close(ec);  // a peer that does not even read its 421
     return;
   }
   timed_out_ = true;
+  if (srv_.events.enabled()) srv_.events.emit({{"event", "timeout"}, {"session", env_.id}, {"why", why}});
   sock_.cancel(ec);
 }
 
 void session::shutdown() {
+  // Again on every sweep: a session told before its first wait began (one
+  // accepted just before the signal) must not wait on.
   boost::system::error_code ec;
-  if (shutdown_) return;
   shutdown_ = true;
   sock_.cancel(ec);
 }

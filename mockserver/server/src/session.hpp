@@ -3,10 +3,12 @@
 // close, faults), and feeds the same octets, exactly as they crossed the
 // wire, to the conformance engine and the transcript.
 //
-// Memory: an idle plain-text session holds no read buffer — it waits for
-// readability and then reads into one buffer shared by all sessions of the
-// thread; behaviours, the engine and the transcript keep only what they
-// must. TLS sessions own a buffer (OpenSSL reads are not zero-length).
+// Memory: a plain-text session reads into one buffer shared by all sessions
+// of the thread; only while it waits for more does it hold a small buffer
+// of its own (512 octets, which the wait reads into), and a session whose
+// client never spoke holds none. Behaviours, the engine and the transcript
+// keep only what they must. TLS sessions own a buffer (OpenSSL reads are
+// not zero-length).
 #pragma once
 
 #include "server_impl.hpp"
@@ -21,8 +23,13 @@ class session {
   ~session();
 
   asio::awaitable<void> run();
-  /// Sweeper: idle or total timeout reached.
-  void timeout();
+  /// Sweeper: which timeout has passed — "session", "idle", "line" (a
+  /// command line not finished within --line-deadline), "data" (message
+  /// data slower than --min-data-rate, or going on past --max-size),
+  /// "handshake" — or nullptr.
+  [[nodiscard]] const char* overdue(clock_type::time_point now) const;
+  /// Sweeper: a timeout passed; the first call says 421, the next closes.
+  void timeout(const char* why);
   /// Shutdown grace is over (or the session is idle while stopping).
   void shutdown();
 
@@ -39,6 +46,7 @@ class session {
   void client_bytes(std::string_view b);
   void server_bytes(std::string_view b);
   void finish();
+  void note_progress(clock_type::time_point now);
   void flush_transcript(bool final);
   void report_finding(const conformance::finding& f);
   conformance::engine* engine();
@@ -55,6 +63,7 @@ class session {
   std::unique_ptr<transcript_writer> rec_;
   std::vector<std::unique_ptr<session_tap>> taps_;  // the server's observers
   std::string transcript_path_;
+  std::string transcript_error_;  // why the transcript could not be written
   bool transcript_started_ = false;
   bool timed_out_ = false;
   bool shutdown_ = false;
@@ -62,6 +71,16 @@ class session {
   bool peer_closed_ = false;
   std::size_t findings_ = 0;
   unsigned eager_reads_ = 0;
+  bool drained_ = false;  // the last read emptied the socket: wait before reading again
+  bool spoke_ = false;    // the client has sent something
+  static constexpr std::size_t wait_buf_size = 512;
+  std::unique_ptr<char[]> wait_buf_;  // what a wait reads into (made at the first wait after the client spoke)
+  // Deadlines: when the line, transfer or handshake under way began, and
+  // when its content went past --max-size.
+  input_progress progress_;
+  clock_type::time_point record_start_{};
+  clock_type::time_point over_since_{};
+  bool handshaking_ = false;
 };
 
 }  // namespace smtpkit::mock

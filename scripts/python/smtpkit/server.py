@@ -165,7 +165,8 @@ class Message:
         self.id: str | None = event.get("id")
         self.session: str | None = event.get("session")
         self.path: str | None = event.get("path") or None
-        self.envelope_path: str | None = event.get("envelope_path") or None
+        self.envelope_path: str | None = event.get("envelope_path") or None  # the Maildir's envelopes.jsonl
+        self.envelope_offset: int | None = event.get("envelope_offset")  # of this message's line in it
         self.size: int | None = event.get("size")
         self.sha256: str | None = event.get("sha256")
         self.envelope: dict[str, Any] = event.get("envelope") or {}
@@ -238,9 +239,14 @@ class Message:
         return self._email
 
     def stored_envelope(self) -> dict[str, Any]:
-        """The envelope JSON file written beside the message in the Maildir."""
-        with open(self.envelope_path, encoding="utf-8") as f:
-            return json.load(f)
+        """The envelope as the Maildir keeps it: this message's line of
+        DIR/envelopes.jsonl ({"id", "file", "envelope"}), its "envelope"."""
+        with open(self.envelope_path, "rb") as f:
+            f.seek(self.envelope_offset or 0)
+            line = json.loads(f.readline())
+        if line.get("id") != self.id:
+            raise ServerError("%s: the line at %s is not message %s" % (self.envelope_path, self.envelope_offset, self.id))
+        return line["envelope"]
 
     @property
     def subject(self) -> str | None:

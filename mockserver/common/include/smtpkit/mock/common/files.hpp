@@ -12,8 +12,9 @@ namespace smtpkit::mock {
 /// mkdir -p; throws setup_error naming the folder that could not be made.
 void make_dirs(const std::string& path);
 
-/// Writes `text` to `path`, truncating it first or appending; false when the
-/// file cannot be opened or written (the caller decides whether that matters).
+/// Writes `text` to `path`, truncating it first or appending; false (errno
+/// says why) when the file cannot be opened or written in full (the caller
+/// decides whether that matters).
 bool write_file(const std::string& path, std::string_view text, bool append);
 
 /// A name for this run's files in `dir` that no file there starts with yet:

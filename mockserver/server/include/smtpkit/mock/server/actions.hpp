@@ -7,10 +7,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace smtpkit::mock {
+
+struct commit_ticket;  // a message in a group commit (--durable; storage.hpp)
 
 enum class act : std::uint8_t {
   write,      ///< send `bytes`
@@ -21,13 +24,18 @@ enum class act : std::uint8_t {
   close,      ///< close after what was written
   reset,      ///< abort the connection (RST)
   hang,       ///< stop answering; keep the connection open until timeouts
+  commit,     ///< wait until the message of `ticket` is on disk (group commit); if it is not, 421 and close
 };
 
 struct action {
-  act kind = act::write;
+  action(act k = act::write, std::string b = {}, std::chrono::milliseconds d = {}, std::uint64_t r = 0,
+         std::shared_ptr<commit_ticket> t = {})
+      : kind(k), bytes(std::move(b)), delay(d), rate(r), ticket(std::move(t)) {}
+  act kind;
   std::string bytes;
-  std::chrono::milliseconds delay{0};
-  std::uint64_t rate = 0;
+  std::chrono::milliseconds delay;
+  std::uint64_t rate;
+  std::shared_ptr<commit_ticket> ticket;
 };
 
 /// Appends actions; consecutive writes are merged so a pipelined group of

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,19 @@ struct session_env {
   std::function<void(conformance::level)> note_finding;
 };
 
+/// What a session is waiting for from its client, for the deadlines of
+/// --line-deadline and --min-data-rate (the session keeps the clock).
+struct input_progress {
+  enum class kind : std::uint8_t {
+    nothing,  ///< between commands (only the idle timeout runs)
+    line,     ///< the rest of a command line (or an over-long one being skipped)
+    content,  ///< message data: DATA up to its final dot, or a BDAT chunk
+  } what = kind::nothing;
+  std::uint64_t records = 0;  ///< lines and transfers finished so far: a change starts a new deadline
+  std::uint64_t octets = 0;   ///< of the content so far, up to --max-size
+  bool over_limit = false;    ///< the content went past --max-size
+};
+
 class behaviour {
  public:
   virtual ~behaviour() = default;
@@ -55,6 +69,9 @@ class behaviour {
   [[nodiscard]] virtual std::size_t buffered() const = 0;
   /// True while a message is being received (shutdown waits for it).
   [[nodiscard]] virtual bool busy() const = 0;
+  /// Where the client is in its input; a behaviour that does not say gets
+  /// only the idle and session timeouts.
+  [[nodiscard]] virtual input_progress progress() const { return {}; }
 };
 
 }  // namespace smtpkit::mock

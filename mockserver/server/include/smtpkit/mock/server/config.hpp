@@ -56,7 +56,10 @@ struct server_config {
   bool discard = false;
   bool durable = false;  ///< fsync message, envelope and folder before 250
 
-  std::string events;       ///< "" none, "-" standard output, else a file
+  std::string events;  ///< "" none, "-" standard output, else a file
+  /// Octets of events a slow reader may leave unread before events are
+  /// dropped (and counted); the server never waits for the reader.
+  std::size_t events_backlog = 8u << 20;
   std::string transcripts;  ///< folder for one transcript per session
 
   std::size_t max_line = 2048;  ///< command line (512 + extension increments, §4.5.3.1.4)
@@ -65,6 +68,13 @@ struct server_config {
   std::size_t max_errors = 50;
   std::chrono::seconds idle_timeout{300};  ///< §4.5.3.2.7
   std::chrono::seconds session_timeout{3600};
+  /// A command line (or a TLS handshake) must arrive whole within this
+  /// time of its first octet, whatever trickles in meanwhile; message data
+  /// gets it too, plus a second for every `min_data_rate` octets (up to
+  /// max_size), like Postfix's smtpd_per_record_deadline and
+  /// smtpd_min_data_rate. 0: off (the idle timeout only).
+  std::chrono::seconds line_deadline{60};
+  std::uint64_t min_data_rate = 1000;  ///< octets per second; 0: no credit for data
   std::chrono::seconds shutdown_grace{10};
 
   /// Emulate lenient servers: take a bare LF as the end of a command line.
