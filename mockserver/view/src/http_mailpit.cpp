@@ -73,27 +73,8 @@ json attachment_json(const attachment& a) {
           {"Checksums", {{"MD5", a.md5}, {"SHA1", a.sha1}, {"SHA256", a.sha256}}}};
 }
 
-std::size_t number(const http_request& r, const char* key, std::size_t fallback) {
-  auto it = r.query.find(key);
-  if (it == r.query.end() || it->second.empty()) return fallback;
-  try {
-    long long v = std::stoll(it->second);
-    return v < 0 ? fallback : static_cast<std::size_t>(v);
-  } catch (...) {
-    return fallback;
-  }
-}
-
 http_response ok() { return http_response::text(200, "ok"); }
 http_response bad(const std::string& why) { return http_response::text(400, why); }
-http_response not_found() { return http_response::text(404, "Not found"); }
-
-http_response json_response(const json& j) {
-  http_response r;
-  r.body = j.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
-
 // Message bodies from other people: never scripts running in this origin.
 void sandbox(http_response& r) {
   r.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'";

@@ -25,25 +25,6 @@ extern const char app_css[];
 
 namespace {
 
-http_response json_response(const json& j) {
-  http_response r;
-  r.body = j.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
-
-http_response not_found() { return http_response::text(404, "Not found"); }
-
-std::size_t number(const http_request& r, const char* key, std::size_t fallback) {
-  auto it = r.query.find(key);
-  if (it == r.query.end() || it->second.empty()) return fallback;
-  try {
-    long long v = std::stoll(it->second);
-    return v < 0 ? fallback : static_cast<std::size_t>(v);
-  } catch (...) {
-    return fallback;
-  }
-}
-
 http_response asset(std::string_view body, const char* type) {
   http_response r = http_response::text(200, std::string(body), type);
   // The page loads only its own files; a message's HTML is framed from

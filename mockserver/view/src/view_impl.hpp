@@ -22,6 +22,25 @@ namespace smtpkit::mock::view {
 
 class pop3_server;
 
+// Responses and query values both APIs (Mailpit's and smtpkit's) build.
+inline http_response json_response(const nlohmann::ordered_json& j) {
+  http_response r;
+  r.body = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return r;
+}
+inline http_response not_found() { return http_response::text(404, "Not found"); }
+/// The query's `key` as a count, or `fallback` when absent, negative or not a number.
+inline std::size_t number(const http_request& r, const char* key, std::size_t fallback) {
+  auto it = r.query.find(key);
+  if (it == r.query.end() || it->second.empty()) return fallback;
+  try {
+    long long v = std::stoll(it->second);
+    return v < 0 ? fallback : static_cast<std::size_t>(v);
+  } catch (...) {
+    return fallback;
+  }
+}
+
 struct chaos_trigger {
   int code = 451;
   int probability = 0;  ///< percent
