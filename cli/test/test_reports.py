@@ -13,10 +13,11 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import xml.etree.ElementTree as ET
 
 import pytest
+
+from peers.browser import dump_dom
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BIN = os.environ.get("SMTPKIT_BIN", os.path.join(ROOT, "build/default/cli/smtpkit"))
@@ -199,28 +200,11 @@ def test_sarif_reports_an_unreadable_transcript_as_a_notification(tmp_path):
 
 # --- HTML --------------------------------------------------------------------
 
-def chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail("chromium is needed to test the HTML report (scripts/setup.sh installs Debian's chromium)")
-
-
 def chromium_dom(tmp_path, html):
     """The page's DOM after its scripts ran, as headless Chromium serialises it."""
     page = tmp_path / "report.html"
     page.write_text(html, encoding="utf-8")
-    profile = tempfile.mkdtemp(prefix="smtpkit-chromium-")
-    try:
-        p = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                            "--disable-component-update", "--disable-sync", "--no-first-run",
-                            "--user-data-dir=" + profile, "--dump-dom", page.as_uri()],
-                           capture_output=True, timeout=120)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    assert p.returncode == 0, p.stderr.decode(errors="replace")[-2000:]
-    return p.stdout.decode("utf-8", "replace")
+    return dump_dom(page)
 
 
 def test_html_report_draws_the_ladder_with_the_finding_pinned(tmp_path):

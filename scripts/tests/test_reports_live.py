@@ -8,15 +8,14 @@ Bounded: every command has a timeout; servers stop after each test.
 """
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 
 import pytest
 
 from peers import probe_targets, servers
+from peers.browser import dump_dom
 
 BIN = probe_targets.smtpkit_bin()
 REPO = servers.REPO
@@ -73,24 +72,10 @@ def test_probe_waiver_keeps_a_scenario_visible_and_not_counting(serve):
 def test_probe_html_draws_each_failure(serve, tmp_path):
     p = smtpkit("probe", "server", *serve, "--no-config", "--format", "html", "-o", str(tmp_path / "probe.html"))
     assert p.returncode == 0, p.stderr
-    dom = chromium_dom(tmp_path / "probe.html")
+    dom = dump_dom(tmp_path / "probe.html")
     assert dom.count('class="scenario verdict-fail"') == 2
     assert 'class="ladder"' in dom and "security.open-relay[example.net]" in dom
 
-
-def chromium_dom(page):
-    exe = shutil.which("chromium")
-    assert exe, "chromium is needed (scripts/setup.sh installs Debian's chromium)"
-    profile = tempfile.mkdtemp(prefix="smtpkit-chromium-")
-    try:
-        p = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                            "--disable-component-update", "--disable-sync", "--no-first-run",
-                            "--user-data-dir=" + profile, "--dump-dom", page.as_uri()],
-                           capture_output=True, timeout=120)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    assert p.returncode == 0, p.stderr.decode(errors="replace")[-2000:]
-    return p.stdout.decode("utf-8", "replace")
 
 
 def test_replay_whose_replies_differ_does_not_pass():

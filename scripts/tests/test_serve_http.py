@@ -242,10 +242,10 @@ def test_a_script_set_over_the_api_plays_in_new_sessions(served):
 def test_durable_messages_reach_the_api_once_their_group_is_committed(tmp_path):
     # --durable stores in groups and answers 250 only after the group is on
     # disk; the view learns of each message at that moment, not at DATA's end.
-    srv = MockServer(args=["--http", "127.0.0.1:0"], durable=True, maildir=str(tmp_path / "md"))
+    srv = MockServer(http=True, durable=True, maildir=str(tmp_path / "md"))
     srv.start()
     try:
-        url = http_url(srv)
+        url = srv.http_url
         send(srv, make_message(subject="durable one"), ["bob@example.test"], 1)
         send(srv, make_message(subject="durable two"), ["bob@example.test"], 2)
         listed = get_json(url + "/api/v1/messages")

@@ -22,11 +22,6 @@ from smtpkit.server import MockServer
 SUBJECT = "Live in the browser"
 
 
-def http_url(srv):
-    svc, = [e for e in srv.events if e.get("event") == "service" and e.get("service") == "http"]
-    return svc["url"]
-
-
 def send(srv, helo="client.example.test", subject=SUBJECT):
     with smtplib.SMTP(srv.host, srv.port, local_hostname=helo, timeout=10) as c:
         c.sendmail("alice@example.test", ["bob@example.test"],
@@ -36,10 +31,10 @@ def send(srv, helo="client.example.test", subject=SUBJECT):
 
 @pytest.fixture
 def served():
-    srv = MockServer(args=["--http", "127.0.0.1:0"])
+    srv = MockServer(http=True)
     srv.start()
     try:
-        yield srv, http_url(srv)
+        yield srv, srv.http_url
     finally:
         srv.close()
 

@@ -1,7 +1,8 @@
 # browser.py — headless Chromium (Debian's `chromium`) with one page, driven
 # over its DevTools protocol through peers/websocket.py: navigate, evaluate,
 # wait for a condition (bounded), screenshot. Used by test_serve_web.py and
-# bench/web_bench.py --browser.
+# bench/web_bench.py --browser. dump_dom() loads one file and returns its
+# DOM after its scripts ran (the HTML report tests).
 import base64
 import json
 import os
@@ -13,6 +14,23 @@ import time
 import urllib.request
 
 from peers.websocket import WebSocket
+
+
+def dump_dom(page):
+    """The DOM of the file `page` (a pathlib.Path) after its scripts ran, as
+    headless Chromium serialises it (--dump-dom)."""
+    exe = shutil.which("chromium")
+    assert exe, "chromium is needed (scripts/setup.sh installs Debian's chromium)"
+    profile = tempfile.mkdtemp(prefix="smtpkit-chromium-")
+    try:
+        p = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                            "--disable-component-update", "--disable-sync", "--no-first-run",
+                            "--user-data-dir=" + profile, "--dump-dom", page.as_uri()],
+                           capture_output=True, timeout=120)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    assert p.returncode == 0, p.stderr.decode(errors="replace")[-2000:]
+    return p.stdout.decode("utf-8", "replace")
 
 
 class Browser:
