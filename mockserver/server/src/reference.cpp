@@ -56,7 +56,7 @@ void reference_server::event_command(std::string_view line) {
 }
 
 void reference_server::event_reply(int code, std::string_view text) {
-  if (!env_.events.enabled() || quiet_) return;
+  if (!env_.events.enabled() || quiet_ || replies_muted_) return;
   env_.events.emit({{"event", "reply"}, {"session", env_.id}, {"code", code}, {"text", text_of(text)}});
 }
 
@@ -315,7 +315,7 @@ void reference_server::ehlo(const command& c, bool extended, actions& out) {
     block += reply_text(lines[i]);
     block += "\r\n";
   }
-  if (env_.events.enabled() && !quiet_) {
+  if (env_.events.enabled() && !quiet_ && !replies_muted_) {
     json l = json::array();
     for (auto& s : lines) l.push_back(s);
     env_.events.emit({{"event", "reply"}, {"session", env_.id}, {"code", 250}, {"text", lines.front()}, {"lines", l}});

@@ -74,6 +74,9 @@ class reference_server final : public behaviour {
   /// No "command"/"reply" events while set: a script sends its own reply
   /// instead of this server's and reports that one.
   void set_quiet(bool q) noexcept { quiet_ = q; }
+  /// No "reply" events while set (its commands still are): a rule answers
+  /// in this server's place, and the commands pipelined after it are news.
+  void set_replies_muted(bool m) noexcept { replies_muted_ = m; }
   [[nodiscard]] bool authenticated() const noexcept { return !auth_user_.empty(); }
   /// Write one reply with this session's conventions (enhanced status code
   /// only once ENHANCEDSTATUSCODES was advertised).
@@ -113,6 +116,7 @@ class reference_server final : public behaviour {
   const server_config& cfg_;
   command_hook* hook_ = nullptr;
   bool quiet_ = false;
+  bool replies_muted_ = false;
   mode mode_ = mode::command;
   std::string buf_;       // unconsumed octets (partial line)
   std::string fragment_;  // a line ended by bare LF/CR, waiting for its CRLF
