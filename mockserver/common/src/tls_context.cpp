@@ -8,7 +8,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <cstdio>
 #include <fstream>
+#include <memory>
 #include <ctime>
 #include <stdexcept>
 
@@ -44,17 +46,88 @@ struct x509_deleter {
   void operator()(X509* p) const { X509_free(p); }
 };
 
-void add_ext(X509* cert, int nid, const std::string& value) {
+using key_ptr = std::unique_ptr<EVP_PKEY, pkey_deleter>;
+using cert_ptr = std::unique_ptr<X509, x509_deleter>;
+
+/// The names a test server's certificate is valid for.
+std::string server_names(const std::string& hostname) {
+  std::string san = "DNS:" + hostname;
+  if (hostname != "localhost") san += ",DNS:localhost";
+  return san + ",IP:127.0.0.1,IP:::1";
+}
+
+key_ptr new_key() {
+  key_ptr key(EVP_EC_gen("P-256"));
+  if (!key) throw std::runtime_error("cannot generate a TLS key: " + openssl_error());
+  return key;
+}
+
+/// A certificate for `key` named `cn` with subjectAltName `san` (empty: none),
+/// signed by `issuer`/`issuer_key`, or self-signed when they are null.
+cert_ptr issue(EVP_PKEY* key, const std::string& cn, const std::string& san, X509* issuer, EVP_PKEY* issuer_key,
+               bool ca) {
+  static long serial = static_cast<long>(std::time(nullptr));
+  cert_ptr cert(X509_new());
+  X509_set_version(cert.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), ++serial);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 60L * 60 * 24 * 365);
+  X509_set_pubkey(cert.get(), key);
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("smtpkit mock server"), -1,
+                             -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : name);
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-  if (ext == nullptr) throw std::runtime_error("cannot make certificate extension: " + openssl_error());
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
+  X509V3_set_ctx(&ctx, issuer != nullptr ? issuer : cert.get(), cert.get(), nullptr, nullptr, 0);
+  auto ext = [&](int nid, const std::string& value) {
+    X509_EXTENSION* e = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+    if (e == nullptr) throw std::runtime_error("cannot make certificate extension: " + openssl_error());
+    X509_add_ext(cert.get(), e, -1);
+    X509_EXTENSION_free(e);
+  };
+  if (!san.empty()) ext(NID_subject_alt_name, san);
+  ext(NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+  if (ca) ext(NID_key_usage, "critical,keyCertSign,cRLSign");
+  ext(NID_subject_key_identifier, "hash");
+  if (issuer != nullptr) ext(NID_authority_key_identifier, "keyid:always");
+  if (X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key, EVP_sha256()) == 0)
+    throw std::runtime_error("cannot sign certificate: " + openssl_error());
+  return cert;
+}
+
+void write_pem(const std::string& path, X509* cert, EVP_PKEY* key) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
+  if (!f) throw std::runtime_error("cannot write " + path);
+  if ((cert != nullptr && PEM_write_X509(f.get(), cert) != 1) ||
+      (key != nullptr && PEM_write_PrivateKey(f.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1))
+    throw std::runtime_error("cannot write " + path + ": " + openssl_error());
 }
 
 }  // namespace
+
+test_pki write_test_pki(const std::string& folder, const std::string& hostname) {
+  test_pki out;
+  auto ca_key = new_key();
+  auto ca = issue(ca_key.get(), "smtpkit test CA", "", nullptr, nullptr, true);
+  out.ca = folder + "/ca.pem";
+  write_pem(out.ca, ca.get(), nullptr);
+  const std::string san = server_names(hostname);
+  auto leaf = [&](const char* name, const std::string& cn, const std::string& alt, bool signed_by_ca) {
+    auto key = new_key();
+    auto cert = signed_by_ca ? issue(key.get(), cn, alt, ca.get(), ca_key.get(), false)
+                             : issue(key.get(), cn, alt, nullptr, nullptr, false);
+    test_pki::pair p{folder + "/" + name + ".pem", folder + "/" + name + ".key"};
+    write_pem(p.cert, cert.get(), nullptr);
+    write_pem(p.key, nullptr, key.get());
+    return p;
+  };
+  out.good = leaf("good", hostname, san, true);
+  out.mismatch = leaf("mismatch", "wrong-name.invalid", "DNS:wrong-name.invalid", true);
+  out.untrusted = leaf("untrusted", hostname, san, false);
+  return out;
+}
 
 tls_setup make_tls(const std::string& cert_file, const std::string& key_file, const std::string& hostname) {
   namespace ssl = boost::asio::ssl;
@@ -79,27 +152,9 @@ tls_setup make_tls(const std::string& cert_file, const std::string& key_file, co
     return t;
   }
 
-  std::unique_ptr<EVP_PKEY, pkey_deleter> key(EVP_EC_gen("P-256"));
-  if (!key) throw std::runtime_error("cannot generate a TLS key: " + openssl_error());
-  std::unique_ptr<X509, x509_deleter> cert(X509_new());
-  X509_set_version(cert.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), static_cast<long>(std::time(nullptr)));
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 60L * 60 * 24 * 365);
-  X509_set_pubkey(cert.get(), key.get());
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("smtpkit mock server"), -1,
-                             -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(hostname.c_str()), -1, -1,
-                             0);
-  X509_set_issuer_name(cert.get(), name);
-  std::string san = "DNS:" + hostname;
-  if (hostname != "localhost") san += ",DNS:localhost";
-  san += ",IP:127.0.0.1,IP:::1";
-  add_ext(cert.get(), NID_subject_alt_name, san);
-  add_ext(cert.get(), NID_basic_constraints, "critical,CA:FALSE");
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
-    throw std::runtime_error("cannot sign certificate: " + openssl_error());
+  const std::string san = server_names(hostname);
+  auto key = new_key();
+  auto cert = issue(key.get(), hostname, san, nullptr, nullptr, false);
   if (SSL_CTX_use_certificate(raw, cert.get()) != 1 || SSL_CTX_use_PrivateKey(raw, key.get()) != 1)
     throw std::runtime_error("cannot use the generated certificate: " + openssl_error());
   t.fingerprint = fingerprint_of(cert.get());
