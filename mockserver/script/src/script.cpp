@@ -4,6 +4,7 @@
 #include "smtpkit/escape.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <charconv>
 #include <cerrno>
 #include <fstream>
@@ -112,6 +113,50 @@ class loader {
     else if (r.name == "on-close") {
       if (r.args != "pass" && r.args != "fail") throw fail{r.line, 11, "expected 'pass' or 'fail' after @on-close"};
       m.close_passes = r.args == "pass";
+    } else if (r.name == "message") {
+      unescape_error ue;
+      std::string bytes;
+      if (!unescape(r.args, bytes, ue)) throw fail{r.line, 10 + ue.column, ue.message};
+      if (!m.has_message) m.message_line = r.line;
+      m.message += bytes;
+      m.has_message = true;
+    } else if (r.name == "client") {
+      for (auto w : words(r.args)) {
+        auto name = w.substr(w.rfind('!', 0) == 0 ? 1 : 0);
+        if (name != "requires-tls" && name != "auth" && name != "implicit-tls" && name != "verifies-cert")
+          throw fail{r.line, 9 + static_cast<std::size_t>(w.data() - r.args.data()),
+                     "expected requires-tls, auth, implicit-tls or verifies-cert (or !NAME) after @client"};
+        m.client.emplace_back(w);
+      }
+      if (m.client.empty()) throw fail{r.line, 9, "expected what the client must be set up for after @client"};
+    } else if (r.name == "serve") {
+      for (auto w : words(r.args)) m.serve.emplace_back(w);
+      if (m.serve.empty()) throw fail{r.line, 8, "expected server options after @serve, e.g. @serve size=100"};
+    } else if (r.name == "forbid") {
+      std::string_view text = r.args;
+      when tls = when::any;
+      for (auto [prefix, w] : {std::pair{"tls=yes ", when::yes}, std::pair{"tls=no ", when::no}})
+        if (text.substr(0, std::strlen(prefix)) == prefix) {
+          tls = w;
+          text.remove_prefix(std::strlen(prefix));
+        }
+      const std::size_t col = 9 + (r.args.size() - text.size());
+      pattern_error pe;
+      auto pat = pattern::compile(text, pe);
+      if (!pat || text.empty())
+        throw fail{r.line, col + pe.column,
+                   text.empty() ? std::string("expected a command pattern after @forbid [tls=yes|no]") : pe.message};
+      m.forbid.push_back({std::move(*pat), tls});
+    } else if (r.name == "expect") {
+      for (auto w : words(r.args)) {
+        if (w != "body" && w != "delivered" && w != "reported" && w != "short-lines" && w != "quiet-after-421" &&
+            w != "exits" && w != "exit-failure" && w != "exit-success")
+          throw fail{r.line, 9 + static_cast<std::size_t>(w.data() - r.args.data()),
+                     "expected body, delivered, reported, short-lines, quiet-after-421, exits, exit-failure or "
+                     "exit-success after @expect"};
+        m.expect.emplace_back(w);
+      }
+      if (m.expect.empty()) throw fail{r.line, 9, "expected what the client must achieve after @expect"};
     } else if (r.name == "strict-data") {
       if (!r.args.empty()) throw fail{r.line, 14, "@strict-data takes no arguments"};
       out_.strict_data = true;

@@ -19,6 +19,9 @@
 //              (header fields not compared, besides the generated ones; message_match.hpp)
 //   metadata   @scenario ID, @title TEXT, @group NAME, @checks ID..., @requires KEYWORD...,
 //              @timeout D, @level must|should|may, @rfc TEXT, @on-close pass|fail
+//   client     (scenarios served to a client, `smtpkit probe client`) @message TEXT,
+//   scenarios  @client [!]POLICY..., @serve OPTION..., @forbid PATTERN,
+//              @expect body|delivered|exit-failure|exit-success...
 //
 // Loading validates everything (patterns compile, durations parse, blocks
 // close) and reports the first problem as file:line:col: what was expected,
@@ -99,6 +102,26 @@ struct script_meta {
   /// The peer closing while an expectation is pending counts as meeting it
   /// (a refusal by closing; security scenarios).
   bool close_passes = false;
+
+  // Client scenarios (conformance/client/, `smtpkit probe client`; serve ignores these).
+  std::string message;       ///< @message (escapes, concatenated): what the client is given to send
+  bool has_message = false;  ///< some @message was given (else the suite's default message)
+  /// @client: what the client under test must be set up to do for the scenario
+  /// to apply ("requires-tls", "auth", "implicit-tls", "verifies-cert"; "!x": must not).
+  std::vector<std::string> client;
+  std::vector<std::string> serve;  ///< @serve: options of the scenario's server ("size=100", "no-pipelining")
+  struct forbidden {
+    pattern pat;
+    enum when tls = when::any;  ///< tls=yes: only inside TLS; tls=no: only before it
+  };
+  std::vector<forbidden> forbid;  ///< @forbid [tls=yes|no] PATTERN: client command lines that fail the scenario
+  /// @expect: "body" (a stored message carries the given body, line ends made CRLF),
+  /// "delivered" (every recipient got the message), "reported" (delivered, or the
+  /// client exited with a failure status), "short-lines" (no line of a stored message
+  /// over 1000 octets with its CRLF), "quiet-after-421" (nothing but QUIT after a 421),
+  /// "exits" (the client ends by itself in time), "exit-failure", "exit-success".
+  std::vector<std::string> expect;
+  std::size_t message_line = 0;  ///< the first @message, for reports
 };
 
 struct script {
