@@ -1,6 +1,8 @@
 // cli/probe_cmd.cpp — `smtpkit probe server TARGET`: run the scenario
 // suite (conformance/server/ and --suite folders) against an SMTP server
-// and report a verdict per scenario (smtpkit/mock/probe/probe.hpp).
+// and report a verdict per scenario (smtpkit/mock/probe/probe.hpp);
+// `smtpkit probe client -- CMD...`: serve conformance/client/ to a client
+// (smtpkit/mock/probe/client_probe.hpp).
 // Exit: 0 no failure at or above --fail-on, 1 failures or scenario errors,
 // 2 usage error, a suite that does not load, or a target that cannot be reached.
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <iostream>
 
 #include "report_io.hpp"
+#include "smtpkit/mock/probe/client_probe.hpp"
 #include "smtpkit/mock/probe/probe.hpp"
 #include "verbs.hpp"
 
@@ -46,10 +49,10 @@ struct probe_args {
 };
 
 // The built-in suite: next to the sources in a build tree, or installed.
-std::string builtin_suite() {
+std::string builtin_suite(const char* which = "server") {
   namespace fs = std::filesystem;
   for (const std::string& d :
-       {std::string(SMTPKIT_SOURCE_DIR) + "/conformance/server", std::string(SMTPKIT_DATA_DIR) + "/server"}) {
+       {std::string(SMTPKIT_SOURCE_DIR) + "/conformance/" + which, std::string(SMTPKIT_DATA_DIR) + "/" + which}) {
     std::error_code ec;
     if (!fs::is_directory(d, ec)) continue;
     // Reports name scenario files: relative to here when they are below it.
@@ -142,6 +145,159 @@ int run_probe(probe_args& a) {
   return conformance::failed(rep, fail_level(a.report)) ? exit_violations : exit_ok;
 }
 
+struct client_args {
+  std::vector<std::string> command;
+  std::string listen;
+  std::size_t sessions = 0;
+  std::vector<std::string> suites;
+  bool no_builtin = false;
+  std::vector<std::string> only;
+  bool requires_tls = false;
+  bool implicit_tls = false;
+  bool verifies_cert = false;
+  bool auth = false;
+  std::string credentials;
+  std::string from = "sender@example.test";
+  std::vector<std::string> rcpts;
+  double timeout = 20;
+  std::size_t jobs = 2;
+  std::string keep;
+  bool progress = false;
+  bool list = false;
+  report_flags report;
+};
+
+int run_client_probe(client_args& a) {
+  const std::string tool = "smtpkit probe client";
+  mock::client_probe_options o;
+  if (!load_policy(a.report.policy, tool, o.policy)) return exit_usage;
+  o.command = a.command;
+  o.listen = a.listen;
+  o.sessions = a.sessions;
+  if (a.requires_tls) o.policy_flags.insert("requires-tls");
+  if (a.implicit_tls) o.policy_flags.insert("implicit-tls");
+  if (a.verifies_cert) o.policy_flags.insert("verifies-cert");
+  if (a.auth || !a.credentials.empty()) o.policy_flags.insert("auth");
+  if (!a.credentials.empty()) {
+    auto colon = a.credentials.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      std::cerr << tool << ": --client-auth " << a.credentials << ": expected USER:PASSWORD\n";
+      return exit_usage;
+    }
+    o.auth = {a.credentials.substr(0, colon), a.credentials.substr(colon + 1)};
+  }
+  o.from = a.from;
+  if (!a.rcpts.empty()) o.rcpts = a.rcpts;
+  o.only = a.only;
+  o.timeout = std::chrono::milliseconds(static_cast<long long>(a.timeout * 1000));
+  o.jobs = a.jobs == 0 ? 1 : a.jobs;
+  o.work_dir = a.keep;
+  o.keep = !a.keep.empty();
+
+  std::vector<std::string> paths;
+  if (!a.no_builtin) {
+    std::string b = builtin_suite("client");
+    if (b.empty()) {
+      std::cerr << tool << ": the built-in suite (conformance/client) is not found; name one with --suite\n";
+      return exit_usage;
+    }
+    paths.push_back(b);
+  }
+  paths.insert(paths.end(), a.suites.begin(), a.suites.end());
+  if (paths.empty()) {
+    std::cerr << tool << ": no suite: --no-builtin needs --suite DIR\n";
+    return exit_usage;
+  }
+  mock::suite su = mock::load_client_suite(paths);
+  if (!su.errors.empty()) {
+    for (const auto& e : su.errors) std::cerr << e << "\n";
+    return exit_usage;
+  }
+  std::size_t chosen = 0;
+  for (const auto& sc : su.scenarios) chosen += mock::selected(sc, o.only) ? 1 : 0;
+  if (chosen == 0) {
+    std::cerr << tool << ": --only matches no scenario (groups and IDs: `smtpkit probe client --list`)\n";
+    return exit_usage;
+  }
+  if (a.list) {
+    for (const auto& sc : su.scenarios)
+      if (mock::selected(sc, o.only))
+        std::cout << sc.s.meta.group << "\t" << sc.s.meta.id << "\t" << to_string(sc.level) << "\t" << sc.s.meta.title
+                  << "\n";
+    return exit_ok;
+  }
+  if (a.progress)
+    o.on_result = [](const mock::client_scenario_result& r) {
+      std::cerr << "  " << to_string(r.verdict.result) << "  " << r.verdict.id << "\n";
+    };
+  if (!o.listen.empty()) std::cerr << tool << ": waiting for sessions on " << o.listen << "\n";
+
+  conformance::report rep = mock::make_report(mock::run_client_probe(su, o), tool);
+  rep.policy_file = o.policy.file;
+  if (!emit_report(a.report, rep)) return exit_usage;
+  if (rep.target.unreachable) {
+    std::cerr << tool << ": " << rep.target.unreachable_reason << "\n";
+    return exit_usage;
+  }
+  return conformance::failed(rep, fail_level(a.report)) ? exit_violations : exit_ok;
+}
+
+void add_probe_client(CLI::App* probe, runner& run) {
+  auto a = std::make_shared<client_args>();
+  auto* sub = probe->add_subcommand("client", "Serve the client suite (conformance/client/) to an SMTP client");
+  sub->footer(
+      "The client is started once per scenario (never through a shell) against a mock server of the\n"
+      "scenario's own, with these replaced in its arguments (and set in its environment):\n"
+      "  {host} {port}   where to connect (SMTP_HOST, SMTP_PORT)\n"
+      "  {message}       a file with the message to send; the scenario writes it (SMTP_MESSAGE)\n"
+      "  {ca}            the CA certificate (PEM) the servers' certificates are signed with (SMTP_CA)\n"
+      "  {from} {rcpt} {rcpt2}   envelope addresses (SMTP_FROM, SMTP_RCPT)\n"
+      "  {user} {password}       credentials, with --client-auth (SMTP_USER, SMTP_PASSWORD)\n"
+      "Example: smtpkit probe client -- msmtp --host={host} --port={port} --tls=on --tls-starttls=on\n"
+      "           --tls-trust-file={ca} --from={from} {rcpt}   (the message goes on stdin: use a wrapper)\n"
+      "\n"
+      "--listen instead waits for sessions from an application that sends mail when something happens,\n"
+      "giving each session the next scenario.\n"
+      "\n"
+      "Say how the client is set up, so the scenarios that depend on it apply: --client-requires-tls,\n"
+      "--client-implicit-tls, --client-verifies-cert, --client-auth USER:PASSWORD.\n"
+      "\n"
+      "Verdicts per scenario: pass, fail (with the RFC level of what failed), not applicable, error (the\n"
+      "client did not start, connect or exit in time). Exit: 0 no failure at or above --fail-on,\n"
+      "1 failures or errors, 2 usage error or a suite that does not load.");
+  sub->add_option("command", a->command, "The client and its arguments, after --")->allow_extra_args(true);
+  sub->add_option("--listen", a->listen, "Wait for sessions on HOST:PORT instead of starting a client");
+  sub->add_option("--sessions", a->sessions, "With --listen: stop after N sessions");
+  sub->add_option("--suite", a->suites, "Another folder (or file) of client scenarios (repeatable)")
+      ->allow_extra_args(false);
+  sub->add_flag("--no-builtin", a->no_builtin, "Run only the --suite scenarios, not conformance/client/");
+  sub->add_option("--only", a->only, "Only this group or scenario ID, or an ID prefix (repeatable)")
+      ->allow_extra_args(false);
+  sub->add_flag("--client-requires-tls", a->requires_tls, "The client is set up to refuse sending without TLS");
+  sub->add_flag("--client-implicit-tls", a->implicit_tls, "The client speaks TLS from the first octet (RFC 8314)");
+  sub->add_flag("--client-verifies-cert", a->verifies_cert,
+                "The client checks the server's certificate against {ca} and the host name");
+  sub->add_option("--client-auth", a->credentials, "The client authenticates with USER:PASSWORD ({user}, {password})");
+  sub->add_option("--from", a->from, "The sender the client is given ({from})")->capture_default_str();
+  sub->add_option("--rcpt", a->rcpts,
+                  "Recipients the client is given ({rcpt}, {rcpt2}; default rcpt@example.test, "
+                  "rcpt2@example.test)")
+      ->allow_extra_args(false);
+  sub->add_option("--timeout", a->timeout, "Seconds one scenario may take")->capture_default_str();
+  sub->add_option("--jobs,-j", a->jobs, "Scenarios at once, each with its own server")->capture_default_str();
+  sub->add_option("--keep", a->keep, "Keep each scenario's folder (message, client output, Maildir) under DIR");
+  sub->add_flag("--progress", a->progress, "Print each scenario's verdict on stderr as it ends");
+  sub->add_flag("--list", a->list, "List the scenarios (group, ID, level, title) and exit");
+  add_report_flags(sub, a->report);
+  sub->callback([a, &run] {
+    if (a->command.empty() && a->listen.empty() && !a->list)
+      throw CLI::ValidationError("COMMAND", "give the client after -- (or --listen HOST:PORT)");
+    if (!a->command.empty() && !a->listen.empty())
+      throw CLI::ValidationError("--listen", "give either a client command or --listen");
+    run = [a] { return run_client_probe(*a); };
+  });
+}
+
 }  // namespace
 
 void add_probe(CLI::App& app, runner& run) {
@@ -196,6 +352,7 @@ void add_probe(CLI::App& app, runner& run) {
     if (!a->target.empty() && !a->exec.empty()) throw CLI::ValidationError("--exec", "give either TARGET or --exec");
     run = [a] { return run_probe(*a); };
   });
+  add_probe_client(probe, run);
 }
 
 }  // namespace smtpkit::cli

@@ -135,6 +135,8 @@ json scenario_json(const report& r, const std::string& group, const report_case&
     }
   js["findings"] = fs;
   if (!c.tls.empty()) js["tls"] = c.tls;
+  if (!c.notes.empty()) js["notes"] = c.notes;
+  if (!c.process_status.empty()) js["client"] = {{"status", c.process_status}, {"output", safe(c.process_output)}};
   js["elapsed_ms"] = c.elapsed.count();
   const bool shows = c.result == outcome::fail || c.result == outcome::error || c.result == outcome::not_done;
   js["dialogue"] = shows && d != nullptr ? json(safe(d->transcript)) : json(nullptr);

@@ -82,6 +82,8 @@ std::string scenario_case(const report& r, const report_case& c, const report_op
     for (std::size_t i : c.findings)
       detail += detail::finding_line(fmt::format("dialogue:{}", d->findings[i].line), d->findings[i]) +
                 detail::waiver_text(d->findings[i].waived, d->findings[i].waived_by) + "\n";
+  for (const auto& note : c.notes) detail += "note: " + note + "\n";
+  if (!c.process_status.empty()) detail += "client: " + c.process_status + "\n" + c.process_output;
   const std::string dialogue = d != nullptr ? xml_escape(d->transcript) : std::string();
   const std::string verdict =
       fmt::format("{} ({}", c.result == outcome::not_done ? "NOT DONE" : "FAIL", to_string(c.failed_level));

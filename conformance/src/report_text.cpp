@@ -139,6 +139,31 @@ std::string verdict_tag(const report_case& c, const report_options& o) {
 // Why a failed or erred scenario failed: the replies that differed, the
 // findings it checks, and the dialogue, numbered.
 void write_evidence(std::ostream& out, const report& r, const report_case& c, const report_options& o) {
+  // A failure that no mismatch or finding explains says why in words.
+  if (c.result == outcome::fail && c.mismatches.empty() && c.findings.empty() && !c.reason.empty())
+    out << "        " << safe(c.reason) << "\n";
+  for (const auto& n : c.notes) out << "        note: " << safe(n) << "\n";
+  if (!c.process_status.empty()) {
+    out << "        client: " << safe(c.process_status) << "\n";
+    std::string_view tail = c.process_output;
+    // The last lines of what it printed say most.
+    std::size_t lines = 0, at = tail.size();
+    while (at > 0 && lines < 6) {
+      at = tail.rfind('\n', at - 1);
+      if (at == std::string_view::npos) {
+        at = 0;
+        break;
+      }
+      ++lines;
+    }
+    tail.remove_prefix(at);
+    while (!tail.empty()) {
+      const auto nl = tail.find('\n');
+      if (auto line = tail.substr(0, nl); !line.empty()) out << "          | " << safe(line) << "\n";
+      if (nl == std::string_view::npos) break;
+      tail.remove_prefix(nl + 1);
+    }
+  }
   for (const auto& m : c.mismatches)
     out << fmt::format("        {}:{}: expected {}, received {}\n", c.file, m.line, safe(detail::one_line(m.expected)),
                        safe(detail::one_line(m.received)));

@@ -40,15 +40,20 @@ std::string domain_of(const std::string& address) {
   return at == std::string::npos ? std::string() : address.substr(at + 1);
 }
 
-void check_meta(scenario& sc, std::vector<std::string>& errors, std::set<std::string>& ids) {
+void check_meta(scenario& sc, side judged, std::vector<std::string>& errors, std::set<std::string>& ids) {
   const auto& m = sc.s.meta;
   auto bad = [&](std::string what) { errors.push_back(sc.file + ": " + what); };
   if (m.id.empty()) bad("no @scenario ID");
   if (m.title.empty()) bad("no @title");
   if (m.group.empty()) bad("no @group");
   if (!m.id.empty() && !ids.insert(m.id).second) bad("@scenario " + m.id + " is used by another file too");
-  if (sc.s.dialogue_for(1) == nullptr) bad("no dialogue");
-  if (!sc.s.rules.empty()) bad("@rule blocks are for scripts served to clients, not scenarios");
+  if (judged == side::server) {
+    if (sc.s.dialogue_for(1) == nullptr) bad("no dialogue");
+    if (!sc.s.rules.empty()) bad("@rule blocks are for scripts served to clients, not server scenarios");
+    const bool client_only =
+        m.has_message || !m.client.empty() || !m.serve.empty() || !m.forbid.empty() || !m.expect.empty();
+    if (client_only) bad("@message, @client, @serve, @forbid and @expect are for client scenarios (probe client)");
+  }
   // The scenario's level: @level, else the strictest of its rules.
   std::optional<conformance::level> lvl;
   std::string rfc = m.rfc;
@@ -59,7 +64,10 @@ void check_meta(scenario& sc, std::vector<std::string>& errors, std::set<std::st
       continue;
     }
     const auto& r = conformance::catalogue()[static_cast<std::size_t>(i)];
-    if (r.binds != side::server) bad("@checks " + id + ": a client rule; scenarios judge the server");
+    if (r.binds != judged)
+      bad("@checks " + id +
+          (judged == side::server ? ": a client rule; server scenarios judge the server"
+                                  : ": a server rule; client scenarios judge the client"));
     if (r.lvl != conformance::level::advice && (!lvl || static_cast<int>(r.lvl) < static_cast<int>(*lvl))) lvl = r.lvl;
     if (m.rfc.empty() && rfc.find(r.rfc) == std::string::npos) {
       if (!rfc.empty()) rfc += ", ";
@@ -74,7 +82,7 @@ void check_meta(scenario& sc, std::vector<std::string>& errors, std::set<std::st
 
 }  // namespace
 
-suite load_suite(const std::vector<std::string>& paths) {
+suite load_suite(const std::vector<std::string>& paths, side judged) {
   suite out;
   std::vector<std::string> files;
   for (const auto& p : paths) {
@@ -94,7 +102,7 @@ suite load_suite(const std::vector<std::string>& paths) {
   }
   std::set<std::string> ids;
   for (const auto& f : files) {
-    auto r = load_script_file(f, side::client);
+    auto r = load_script_file(f, judged == side::server ? side::client : side::server);
     if (auto* e = std::get_if<script_error>(&r)) {
       out.errors.push_back(e->to_string());
       continue;
@@ -102,7 +110,7 @@ suite load_suite(const std::vector<std::string>& paths) {
     scenario sc;
     sc.file = f;
     sc.s = std::move(std::get<script>(r));
-    check_meta(sc, out.errors, ids);
+    check_meta(sc, judged, out.errors, ids);
     out.scenarios.push_back(std::move(sc));
   }
   // Folder by folder, then by ID ("basics.ehlo" before "basics.ehlo-...").

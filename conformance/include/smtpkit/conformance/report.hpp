@@ -96,6 +96,11 @@ struct report_case {
   bool exact = false;        ///< replies: line by line, not by code
   bool saved = false;        ///< replies: the live dialogue was saved to the file its findings name
   std::chrono::milliseconds elapsed{0};
+  /// probe client: how the client under test ended ("exit 0", "killed at the
+  /// deadline") and the end of what it printed; empty for other producers.
+  std::string process_status;
+  std::string process_output;
+  std::vector<std::string> notes;  ///< more that a reader should know ("the client opened 2 sessions")
 };
 
 struct report_suite {

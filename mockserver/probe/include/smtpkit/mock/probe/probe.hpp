@@ -54,8 +54,11 @@ struct suite {
 
 /// Every *.smtp under each folder (or each file named), sorted by path.
 /// Checks the metadata: @scenario, @title and @group present, IDs unique,
-/// @checks naming rules of the catalogue, @level or @checks present.
-suite load_suite(const std::vector<std::string>& paths);
+/// @checks naming rules of the catalogue that bind `judged`, @level or
+/// @checks present. Server scenarios (judged: the server) are played from
+/// the client side and need a dialogue; client scenarios (judged: the
+/// client) are played from the server side and may be @rule blocks alone.
+suite load_suite(const std::vector<std::string>& paths, side judged = side::server);
 
 /// "basics", "basics.greeting", "security.smuggling" (an ID prefix up to a dot).
 bool selected(const scenario& sc, const std::vector<std::string>& only);

@@ -1,0 +1,50 @@
+// child_process.hpp — the client under test as a child process (`smtpkit
+// probe client -- CMD ARGS...`): started without a shell, in its own process
+// group, stdin from /dev/null, stdout and stderr to files; waited for with a
+// deadline, and killed with its whole group when the deadline passes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace smtpkit::mock {
+
+class child_process {
+ public:
+  /// Starts argv[0] (looked up in PATH) with `env` added to the inherited
+  /// environment; its output goes to `out_file` and `err_file`. On failure
+  /// `error()` says why and the child is not running.
+  child_process(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env,
+                const std::string& out_file, const std::string& err_file);
+  ~child_process();
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  [[nodiscard]] bool started() const noexcept { return pid_ > 0; }
+  [[nodiscard]] const std::string& error() const noexcept { return error_; }
+  /// True once it exited (non-blocking).
+  bool poll();
+  /// Waits until it exits or `deadline` passes; then kills the group. True when it exited by itself.
+  bool wait_until(std::chrono::steady_clock::time_point deadline);
+  /// Kills the process group (SIGKILL) and reaps the child.
+  void kill();
+
+  [[nodiscard]] bool exited() const noexcept { return done_; }
+  [[nodiscard]] bool killed() const noexcept { return killed_; }
+  /// Exit status, or -N for death by signal N; meaningful once exited().
+  [[nodiscard]] int status() const noexcept { return status_; }
+  /// "exit 0", "exit 3", "killed by signal 9", "killed at the deadline".
+  [[nodiscard]] std::string describe() const;
+
+ private:
+  pid_t pid_ = -1;
+  bool done_ = false;
+  bool killed_ = false;
+  int status_ = 0;
+  std::string error_;
+};
+
+}  // namespace smtpkit::mock
