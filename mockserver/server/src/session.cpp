@@ -136,10 +136,23 @@ asio::awaitable<std::size_t> session::read_some(char*& data) {
   if (timed_out_ || shutdown_) co_return 0;
   if (tls_) {
     if (!tls_buf_) tls_buf_ = std::make_unique<char[]>(1u << 14);
-    std::size_t n = co_await tls_->async_read_some(asio::buffer(tls_buf_.get(), 1u << 14),
+    constexpr std::size_t cap = 1u << 14;
+    std::size_t n = co_await tls_->async_read_some(asio::buffer(tls_buf_.get(), cap),
                                                    asio::redirect_error(asio::use_awaitable, ec));
+    // One TLS record per read: a client that pipelines writes each command
+    // as a record of its own, and taking them one at a time would answer
+    // the first before the rest were seen, so the session (and its
+    // transcript) would show a pipelined command as sent after that reply.
+    // What has already arrived is taken with it, as over plain TCP.
+    for (int more = 0; !ec && more < 8 && cap - n >= 1024; ++more) {
+      boost::system::error_code aec;
+      const bool waiting = SSL_pending(tls_->native_handle()) > 0 || sock_.available(aec) > 0;
+      if (!waiting || aec) break;
+      n += co_await tls_->async_read_some(asio::buffer(tls_buf_.get() + n, cap - n),
+                                          asio::redirect_error(asio::use_awaitable, ec));
+    }
     data = tls_buf_.get();
-    co_return ec ? 0 : n;
+    co_return ec&& n == 0 ? 0 : n;
   }
   // A peer that keeps the socket full would keep this coroutine running
   // forever; every few reads that did not have to wait, let the others run.
