@@ -147,6 +147,7 @@ int run_probe(probe_args& a) {
 
 struct client_args {
   std::vector<std::string> command;
+  bool stdin_message = false;
   std::string listen;
   std::size_t sessions = 0;
   std::vector<std::string> suites;
@@ -172,6 +173,7 @@ int run_client_probe(client_args& a) {
   mock::client_probe_options o;
   if (!load_policy(a.report.policy, tool, o.policy)) return exit_usage;
   o.command = a.command;
+  o.message_on_stdin = a.stdin_message;
   o.listen = a.listen;
   o.sessions = a.sessions;
   if (a.requires_tls) o.policy_flags.insert("requires-tls");
@@ -253,8 +255,8 @@ void add_probe_client(CLI::App* probe, runner& run) {
       "  {ca}            the CA certificate (PEM) the servers' certificates are signed with (SMTP_CA)\n"
       "  {from} {rcpt} {rcpt2}   envelope addresses (SMTP_FROM, SMTP_RCPT)\n"
       "  {user} {password}       credentials, with --client-auth (SMTP_USER, SMTP_PASSWORD)\n"
-      "Example: smtpkit probe client -- msmtp --host={host} --port={port} --tls=on --tls-starttls=on\n"
-      "           --tls-trust-file={ca} --from={from} {rcpt}   (the message goes on stdin: use a wrapper)\n"
+      "Example: smtpkit probe client --stdin --client-verifies-cert -- msmtp --host={host} --port={port}\n"
+      "           --tls=on --tls-starttls=on --tls-trust-file={ca} --from={from} {rcpt} {rcpt2}\n"
       "\n"
       "--listen instead waits for sessions from an application that sends mail when something happens,\n"
       "giving each session the next scenario.\n"
@@ -266,6 +268,8 @@ void add_probe_client(CLI::App* probe, runner& run) {
       "client did not start, connect or exit in time). Exit: 0 no failure at or above --fail-on,\n"
       "1 failures or errors, 2 usage error or a suite that does not load.");
   sub->add_option("command", a->command, "The client and its arguments, after --")->allow_extra_args(true);
+  sub->add_flag("--stdin", a->stdin_message,
+                "Give the client the message on its standard input too (sendmail-like clients: msmtp, s-nail)");
   sub->add_option("--listen", a->listen, "Wait for sessions on HOST:PORT instead of starting a client");
   sub->add_option("--sessions", a->sessions, "With --listen: stop after N sessions");
   sub->add_option("--suite", a->suites, "Another folder (or file) of client scenarios (repeatable)")

@@ -17,8 +17,8 @@ extern char** environ;
 namespace smtpkit::mock {
 
 child_process::child_process(const std::vector<std::string>& argv,
-                             const std::vector<std::pair<std::string, std::string>>& env, const std::string& out_file,
-                             const std::string& err_file) {
+                             const std::vector<std::pair<std::string, std::string>>& env, const std::string& in_file,
+                             const std::string& out_file, const std::string& err_file) {
   if (argv.empty()) {
     error_ = "no command";
     return;
@@ -40,7 +40,7 @@ child_process::child_process(const std::vector<std::string>& argv,
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 0, in_file.empty() ? "/dev/null" : in_file.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&fa, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawnattr_t at;

@@ -1,6 +1,6 @@
 // child_process.hpp — the client under test as a child process (`smtpkit
 // probe client -- CMD ARGS...`): started without a shell, in its own process
-// group, stdin from /dev/null, stdout and stderr to files; waited for with a
+// group, stdin from a file or /dev/null, stdout and stderr to files; waited for with a
 // deadline, and killed with its whole group when the deadline passes.
 #pragma once
 
@@ -15,10 +15,11 @@ namespace smtpkit::mock {
 class child_process {
  public:
   /// Starts argv[0] (looked up in PATH) with `env` added to the inherited
-  /// environment; its output goes to `out_file` and `err_file`. On failure
-  /// `error()` says why and the child is not running.
+  /// environment; its input comes from `in_file` (empty: /dev/null), its
+  /// output goes to `out_file` and `err_file`. On failure `error()` says why
+  /// and the child is not running.
   child_process(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env,
-                const std::string& out_file, const std::string& err_file);
+                const std::string& in_file, const std::string& out_file, const std::string& err_file);
   ~child_process();
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;

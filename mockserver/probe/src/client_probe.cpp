@@ -421,7 +421,8 @@ client_scenario_result run_one(const scenario& sc, std::size_t index, const clie
         {"SMTP_MESSAGE", message_file}, {"SMTP_CA", setup.pki.ca},
         {"SMTP_FROM", o.from},          {"SMTP_RCPT", values[1].second},
         {"SMTP_USER", o.auth.first},    {"SMTP_PASSWORD", o.auth.second}};
-    child_process child(argv, env, dir + "/client.out", dir + "/client.err");
+    child_process child(argv, env, o.message_on_stdin ? message_file : std::string(), dir + "/client.out",
+                        dir + "/client.err");
     run.started = child.started();
     if (child.started()) child.wait_until(deadline);
     run.exited = child.exited() && !child.killed();

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 namespace smtpkit::mock {
 namespace {
 
@@ -184,6 +186,37 @@ TEST(script, probe_metadata_and_smuggle) {
        }) {
     expect_load_error(b.text, b.plays, b.line, b.col, b.what);
   }
+}
+
+TEST(script, client_scenario_directives) {
+  auto r = load_script(
+      "@scenario data.dots\n@client requires-tls !auth\n@serve size=1000 no-pipelining\n"
+      "@message From: <{from}>\\n\n@message \\n.a dot\\n\n"
+      "@forbid tls=no MAIL FROM:{*}\n@forbid DATA\n@expect body reported exit-failure\nS: 220 mx\n",
+      "c.smtp", side::server);
+  ASSERT_TRUE(std::holds_alternative<script>(r)) << std::get<script_error>(r).to_string();
+  const auto& m = std::get<script>(r).meta;
+  EXPECT_TRUE(m.has_message);
+  EXPECT_EQ(m.message, "From: <{from}>\n\n.a dot\n");  // concatenated, escapes decoded, {from} kept
+  EXPECT_EQ(m.message_line, 4u);
+  EXPECT_EQ(m.client, (std::vector<std::string>{"requires-tls", "!auth"}));
+  EXPECT_EQ(m.serve, (std::vector<std::string>{"size=1000", "no-pipelining"}));
+  ASSERT_EQ(m.forbid.size(), 2u);
+  EXPECT_EQ(m.forbid[0].tls, when::no);
+  EXPECT_TRUE(m.forbid[0].pat.match("mail from:<a@example.test>"));
+  EXPECT_EQ(m.forbid[1].tls, when::any);
+  EXPECT_EQ(m.expect, (std::vector<std::string>{"body", "reported", "exit-failure"}));
+
+  for (const auto& [text, col, what] : std::vector<std::tuple<std::string, std::size_t, std::string>>{
+           {"@client tls\n", 9, "requires-tls, auth, implicit-tls or verifies-cert"},
+           {"@client\n", 8, "what the client must be set up for"},
+           {"@serve\n", 7, "server options"},
+           {"@forbid\n", 8, "command pattern"},
+           {"@forbid tls=yes {re:(}\n", 17, ""},
+           {"@expect everything\n", 9, "body, delivered"},
+           {"@message \\q\n", 10, "\\"},
+       })
+    expect_load_error(text, side::server, 1, col, what);
 }
 
 TEST(script, extensions_fallback_conditions_split_gap) {

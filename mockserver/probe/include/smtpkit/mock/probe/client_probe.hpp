@@ -32,7 +32,8 @@
 // shell, with {host}, {port}, {message}, {ca}, {from}, {rcpt}, {rcpt2},
 // {user} and {password} replaced in its arguments and SMTP_HOST, SMTP_PORT,
 // SMTP_MESSAGE, SMTP_CA, SMTP_FROM, SMTP_RCPT, SMTP_USER, SMTP_PASSWORD in
-// its environment; or, with `listen`, the suite waits for sessions on one
+// its environment (and, with message_on_stdin, the message on its standard
+// input, for sendmail-like clients); or, with `listen`, the suite waits for sessions on one
 // address and gives each the next scenario.
 #pragma once
 
@@ -52,6 +53,7 @@ namespace smtpkit::mock {
 
 struct client_probe_options {
   std::vector<std::string> command;  ///< argv of the client; empty with `listen`
+  bool message_on_stdin = false;     ///< the client reads {message} on its standard input (sendmail-like)
   std::string listen;                ///< "HOST:PORT": wait for sessions instead of starting a client
   std::size_t sessions = 0;          ///< listen: stop after N sessions (0: one per scenario)
   /// How the client is set up: "requires-tls", "auth", "implicit-tls", "verifies-cert".
