@@ -232,7 +232,9 @@ int run_client_probe(client_args& a) {
     o.on_result = [](const mock::client_scenario_result& r) {
       std::cerr << "  " << to_string(r.verdict.result) << "  " << r.verdict.id << "\n";
     };
-  if (!o.listen.empty()) std::cerr << tool << ": waiting for sessions on " << o.listen << "\n";
+  o.on_listening = [tool](const std::string& where) {
+    std::cerr << tool << ": waiting for sessions on " << where << "\n" << std::flush;
+  };
 
   conformance::report rep = mock::make_report(mock::run_client_probe(su, o), tool);
   rep.policy_file = o.policy.file;

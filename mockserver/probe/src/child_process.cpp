@@ -86,10 +86,7 @@ bool child_process::wait_until(std::chrono::steady_clock::time_point deadline) {
   auto step = std::chrono::milliseconds(2);
   while (!poll()) {
     if (pid_ <= 0) return false;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      kill();
-      return false;
-    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(step);
     if (step < std::chrono::milliseconds(20)) step *= 2;
   }

@@ -1,7 +1,7 @@
 // child_process.hpp — the client under test as a child process (`smtpkit
 // probe client -- CMD ARGS...`): started without a shell, in its own process
 // group, stdin from a file or /dev/null, stdout and stderr to files; waited for with a
-// deadline, and killed with its whole group when the deadline passes.
+// deadline, and killed with its whole group when the caller gives up.
 #pragma once
 
 #include <sys/types.h>
@@ -28,7 +28,7 @@ class child_process {
   [[nodiscard]] const std::string& error() const noexcept { return error_; }
   /// True once it exited (non-blocking).
   bool poll();
-  /// Waits until it exits or `deadline` passes; then kills the group. True when it exited by itself.
+  /// Waits until it exits or `deadline` passes. True when it exited; else it still runs (kill() it).
   bool wait_until(std::chrono::steady_clock::time_point deadline);
   /// Kills the process group (SIGKILL) and reaps the child.
   void kill();

@@ -54,8 +54,11 @@ namespace smtpkit::mock {
 struct client_probe_options {
   std::vector<std::string> command;  ///< argv of the client; empty with `listen`
   bool message_on_stdin = false;     ///< the client reads {message} on its standard input (sendmail-like)
-  std::string listen;                ///< "HOST:PORT": wait for sessions instead of starting a client
-  std::size_t sessions = 0;          ///< listen: stop after N sessions (0: one per scenario)
+  /// "HOST:PORT": wait for sessions instead of starting a client. Every
+  /// scenario's server binds it in turn (port 0: the first picks, the rest
+  /// keep it); between two scenarios it is closed for a moment.
+  std::string listen;
+  std::size_t sessions = 0;  ///< listen: stop after N sessions (0: one per scenario)
   /// How the client is set up: "requires-tls", "auth", "implicit-tls", "verifies-cert".
   std::set<std::string> policy_flags;
   std::string hostname = "mx.probe.smtpkit.test";  ///< the servers' name (greeting, certificate)
@@ -68,6 +71,8 @@ struct client_probe_options {
   std::string work_dir;  ///< where scenario folders go; empty: a fresh one under $TMPDIR
   bool keep = false;     ///< keep the scenario folders (messages, client output)
   std::function<void(const struct client_scenario_result&)> on_result;
+  /// listen: "HOST:PORT" once it is known (port 0 is resolved by the first scenario's server)
+  std::function<void(const std::string&)> on_listening;
   conformance::policy policy;
 };
 
