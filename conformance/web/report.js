@@ -172,6 +172,12 @@
     if (s.waived) sum.appendChild(el("span", "waived-note", " waived: " + s.waived.reason));
     sec.appendChild(sum);
     if (s.reason) sec.appendChild(el("p", "reason", s.reason));
+    (s.notes || []).forEach(function (n) { sec.appendChild(el("p", "reason", "note: " + n)); });
+    if (s.client) {
+      // probe client: how the client under test ended, and what it printed last.
+      sec.appendChild(el("p", "reason", "client: " + s.client.status));
+      if (s.client.output) sec.appendChild(el("pre", "client-output", s.client.output));
+    }
     (s.mismatches || []).forEach(function (m) {
       sec.appendChild(el("p", "mismatch", s.file + ":" + m.line + ": expected " + m.expected + ", received " + m.received));
     });
