@@ -1,6 +1,8 @@
 // session.cpp — one connection: I/O, actions, TLS, conformance, transcript.
 #include "session.hpp"
 
+#include <poll.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -87,6 +89,14 @@ conformance::engine* session::engine() {
   return engine_.get();
 }
 
+void session::record_client_close() {
+  if (client_close_recorded_) return;
+  client_close_recorded_ = true;
+  if (auto* e = engine()) e->close(side::client);
+  if (rec_) rec_->close(side::client);
+  for (auto& t : taps_) t->closed(side::client);
+}
+
 void session::client_bytes(std::string_view b) {
   if (auto* e = engine()) e->client_bytes(b);
   for (auto& t : taps_) t->octets(side::client, b);
@@ -128,6 +138,37 @@ void session::flush_transcript(bool final) {
     srv_.transcript_failed(env_.id, transcript_path_, err);
     rec_.reset();
   }
+}
+
+asio::awaitable<void> session::take_early() {
+  constexpr std::size_t cap = 1u << 16;  // beyond this the rest waits in the socket, as before
+  if (early_eof_ || early_.size() >= cap || handshaking_) co_return;
+  boost::system::error_code ec;
+  // Readable with nothing to read is the client's close; poll says both.
+  pollfd pfd{sock_.native_handle(), POLLIN | POLLRDHUP, 0};
+  const bool readable = ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  const bool waiting = (tls_ && SSL_pending(tls_->native_handle()) > 0) || readable;
+  if (!waiting) co_return;
+  char* data = nullptr;
+  std::size_t n = 0;
+  if (tls_) {
+    n = co_await read_some(data);
+  } else {
+    char buf[4096];
+    n = sock_.read_some(asio::buffer(buf, std::min(sizeof buf, cap - early_.size())), ec);
+    data = buf;
+    if (ec) n = 0;
+  }
+  if (n == 0) {
+    // The close is recorded when it came too (a client that leaves before
+    // the reply it should wait for).
+    early_eof_ = true;
+    record_client_close();
+    co_return;
+  }
+  std::string_view got(data, n);
+  early_.append(got);
+  client_bytes(got);
 }
 
 asio::awaitable<std::size_t> session::read_some(char*& data) {
@@ -294,11 +335,16 @@ asio::awaitable<bool> session::execute(std::vector<action> list) {
         // Waits end early on timeout or shutdown: the sweeper cancels the socket,
         // and the wait below polls for it.
         boost::system::error_code ec;
+        // A pause looks at the socket every 10 ms: what the client sends
+        // meanwhile is recorded when it came (an early talker, a command
+        // sent on a reply the client only believed it had).
+        const auto every = a.kind == act::pause ? std::chrono::milliseconds(10) : std::chrono::milliseconds(250);
         while (!timed_out_ && !shutdown_) {
-          auto step = std::min<clock_type::duration>(t.expiry() - clock_type::now(), std::chrono::milliseconds(250));
+          auto step = std::min<clock_type::duration>(t.expiry() - clock_type::now(), every);
           if (step <= clock_type::duration::zero()) break;
           asio::steady_timer tick(co_await asio::this_coro::executor, step);
           co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (a.kind == act::pause) co_await take_early();
         }
         if (a.kind != act::pause || timed_out_ || shutdown_) co_return false;
         break;
@@ -377,7 +423,15 @@ asio::awaitable<void> session::run() {
   srv_.flush_events();
   while (alive) {
     char* data = nullptr;
-    std::size_t n = co_await read_some(data);
+    std::string early;  // recorded already, during a pause
+    std::size_t n = 0;
+    if (!early_.empty()) {
+      early.swap(early_);
+      data = early.data();
+      n = early.size();
+    } else if (!early_eof_) {
+      n = co_await read_some(data);
+    }
     if (n == 0) {
       actions last;
       if (timed_out_) beh_->timed_out(last);
@@ -385,9 +439,7 @@ asio::awaitable<void> session::run() {
       else {
         peer_closed_ = true;
         beh_->peer_closed();
-        if (auto* e = engine()) e->close(side::client);
-        if (rec_) rec_->close(side::client);
-        for (auto& t : taps_) t->closed(side::client);
+        record_client_close();
       }
       if (!last.empty()) co_await execute(last.take());
       break;
@@ -398,7 +450,7 @@ asio::awaitable<void> session::run() {
     beh_->receive(bytes, out);
     note_progress(last_activity);
     if (srv_.store->pending()) srv_.schedule_commit();
-    client_bytes(bytes);  // after the behaviour: its "command" events come before findings
+    if (early.empty()) client_bytes(bytes);  // after the behaviour: its "command" events come before findings
     alive = co_await execute(out.take());
     if (alive && shutdown_ && !beh_->busy()) {
       actions last;
