@@ -38,8 +38,9 @@ The breaks, and what each violates:
   data-after-all-refused  DATA and the message though every RCPT was refused,
                         the data even without a 354 (RFC 5321 §4.1.4, §4.3.1)
   ignore-421            commands go on after a 421 (RFC 5321 §3.8)
-  no-452-retry          a recipient refused with 452 is given up, never sent
-                        in a new transaction (RFC 5321 §4.5.3.1.10)
+  no-452-retry          a recipient refused with 452 is dropped: never sent in
+                        a new transaction, and not reported either (exit 0 when
+                        the others got the message) (RFC 5321 §4.5.3.1.10)
   no-dot-stuff          lines starting with "." are not dot-stuffed
                         (RFC 5321 §4.5.2)
   raw-line-ends         the file's bare LF / bare CR go out as they are
@@ -84,8 +85,43 @@ The breaks, and what each violates:
   unqualified-helo      EHLO with the bare name "client" (RFC 5321 §2.3.5, §4.1.1.1)
   quiet-partial         exit 0 when some recipients were refused and others got
                         the message: the refusal is not reported (RFC 5321 §3.3)
-  always-succeed        exit 0 whatever happened: a message that was not
-                        delivered is taken for sent (RFC 5321 §4.2.5, §6.1)
+  always-succeed        exit 0 whatever happened in the session: a message that
+                        was not delivered is taken for sent (RFC 5321 §4.2.5,
+                        §6.1); a connection that cannot be made is still exit 1
+  strict-reply-text     a reply line with no text after the code, or with
+                        octets >= 0x80 in its text, is a protocol error: the
+                        client gives up, exit 1 (RFC 5321 §4.2: "any text,
+                        including no text at all, MUST be acceptable")
+  one-read-replies      whatever one recv() returns is taken as the whole
+                        reply, partial lines and further replies included
+                        (RFC 5321 §4.2: a reply ends with CRLF, not with a read)
+  exact-codes           only the documented codes are success: 220 to the
+                        greeting and STARTTLS, 250 to EHLO, HELO, MAIL, BDAT and
+                        the end of data, 250/251 to RCPT, 354 to DATA, 334 and
+                        235 in AUTH; e.g. 299 to MAIL is a refusal (RFC 5321
+                        §4.2: "interpreting the first digit only", §4.3.2)
+  no-final-crlf         a message whose last line has no line end gets none
+                        before the terminating ".CRLF": the last line is joined
+                        to the dot (RFC 5321 §4.1.1.4: the data ends with
+                        <CRLF>.<CRLF>)
+  cn-only               the certificate's host name is checked against its
+                        subject CN only, subjectAltName ignored (RFC 6125
+                        §6.4.4: a CN is looked at only when there is no SAN);
+                        a certificate whose SAN names the host, not its CN,
+                        is exit 3
+  starttls-twice        STARTTLS is sent when it is advertised even inside an
+                        active TLS session, implicit or STARTTLS (RFC 3207
+                        §4.2); a 220 to it ends the session (exit 1)
+  strict-login-prompts  in AUTH LOGIN, a challenge that does not decode to
+                        "Username:" (then "Password:") makes the client cancel
+                        with "*" and give up, exit 1 (RFC 4954 §4 leaves the
+                        challenge text to the mechanism; LOGIN's prompts
+                        carry no meaning)
+  close-is-failure      after the 221 to QUIT the client reads once more
+                        (0.5 s), and the server closing the connection there
+                        is taken for a lost connection: exit 1, though the
+                        message was delivered (RFC 5321 §4.1.1.10: after its
+                        221 the server closes the channel; §3.8)
   lowercase             verbs in lower case. NOT a violation (RFC 5321 §2.4):
                         a control that must fail nothing.
 
@@ -107,9 +143,15 @@ Choices of the careful client, where the RFCs leave room:
 - The line-length check counts the octets of a text line before
   dot-stuffing (998 plus CRLF, RFC 5321 §4.5.3.1.6).
 - A 354 though no recipient was accepted (pipelining) gets a lone "."
-  (RFC 2920 §3.1); the transaction delivers nothing.
+  (RFC 2920 §3.1); the transaction delivers nothing. A 354 though MAIL
+  was refused (pipelining) gets nothing: the connection is closed in the
+  data, which aborts the transaction (RFC 5321 §3.8), exit 1.
 - Replies: a line ended by a bare LF is read (robustness); a line that is
   not "ddd", "ddd text" or "ddd-text" ends the session (exit 1, no QUIT).
+  A reply's meaning is its first digit (RFC 5321 §4.2): 2yz is success
+  wherever 220, 235, 250 or 251 is documented, 3yz to DATA (354) and in
+  AUTH (334) asks for more; only 421 (closing) and 452 to RCPT (a new
+  transaction) are told apart by the whole code.
 - Without --cafile and --insecure the system CAs decide: a self-signed
   server certificate is exit 3.
 """
@@ -133,7 +175,8 @@ BREAKS = (
     "ignore-size", "bdat-size", "bdat-unadvertised", "starttls-keep-buffer", "tls-downgrade",
     "auth-in-clear", "no-verify", "no-ehlo-after-tls", "auth-unadvertised", "auth-retry", "auth-twice",
     "no-quit", "no-wait-221", "after-quit", "impatient", "unqualified-helo", "quiet-partial",
-    "always-succeed", "lowercase",
+    "always-succeed", "lowercase", "strict-reply-text", "one-read-replies", "exact-codes", "no-final-crlf",
+    "cn-only", "starttls-twice", "strict-login-prompts", "close-is-failure",
 )
 
 MAX_TEXT_LINE = 998  # octets of a text line without its CRLF (RFC 5321 §4.5.3.1.6)
@@ -168,9 +211,11 @@ class Connection:
     The buffer is ours (not a file object's) so that STARTTLS can decide,
     explicitly, what happens to plaintext octets read past the 220."""
 
-    def __init__(self, sock, timeout, log=None):
+    def __init__(self, sock, timeout, log=None, strict_text=False, one_read=False):
         self.sock, self.timeout, self.log = sock, timeout, log
         self.buf = bytearray()
+        self.strict_text = strict_text  # the strict-reply-text break
+        self.one_read = one_read  # the one-read-replies break
 
     def send(self, data):
         if self.log:
@@ -207,23 +252,51 @@ class Connection:
                 raise Stop(FAILED, "a reply line longer than %d octets" % MAX_REPLY_LINE)
             self._fill(deadline)
 
+    def check_line(self, line):
+        """A reply line without its line end: "ddd", "ddd text" or
+        "ddd-text", else the session ends (exit 1)."""
+        if self.log:
+            self.log("S: %s" % line.decode("utf-8", "replace"))
+        if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in (b"", b" ", b"-"):
+            raise Stop(FAILED, "malformed reply line %r" % line[:80])
+        if self.strict_text:  # the break: RFC 5321 §4.2 makes any text, or none, acceptable
+            if not line[4:].strip():
+                raise Stop(FAILED, "a reply line without text: %r" % line[:80])
+            if re.search(rb"[\x80-\xff]", line):
+                raise Stop(FAILED, "8-bit octets in a reply line: %r" % line[:80])
+
     def read_reply(self, first_line_only=False):
         """One reply: lines "ddd-text" up to "ddd text" or "ddd" alone. Its
         code is its first line's. A line ended by a bare LF is tolerated."""
         deadline = time.monotonic() + self.timeout
+        if self.one_read:
+            return self.read_one_read()
         code, lines = None, []
         while True:
             raw = self.read_line(deadline)
             line = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-            if self.log:
-                self.log("S: %s" % line.decode("utf-8", "replace"))
-            if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in (b"", b" ", b"-"):
-                raise Stop(FAILED, "malformed reply line %r" % line[:80])
+            self.check_line(line)
             if code is None:
                 code = int(line[:3])
             lines.append(line[4:].decode("utf-8", "replace"))  # 8-bit text: tolerated, not trusted
             if line[3:4] != b"-" or first_line_only:
                 return Reply(code, lines)
+
+    def read_one_read(self):
+        """The one-read-replies break: what one recv() returns (or what is
+        left in the buffer) is the whole reply, complete lines or not; its
+        code is its first line's."""
+        if not self.buf:
+            self._fill(time.monotonic() + self.timeout)
+        data = bytes(self.buf)
+        self.buf.clear()
+        pieces = data.split(b"\n")
+        if pieces[-1] == b"":
+            pieces.pop()
+        lines = [x[:-1] if x.endswith(b"\r") else x for x in pieces]
+        for line in lines:
+            self.check_line(line)
+        return Reply(int(lines[0][:3]), [x[4:].decode("utf-8", "replace") for x in lines])
 
     def start_tls(self, context, server_name, keep_buffer=False):
         """The TLS handshake on this connection. Octets read past the 220
@@ -259,19 +332,31 @@ class Message:
             data = raw
         else:
             data = re.sub(rb"\r\n|\r|\n", b"\r\n", raw)  # bare LF and bare CR become CRLF
-        if data and not data.endswith(b"\r\n"):
+        self.unterminated = bool(data) and not data.endswith(b"\r\n")  # the last line has no line end
+        if self.unterminated:
             data += b"\r\n"
         self.data = data  # CRLF-normalised (unless raw), not dot-stuffed: what BDAT sends and SIZE counts
         # Text lines as the file has them (any line end), for the length check.
         self.longest_line = max((len(x) for x in re.split(rb"\r\n|\r|\n", raw)), default=0)
         self.eight_bit = re.search(rb"[\x80-\xff]", raw) is not None
 
-    def for_data(self, stuff=True):
+    def for_data(self, stuff=True, final_crlf=True):
         """The octets after the 354: dot-stuffed (a "." at the start of a
         line, where lines start after CRLF, is doubled; RFC 5321 §4.5.2),
-        then the final ".CRLF"."""
-        body = re.sub(rb"(?:^|(?<=\r\n))\.", b"..", self.data) if stuff else self.data
+        then the final ".CRLF". Without final_crlf (the no-final-crlf
+        break) a last line that had no line end gets none before the dot."""
+        data = self.data[:-2] if self.unterminated and not final_crlf else self.data
+        body = re.sub(rb"(?:^|(?<=\r\n))\.", b"..", data) if stuff else data
         return body + b".\r\n"
+
+
+def cn_matches(cn, name):
+    """The cn-only break's name check: the CN as a host name, "*." matching
+    one label (RFC 6125 §6.4.3), case-insensitive."""
+    cn, name = cn.lower().rstrip("."), name.lower().rstrip(".")
+    if cn.startswith("*."):
+        return "." in name and name.split(".", 1)[1] == cn[2:]
+    return cn == name
 
 
 def is_ascii(text):
@@ -292,6 +377,7 @@ class Client:
         self.ext = {}  # EHLO keyword (upper case) -> its parameters
         self.tls_active = False
         self.authenticated = False
+        self.dropped = []  # recipients given up under no-452-retry, never reported
         self.log = (lambda text: print(text, file=sys.stderr)) if args.verbose else None
         self.context = self.tls_context() if args.tls != "none" else None
 
@@ -323,12 +409,23 @@ class Client:
         self.send(self.line(verb, arg))
         return self.reply()
 
+    def success(self, r, *documented):
+        """Whether r is what the command hoped for: the first digit of its
+        documented code (RFC 5321 §4.2, §4.3.2) — or, under exact-codes,
+        one of the documented codes themselves."""
+        if self.broken("exact-codes"):
+            return r.code in documented
+        return r.code // 100 == documented[0] // 100
+
     def give_up(self, status, reason):
         """QUIT (and wait for its 221), then stop with status."""
         self.quit()
         raise Stop(status, reason)
 
-    def quit(self):
+    def quit(self, after_mail=False):
+        """QUIT, the 221 waited for, the connection closed. after_mail: the
+        end of a session that got as far as mail (where close-is-failure
+        looks for the server's close)."""
         if self.broken("no-quit"):
             self.conn.close()
             return
@@ -341,8 +438,23 @@ class Client:
                 self.send(self.line("NOOP"))
         except Stop:
             pass  # the session is over either way; a close is as good as a 221
+        else:
+            if after_mail and self.broken("close-is-failure") and self.closed_by_server():
+                self.conn.close()
+                raise Stop(FAILED, "the server closed the connection after QUIT")
         finally:
             self.conn.close()
+
+    def closed_by_server(self):
+        """The close-is-failure break: one more read, up to 0.5 s. True when
+        the server has closed the connection (or reset it)."""
+        try:
+            self.conn.sock.settimeout(0.5)
+            return self.conn.sock.recv(1) == b""
+        except socket.timeout:
+            return False
+        except (OSError, ssl.SSLError):
+            return True
 
     # --- session --------------------------------------------------------------------
 
@@ -355,6 +467,8 @@ class Client:
             # With check_hostname, an IP address as the name is checked
             # against the certificate's IP SANs.
             ctx = ssl.create_default_context(cafile=self.args.cafile)
+            if self.broken("cn-only"):
+                ctx.check_hostname = False  # the chain is still verified; handshake() checks the CN
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         return ctx
 
@@ -364,10 +478,25 @@ class Client:
             sock = socket.create_connection((a.host, a.port), timeout=self.timeout)
         except OSError as e:
             raise Stop(FAILED, "cannot connect to %s:%s: %s" % (a.host, a.port, e))
-        self.conn = Connection(sock, self.timeout, self.log)
+        self.conn = Connection(sock, self.timeout, self.log, strict_text=self.broken("strict-reply-text"),
+                               one_read=self.broken("one-read-replies"))
         if a.tls == "implicit":  # RFC 8314 §3.3: TLS from the first octet
-            self.conn.start_tls(self.context, a.tls_name or a.host)
+            self.handshake()
             self.tls_active = True
+
+    def handshake(self, keep_buffer=False):
+        """The TLS handshake (Connection.start_tls) and, under cn-only, the
+        broken name check. Returns how many plaintext octets were dropped."""
+        name = self.args.tls_name or self.args.host
+        dropped = self.conn.start_tls(self.context, name, keep_buffer=keep_buffer)
+        if self.broken("cn-only") and self.context.verify_mode != ssl.CERT_NONE:
+            subject = self.conn.sock.getpeercert().get("subject", ())
+            cns = [value for rdn in subject for key, value in rdn if key == "commonName"]
+            if not any(cn_matches(cn, name) for cn in cns):
+                # Nothing goes inside a session whose certificate failed the check.
+                raise Stop(TLS_FAILURE, "certificate verification failed: the subject CN %s does not name %s"
+                           % (", ".join(cns) or "(none)", name))
+        return dropped
 
     def helo_name(self):
         return "client" if self.broken("unqualified-helo") else self.args.helo
@@ -377,7 +506,7 @@ class Client:
         (RFC 5321 §3.2). Sets self.ext from the EHLO reply."""
         self.ext = {}
         r = self.reply() if already_sent else self.command("EHLO", self.helo_name())
-        if r.ok:
+        if self.success(r, 250):
             for text in r.lines[1:]:
                 words = text.split()
                 if words:
@@ -387,7 +516,7 @@ class Client:
             if self.broken("no-helo-fallback"):
                 return  # straight on to MAIL
             r = self.command("HELO", self.helo_name())
-            if r.ok:
+            if self.success(r, 250):
                 return
         self.give_up(FAILED, "%s refused: %s" % ("EHLO" if r.code < 500 else "HELO", r))
 
@@ -396,7 +525,7 @@ class Client:
         if early:
             self.send(self.line("EHLO", self.helo_name()))  # before the greeting: the break
         r = self.reply()
-        if r.code != 220 and not self.broken("ignore-greeting-554"):
+        if not self.success(r, 220) and not self.broken("ignore-greeting-554"):
             self.give_up(FAILED, "greeting: %s" % r)
         if self.broken("no-ehlo"):
             return
@@ -406,6 +535,7 @@ class Client:
         """STARTTLS per --tls: opportunistic (starttls) or required."""
         mode = self.args.tls
         if mode not in ("starttls", "required") or self.tls_active:
+            self.starttls_inside_tls()
             return
         required = mode == "required" and not self.broken("tls-downgrade")
         if "STARTTLS" not in self.ext:
@@ -413,12 +543,11 @@ class Client:
                 self.give_up(TLS_FAILURE, "the server does not offer STARTTLS (--tls required)")
             return  # opportunistic: on in clear
         r = self.command("STARTTLS")
-        if r.code != 220:
+        if not self.success(r, 220):
             if required:
                 self.give_up(TLS_FAILURE, "STARTTLS refused: %s" % r)
             return
-        dropped = self.conn.start_tls(self.context, self.args.tls_name or self.args.host,
-                                      keep_buffer=self.broken("starttls-keep-buffer"))
+        dropped = self.handshake(keep_buffer=self.broken("starttls-keep-buffer"))
         if dropped and self.log:
             self.log("# %d octets received with the 220 to STARTTLS dropped (RFC 3207 §4.2)" % dropped)
         self.tls_active = True
@@ -426,6 +555,18 @@ class Client:
             return  # the break: what the server said before TLS is still believed
         # RFC 3207 §4.2: everything learnt before TLS is forgotten; EHLO again.
         self.ehlo()
+        self.starttls_inside_tls()
+
+    def starttls_inside_tls(self):
+        """The starttls-twice break: STARTTLS though TLS is active, when the
+        EHLO reply inside TLS offers it. A refusal is taken as in
+        opportunistic mode; a 220 ends the session (no second handshake)."""
+        if not (self.tls_active and self.broken("starttls-twice") and "STARTTLS" in self.ext):
+            return
+        r = self.command("STARTTLS")
+        if self.success(r, 220):
+            self.conn.close()
+            raise Stop(FAILED, "STARTTLS inside TLS was accepted: %s" % r)
 
     def authenticate(self, in_clear_anyway=False):
         """AUTH with the first advertised of PLAIN, LOGIN (RFC 4954 §4);
@@ -442,9 +583,9 @@ class Client:
         else:
             return  # never a mechanism the server did not offer
         r = self.auth_exchange(mechanism)
-        if r.code != 235 and self.broken("auth-retry"):
+        if not self.success(r, 235) and self.broken("auth-retry"):
             r = self.auth_exchange(mechanism)
-        if r.code != 235:
+        if not self.success(r, 235):
             self.give_up(FAILED, "AUTH %s refused: %s" % (mechanism, r))
         self.authenticated = True
         if self.broken("auth-twice"):
@@ -459,13 +600,21 @@ class Client:
         else:  # LOGIN: the challenges ("Username:", "Password:") are read, not trusted
             r = self.command("AUTH", "LOGIN")
             answers = [b64(user.encode()), b64(password.encode())]
-        while r.code == 334:
+        prompts = ["username:", "password:"]  # what strict-login-prompts insists on
+        while self.success(r, 334):
             # The challenge is base64; odd base64 is tolerated, its content
             # is not needed.
             try:
-                base64.b64decode(r.lines[0].strip() + "==", validate=False)
+                text = base64.b64decode(r.lines[0].strip() + "==", validate=False)
             except (ValueError, IndexError):
-                pass
+                text = b""
+            if mechanism == "LOGIN" and self.broken("strict-login-prompts") and prompts:
+                want = prompts.pop(0)
+                if text.decode("utf-8", "replace").strip().lower() != want:
+                    self.send(b"*\r\n")  # cancel (RFC 4954 §4), then give up
+                    r = self.reply()
+                    self.give_up(FAILED, "AUTH LOGIN: the challenge %r is not %r: %s"
+                                 % (text.decode("utf-8", "replace"), want.capitalize(), r))
             if not answers:
                 self.send(b"*\r\n")  # nothing more to say: cancel (RFC 4954 §4)
             else:
@@ -529,18 +678,21 @@ class Client:
         bdat = self.use_bdat()
         mail = self.line("MAIL", "FROM:<%s>%s" % (self.args.sender, params))
         rcpt_lines = [self.line("RCPT", "TO:<%s>" % r) for r in rcpts]
-        data_octets = self.message.for_data(stuff=not self.broken("no-dot-stuff"))
+        data_octets = self.message.for_data(stuff=not self.broken("no-dot-stuff"),
+                                            final_crlf=not self.broken("no-final-crlf"))
         accepted, deferred, reason = [], [], None
         data_reply = None
         sent_data = False
 
         def classify(rcpt, r):
             nonlocal reason
-            if r.code in (250, 251):
+            if self.success(r, 250, 251):
                 accepted.append(rcpt)
             elif r.code == 452 and not self.broken("no-452-retry"):
                 deferred.append(rcpt)  # too many recipients: a new transaction (RFC 5321 §4.5.3.1.10)
             else:
+                if r.code == 452:
+                    self.dropped.append(rcpt)  # the break: neither retried nor reported
                 reason = "RCPT %s refused: %s" % (rcpt, r)
 
         if self.pipelined():
@@ -557,12 +709,20 @@ class Client:
                 classify(rcpt, self.reply())
             if not bdat:
                 data_reply = self.reply()
-            if not mail_reply.ok and not self.broken("ignore-mail-error"):
+            if not self.success(mail_reply, 250) and not self.broken("ignore-mail-error"):
+                if data_reply is not None and self.success(data_reply, 354) and not sent_data:
+                    # MAIL refused, yet DATA got 354 (a server out of step, or
+                    # a reply misread): a "." would deliver an empty message,
+                    # so the connection is closed in the middle of the data,
+                    # which aborts the transaction (RFC 5321 §3.8).
+                    self.conn.close()
+                    raise Stop(FAILED, "MAIL refused (%s), yet DATA got %s: connection closed"
+                               % (mail_reply, data_reply))
                 return False, [], [], "MAIL refused: %s" % mail_reply
         else:
             self.send(mail)
             mail_reply = self.reply()
-            if not mail_reply.ok and not self.broken("ignore-mail-error"):
+            if not self.success(mail_reply, 250) and not self.broken("ignore-mail-error"):
                 return False, [], [], "MAIL refused: %s" % mail_reply
             for i, (rcpt, line) in enumerate(zip(rcpts, rcpt_lines)):
                 self.send(line)
@@ -571,7 +731,7 @@ class Client:
                     deferred = rcpts[i:]
                     break
             go_on = accepted or self.broken("data-after-all-refused") or (
-                not mail_reply.ok and self.broken("ignore-mail-error"))
+                not self.success(mail_reply, 250) and self.broken("ignore-mail-error"))
             if not go_on:
                 return False, [], deferred, reason or "every recipient was refused"
             if not bdat:
@@ -589,14 +749,14 @@ class Client:
                 for chunk in chunks:
                     self.send(chunk)
                     replies.append(self.reply())
-                    if not replies[-1].ok:
+                    if not self.success(replies[-1], 250):
                         break  # no BDAT after a failed one (RFC 3030 §2)
-            bad = [r for r in replies if not r.ok]
+            bad = [r for r in replies if not self.success(r, 250)]
             if bad:
                 return False, [], deferred, "BDAT refused: %s" % bad[0]
             return bool(accepted), accepted, deferred, reason
 
-        if data_reply.code == 354:
+        if self.success(data_reply, 354):
             if not accepted and not self.broken("data-after-all-refused"):
                 # A 354 though no recipient was accepted (RFC 2920 §3.1):
                 # end the data at once, sending nothing.
@@ -607,7 +767,7 @@ class Client:
             if not sent_data:
                 self.send(data_octets)
             end = self.reply()
-            if not end.ok:
+            if not self.success(end, 250):
                 return False, [], deferred, "message refused: %s" % end
             return bool(accepted), accepted, deferred, reason
         if self.broken("data-after-all-refused") and not sent_data:
@@ -636,10 +796,10 @@ class Client:
             if not ok or not accepted:
                 break  # deferred recipients of a transaction that delivered nothing are given up
             pending = deferred
-        self.quit()
+        self.quit(after_mail=True)
         if not delivered:
             raise Stop(FAILED, reason or "not delivered")
-        missed = [r for r in a.to if r not in reached]
+        missed = [r for r in a.to if r not in reached and r not in self.dropped]
         if missed and not self.broken("quiet-partial"):
             raise Stop(FAILED, "not delivered to %s: %s" % (", ".join(missed), reason or "refused"))
         return OK
@@ -696,7 +856,8 @@ def main(argv=None):
             client.conn.close()
         # One line, whatever the server put in its reply text.
         print("flawed_client: %s" % re.sub(r"[\x00-\x1f\x7f]", "?", e.reason), file=sys.stderr)
-        return OK if client.broken("always-succeed") else e.status
+        # always-succeed: whatever happened once connected.
+        return OK if client.broken("always-succeed") and client.conn is not None else e.status
     except Exception:  # a bug here, never to be mistaken for the server's refusal (exit 1)
         traceback.print_exc()
         return INTERNAL_ERROR
