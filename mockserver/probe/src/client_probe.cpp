@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "child_process.hpp"
+#include "client_expect.hpp"
 #include "smtpkit/ascii.hpp"
 #include "smtpkit/escape.hpp"
 #include "smtpkit/mock/common/tls_context.hpp"
@@ -38,17 +39,12 @@ constexpr std::size_t output_keep = 4096;
 /// the command lines and script mismatches of every session, the messages.
 class collector final : public server_observer {
  public:
-  struct message {
-    std::string path;
-    std::vector<std::string> rcpts;
-  };
-
   std::unique_ptr<session_tap> session_opened(const std::string&, const std::string&, bool) override {
     const bool first = opened_.fetch_add(1) == 0;
     return std::make_unique<tap>(*this, first);
   }
   void message_stored(const stored_message& m, const json& envelope) override {
-    message msg{m.path, {}};
+    stored_copy msg{m.path, {}};
     if (auto it = envelope.find("rcpt_to"); it != envelope.end() && it->is_array())
       for (const auto& r : *it)
         if (r.is_object()) msg.rcpts.push_back(r.value("address", std::string()));
@@ -76,12 +72,8 @@ class collector final : public server_observer {
     writer_.flush();
     return writer_.take();
   }
-  const std::vector<message>& messages() const { return messages_; }
-  struct command {
-    std::string line;
-    bool tls = false;  ///< sent inside TLS (the first session's)
-  };
-  const std::vector<command>& commands() const { return commands_; }
+  const std::vector<stored_copy>& messages() const { return messages_; }
+  const std::vector<sent_command>& commands() const { return commands_; }
   const std::vector<conformance::mismatch>& mismatches() const { return mismatches_; }
   const std::string& mismatch_reason() const { return reason_; }
 
@@ -112,21 +104,14 @@ class collector final : public server_observer {
   std::atomic<std::size_t> ended_{0};
   transcript_writer writer_;  // the server's thread only, until it stopped
   std::mutex mu_;
-  std::vector<message> messages_;
-  std::vector<command> commands_;
+  std::vector<stored_copy> messages_;
+  std::vector<sent_command> commands_;
   bool tls_ = false;  // the first session is inside TLS (server thread)
   std::vector<conformance::mismatch> mismatches_;
   std::string reason_;
 };
 
 // --- setting a scenario up ------------------------------------------------------------------
-
-std::string read_file(const std::string& path, std::size_t keep = std::string::npos) {
-  std::ifstream in(path, std::ios::binary);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (s.size() > keep) s.erase(0, s.size() - keep);
-  return s;
-}
 
 bool write_file(const std::string& path, std::string_view bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -214,105 +199,9 @@ bool serve_option(std::string_view opt, server_config& cfg, const test_pki* pki)
   return false;
 }
 
-/// The body of a message (after the first empty line), its line ends made CRLF.
-std::string body_of(std::string_view msg) {
-  std::size_t at = std::string_view::npos;
-  for (std::size_t i = 0; i < msg.size(); ++i) {
-    if (msg[i] != '\n') continue;
-    std::size_t j = i + 1;
-    if (j < msg.size() && msg[j] == '\r') ++j;
-    if (j < msg.size() && msg[j] == '\n') {
-      at = j + 1;
-      break;
-    }
-    if (i == 0 || (i == 1 && msg[0] == '\r')) {
-      at = i + 1;
-      break;
-    }
-  }
-  if (at == std::string_view::npos) return {};
-  std::string out;
-  std::string_view b = msg.substr(at);
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    if (b[i] == '\r') {
-      out += "\r\n";
-      if (i + 1 < b.size() && b[i + 1] == '\n') ++i;
-    } else if (b[i] == '\n') {
-      out += "\r\n";
-    } else {
-      out += b[i];
-    }
-  }
-  if (!out.empty() && (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0)) out += "\r\n";
-  return out;
-}
-
-/// "line 3: expected ".a dot", received "a dot"" for the first line that differs.
-std::string first_difference(const std::string& want, const std::string& got) {
-  std::size_t line = 1, a = 0, b = 0;
-  for (;;) {
-    auto ea = want.find("\r\n", a), eb = got.find("\r\n", b);
-    std::string_view la =
-        ea == std::string::npos ? std::string_view(want).substr(a) : std::string_view(want).substr(a, ea - a);
-    std::string_view lb =
-        eb == std::string::npos ? std::string_view(got).substr(b) : std::string_view(got).substr(b, eb - b);
-    if (la != lb || (ea == std::string::npos) != (eb == std::string::npos)) {
-      auto show = [](std::string_view s, bool end) {
-        if (end && s.empty()) return std::string("(end of message)");
-        std::string e = escape(s.substr(0, 120));
-        return "\"" + e + (s.size() > 120 ? "..." : "") + "\"";
-      };
-      return "body line " + std::to_string(line) + ": given " + show(la, ea == std::string::npos) + ", received " +
-             show(lb, eb == std::string::npos);
-    }
-    if (ea == std::string::npos) return {};
-    a = ea + 2, b = eb + 2, ++line;
-  }
-}
-
-std::string rcpt_address(std::string_view line) {
-  // "RCPT TO:<a@b> PARAMS" (any case; the engine judges the syntax)
-  if (line.size() < 8 || !iequals(line.substr(0, 8), "RCPT TO:")) return {};
-  auto rest = line.substr(8);
-  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-  if (!rest.empty() && rest.front() == '<') {
-    auto close = rest.find('>');
-    return std::string(rest.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1));
-  }
-  return std::string(rest.substr(0, rest.find(' ')));
-}
-
-/// After a 421 reply the channel is closing (RFC 5321 §3.8, §4.2.2): what
-/// the client says next, other than QUIT, is talking into a closed channel.
-std::string spoke_after_421(const transcript& t) {
-  bool closing = false;
-  std::size_t at = 0;
-  for (const auto& rec : t.records) {
-    if (!rec.sends()) continue;
-    if (rec.who == side::server) {
-      const auto& p = rec.payload;
-      if (p.size() >= 3 && p.compare(0, 3, "421") == 0 && (p.size() == 3 || p[3] == ' ')) {
-        closing = true;
-        at = rec.line;
-      }
-      continue;
-    }
-    if (!closing) continue;
-    std::string_view line = rec.payload;
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-    if (!iequals(line, "QUIT"))
-      return "after the 421 reply (dialogue line " + std::to_string(at) + ") the client sent \"" +
-             escape(line.substr(0, 80)) + "\" (line " + std::to_string(rec.line) + ")";
-  }
-  return {};
-}
-
-std::string lower(std::string s) {
-  for (char& ch : s) ch = to_lower_ascii(ch);
-  return s;
-}
-
 // --- one scenario --------------------------------------------------------------------------
+
+using substitutions = std::vector<std::pair<std::string, std::string>>;
 
 struct shared_setup {
   test_pki pki;
@@ -330,7 +219,8 @@ client_scenario_result base_result(const scenario& sc) {
   c.kind = conformance::case_kind::scenario;
   c.id = m.id;
   c.title = m.title;
-  c.classname = "smtpkit.probe.client." + lower(m.group);
+  c.classname = "smtpkit.probe.client.";
+  for (char ch : m.group) c.classname += to_lower_ascii(ch);
   c.file = sc.file;
   c.rfc = sc.rfc;
   c.checks = m.checks;
@@ -343,6 +233,87 @@ std::string default_message(const scenario& sc, const client_probe_options& o) {
          ">\nSubject: smtpkit probe client " + sc.s.meta.id + "\nDate: Thu, 01 Jan 2026 00:00:00 +0000\nMessage-ID: <" +
          sc.s.meta.id + "@probe.smtpkit.test>\n\nA test message from smtpkit probe client.\nScenario: " + sc.s.meta.id +
          "\n";
+}
+
+/// The scenario's own server: the reference ESMTP server with its @serve
+/// options and the test CA's good certificate, storing into `dir`.
+server_config scenario_server(const script_meta& m, const client_probe_options& o, const shared_setup& setup,
+                              const std::string& dir) {
+  server_config cfg;
+  cfg.listens.push_back({setup.listening ? setup.listen_host : std::string("127.0.0.1"), setup.listen_port,
+                         o.policy_flags.count("implicit-tls") != 0});
+  cfg.hostname = o.hostname;
+  cfg.maildir = dir + "/maildir";
+  cfg.verbosity = 0;
+  cfg.check_client = false;  // judged whole from the recording below
+  cfg.shutdown_grace = std::chrono::seconds(1);
+  cfg.tls_cert = setup.pki.good.cert;
+  cfg.tls_key = setup.pki.good.key;
+  for (const auto& opt : m.serve) serve_option(opt, cfg, &setup.pki);
+  return cfg;
+}
+
+/// Starts the client against `port`, waits for it until `deadline` (then
+/// kills it) and for the server to see its session end. True when it was
+/// killed with its session still open: that close is the probe's doing.
+bool drive_client(const client_probe_options& o, const shared_setup& setup, const substitutions& values,
+                  std::uint16_t port, const std::string& dir, const std::string& message_file,
+                  steady::time_point deadline, const collector& seen, client_run& run) {
+  bool killed_open = false;
+  substitutions subst = values;
+  subst.insert(subst.end(), {{"host", "127.0.0.1"},
+                             {"port", std::to_string(port)},
+                             {"message", message_file},
+                             {"ca", setup.pki.ca},
+                             {"user", o.auth.first},
+                             {"password", o.auth.second}});
+  std::vector<std::string> argv;
+  for (const auto& a : o.command) argv.push_back(replace_all(a, subst));
+  const std::vector<std::pair<std::string, std::string>> env{
+      {"SMTP_HOST", "127.0.0.1"},     {"SMTP_PORT", std::to_string(port)},
+      {"SMTP_MESSAGE", message_file}, {"SMTP_CA", setup.pki.ca},
+      {"SMTP_FROM", o.from},          {"SMTP_RCPT", values[1].second},
+      {"SMTP_USER", o.auth.first},    {"SMTP_PASSWORD", o.auth.second}};
+  child_process child(argv, env, o.message_on_stdin ? message_file : std::string(), dir + "/client.out",
+                      dir + "/client.err");
+  run.started = child.started();
+  if (child.started() && !child.wait_until(deadline)) {
+    killed_open = seen.opened() > seen.ended();  // its close is then ours, not the client's
+    child.kill();
+  }
+  run.exited = child.exited() && !child.killed();
+  run.status = child.status();
+  run.describe = child.describe();
+  // The session ends when the server has seen the close.
+  const auto grace = steady::now() + std::chrono::seconds(2);
+  while (steady::now() < grace && seen.ended() < seen.opened())
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  run.out_tail = read_file(dir + "/client.out", output_keep);
+  run.err_tail = read_file(dir + "/client.err", output_keep);
+  return killed_open;
+}
+
+/// How the scenario played, before the findings of its @checks are weighed:
+/// a client that could not start or never connected is an error, one that
+/// broke an expectation fails, one that did not exit in time is an error.
+void settle_played(conformance::report_case& c, const client_run& run, bool listening,
+                   const std::vector<std::string>& failures, std::chrono::milliseconds timeout) {
+  if (!listening && !run.started) {
+    c.played = outcome::error;
+    c.played_reason = run.describe;
+  } else if (!run.connected) {
+    c.played = outcome::error;
+    c.played_reason = listening ? "no session arrived within " + std::to_string(timeout.count() / 1000) + " s"
+                                : "the client did not connect (" + run.describe + ")";
+  } else if (!failures.empty()) {
+    c.played = outcome::fail;
+    c.played_reason = failures.front();
+  } else if (!listening && !run.exited) {
+    c.played = outcome::error;
+    c.played_reason = "the client did not exit within " + std::to_string(timeout.count() / 1000) + " s";
+  } else {
+    c.played = outcome::pass;
+  }
 }
 
 client_scenario_result run_one(const scenario& sc, std::size_t index, const client_probe_options& o,
@@ -363,7 +334,7 @@ client_scenario_result run_one(const scenario& sc, std::size_t index, const clie
   const std::string dir = setup.root + "/" + num + m.id;
   std::error_code ec;
   fs::create_directories(dir + "/maildir", ec);
-  const std::vector<std::pair<std::string, std::string>> values{
+  const substitutions values{
       {"from", o.from},
       {"rcpt", o.rcpts.empty() ? std::string() : o.rcpts.front()},
       {"rcpt2", o.rcpts.size() > 1 ? o.rcpts[1] : (o.rcpts.empty() ? std::string() : o.rcpts.front())},
@@ -372,17 +343,7 @@ client_scenario_result run_one(const scenario& sc, std::size_t index, const clie
   const std::string message_file = dir + "/message.eml";
   write_file(message_file, message);
 
-  server_config cfg;
-  cfg.listens.push_back({setup.listening ? setup.listen_host : std::string("127.0.0.1"), setup.listen_port,
-                         o.policy_flags.count("implicit-tls") != 0});
-  cfg.hostname = o.hostname;
-  cfg.maildir = dir + "/maildir";
-  cfg.verbosity = 0;
-  cfg.check_client = false;  // judged whole from the recording below
-  cfg.shutdown_grace = std::chrono::seconds(1);
-  cfg.tls_cert = setup.pki.good.cert;
-  cfg.tls_key = setup.pki.good.key;
-  for (const auto& opt : m.serve) serve_option(opt, cfg, &setup.pki);
+  const server_config cfg = scenario_server(m, o, setup, dir);
 
   auto seen = std::make_shared<collector>();
   bool killed_open = false;
@@ -414,36 +375,7 @@ client_scenario_result run_one(const scenario& sc, std::size_t index, const clie
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     run.describe = seen->opened() == 0 ? "no session" : "session ended";
   } else {
-    std::vector<std::pair<std::string, std::string>> subst = values;
-    subst.insert(subst.end(), {{"host", "127.0.0.1"},
-                               {"port", std::to_string(port)},
-                               {"message", message_file},
-                               {"ca", setup.pki.ca},
-                               {"user", o.auth.first},
-                               {"password", o.auth.second}});
-    std::vector<std::string> argv;
-    for (const auto& a : o.command) argv.push_back(replace_all(a, subst));
-    const std::vector<std::pair<std::string, std::string>> env{
-        {"SMTP_HOST", "127.0.0.1"},     {"SMTP_PORT", std::to_string(port)},
-        {"SMTP_MESSAGE", message_file}, {"SMTP_CA", setup.pki.ca},
-        {"SMTP_FROM", o.from},          {"SMTP_RCPT", values[1].second},
-        {"SMTP_USER", o.auth.first},    {"SMTP_PASSWORD", o.auth.second}};
-    child_process child(argv, env, o.message_on_stdin ? message_file : std::string(), dir + "/client.out",
-                        dir + "/client.err");
-    run.started = child.started();
-    if (child.started() && !child.wait_until(deadline)) {
-      killed_open = seen->opened() > seen->ended();  // its close is then ours, not the client's
-      child.kill();
-    }
-    run.exited = child.exited() && !child.killed();
-    run.status = child.status();
-    run.describe = child.describe();
-    // The session ends when the server has seen the close.
-    const auto grace = steady::now() + std::chrono::seconds(2);
-    while (steady::now() < grace && seen->ended() < seen->opened())
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    run.out_tail = read_file(dir + "/client.out", output_keep);
-    run.err_tail = read_file(dir + "/client.err", output_keep);
+    killed_open = drive_client(o, setup, values, port, dir, message_file, deadline, *seen, run);
   }
   srv->stop();
   loop.join();
@@ -472,94 +404,19 @@ client_scenario_result run_one(const scenario& sc, std::size_t index, const clie
       c.findings.push_back(i);
 
   // The scenario's own expectations.
-  std::vector<std::string> failures;
   c.mismatches = seen->mismatches();
-  if (!c.mismatches.empty()) failures.push_back(seen->mismatch_reason());
-  for (const auto& cmd : seen->commands())
-    for (const auto& f : m.forbid)
-      if ((f.tls == when::any || (f.tls == when::yes) == cmd.tls) && f.pat.match(cmd.line)) {
-        failures.push_back("the client sent \"" + cmd.line + "\"" + (cmd.tls ? " inside TLS" : " before TLS") +
-                           " (forbidden here: " + f.pat.text() + ")");
-        break;
-      }
-  const auto& msgs = seen->messages();
-  auto has = [&](const char* w) { return std::find(m.expect.begin(), m.expect.end(), w) != m.expect.end(); };
-  // With --listen the application sends its own message and its exit
-  // status is not seen: what rests on the given message or on an exit
-  // status is not judged.
-  const bool listening = o.command.empty();
-  // A client killed at the deadline never finished: what it would have
-  // delivered is not judged (the scenario is an error, unless something
-  // it did on the way already failed it).
-  const bool finished = listening || run.exited;
-  if (has("body") && !listening && finished) {
-    const std::string want = body_of(message);
-    for (const auto& msg : msgs) {
-      if (msg.path.empty()) continue;
-      if (auto d = first_difference(want, body_of(read_file(msg.path))); !d.empty()) {
-        failures.push_back("the message arrived changed: " + d);
-        break;
-      }
-    }
-  }
-  if (finished && (has("delivered") || (has("reported") && !listening))) {
-    std::set<std::string> got;
-    for (const auto& msg : msgs)
-      for (const auto& a : msg.rcpts) got.insert(lower(a));
-    std::vector<std::string> lost;
-    std::set<std::string> named;
-    for (const auto& cmd : seen->commands())
-      if (auto a = rcpt_address(cmd.line); !a.empty() && named.insert(lower(a)).second && !got.count(lower(a)))
-        lost.push_back(a);
-    const bool reported = run.exited && run.status != 0;
-    if (named.empty() && run.connected && !(has("reported") && reported))
-      failures.push_back("the client named no recipient");
-    else if (!lost.empty() && !(has("reported") && reported))
-      failures.push_back("no message reached " + lost.front() +
-                         (has("reported") ? " and the client exited with status 0 (the loss was not reported)" : ""));
-  }
-  if (has("short-lines"))
-    for (const auto& msg : msgs) {
-      if (msg.path.empty()) continue;
-      const std::string body = read_file(msg.path);
-      std::size_t start = 0, n = 1;
-      for (std::size_t nl = body.find('\n'); start < body.size(); nl = body.find('\n', start), ++n) {
-        const std::size_t len = (nl == std::string::npos ? body.size() : nl + 1) - start;
-        if (len > 1000) {
-          failures.push_back("line " + std::to_string(n) + " of the message is " + std::to_string(len) +
-                             " octets with its line end (RFC 5321 §4.5.3.1.6: at most 1000)");
-          break;
-        }
-        if (nl == std::string::npos) break;
-        start = nl + 1;
-      }
-    }
-  if (has("quiet-after-421") && t.ok())
-    if (auto why = spoke_after_421(*t.value); !why.empty()) failures.push_back(why);
-  if ((has("exit-failure") || has("exit-success") || has("exits")) && run.started && !run.exited && run.connected)
-    failures.push_back("the client did not exit within " + std::to_string(timeout.count() / 1000) +
-                       " s (RFC 5321 §4.5.3.2: a client has timeouts)");
-  if (has("exit-failure") && run.exited && run.status == 0)
-    failures.push_back("the client exited with status 0, though its message was not delivered");
-  if (has("exit-success") && run.exited && run.status != 0)
-    failures.push_back("the client exited with status " + std::to_string(run.status) + " (" + run.describe + ")");
+  client_evidence ev{seen->mismatches(),
+                     seen->mismatch_reason(),
+                     seen->commands(),
+                     seen->messages(),
+                     t.ok() ? &*t.value : nullptr,
+                     &run,
+                     o.command.empty(),
+                     timeout,
+                     message};
+  const std::vector<std::string> failures = expectation_failures(m, ev);
 
-  if (!o.command.empty() && !run.started) {
-    c.played = outcome::error;
-    c.played_reason = run.describe;
-  } else if (!run.connected) {
-    c.played = outcome::error;
-    c.played_reason = o.command.empty() ? "no session arrived within " + std::to_string(timeout.count() / 1000) + " s"
-                                        : "the client did not connect (" + run.describe + ")";
-  } else if (!failures.empty()) {
-    c.played = outcome::fail;
-    c.played_reason = failures.front();
-  } else if (!o.command.empty() && !run.exited) {
-    c.played = outcome::error;
-    c.played_reason = "the client did not exit within " + std::to_string(timeout.count() / 1000) + " s";
-  } else {
-    c.played = outcome::pass;
-  }
+  settle_played(c, run, o.command.empty(), failures, timeout);
   if (!run.describe.empty() && !o.command.empty()) {
     c.process_status = run.describe;
     c.process_output = run.err_tail.empty() ? run.out_tail : run.err_tail;
