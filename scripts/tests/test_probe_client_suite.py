@@ -75,6 +75,7 @@ TABLE = {
     "auth.mechanism-offered": ("auth", ("auth-unadvertised",), "client.auth.mechanism-unadvertised", None),
     "auth.required-530": ("starttls", ("ignore-mail-error",), "client.sequence.rcpt-without-mail", None),
     "auth.twice": ("auth", ("auth-twice",), "client.auth.twice", None),
+    "auth.cancel": ("auth", ("no-auth-cancel",), "expected C: *", None),
     # Data
     "data.bare-cr": ("starttls", ("raw-line-ends",), "client.data.bare-cr", None),
     "data.bare-lf": ("starttls", ("raw-line-ends",), "client.data.bare-lf", None),
@@ -85,6 +86,8 @@ TABLE = {
     "data.eight-bit-no-8bitmime": ("starttls", ("undeclared-8bit",), "client.data.eight-bit", None),
     "data.lone-dot-first": ("starttls", ("no-dot-stuff",), "the message arrived changed", None),
     "data.long-line": ("starttls", ("long-lines",), "client.data.line-too-long", None),
+    "data.utf8-address-no-smtputf8": ("starttls", ("undeclared-utf8",), "client.smtputf8.eight-bit", None),
+    "data.utf8-address-smtputf8": ("starttls", ("undeclared-utf8",), "client.smtputf8.not-requested", None),
     "data.no-final-line-end": ("starttls-quick", ("no-final-crlf",), "no message reached", "no reply within 3 s"),
     "data.size-too-small": ("starttls", ("ignore-size",), 'sent "DATA"', None),  # a MAY: not-done
     "data.smuggling-sequence": ("starttls", ("raw-line-ends",), "client.data.", None),

@@ -334,11 +334,12 @@ client_scenario_result run_one(const scenario& sc, std::size_t index, const clie
   const std::string dir = setup.root + "/" + num + m.id;
   std::error_code ec;
   fs::create_directories(dir + "/maildir", ec);
-  const substitutions values{
-      {"from", o.from},
-      {"rcpt", o.rcpts.empty() ? std::string() : o.rcpts.front()},
-      {"rcpt2", o.rcpts.size() > 1 ? o.rcpts[1] : (o.rcpts.empty() ? std::string() : o.rcpts.front())},
-      {"scenario", m.id}};
+  // The recipients: the scenario's @rcpt (UTF-8 addresses), else --rcpt.
+  const auto& rcpts = m.rcpts.empty() ? o.rcpts : m.rcpts;
+  const substitutions values{{"from", o.from},
+                             {"rcpt", rcpts.empty() ? std::string() : rcpts.front()},
+                             {"rcpt2", rcpts.size() > 1 ? rcpts[1] : (rcpts.empty() ? std::string() : rcpts.front())},
+                             {"scenario", m.id}};
   const std::string message = m.has_message ? replace_all(m.message, values) : default_message(sc, o);
   const std::string message_file = dir + "/message.eml";
   write_file(message_file, message);

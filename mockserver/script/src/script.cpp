@@ -129,6 +129,11 @@ class loader {
         m.client.emplace_back(w);
       }
       if (m.client.empty()) throw fail{r.line, 9, "expected what the client must be set up for after @client"};
+    } else if (r.name == "rcpt") {
+      // Addresses as the client is given them (UTF-8 allowed: RFC 6531 tests).
+      for (auto w : words(r.args)) m.rcpts.emplace_back(w);
+      if (m.rcpts.empty() || m.rcpts.size() > 2)
+        throw fail{r.line, 7, "expected one or two recipient addresses after @rcpt"};
     } else if (r.name == "serve") {
       for (auto w : words(r.args)) m.serve.emplace_back(w);
       if (m.serve.empty()) throw fail{r.line, 8, "expected server options after @serve, e.g. @serve size=100"};

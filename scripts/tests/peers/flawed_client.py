@@ -83,6 +83,8 @@ The breaks, and what each violates:
   after-quit            NOOP after the 221 to QUIT (RFC 5321 §4.1.1.10, §4.1.4)
   impatient             gives up when a reply takes over 2 s (RFC 5321 §4.5.3.2)
   unqualified-helo      EHLO with the bare name "client" (RFC 5321 §2.3.5, §4.1.1.1)
+  no-auth-cancel        a SASL challenge it has no answer for gets an empty line,
+                        not the "*" that cancels (RFC 4954 §4)
   quiet-partial         exit 0 when some recipients were refused and others got
                         the message: the refusal is not reported (RFC 5321 §3.3)
   always-succeed        exit 0 whatever happened in the session: a message that
@@ -176,7 +178,7 @@ BREAKS = (
     "auth-in-clear", "no-verify", "no-ehlo-after-tls", "auth-unadvertised", "auth-retry", "auth-twice",
     "no-quit", "no-wait-221", "after-quit", "impatient", "unqualified-helo", "quiet-partial",
     "always-succeed", "lowercase", "strict-reply-text", "one-read-replies", "exact-codes", "no-final-crlf",
-    "cn-only", "starttls-twice", "strict-login-prompts", "close-is-failure",
+    "cn-only", "starttls-twice", "strict-login-prompts", "close-is-failure", "no-auth-cancel",
 )
 
 MAX_TEXT_LINE = 998  # octets of a text line without its CRLF (RFC 5321 §4.5.3.1.6)
@@ -616,7 +618,8 @@ class Client:
                     self.give_up(FAILED, "AUTH LOGIN: the challenge %r is not %r: %s"
                                  % (text.decode("utf-8", "replace"), want.capitalize(), r))
             if not answers:
-                self.send(b"*\r\n")  # nothing more to say: cancel (RFC 4954 §4)
+                # Nothing more to say: cancel (RFC 4954 §4); no-auth-cancel sends an empty response.
+                self.send(b"\r\n" if self.broken("no-auth-cancel") else b"*\r\n")
             else:
                 self.send(answers.pop(0).encode("ascii") + b"\r\n")
             r = self.reply()

@@ -8,6 +8,7 @@
 // over the reference server, with the metadata of server scenarios
 // (probe.hpp) and these (docs/probe.md, "Client scenarios"):
 //   @message TEXT     the message the client is given ({message}); repeatable, concatenated
+//   @rcpt ADDR [ADDR] the recipients the client is given ({rcpt}, {rcpt2}) instead of --rcpt
 //   @client [!]NAME   applies only to a client set up so: requires-tls, auth,
 //                     implicit-tls, verifies-cert (the --client-* flags)
 //   @serve OPTION...  the scenario's server: size=N, max-recipients=N,

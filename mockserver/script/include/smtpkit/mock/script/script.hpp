@@ -20,7 +20,7 @@
 //   metadata   @scenario ID, @title TEXT, @group NAME, @checks ID..., @requires KEYWORD...,
 //              @timeout D, @level must|should|may, @rfc TEXT, @on-close pass|fail
 //   client     (scenarios served to a client, `smtpkit probe client`) @message TEXT,
-//   scenarios  @client [!]POLICY..., @serve OPTION..., @forbid PATTERN,
+//   scenarios  @rcpt ADDRESS..., @client [!]POLICY..., @serve OPTION..., @forbid PATTERN,
 //              @expect body|delivered|exit-failure|exit-success...
 //
 // Loading validates everything (patterns compile, durations parse, blocks
@@ -110,6 +110,7 @@ struct script_meta {
   /// to apply ("requires-tls", "auth", "implicit-tls", "verifies-cert"; "!x": must not).
   std::vector<std::string> client;
   std::vector<std::string> serve;  ///< @serve: options of the scenario's server ("size=100", "no-pipelining")
+  std::vector<std::string> rcpts;  ///< @rcpt: the recipients the client is given ({rcpt}, {rcpt2}) instead of --rcpt
   struct forbidden {
     pattern pat;
     enum when tls = when::any;  ///< tls=yes: only inside TLS; tls=no: only before it
