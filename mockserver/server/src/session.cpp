@@ -20,8 +20,10 @@ using json = event_log::json;
 namespace ssl = asio::ssl;
 
 // One read buffer for every plain-text session of the thread: a session
-// only borrows it between waking up and handing the octets on.
-char shared_buffer[1u << 16];
+// only borrows it between waking up and handing the octets on. One per
+// thread: a process may run several servers, each on its own thread
+// (`smtpkit probe client` runs one per scenario, side by side).
+thread_local char shared_buffer[1u << 16];
 
 std::string peer_of(const tcp::socket& s) {
   boost::system::error_code ec;
