@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -66,7 +67,7 @@ key_ptr new_key() {
 /// signed by `issuer`/`issuer_key`, or self-signed when they are null.
 cert_ptr issue(EVP_PKEY* key, const std::string& cn, const std::string& san, X509* issuer, EVP_PKEY* issuer_key,
                bool ca) {
-  static long serial = static_cast<long>(std::time(nullptr));
+  static std::atomic<long> serial{static_cast<long>(std::time(nullptr))};
   cert_ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), ++serial);
