@@ -162,3 +162,14 @@ def test_list_counts_the_builtin_suite():
     assert len(rows) >= 50 and all(len(row) == 4 for row in rows)
     assert {row[0] for row in rows} >= {"Greeting", "Replies", "Errors", "Pipelining", "Data", "Security", "AUTH",
                                         "Ending"}
+
+
+def test_a_refusal_before_connecting_passes_where_refusing_is_allowed():
+    # data.long-line allows a client to refuse the message (@expect may-refuse);
+    # ending.quit does not: there the same client is an error.
+    refuse = "import sys; print('line too long, not sent', file=sys.stderr); sys.exit(1)"
+    r = probe("--only", "data.long-line", "--only", "ending.quit", "--format", "json", "--", PY, "-c", refuse)
+    got = scenarios(r.stdout)
+    assert got["data.long-line"]["verdict"] == "pass", got["data.long-line"]
+    assert "refused the message before connecting (exit 1)" in got["data.long-line"]["reason"]
+    assert got["ending.quit"]["verdict"] == "error" and "did not connect" in got["ending.quit"]["reason"]

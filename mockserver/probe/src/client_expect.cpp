@@ -11,28 +11,28 @@
 
 #include "smtpkit/ascii.hpp"
 #include "smtpkit/escape.hpp"
+#include "smtpkit/mock/common/base64.hpp"
 
 namespace smtpkit::mock {
 namespace {}  // namespace
 
-std::string body_of(std::string_view msg) {
-  std::size_t at = std::string_view::npos;
+namespace {
+
+/// Where the body starts (after the first empty line), or npos.
+std::size_t body_start(std::string_view msg) {
   for (std::size_t i = 0; i < msg.size(); ++i) {
     if (msg[i] != '\n') continue;
+    if (i == 0 || (i == 1 && msg[0] == '\r')) return i + 1;
     std::size_t j = i + 1;
     if (j < msg.size() && msg[j] == '\r') ++j;
-    if (j < msg.size() && msg[j] == '\n') {
-      at = j + 1;
-      break;
-    }
-    if (i == 0 || (i == 1 && msg[0] == '\r')) {
-      at = i + 1;
-      break;
-    }
+    if (j < msg.size() && msg[j] == '\n') return j + 1;
   }
-  if (at == std::string_view::npos) return {};
+  return std::string_view::npos;
+}
+
+/// Line ends made CRLF (bare CR and bare LF each a line end), a last line ended.
+std::string crlf_lines(std::string_view b) {
   std::string out;
-  std::string_view b = msg.substr(at);
   for (std::size_t i = 0; i < b.size(); ++i) {
     if (b[i] == '\r') {
       out += "\r\n";
@@ -45,6 +45,86 @@ std::string body_of(std::string_view msg) {
   }
   if (!out.empty() && (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0)) out += "\r\n";
   return out;
+}
+
+}  // namespace
+
+std::string encoding_of(std::string_view msg) {
+  const std::size_t end = body_start(msg);
+  std::string_view header = msg.substr(0, end == std::string_view::npos ? msg.size() : end);
+  constexpr std::string_view name = "content-transfer-encoding:";
+  for (std::size_t at = 0; at < header.size();) {
+    std::size_t nl = header.find('\n', at);
+    std::string_view line = header.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at);
+    if (line.size() > name.size() && iequals(line.substr(0, name.size()), name)) {
+      std::string v;
+      for (char ch : line.substr(name.size()))
+        if (ch != ' ' && ch != '\t' && ch != '\r') v += to_lower_ascii(ch);
+      return v;
+    }
+    if (nl == std::string_view::npos) break;
+    at = nl + 1;
+  }
+  return {};
+}
+
+namespace {
+
+int hex_value(char ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  return -1;
+}
+
+/// Quoted-printable (RFC 2045 §6.7): "=XX" octets, "=" at a line end joins lines.
+std::string decode_quoted_printable(std::string_view in) {
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '=') {
+      out += in[i];
+      continue;
+    }
+    if (i + 1 < in.size() && (in[i + 1] == '\r' || in[i + 1] == '\n')) {  // soft line break
+      i += (in[i + 1] == '\r' && i + 2 < in.size() && in[i + 2] == '\n') ? 2 : 1;
+      continue;
+    }
+    const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1, lo = hi >= 0 ? hex_value(in[i + 2]) : -1;
+    if (lo < 0) {
+      out += '=';
+      continue;
+    }
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string body_of(std::string_view msg) {
+  const std::size_t at = body_start(msg);
+  return at == std::string_view::npos ? std::string() : crlf_lines(msg.substr(at));
+}
+
+std::string comparable_body(std::string_view msg, std::string_view given_encoding) {
+  std::string body = body_of(msg);
+  // A client may encode the body for transport (quoted-printable or base64,
+  // RFC 2045 §6) where the given message had none: compare what it decodes to.
+  const std::string cte = encoding_of(msg);
+  if (cte != given_encoding) {
+    if (cte == "quoted-printable") {
+      body = crlf_lines(decode_quoted_printable(body));
+    } else if (cte == "base64") {
+      std::string packed;
+      for (char ch : body)
+        if (ch != '\r' && ch != '\n') packed += ch;
+      if (auto d = base64_decode(packed)) body = crlf_lines(*d);
+    }
+  }
+  // Empty lines at the very end carry nothing (some clients add one).
+  while (body.size() >= 4 && body.compare(body.size() - 4, 4, "\r\n\r\n") == 0) body.resize(body.size() - 2);
+  return body;
 }
 
 namespace {
@@ -145,10 +225,11 @@ std::vector<std::string> expectation_failures(const script_meta& m, const client
   // it did on the way already failed it).
   const bool finished = listening || run.exited;
   if (has("body") && !listening && finished) {
-    const std::string want = body_of(e.given_message);
+    const std::string given_encoding = encoding_of(e.given_message);
+    const std::string want = comparable_body(e.given_message, given_encoding);
     for (const auto& msg : msgs) {
       if (msg.path.empty()) continue;
-      if (auto d = first_difference(want, body_of(read_file(msg.path))); !d.empty()) {
+      if (auto d = first_difference(want, comparable_body(read_file(msg.path), given_encoding)); !d.empty()) {
         failures.push_back("the message arrived changed: " + d);
         break;
       }

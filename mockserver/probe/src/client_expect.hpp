@@ -50,4 +50,12 @@ std::string read_file(const std::string& path, std::size_t keep = std::string::n
 /// The body of a message (after the first empty line), its line ends made CRLF.
 std::string body_of(std::string_view msg);
 
+/// The body as compared with the given one: decoded when the message has a
+/// transfer encoding the given one (`given_encoding`) had not, without
+/// empty lines at the end.
+std::string comparable_body(std::string_view msg, std::string_view given_encoding);
+
+/// The message's top-level Content-Transfer-Encoding, lower case ("" when none).
+std::string encoding_of(std::string_view msg);
+
 }  // namespace smtpkit::mock

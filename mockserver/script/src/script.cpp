@@ -155,7 +155,7 @@ class loader {
     } else if (r.name == "expect") {
       for (auto w : words(r.args)) {
         if (w != "body" && w != "delivered" && w != "reported" && w != "short-lines" && w != "quiet-after-421" &&
-            w != "exits" && w != "exit-failure" && w != "exit-success")
+            w != "exits" && w != "may-refuse" && w != "exit-failure" && w != "exit-success")
           throw fail{r.line, 9 + static_cast<std::size_t>(w.data() - r.args.data()),
                      "expected body, delivered, reported, short-lines, quiet-after-421, exits, exit-failure or "
                      "exit-success after @expect"};

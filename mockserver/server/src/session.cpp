@@ -162,10 +162,10 @@ asio::awaitable<void> session::take_early() {
     if (ec) n = 0;
   }
   if (n == 0) {
-    // The close is recorded when it came too (a client that leaves before
-    // the reply it should wait for).
+    // The end of the client's stream is recorded where the session reads
+    // it, after the pause: a FIN may be a half-close by a client that still
+    // reads the reply (exim pipelines QUIT and shuts down its sending side).
     early_eof_ = true;
-    record_client_close();
     co_return;
   }
   std::string_view got(data, n);

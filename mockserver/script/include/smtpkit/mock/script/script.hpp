@@ -120,7 +120,8 @@ struct script_meta {
   /// "delivered" (every recipient got the message), "reported" (delivered, or the
   /// client exited with a failure status), "short-lines" (no line of a stored message
   /// over 1000 octets with its CRLF), "quiet-after-421" (nothing but QUIT after a 421),
-  /// "exits" (the client ends by itself in time), "exit-failure", "exit-success".
+  /// "exits" (the client ends by itself in time), "may-refuse" (a client that exits
+  /// non-zero without connecting refused the message: a pass), "exit-failure", "exit-success".
   std::vector<std::string> expect;
   std::size_t message_line = 0;  ///< the first @message, for reports
 };
