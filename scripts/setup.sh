@@ -62,9 +62,11 @@ if [ ! -x .deps/postfix/usr/sbin/smtp-sink ]; then
   dpkg-deb -x .deps/postfix-deb/postfix_*.deb .deps/postfix
 fi
 # Mailpit's own npm client, to test `smtpkit serve --http` with it unchanged
-# (scripts/tests/test_serve_mailpit_client.py; skipped without it).
-if command -v npm >/dev/null && [ ! -d .deps/npm/node_modules/mailpit-api ]; then
+# (scripts/tests/test_serve_mailpit_client.py), and Nodemailer, a client of
+# the client matrix (scripts/tests/test_probe_client_matrix.py); each test
+# skips without its package.
+if command -v npm >/dev/null && { [ ! -d .deps/npm/node_modules/mailpit-api ] || [ ! -d .deps/npm/node_modules/nodemailer ]; }; then
   mkdir -p .deps/npm
-  npm install --prefix .deps/npm --no-audit --no-fund --silent mailpit-api@2.1.0 >/dev/null || echo "setup: npm could not install mailpit-api (its test will skip)"
+  npm install --prefix .deps/npm --no-audit --no-fund --silent mailpit-api@2.1.0 nodemailer@10.6.1 >/dev/null || echo "setup: npm could not install mailpit-api and nodemailer (their tests will skip)"
 fi
 echo "setup: ok"
