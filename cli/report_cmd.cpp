@@ -42,10 +42,11 @@ void add_report(CLI::App& app, runner& run) {
   auto a = std::make_shared<matrix_args>();
   auto* report = app.add_subcommand("report", "Join reports: an implementation x scenario matrix of probe runs");
   report->require_subcommand(1, 1);
-  auto* sub = report->add_subcommand("matrix", "One table of many `probe server --format json` runs");
+  auto* sub = report->add_subcommand("matrix", "One table of many `probe server|client --format json` runs");
   sub->footer(
-      "RUN: the JSON report of `smtpkit probe server --format json`, as FILE (its column is named\n"
-      "after the file, without .json) or NAME=FILE. Rows are the scenarios of all runs.\n"
+      "RUN: the JSON report of `smtpkit probe server --format json` (or `probe client`), as FILE\n"
+      "(its column is named after the file, without .json) or NAME=FILE. Rows are the scenarios\n"
+      "of all runs.\n"
       "Exit: 0 written, 2 a run that cannot be read or is not a probe report.");
   sub->add_option("runs", a->runs, "Probe reports (JSON), FILE or NAME=FILE")->required();
   sub->add_option("--format", a->format, "markdown or html")

@@ -44,7 +44,7 @@ matrix_column read_run(const std::string& arg, json& doc) {
     doc = std::move(inner);
   }
   if (!doc.is_object() || !doc.contains("scenarios") || !doc["scenarios"].is_array())
-    throw matrix_error(file + ": not a probe report (smtpkit probe server --format json): no 'scenarios'");
+    throw matrix_error(file + ": not a probe report (smtpkit probe server|client --format json): no 'scenarios'");
   col.target = str(doc, "target");
   col.verdict = str(doc, "verdict");
   return col;
