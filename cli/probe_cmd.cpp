@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <iostream>
 
 #include "report_io.hpp"
@@ -62,6 +63,67 @@ std::string builtin_suite(const char* which = "server") {
   return {};
 }
 
+// The suite a probe verb runs: the built-in one (conformance/WHICH, unless
+// --no-builtin) and the --suite folders, loaded and checked. nullopt, with
+// the exit status in `status`, when the verb is done: a suite that does not
+// load, --only matching nothing, or --list printed.
+std::optional<mock::suite> prepare_suite(const std::string& tool, const char* which, bool no_builtin,
+                                         const std::vector<std::string>& suites, const std::vector<std::string>& only,
+                                         bool list, int& status) {
+  status = exit_usage;
+  std::vector<std::string> paths;
+  if (!no_builtin) {
+    std::string b = builtin_suite(which);
+    if (b.empty()) {
+      std::cerr << tool << ": the built-in suite (conformance/" << which << ") is not found; name one with --suite\n";
+      return std::nullopt;
+    }
+    paths.push_back(b);
+  }
+  paths.insert(paths.end(), suites.begin(), suites.end());
+  if (paths.empty()) {
+    std::cerr << tool << ": no suite: --no-builtin needs --suite DIR\n";
+    return std::nullopt;
+  }
+  mock::suite su = std::string_view(which) == "client" ? mock::load_client_suite(paths) : mock::load_suite(paths);
+  if (!su.errors.empty()) {
+    for (const auto& e : su.errors) std::cerr << e << "\n";
+    return std::nullopt;
+  }
+  std::size_t chosen = 0;
+  for (const auto& sc : su.scenarios) chosen += mock::selected(sc, only) ? 1 : 0;
+  if (chosen == 0) {
+    std::cerr << tool << ": --only matches no scenario (groups and IDs: `" << tool << " --list`)\n";
+    return std::nullopt;
+  }
+  if (list) {
+    for (const auto& sc : su.scenarios)
+      if (mock::selected(sc, only))
+        std::cout << sc.s.meta.group << "\t" << sc.s.meta.id << "\t" << to_string(sc.level) << "\t" << sc.s.meta.title
+                  << "\n";
+    status = exit_ok;
+    return std::nullopt;
+  }
+  status = exit_ok;
+  return su;
+}
+
+// --progress: each scenario's verdict on stderr as it ends.
+void progress(const conformance::report_case& c) { std::cerr << "  " << to_string(c.result) << "  " << c.id << "\n"; }
+
+// Writes the report; the exit status: 2 when it could not be written or the
+// run could not start (`where` prefixes the reason), 1 on failures.
+int finish(const std::string& tool, const report_flags& flags, const conformance::policy& policy,
+           conformance::report rep, const std::string& where) {
+  rep.policy_file = policy.file;
+  if (!emit_report(flags, rep)) return exit_usage;
+  if (rep.target.unreachable) {
+    std::cerr << tool << ": " << where << rep.target.unreachable_reason << "\n";
+    return exit_usage;
+  }
+  return conformance::failed(rep, fail_level(flags)) ? exit_violations : exit_ok;
+}
+
 int run_probe(probe_args& a) {
   const std::string tool = "smtpkit probe server";
   mock::probe_options o;
@@ -98,51 +160,13 @@ int run_probe(probe_args& a) {
   o.only = a.only;
   o.jobs = a.jobs == 0 ? 1 : a.jobs;
 
-  std::vector<std::string> paths;
-  if (!a.no_builtin) {
-    std::string b = builtin_suite();
-    if (b.empty()) {
-      std::cerr << tool << ": the built-in suite (conformance/server) is not found; name one with --suite\n";
-      return exit_usage;
-    }
-    paths.push_back(b);
-  }
-  paths.insert(paths.end(), a.suites.begin(), a.suites.end());
-  if (paths.empty()) {
-    std::cerr << tool << ": no suite: --no-builtin needs --suite DIR\n";
-    return exit_usage;
-  }
-  mock::suite su = mock::load_suite(paths);
-  if (!su.errors.empty()) {
-    for (const auto& e : su.errors) std::cerr << e << "\n";
-    return exit_usage;
-  }
-  std::size_t chosen = 0;
-  for (const auto& sc : su.scenarios) chosen += mock::selected(sc, o.only) ? 1 : 0;
-  if (chosen == 0) {
-    std::cerr << tool << ": --only matches no scenario (groups and IDs: `smtpkit probe server --list`)\n";
-    return exit_usage;
-  }
-  if (a.list) {
-    for (const auto& sc : su.scenarios)
-      if (mock::selected(sc, o.only))
-        std::cout << sc.s.meta.group << "\t" << sc.s.meta.id << "\t" << to_string(sc.level) << "\t" << sc.s.meta.title
-                  << "\n";
-    return exit_ok;
-  }
-  if (a.progress)
-    o.on_result = [](const mock::scenario_result& r) {
-      std::cerr << "  " << to_string(r.verdict.result) << "  " << r.verdict.id << "\n";
-    };
-
-  conformance::report rep = mock::make_report(mock::run_probe(su, o), tool);
-  rep.policy_file = o.policy.file;
-  if (!emit_report(a.report, rep)) return exit_usage;
-  if (rep.target.unreachable) {
-    std::cerr << tool << ": " << rep.target.name << ": " << rep.target.unreachable_reason << "\n";
-    return exit_usage;
-  }
-  return conformance::failed(rep, fail_level(a.report)) ? exit_violations : exit_ok;
+  int status = exit_ok;
+  auto su = prepare_suite(tool, "server", a.no_builtin, a.suites, o.only, a.list, status);
+  if (!su) return status;
+  if (a.progress) o.on_result = [](const mock::scenario_result& r) { progress(r.verdict); };
+  conformance::report rep = mock::make_report(mock::run_probe(*su, o), tool);
+  const std::string where = rep.target.name + ": ";
+  return finish(tool, a.report, o.policy, std::move(rep), where);
 }
 
 struct client_args {
@@ -196,54 +220,15 @@ int run_client_probe(client_args& a) {
   o.work_dir = a.keep;
   o.keep = !a.keep.empty();
 
-  std::vector<std::string> paths;
-  if (!a.no_builtin) {
-    std::string b = builtin_suite("client");
-    if (b.empty()) {
-      std::cerr << tool << ": the built-in suite (conformance/client) is not found; name one with --suite\n";
-      return exit_usage;
-    }
-    paths.push_back(b);
-  }
-  paths.insert(paths.end(), a.suites.begin(), a.suites.end());
-  if (paths.empty()) {
-    std::cerr << tool << ": no suite: --no-builtin needs --suite DIR\n";
-    return exit_usage;
-  }
-  mock::suite su = mock::load_client_suite(paths);
-  if (!su.errors.empty()) {
-    for (const auto& e : su.errors) std::cerr << e << "\n";
-    return exit_usage;
-  }
-  std::size_t chosen = 0;
-  for (const auto& sc : su.scenarios) chosen += mock::selected(sc, o.only) ? 1 : 0;
-  if (chosen == 0) {
-    std::cerr << tool << ": --only matches no scenario (groups and IDs: `smtpkit probe client --list`)\n";
-    return exit_usage;
-  }
-  if (a.list) {
-    for (const auto& sc : su.scenarios)
-      if (mock::selected(sc, o.only))
-        std::cout << sc.s.meta.group << "\t" << sc.s.meta.id << "\t" << to_string(sc.level) << "\t" << sc.s.meta.title
-                  << "\n";
-    return exit_ok;
-  }
-  if (a.progress)
-    o.on_result = [](const mock::client_scenario_result& r) {
-      std::cerr << "  " << to_string(r.verdict.result) << "  " << r.verdict.id << "\n";
-    };
+  int status = exit_ok;
+  auto su = prepare_suite(tool, "client", a.no_builtin, a.suites, o.only, a.list, status);
+  if (!su) return status;
+  if (a.progress) o.on_result = [](const mock::client_scenario_result& r) { progress(r.verdict); };
   o.on_listening = [tool](const std::string& where) {
     std::cerr << tool << ": waiting for sessions on " << where << "\n" << std::flush;
   };
-
-  conformance::report rep = mock::make_report(mock::run_client_probe(su, o), tool);
-  rep.policy_file = o.policy.file;
-  if (!emit_report(a.report, rep)) return exit_usage;
-  if (rep.target.unreachable) {
-    std::cerr << tool << ": " << rep.target.unreachable_reason << "\n";
-    return exit_usage;
-  }
-  return conformance::failed(rep, fail_level(a.report)) ? exit_violations : exit_ok;
+  conformance::report rep = mock::make_report(mock::run_client_probe(*su, o), tool);
+  return finish(tool, a.report, o.policy, std::move(rep), "");
 }
 
 void add_probe_client(CLI::App* probe, runner& run) {
