@@ -7,18 +7,14 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "child_process.hpp"
 #include "client_expect.hpp"
 #include "smtpkit/ascii.hpp"
-#include "smtpkit/escape.hpp"
+#include "smtpkit/mock/common/files.hpp"
 #include "smtpkit/mock/common/tls_context.hpp"
 #include "smtpkit/mock/server/script_factory.hpp"
 #include "smtpkit/mock/server/server.hpp"
@@ -112,12 +108,6 @@ class collector final : public server_observer {
 };
 
 // --- setting a scenario up ------------------------------------------------------------------
-
-bool write_file(const std::string& path, std::string_view bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return static_cast<bool>(out);
-}
 
 std::string replace_all(std::string s, const std::vector<std::pair<std::string, std::string>>& values) {
   for (const auto& [name, value] : values) {
@@ -346,7 +336,7 @@ client_scenario_result run_one(const scenario& sc, std::size_t index, const clie
                              {"scenario", m.id}};
   const std::string message = m.has_message ? replace_all(m.message, values) : default_message(sc, o);
   const std::string message_file = dir + "/message.eml";
-  write_file(message_file, message);
+  write_file(message_file, message, false);
 
   const server_config cfg = scenario_server(m, o, setup, dir);
 
@@ -467,9 +457,7 @@ client_probe_result run_client_probe(const suite& su, const client_probe_options
     setup.root = o.work_dir;
     fs::create_directories(setup.root, ec);
   } else {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp != nullptr && *tmp != 0 ? tmp : "/tmp") + "/smtpkit-probe-client-XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) setup.root = tmpl;
+    setup.root = make_temp_dir("smtpkit-probe-client");
   }
   if (setup.root.empty() || !fs::is_directory(setup.root, ec)) {
     rep.setup_failed = true;
@@ -541,29 +529,6 @@ client_probe_result run_client_probe(const suite& su, const client_probe_options
   if (!o.keep && o.work_dir.empty()) fs::remove_all(setup.root, ec);
   rep.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started);
   return rep;
-}
-
-conformance::report make_report(client_probe_result r, std::string tool) {
-  conformance::report out;
-  out.kind = conformance::report_kind::scenarios;
-  out.tool = std::move(tool);
-  out.target.name = r.target;
-  out.target.unreachable = r.setup_failed;
-  out.target.unreachable_reason = r.setup_error;
-  out.elapsed = r.elapsed;
-  for (auto& s : r.results) {
-    auto suite = std::find_if(out.suites.begin(), out.suites.end(), [&](const auto& g) { return g.name == s.group; });
-    if (suite == out.suites.end()) {
-      out.suites.push_back({});
-      suite = out.suites.end() - 1;
-      suite->name = s.group;
-    }
-    suite->elapsed += s.elapsed;
-    out.dialogues.push_back(std::move(s.dialogue));
-    s.verdict.dialogue = out.dialogues.size() - 1;
-    suite->cases.push_back(std::move(s.verdict));
-  }
-  return out;
 }
 
 }  // namespace smtpkit::mock
