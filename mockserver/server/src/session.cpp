@@ -91,14 +91,6 @@ conformance::engine* session::engine() {
   return engine_.get();
 }
 
-void session::record_client_close() {
-  if (client_close_recorded_) return;
-  client_close_recorded_ = true;
-  if (auto* e = engine()) e->close(side::client);
-  if (rec_) rec_->close(side::client);
-  for (auto& t : taps_) t->closed(side::client);
-}
-
 void session::client_bytes(std::string_view b) {
   if (auto* e = engine()) e->client_bytes(b);
   for (auto& t : taps_) t->octets(side::client, b);
@@ -441,7 +433,9 @@ asio::awaitable<void> session::run() {
       else {
         peer_closed_ = true;
         beh_->peer_closed();
-        record_client_close();
+        if (auto* e = engine()) e->close(side::client);
+        if (rec_) rec_->close(side::client);
+        for (auto& t : taps_) t->closed(side::client);
       }
       if (!last.empty()) co_await execute(last.take());
       break;

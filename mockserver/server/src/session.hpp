@@ -44,8 +44,6 @@ class session {
   /// records it (transcript, engine, observers) at once, so the record shows
   /// when it arrived; the behaviour gets it after the pause.
   asio::awaitable<void> take_early();
-  /// The client's close, to the engine, the transcript and the observers (once).
-  void record_client_close();
   asio::awaitable<bool> write_all(std::string_view bytes);
   asio::awaitable<bool> execute(std::vector<action> list);
   asio::awaitable<bool> handshake();
@@ -68,7 +66,6 @@ class session {
   std::string engine_backlog_;  // server octets sent before the engine was made
   std::string early_;           // client octets recorded during a pause, not yet given to the behaviour
   bool early_eof_ = false;      // the client closed during a pause
-  bool client_close_recorded_ = false;
   std::unique_ptr<transcript_writer> rec_;
   std::vector<std::unique_ptr<session_tap>> taps_;  // the server's observers
   std::string transcript_path_;
