@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -23,6 +24,16 @@ void make_dirs(const std::string& path) {
     }
     if (i < path.size()) cur += path[i];
   }
+}
+
+std::string temp_root() {
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+}
+
+std::string make_temp_dir(std::string_view prefix) {
+  std::string templ = temp_root() + "/" + std::string(prefix) + "-XXXXXX";
+  return ::mkdtemp(templ.data()) != nullptr ? templ : std::string();
 }
 
 namespace {

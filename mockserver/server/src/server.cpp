@@ -79,12 +79,10 @@ server::impl::impl(server_config c, behaviour_factory f) : cfg(std::move(c)), fa
   if (!cfg.discard && cfg.maildir.empty()) {
     // A fake server must not fill whatever folder it was started in: mail
     // goes to a fresh folder of its own, kept after exit for a look.
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/smtpkit-mail-XXXXXX";
-    if (::mkdtemp(templ.data()) == nullptr)
-      throw setup_error("cannot create a Maildir in " + templ.substr(0, templ.rfind('/')) + ": " +
-                        std::strerror(errno) + " (--maildir DIR chooses one)");
-    cfg.maildir = templ;
+    cfg.maildir = make_temp_dir("smtpkit-mail");
+    if (cfg.maildir.empty())
+      throw setup_error("cannot create a Maildir in " + temp_root() + ": " + std::strerror(errno) +
+                        " (--maildir DIR chooses one)");
   }
   try {
     store =

@@ -12,6 +12,13 @@ namespace smtpkit::mock {
 /// mkdir -p; throws setup_error naming the folder that could not be made.
 void make_dirs(const std::string& path);
 
+/// $TMPDIR, or /tmp without it.
+[[nodiscard]] std::string temp_root();
+
+/// A new folder TEMP_ROOT/PREFIX-XXXXXX of this process's own; "" with
+/// errno set when it cannot be made.
+[[nodiscard]] std::string make_temp_dir(std::string_view prefix);
+
 /// Writes `text` to `path`, truncating it first or appending; false (errno
 /// says why) when the file cannot be opened or written in full (the caller
 /// decides whether that matters).
