@@ -173,3 +173,21 @@ def test_a_refusal_before_connecting_passes_where_refusing_is_allowed():
     assert got["data.long-line"]["verdict"] == "pass", got["data.long-line"]
     assert "refused the message before connecting (exit 1)" in got["data.long-line"]["reason"]
     assert got["ending.quit"]["verdict"] == "error" and "did not connect" in got["ending.quit"]["reason"]
+
+
+def test_expect_quiet_after_421_in_a_users_scenario():
+    # Not used by the built-in suite (RFC 5321 §3.8 binds no client there),
+    # but a site may ask it of its own clients.
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "quiet.smtp")
+        with open(path, "w") as f:
+            f.write("@scenario site.quiet-after-421\n@title nothing but QUIT after a 421\n@group Site\n"
+                    "@level should\n@rfc site policy\n@serve no-pipelining\n@expect quiet-after-421\n"
+                    "@rule RCPT TO:{*}\nS: 421 4.3.2 closing\n@end\n")
+        client = ["--", PY, FLAWED, "--host", "{host}", "--port", "{port}", "--message", "{message}",
+                  "--to", "{rcpt}", "--to", "{rcpt2}", "--tls", "none"]
+        careful = scenarios(probe("--no-builtin", "--suite", path, "--format", "json", *client).stdout)
+        assert careful["site.quiet-after-421"]["verdict"] == "pass", careful
+        broken = scenarios(probe("--no-builtin", "--suite", path, "--format", "json", *client,
+                                 "--break", "ignore-421").stdout)["site.quiet-after-421"]
+        assert broken["verdict"] == "fail" and "after the 421 reply" in broken["reason"], broken
