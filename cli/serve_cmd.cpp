@@ -3,6 +3,7 @@
 #include <iostream>
 #include <tuple>
 
+#include "smtpkit/mock/relay/relay.hpp"
 #include "smtpkit/mock/script/script.hpp"
 #include "smtpkit/mock/server/console.hpp"
 #include "smtpkit/mock/server/script_factory.hpp"
@@ -30,6 +31,11 @@ struct serve_args {
   bool quiet = false;
   int verbose = 0;
   std::size_t idle = 300, total = 3600, grace = 10, line_deadline = 60;
+  std::vector<std::string> routes;
+  std::string routes_file;
+  std::vector<std::string> local_domains;
+  double relay_retry = 1.0;
+  mock::relay::relay_options relay;
   mock::server_config cfg;
 };
 
@@ -99,6 +105,31 @@ int run_serve(serve_args& a) {
       return exit_usage;
     }
   }
+  auto& rt = a.relay.routes;
+  std::string why;
+  for (const auto& r : a.routes)
+    if (!rt.add(r, why)) {
+      std::cerr << "smtpkit serve: --route " << r << ": " << why << "\n";
+      return exit_usage;
+    }
+  if (!a.routes_file.empty() && !rt.load(a.routes_file, why)) {
+    std::cerr << "smtpkit serve: --routes: " << why << "\n";
+    return exit_usage;
+  }
+  for (const auto& d : a.local_domains)
+    if (!rt.add_local(d, why)) {
+      std::cerr << "smtpkit serve: --local-domain " << d << ": " << why << "\n";
+      return exit_usage;
+    }
+  if (!rt.empty() && cfg.discard) {
+    std::cerr << "smtpkit serve: --route needs the messages: it cannot relay with --discard\n";
+    return exit_usage;
+  }
+  if (a.relay_retry <= 0 || a.relay_retry > 86400 || a.relay.max_attempts < 1) {
+    std::cerr << "smtpkit serve: --relay-retry takes seconds above 0, --relay-attempts at least 1\n";
+    return exit_usage;
+  }
+  a.relay.first_retry = std::chrono::milliseconds(static_cast<long>(a.relay_retry * 1000));
   // Every script is loaded and checked before anything listens: a typo must
   // not leave a half-working server behind.
   std::vector<mock::script> scripts;
@@ -129,6 +160,8 @@ int run_serve(serve_args& a) {
     std::unique_ptr<mock::view::view> view;
     if (viewed) view = std::make_unique<mock::view::view>(srv, web, live);
     mock::console out(srv);
+    std::unique_ptr<mock::relay::relay_agent> relay;
+    if (!rt.empty()) relay = std::make_unique<mock::relay::relay_agent>(srv, std::move(a.relay));
     // A script's own findings (script.mismatch) travel as events only.
     if (scripted) srv.follow_events(true);
     int status = srv.run();
@@ -219,6 +252,21 @@ void add_serve(CLI::App& app, runner& run) {
   sub->add_flag("--no-check", a->no_check, "Do not run the conformance engine on clients");
   sub->add_flag("-q,--quiet", a->quiet, "Say nothing on stderr but errors and why --fail-on fails");
   sub->add_flag("-v,--verbose", a->verbose, "Also show each session's opening, dialogue and close on stderr");
+  sub->add_option("--route", a->routes,
+                  "DOMAIN=HOST:PORT[,HOST:PORT...]: relay accepted mail for DOMAIN (.DOMAIN: its subdomains; *: "
+                  "every other) to these next hops, in order (repeatable; docs/serve.md, \"Relaying\")");
+  sub->add_option("--routes", a->routes_file,
+                  "A routes file: lines DOMAIN PREFERENCE HOST:PORT, or DOMAIN local (lowest preference first)");
+  sub->add_option("--local-domain", a->local_domains,
+                  "Mail for this domain is stored here, never relayed, even by a * route (repeatable)");
+  sub->add_option("--relay-attempts", a->relay.max_attempts,
+                  "Delivery attempts per recipient before a 4xx becomes a bounce")
+      ->capture_default_str();
+  sub->add_option("--relay-retry", a->relay_retry, "Seconds before the first retry (doubling after each)")
+      ->capture_default_str();
+  sub->add_option("--max-hops", a->relay.max_hops,
+                  "Received lines above which relayed mail is a loop and returned (RFC 5321 §6.3)")
+      ->capture_default_str();
   add_policy_flags(sub, a->policy);
   sub->callback([a, &run] { run = [a] { return run_serve(*a); }; });
 }

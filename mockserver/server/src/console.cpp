@@ -168,6 +168,7 @@ struct console::state : server_observer, std::enable_shared_from_this<console::s
     }
     text += ", " + std::to_string(m.size) + " octets, ";
     if (auto it = sessions.find(m.session); it != sessions.end()) it->second->messages.push_back(std::move(text));
+    else if (envelope.contains("dsn_for")) line(text + "a delivery status notification made here");
     else line(text + "findings not known");
   }
 

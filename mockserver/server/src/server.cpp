@@ -461,6 +461,61 @@ void server::watch(std::shared_ptr<server_observer> o) {
   s.observers.push_back(std::move(o));
 }
 
+void server::emit(nlohmann::ordered_json event) {
+  asio::post(p_->io, [this, e = std::move(event)]() mutable {
+    if (!p_->events.enabled()) return;
+    p_->events.emit(std::move(e));
+    p_->flush_events();
+  });
+}
+
+void server::inject(nlohmann::ordered_json envelope, std::string content,
+                    std::function<void(const stored_message&, const std::string&)> done) {
+  asio::post(p_->io, [this, env = std::move(envelope), content = std::move(content), done = std::move(done)]() mutable {
+    impl& s = *p_;
+    auto w = s.store->begin();
+    w->write(content);
+    std::shared_ptr<commit_ticket> ticket;
+    stored r = w->commit(env, ticket);
+    auto finish = [&s, env, done](const stored& out) mutable {
+      stored_message m;
+      if (!out.ok) {
+        s.store->note_failure(out.error);
+        if (done) done(m, out.error.empty() ? std::string("not stored") : out.error);
+        return;
+      }
+      m.session = env.value("session", std::string());
+      m.id = out.id;
+      m.path = out.path;
+      m.envelope_path = out.envelope_path;
+      m.size = out.size;
+      m.sha256 = out.sha256;
+      if (s.events.enabled()) {
+        env["size"] = out.size;
+        env["sha256"] = out.sha256;
+        json ev{{"event", "message"}, {"session", m.session}, {"id", out.id},
+                {"path", out.path},     {"envelope_path", out.envelope_path}};
+        if (!out.envelope_path.empty()) ev["envelope_offset"] = out.envelope_offset;
+        ev["size"] = out.size;
+        ev["sha256"] = out.sha256;
+        ev["envelope"] = env;
+        s.events.emit(std::move(ev));
+        s.flush_events();
+      }
+      if (done) done(m, {});
+    };
+    if (!r.pending) return finish(r);
+    // --durable: committed with the group of this turn of the loop.
+    asio::co_spawn(
+        s.io,
+        [&s, ticket, finish]() mutable -> asio::awaitable<void> {
+          while (!ticket->done) co_await s.await_commit();
+          finish(ticket->result);
+        },
+        asio::detached);
+  });
+}
+
 void server::follow_events(bool on) {
   p_->event_followers += on ? 1 : -1;
   p_->events.tapping(p_->event_followers > 0);

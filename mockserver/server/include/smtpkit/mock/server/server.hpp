@@ -59,6 +59,17 @@ class server {
   /// Another service of this process: before "ready", `line` goes to the
   /// console (unless quiet) and `event` to the event stream.
   void announce(std::string line, nlohmann::ordered_json event);
+  /// Thread-safe: an event for the stream (and the observers that follow
+  /// it), from another part of the process (the relay's "relay" events).
+  void emit(nlohmann::ordered_json event);
+  /// Thread-safe: stores a message the process made itself (a delivery
+  /// status notification) as if a session had received it: in the store
+  /// with `envelope` (the "message" event's layout; "session" names the
+  /// maker), seen by every observer, and said in a "message" event. `done`
+  /// runs on the server's thread with the stored message, or with an empty
+  /// id and the reason when it could not be stored.
+  void inject(nlohmann::ordered_json envelope, std::string content,
+              std::function<void(const stored_message&, const std::string& error)> done);
   /// The server's one thread: other services run their I/O on it.
   [[nodiscard]] boost::asio::io_context& io();
   /// The TLS context of STARTTLS and --tls-listen (null when TLS is off).
