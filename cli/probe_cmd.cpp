@@ -14,6 +14,7 @@
 #include "report_io.hpp"
 #include "smtpkit/mock/probe/client_probe.hpp"
 #include "smtpkit/mock/probe/probe.hpp"
+#include "smtpkit/mock/probe/relay_probe.hpp"
 #include "verbs.hpp"
 
 #ifndef SMTPKIT_SOURCE_DIR
@@ -289,6 +290,164 @@ void add_probe_client(CLI::App* probe, runner& run) {
   });
 }
 
+struct relay_args {
+  std::string submit;
+  bool starttls = false;
+  bool tls = false;
+  bool insecure = false;
+  std::string auth;
+  std::string domain = "sink.test";
+  std::string sink_listen = "127.0.0.1:0";
+  std::string sink_hostname = "sink.probe.smtpkit.test";
+  std::string sender;
+  std::string helo = "probe.example.test";
+  std::vector<std::string> only;
+  double wait = 30;
+  double retry_wait = 90;
+  double timeout = 30;
+  std::string inbound;
+  bool progress = false;
+  bool list = false;
+  report_flags report;
+};
+
+// --inbound: a `probe server` JSON report of the next hop, or the next hop
+// itself (its end-of-data scenarios are run now).
+bool load_inbound(const std::string& tool, const std::string& inbound, mock::relay_probe_options& o) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::string why;
+  if (fs::is_regular_file(inbound, ec)) {
+    if (!mock::read_inbound_report(inbound, o.inbound, why)) {
+      std::cerr << tool << ": --inbound " << why << "\n";
+      return false;
+    }
+    o.inbound_name = inbound;
+    return true;
+  }
+  mock::probe_options po;
+  if (!mock::parse_target(inbound, po.base.target, &why)) {
+    std::cerr << tool << ": --inbound " << inbound << ": neither a report file nor HOST:PORT (" << why << ")\n";
+    return false;
+  }
+  int status = exit_ok;
+  po.only = {"security.smuggling"};
+  auto su = prepare_suite(tool, "server", false, {}, po.only, false, status);
+  if (!su) return false;
+  conformance::report rep = mock::make_report(mock::run_probe(*su, po), "smtpkit probe server");
+  if (rep.target.unreachable) {
+    std::cerr << tool << ": --inbound " << inbound << ": " << rep.target.unreachable_reason << "\n";
+    return false;
+  }
+  for (const auto& suite : rep.suites)
+    for (const auto& c : suite.cases)
+      if (c.eod) o.inbound.emplace_back(c.eod->variant, c.eod->result);
+  o.inbound_name = inbound;
+  return true;
+}
+
+int run_relay_probe(relay_args& a) {
+  const std::string tool = "smtpkit probe relay";
+  if (a.list) {
+    for (const auto& c : mock::relay_checks())
+      std::cout << c.group << "\t" << c.id << "\t" << to_string(c.lvl) << "\t" << c.title << "\n";
+    return exit_ok;
+  }
+  mock::relay_probe_options o;
+  if (!load_policy(a.report.policy, tool, o.policy)) return exit_usage;
+  if (std::string why; !mock::parse_target(a.submit, o.submit, &why)) {
+    std::cerr << tool << ": --submit " << a.submit << ": " << why << "\n";
+    return exit_usage;
+  }
+  if (a.starttls && a.tls) {
+    std::cerr << tool << ": --starttls and --tls exclude each other\n";
+    return exit_usage;
+  }
+  o.submit.implicit_tls = a.tls;
+  o.submit.insecure = a.insecure;
+  o.starttls = a.starttls;
+  if (!a.auth.empty()) {
+    auto colon = a.auth.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      std::cerr << tool << ": --auth " << a.auth << ": expected USER:PASSWORD\n";
+      return exit_usage;
+    }
+    o.user = a.auth.substr(0, colon);
+    o.password = a.auth.substr(colon + 1);
+  }
+  o.domain = a.domain;
+  o.sink_listen = a.sink_listen;
+  o.sink_hostname = a.sink_hostname;
+  o.sender = a.sender;
+  o.helo = a.helo;
+  o.only = a.only;
+  if (!o.only.empty()) {
+    bool any = false;
+    for (const auto& c : mock::relay_checks())
+      for (const auto& x : o.only)
+        any = any || c.id == x || c.id.rfind(x + ".", 0) == 0 || c.group == x;
+    if (!any) {
+      std::cerr << tool << ": --only matches no check (`" << tool << " --list`)\n";
+      return exit_usage;
+    }
+  }
+  auto ms = [](double s) { return std::chrono::milliseconds(static_cast<long long>(s * 1000)); };
+  o.wait = ms(a.wait);
+  o.retry_wait = ms(a.retry_wait);
+  o.step_timeout = ms(a.timeout);
+  if (!a.inbound.empty() && !load_inbound(tool, a.inbound, o)) return exit_usage;
+  o.on_sink = [tool](const std::string& where) {
+    std::cerr << tool << ": the sink listens on " << where << "\n" << std::flush;
+  };
+  if (a.progress) o.on_result = [](const conformance::report_case& c) { progress(c); };
+  conformance::report rep = mock::run_relay_probe(o, tool);
+  return finish(tool, a.report, o.policy, std::move(rep), "");
+}
+
+void add_probe_relay(CLI::App* probe, runner& run) {
+  auto a = std::make_shared<relay_args>();
+  auto* sub = probe->add_subcommand("relay", "Probe a relay: submit test messages, judge what reaches the sink");
+  sub->footer(
+      "Set the relay up to send mail for --domain (default sink.test) to the sink (--sink-listen; port 0\n"
+      "picks one and prints it: then the relay must be told after the probe starts, so give a port).\n"
+      "The probe submits one message per check to --submit, from --sender (default relay-probe@DOMAIN,\n"
+      "so notifications come back to the sink), and judges what arrives: end-of-data variants (passed\n"
+      "on raw = SMTP smuggling on the way out), transparency, 8BITMIME/SMTPUTF8/BINARYMIME, the envelope\n"
+      "and DSN parameters, Received lines, notifications for 5xx, retries of 4xx, loops, and the\n"
+      "relay's own SMTP as a client of the sink. The sink first offers every extension, then none of\n"
+      "the 8-bit ones (checks of a 7-bit next hop).\n"
+      "\n"
+      "--inbound FILE (a `probe server --format json` report of the next hop) or HOST:PORT (its\n"
+      "end-of-data scenarios are run now) adds the smuggling pairs.\n"
+      "\n"
+      "Verdicts per check: pass, fail (with its RFC level), not applicable (the relay does not offer\n"
+      "what the check needs), error (nothing arrived in time). Exit: 0 no failure at or above\n"
+      "--fail-on, 1 failures or errors, 2 usage error or a relay or sink that cannot be reached.");
+  sub->add_option("--submit", a->submit, "The relay under test, HOST:PORT");
+  sub->add_flag("--starttls", a->starttls, "STARTTLS before each submission");
+  sub->add_flag("--tls", a->tls, "TLS from the first octet (implicit TLS, RFC 8314)");
+  sub->add_flag("--insecure", a->insecure, "Accept any TLS certificate from the relay");
+  sub->add_option("--auth", a->auth, "USER:PASSWORD for AUTH PLAIN on each submission");
+  sub->add_option("--domain", a->domain, "The domain the relay sends to the sink")->capture_default_str();
+  sub->add_option("--sink-listen", a->sink_listen, "HOST:PORT of the sink")->capture_default_str();
+  sub->add_option("--sink-hostname", a->sink_hostname, "The sink's name in its greeting")->capture_default_str();
+  sub->add_option("--sender", a->sender, "Reverse-path of the test messages (default relay-probe@DOMAIN)");
+  sub->add_option("--helo", a->helo, "Name given in EHLO to the relay")->capture_default_str();
+  sub->add_option("--only", a->only, "Only this check, group or ID prefix (repeatable)")->allow_extra_args(false);
+  sub->add_option("--wait", a->wait, "Seconds a message may take to reach the sink")->capture_default_str();
+  sub->add_option("--retry-wait", a->retry_wait, "Seconds the relay has to retry after a 451")
+      ->capture_default_str();
+  sub->add_option("--timeout", a->timeout, "Seconds to wait for each reply of the relay")->capture_default_str();
+  sub->add_option("--inbound", a->inbound, "The next hop's `probe server` JSON report, or its HOST:PORT");
+  sub->add_flag("--progress", a->progress, "Print each check's verdict on stderr as it ends");
+  sub->add_flag("--list", a->list, "List the checks (group, ID, level, title) and exit");
+  add_report_flags(sub, a->report);
+  sub->callback([a, &run] {
+    if (a->submit.empty() && !a->list) throw CLI::ValidationError("--submit", "give the relay as --submit HOST:PORT");
+    run = [a] { return run_relay_probe(*a); };
+  });
+}
+
 }  // namespace
 
 void add_probe(CLI::App& app, runner& run) {
@@ -344,6 +503,7 @@ void add_probe(CLI::App& app, runner& run) {
     run = [a] { return run_probe(*a); };
   });
   add_probe_client(probe, run);
+  add_probe_relay(probe, run);
 }
 
 }  // namespace smtpkit::cli

@@ -37,6 +37,48 @@ std::string xtext_decode(std::string_view s) {
   return out;
 }
 
+// RFC 6533 §3 utf-8-addr-xtext: an address as ASCII, each non-ASCII
+// character as \x{HEX} of its code point (undecodable octets as theirs).
+std::string ascii_address(std::string_view a) {
+  std::string out;
+  char buf[16];
+  for (std::size_t i = 0; i < a.size();) {
+    const auto c = static_cast<unsigned char>(a[i]);
+    if (c < 0x80) {
+      if (c == '\\' || c == '+' || c == '=' || c < 0x21) {
+        std::snprintf(buf, sizeof buf, "\\x{%X}", c);
+        out += buf;
+      } else {
+        out += static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    std::uint32_t cp = n == 4 ? c & 0x07u : n == 3 ? c & 0x0Fu : n == 2 ? c & 0x1Fu : c;
+    bool ok = n > 1 && i + n <= a.size();
+    for (std::size_t k = 1; ok && k < n; ++k) {
+      const auto d = static_cast<unsigned char>(a[i + k]);
+      ok = (d & 0xC0u) == 0x80u;
+      cp = (cp << 6) | (d & 0x3Fu);
+    }
+    if (!ok) {
+      cp = c;
+      n = 1;
+    }
+    std::snprintf(buf, sizeof buf, "\\x{%X}", cp);
+    out += buf;
+    i += n;
+  }
+  return out;
+}
+
+bool is_ascii(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  return true;
+}
+
 // Field text from the client: no line ends, no control octets.
 std::string clean(std::string_view s) {
   std::string out;
@@ -177,7 +219,9 @@ std::string build_dsn(const dsn_input& in, std::chrono::system_clock::time_point
   m += "This is the mail system at " + in.reporting_mta + ".\r\n\r\n";
   m += relayed ? "Your message was relayed to a system that does not send delivery notifications:\r\n"
                : "Your message could not be delivered to these recipients:\r\n";
-  for (const auto& r : in.recipients) m += "\r\n<" + r.address + ">: " + r.reply + "\r\n";
+  // The notification stays 7-bit (a hop on the way back may offer
+  // nothing else): UTF-8 addresses are written as RFC 6533 utf-8-addr-xtext.
+  for (const auto& r : in.recipients) m += "\r\n<" + ascii_address(r.address) + ">: " + r.reply + "\r\n";
   m += "\r\n";
   // The machine part (RFC 3464 §2.2, §2.3).
   m += "--" + boundary + "\r\nContent-Type: message/delivery-status\r\n\r\n";
@@ -187,7 +231,8 @@ std::string build_dsn(const dsn_input& in, std::chrono::system_clock::time_point
   for (const auto& r : in.recipients) {
     m += "\r\n";
     if (!r.orcpt.empty()) m += "Original-Recipient: " + xtext_decode(r.orcpt) + "\r\n";
-    m += "Final-Recipient: rfc822; " + r.address + "\r\n";
+    m += (is_ascii(r.address) ? "Final-Recipient: rfc822; " : "Final-Recipient: utf-8; ") + ascii_address(r.address) +
+         "\r\n";
     m += std::string("Action: ") + (relayed ? "relayed" : "failed") + "\r\n";
     m += "Status: " + (relayed ? std::string("2.0.0") : status_of(r.code, r.reply)) + "\r\n";
     if (!r.remote_mta.empty()) m += "Remote-MTA: dns; " + r.remote_mta + "\r\n";
@@ -197,7 +242,12 @@ std::string build_dsn(const dsn_input& in, std::chrono::system_clock::time_point
   m += "\r\n";
   // The message or its header (RFC 3462/6522 text/rfc822-headers).
   std::string_view original = in.original;
-  if (in.full) {
+  if (!is_ascii(header_of(original))) {
+    // An 8-bit header would make the notification 8-bit (RFC 6533's
+    // message/global-headers): left out, and said.
+    m += "--" + boundary + "\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n";
+    m += "The returned message's header is not 7-bit and is left out.\r\n";
+  } else if (in.full && is_ascii(original)) {
     m += "--" + boundary + "\r\nContent-Type: message/rfc822\r\n\r\n";
     m += original;
     if (!original.empty() && original.back() != '\n') m += "\r\n";

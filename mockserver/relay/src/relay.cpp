@@ -203,8 +203,17 @@ struct relay_agent::state : server_observer, std::enable_shared_from_this<relay_
         if (r.status == rcpt_status::pending)
           fail(r, 554,
                "5.4.6 mail loop: " + std::to_string(hops) + " Received lines (more than " +
-                   std::to_string(opt.max_hops) + ", RFC 5321 §6.3)",
+                   std::to_string(opt.max_hops) + ", RFC 5321 section 6.3)",
                "");
+      return;
+    }
+    // RFC 5321 §4.1.1.4 (and §2.3.8): NUL is no part of mail data but
+    // BINARYMIME's; passed on, it is a smuggling variant for the next hop.
+    const json params = j.envelope.contains("mail_params") ? j.envelope["mail_params"] : json::object();
+    if (!iequals(param(params, "BODY"), "BINARYMIME") && j.content.find('\0') != std::string::npos) {
+      for (auto& r : j.rcpts)
+        if (r.status == rcpt_status::pending)
+          fail(r, 554, "5.6.0 NUL octets in message data are not relayed (RFC 5321 section 4.1.1.4)", "");
       return;
     }
     // One transaction per route, hops in order of preference.
@@ -240,21 +249,22 @@ struct relay_agent::state : server_observer, std::enable_shared_from_this<relay_
     so.adapt = [&](const ehlo_info& info, outgoing_message& m) -> std::optional<std::string> {
       m.params.clear();
       hop_dsn = info.has(extension::dsn);
+      if (utf8) {
+        if (!info.has(extension::smtputf8))
+          return "5.6.7 SMTPUTF8 mail for a hop without SMTPUTF8 (RFC 6531 section 3.2)";
+        m.params.push_back("SMTPUTF8");
+      }
       if (binary) {
         if (!info.has(extension::binarymime) || !info.has(extension::chunking))
-          return "5.6.3 BINARYMIME mail for a hop without BINARYMIME and CHUNKING (RFC 3030 §3; not converted)";
+          return "5.6.3 BINARYMIME mail for a hop without BINARYMIME and CHUNKING (RFC 3030 section 3; not converted)";
         m.params.push_back("BODY=BINARYMIME");
         m.bdat = true;
       } else if (eight_bit) {
         if (!info.has(extension::eightbitmime))
-          return "5.6.3 8-bit mail for a hop without 8BITMIME (RFC 6152 §3; not converted)";
+          return "5.6.3 8-bit mail for a hop without 8BITMIME (RFC 6152 section 3; not converted)";
         m.params.push_back("BODY=8BITMIME");
       } else if (iequals(body, "7BIT")) {
         m.params.push_back("BODY=7BIT");
-      }
-      if (utf8) {
-        if (!info.has(extension::smtputf8)) return "5.6.7 SMTPUTF8 mail for a hop without SMTPUTF8 (RFC 6531 §3.2)";
-        m.params.push_back("SMTPUTF8");
       }
       if (info.has(extension::size)) {
         if (info.size_limit > 0 && m.content.size() > info.size_limit)
@@ -373,7 +383,9 @@ struct relay_agent::state : server_observer, std::enable_shared_from_this<relay_
     std::string text = build_dsn(in, std::chrono::system_clock::now());
     json params = json::object();
     if (has_8bit(text)) params["BODY"] = "8BITMIME";
-    if (has_param(mail_params, "SMTPUTF8")) params["SMTPUTF8"] = true;
+    // RFC 6533: a notification about SMTPUTF8 mail needs SMTPUTF8 itself
+    // only when the address it goes to is UTF-8 (its own text is 7-bit).
+    if (has_8bit(to)) params["SMTPUTF8"] = true;
     json env{{"session", "relay"},
              {"peer", nullptr},
              {"helo", hostname},
