@@ -305,24 +305,30 @@ struct relay_args {
   double wait = 30;
   double retry_wait = 90;
   double timeout = 30;
-  std::string inbound;
+  std::vector<std::string> inbound;
   bool progress = false;
   bool list = false;
   report_flags report;
 };
 
-// --inbound: a `probe server` JSON report of the next hop, or the next hop
-// itself (its end-of-data scenarios are run now).
-bool load_inbound(const std::string& tool, const std::string& inbound, mock::relay_probe_options& o) {
+// --inbound [NAME=]FILE|HOST:PORT: a `probe server` JSON report of a next
+// hop, or the next hop itself (its end-of-data scenarios are run now).
+bool load_inbound(const std::string& tool, std::string inbound, mock::relay_probe_options& o) {
   namespace fs = std::filesystem;
   std::error_code ec;
   std::string why;
+  mock::relay_probe_options::inbound_results in;
+  if (auto eq = inbound.find('='); eq != std::string::npos && eq > 0) {
+    in.name = inbound.substr(0, eq);
+    inbound.erase(0, eq + 1);
+  }
   if (fs::is_regular_file(inbound, ec)) {
-    if (!mock::read_inbound_report(inbound, o.inbound, why)) {
+    if (!mock::read_inbound_report(inbound, in.eod, why)) {
       std::cerr << tool << ": --inbound " << why << "\n";
       return false;
     }
-    o.inbound_name = inbound;
+    if (in.name.empty()) in.name = fs::path(inbound).stem().string();
+    o.inbound.push_back(std::move(in));
     return true;
   }
   mock::probe_options po;
@@ -341,8 +347,9 @@ bool load_inbound(const std::string& tool, const std::string& inbound, mock::rel
   }
   for (const auto& suite : rep.suites)
     for (const auto& c : suite.cases)
-      if (c.eod) o.inbound.emplace_back(c.eod->variant, c.eod->result);
-  o.inbound_name = inbound;
+      if (c.eod) in.eod.emplace_back(c.eod->variant, c.eod->result);
+  if (in.name.empty()) in.name = inbound;
+  o.inbound.push_back(std::move(in));
   return true;
 }
 
@@ -384,8 +391,7 @@ int run_relay_probe(relay_args& a) {
   if (!o.only.empty()) {
     bool any = false;
     for (const auto& c : mock::relay_checks())
-      for (const auto& x : o.only)
-        any = any || c.id == x || c.id.rfind(x + ".", 0) == 0 || c.group == x;
+      for (const auto& x : o.only) any = any || c.id == x || c.id.rfind(x + ".", 0) == 0 || c.group == x;
     if (!any) {
       std::cerr << tool << ": --only matches no check (`" << tool << " --list`)\n";
       return exit_usage;
@@ -395,7 +401,8 @@ int run_relay_probe(relay_args& a) {
   o.wait = ms(a.wait);
   o.retry_wait = ms(a.retry_wait);
   o.step_timeout = ms(a.timeout);
-  if (!a.inbound.empty() && !load_inbound(tool, a.inbound, o)) return exit_usage;
+  for (const auto& in : a.inbound)
+    if (!load_inbound(tool, in, o)) return exit_usage;
   o.on_sink = [tool](const std::string& where) {
     std::cerr << tool << ": the sink listens on " << where << "\n" << std::flush;
   };
@@ -417,8 +424,9 @@ void add_probe_relay(CLI::App* probe, runner& run) {
       "relay's own SMTP as a client of the sink. The sink first offers every extension, then none of\n"
       "the 8-bit ones (checks of a 7-bit next hop).\n"
       "\n"
-      "--inbound FILE (a `probe server --format json` report of the next hop) or HOST:PORT (its\n"
-      "end-of-data scenarios are run now) adds the smuggling pairs.\n"
+      "--inbound [NAME=]FILE (a `probe server --format json` report of a next hop) or HOST:PORT (its\n"
+      "end-of-data scenarios are run now) adds the smuggling pairs: variants this relay passes on that\n"
+      "that hop takes as the end of the data (repeatable: one set of pairs per inbound hop).\n"
       "\n"
       "Verdicts per check: pass, fail (with its RFC level), not applicable (the relay does not offer\n"
       "what the check needs), error (nothing arrived in time). Exit: 0 no failure at or above\n"
@@ -435,10 +443,12 @@ void add_probe_relay(CLI::App* probe, runner& run) {
   sub->add_option("--helo", a->helo, "Name given in EHLO to the relay")->capture_default_str();
   sub->add_option("--only", a->only, "Only this check, group or ID prefix (repeatable)")->allow_extra_args(false);
   sub->add_option("--wait", a->wait, "Seconds a message may take to reach the sink")->capture_default_str();
-  sub->add_option("--retry-wait", a->retry_wait, "Seconds the relay has to retry after a 451")
-      ->capture_default_str();
+  sub->add_option("--retry-wait", a->retry_wait, "Seconds the relay has to retry after a 451")->capture_default_str();
   sub->add_option("--timeout", a->timeout, "Seconds to wait for each reply of the relay")->capture_default_str();
-  sub->add_option("--inbound", a->inbound, "The next hop's `probe server` JSON report, or its HOST:PORT");
+  sub->add_option("--inbound", a->inbound,
+                  "[NAME=]FILE or HOST:PORT: a next hop's `probe server` JSON report, or the next hop itself "
+                  "(repeatable)")
+      ->allow_extra_args(false);
   sub->add_flag("--progress", a->progress, "Print each check's verdict on stderr as it ends");
   sub->add_flag("--list", a->list, "List the checks (group, ID, level, title) and exit");
   add_report_flags(sub, a->report);

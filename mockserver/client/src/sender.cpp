@@ -55,7 +55,7 @@ class session {
   }
 
   // One whole reply (RFC 5321 §4.2.1: lines "NNN-" continue it).
-  bool reply(sent_reply& out) {
+  bool reply(sent_reply& out, std::optional<clock_type::time_point> until = std::nullopt) {
     out = {};
     std::string text;
     for (;;) {
@@ -64,7 +64,8 @@ class session {
         if (in_.size() > max_reply_line) return fail("a reply line longer than 64 KiB");
         if (closed_) return fail("the server closed the connection");
         std::string chunk;
-        io_status st = conn_->read_some(chunk, 16384, step());
+        io_status st = conn_->read_some(chunk, 16384, until ? *until : step());
+        if (st == io_status::timeout && until) return false;
         if (st == io_status::timeout) return fail("no reply within " + std::to_string(o_.step_timeout.count()) + " ms");
         if (st != io_status::ok) {
           closed_ = true;
@@ -221,6 +222,14 @@ class session {
       return;
     }
     if (!reply(r_.data)) return;
+    if (m_.raw) {
+      // A server that took something inside the data for its end answers
+      // the lines after it as commands: those replies come unasked.
+      const auto until = clock_type::now() + std::chrono::milliseconds(500);
+      sent_reply extra;
+      while (r_.unasked.size() < 64 && reply(extra, until)) r_.unasked.push_back(std::move(extra));
+      if (!r_.error.empty()) return;
+    }
     quit();
   }
 

@@ -4,6 +4,7 @@
 #include "smtpkit/mock/probe/relay_probe.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <fstream>
@@ -408,7 +409,25 @@ std::string rcpt_list(const json& env) {
   return out;
 }
 
-std::string first_line(std::string_view s) { return std::string(s.substr(0, s.find('\n'))); }
+std::string first_line(std::string_view s) {
+  s = s.substr(0, s.find('\n'));
+  if (!s.empty() && s.back() == '\r') s.remove_suffix(1);
+  return std::string(s);
+}
+
+/// An arrival for the submission's own recipients (token in RCPT), not a
+/// notification about it (token in the text only).
+bool is_copy(const arrival& a, const submission& s) { return rcpt_list(a.envelope).find(s.token) != std::string::npos; }
+
+/// What a notification says went wrong: its first Diagnostic-Code or
+/// Status field, or its Subject.
+std::string notice_says(const arrival& n) {
+  for (const char* f : {"Diagnostic-Code:", "Status:"})
+    if (auto at = n.content.find(f); at != std::string::npos) return first_line(std::string_view(n.content).substr(at));
+  for (const auto& fl : header_fields(n.content))
+    if (iequals(fl.name, "Subject")) return first_line(fl.text);
+  return "a notification";
+}
 
 // --- verdicts ------------------------------------------------------------------------------------
 
@@ -418,10 +437,11 @@ struct verdict {
   std::vector<std::string> notes;
   std::optional<conformance::eod_result> eod;
   const arrival* shown = nullptr;  ///< the copy whose session the report shows
+  std::optional<level> lvl = {};   ///< what a failure weighs, when not the check's level
 };
 
-verdict fail(std::string why) { return {outcome::fail, std::move(why), {}, {}, nullptr}; }
-verdict pass(std::string why) { return {outcome::pass, std::move(why), {}, {}, nullptr}; }
+verdict fail(std::string why) { return {outcome::fail, std::move(why), {}, {}, nullptr, {}}; }
+verdict pass(std::string why) { return {outcome::pass, std::move(why), {}, {}, nullptr, {}}; }
 
 std::string submission_reply(const submission& s) {
   if (!s.result.error.empty() && s.result.data.code == 0) return s.result.error;
@@ -436,6 +456,19 @@ class judge {
 
   verdict operator()(const submission& s) const {
     const auto& c = *s.def;
+    if (c.k == kind::eod && !s.result.unasked.empty()) {
+      // RFC 5321 §4.1.1.4: only <CRLF>.<CRLF> ends the data.
+      std::string codes;
+      for (const auto& r : s.result.unasked) codes += " " + std::to_string(r.code);
+      verdict v = fail("the relay took " + escape(c.variant) +
+                       " as the end of the data: it answered the lines after it as "
+                       "commands (replies" +
+                       codes + " after the one to the message) and would run smuggled commands");
+      std::vector<std::uint16_t> all{s.result.data.code};
+      for (const auto& r : s.result.unasked) all.push_back(r.code);
+      v.eod = conformance::eod_result{escape(c.variant), "ended-data-at-relay", all, v.reason};
+      return v;
+    }
     if (c.k == kind::retry_4xx) return retry(s);
     if (c.k == kind::dsn_on_5xx) return dsn(s);
     if (!s.accepted) {
@@ -454,7 +487,7 @@ class judge {
         case kind::eight_bit_to_7bit:
         case kind::utf8_to_ascii:
         case kind::binarymime: return pass(why);
-        default: return {outcome::error, why, {}, {}, nullptr};
+        default: return {outcome::error, why, {}, {}, nullptr, {}};
       }
     }
     if (s.copies.empty()) {
@@ -475,12 +508,24 @@ class judge {
           break;
         default: break;
       }
+      if (returned)
+        return {outcome::error,
+                "accepted (" + submission_reply(s) + "), then returned to the sender instead of passed on (" +
+                    notice_says(s.notices.front()) + ")",
+                {},
+                {},
+                nullptr,
+                {}};
       return {outcome::error,
               "accepted (" + submission_reply(s) + ") but nothing reached the sink within " +
-                  std::to_string(o_.wait.count() / 1000) + " s" + (returned ? " (a notification came back)" : ""),
+                  std::to_string(o_.wait.count() / 1000) + " s" +
+                  (c.seven_bit ? "; a notification that is itself 8-bit or SMTPUTF8 cannot come back over the 7-bit "
+                                 "sink either: the relay's log says whether it returned the mail"
+                               : ""),
               {},
               {},
-              nullptr};
+              nullptr,
+              {}};
     }
     const arrival& a = s.copies.front();
     verdict v = arrived(s, a);
@@ -518,7 +563,14 @@ class judge {
       case kind::utf8:
         if (!has_param(mail_params, "SMTPUTF8")) return fail("arrived without SMTPUTF8 (its recipient is UTF-8)");
         return pass("passed on with SMTPUTF8");
-      case kind::utf8_to_ascii: return fail("passed on to a hop without SMTPUTF8");
+      case kind::utf8_to_ascii: {
+        // RFC 6531 §3.2: no SMTPUTF8 at the next hop, the mail is returned;
+        // a local part rewritten (punycode) is no longer the sender's recipient.
+        std::string why = "passed on to a hop without SMTPUTF8, recipient as it arrived: " + rcpt_list(a.envelope);
+        if (has_8bit(got) && !iequals(param_of(mail_params, "BODY"), "8BITMIME"))
+          why += "; its UTF-8 text went as 8-bit octets without BODY=8BITMIME";
+        return fail(why);
+      }
       case kind::binarymime: {
         const bool binary = iequals(param_of(mail_params, "BODY"), "BINARYMIME");
         const std::string transport = a.envelope.value("transport", std::string());
@@ -564,18 +616,21 @@ class judge {
       }
       case kind::size:
         if (has_param(mail_params, "SIZE")) return pass("SIZE=" + param_of(mail_params, "SIZE") + " declared");
-        return {outcome::not_done, "no SIZE declared to a hop that offers SIZE", {}, {}, nullptr};
+        return {outcome::not_done, "no SIZE declared to a hop that offers SIZE", {}, {}, nullptr, {}};
       case kind::received_added:
       case kind::received_kept:
       case kind::return_path: return trace(s, a);
-      case kind::loop: return {outcome::not_done, "passed on with 150 Received lines", {}, {}, nullptr};
+      case kind::loop: return {outcome::not_done, "passed on with 150 Received lines", {}, {}, nullptr, {}};
       default: return pass("arrived");
     }
   }
 
   verdict trace(const submission& s, const arrival& a) const {
     const auto sent = header_fields(s.msg.content);
-    const auto got = header_fields(a.content);
+    auto got = header_fields(a.content);
+    // A Return-Path above everything is the no-return-path check's finding.
+    if (s.def->k != kind::return_path)
+      while (!got.empty() && iequals(got.front().name, "Return-Path")) got.erase(got.begin());
     std::vector<std::string> sent_received, got_received;
     for (const auto& f : sent)
       if (iequals(f.name, "Received")) sent_received.push_back(f.text);
@@ -679,7 +734,8 @@ class judge {
       v.result = outcome::fail;
       v.reason =
           "a notification came back, but not in the RFC 3464 form (multipart/report; "
-          "report-type=delivery-status)";
+          "report-type=delivery-status), which RFC 5321 §3.6.3 says SHOULD be used";
+      v.lvl = level::should;
       return v;
     }
     v.result = outcome::pass;
@@ -689,7 +745,7 @@ class judge {
 
   verdict retry(const submission& s) const {
     if (!s.accepted)
-      return {outcome::error, "the relay refused the submission: " + submission_reply(s), {}, {}, nullptr};
+      return {outcome::error, "the relay refused the submission: " + submission_reply(s), {}, {}, nullptr, {}};
     if (!s.copies.empty()) {
       verdict v = pass("retried after the 451 and delivered");
       v.shown = &s.copies.front();
@@ -701,7 +757,8 @@ class judge {
                 " s (many MTAs wait minutes before the first retry: raise --retry-wait)",
             {},
             {},
-            nullptr};
+            nullptr,
+            {}};
   }
 
  public:
@@ -807,10 +864,16 @@ class runner {
       rep_.target.name = o_.submit.describe() + " (sink " + sink_addr_ + ")";
       if (o_.on_sink) o_.on_sink(sink_addr_);
     }
-    std::thread loop([&] { srv->run(); });
+    // The sink's server stops on SIGINT/SIGTERM: then so does the run.
+    std::atomic<bool> sink_ended{false};
+    std::thread loop([&] {
+      srv->run();
+      sink_ended = true;
+    });
 
     // Submit, one after another.
     for (auto* s : subs) {
+      if (sink_ended) break;
       sender_options so;
       so.target = o_.submit;
       so.helo = o_.helo;
@@ -871,8 +934,7 @@ class runner {
       if (!s.accepted) return true;
       bool copy = false, notice = false;
       for (const auto& a : got) {
-        const bool is_notice = a.envelope.value("mail_from", std::string()).empty();
-        (is_notice ? notice : copy) = true;
+        (is_copy(a, s) ? copy : notice) = true;
       }
       switch (s.def->k) {
         case kind::dsn_on_5xx: return notice || copy;
@@ -893,7 +955,7 @@ class runner {
       }
       return got;
     };
-    for (;;) {
+    while (!sink_ended) {
       bool all = true;
       const auto now = steady::now();
       for (auto* s : subs) {
@@ -909,13 +971,15 @@ class runner {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     for (auto* s : subs)
       for (auto& a : matching(*s)) {
-        const bool is_notice = a.envelope.value("mail_from", std::string()).empty();
-        // A notification names the token too; a copy is one for our recipient.
-        (is_notice ? s->notices : s->copies).push_back(std::move(a));
+        // A copy goes to the submission's recipients; anything else that
+        // names the token (in its text) is about it: a notification.
+        (is_copy(a, *s) ? s->copies : s->notices).push_back(std::move(a));
       }
+    const bool interrupted = sink_ended;
     srv->stop();
     loop.join();
     srv.reset();
+    if (interrupted) out.error = "interrupted (SIGINT or SIGTERM): the checks not yet judged are left out";
     for (auto& [id, d] : watch->sessions()) {
       d->w.flush();
       out.transcripts.emplace_back(id, d->w.take());
@@ -955,6 +1019,7 @@ class runner {
       rc.played_reason = v.reason;
       rc.notes = v.notes;
       rc.eod = v.eod;
+      if (v.lvl) rc.lvl = *v.lvl;
       if (v.shown != nullptr) {
         for (const auto& [id, text] : sessions_of_[&s])
           if (id == v.shown->session) dialogue = judged(id, text);
@@ -1011,47 +1076,47 @@ class runner {
     add(c.group, std::move(rc), std::move(all));
   }
 
-  // The smuggling pairs: variants this hop passes on raw that the inbound
-  // hop takes as the end of the data.
+  // The smuggling pairs: variants this hop passes on raw that an inbound
+  // hop takes as the end of the data; one case per inbound hop and variant.
   void pairs(const std::vector<submission>&) {
     if (o_.inbound.empty()) return;
-    for (auto& suite : rep_.suites)
-      if (suite.name == "End of data") {
-        std::vector<conformance::report_case> made;
+    std::vector<conformance::report_case> made;
+    for (const auto& suite : rep_.suites) {
+      if (suite.name != "End of data") continue;
+      for (const auto& in : o_.inbound)
         for (const auto& c : suite.cases) {
           if (!c.eod) continue;
           std::string inbound_result;
-          for (const auto& [variant, result] : o_.inbound)
+          for (const auto& [variant, result] : in.eod)
             if (variant == c.eod->variant) inbound_result = result;
           conformance::report_case pc;
           pc.kind = conformance::case_kind::scenario;
-          pc.id = "relay.pair." + c.id.substr(std::string("relay.eod.").size());
-          pc.title = c.eod->variant + ": this hop's outcome against " + o_.inbound_name;
+          pc.id = "relay.pair." + c.id.substr(std::string("relay.eod.").size()) + "[" + in.name + "]";
+          pc.title = c.eod->variant + " through this hop to " + in.name;
           pc.classname = "smtpkit.relay.pairs";
           pc.rfc = "RFC 5321 §4.1.1.4";
           pc.lvl = level::must;
           const bool raw = c.eod->result == "passed-raw" || c.eod->result == "passed-altered";
           if (inbound_result.empty()) {
             pc.played = outcome::not_applicable;
-            pc.played_reason = "the inbound report has no result for " + c.eod->variant;
+            pc.played_reason = in.name + " has no result for " + c.eod->variant;
           } else if (raw && inbound_result == "accepted-as-end-of-data") {
             pc.played = outcome::fail;
             pc.played_reason = "SMTP smuggling: this hop passes " + c.eod->variant + " on (" + c.eod->result +
-                               ") and the inbound hop ends the data at it";
+                               ") and " + in.name + " ends the data at it";
           } else {
             pc.played = outcome::pass;
-            pc.played_reason = "this hop: " + c.eod->result + "; inbound: " + inbound_result;
+            pc.played_reason = "this hop: " + c.eod->result + "; " + in.name + ": " + inbound_result;
           }
           conformance::session_report none;
           conformance::settle(pc, none);
           made.push_back(std::move(pc));
         }
-        for (auto& pc : made) {
-          if (o_.on_result) o_.on_result(pc);
-          add("Smuggling pairs", std::move(pc), {});
-        }
-        break;
-      }
+    }
+    for (auto& pc : made) {
+      if (o_.on_result) o_.on_result(pc);
+      add("Smuggling pairs", std::move(pc), {});
+    }
   }
 
   void add(const std::string& group, conformance::report_case c, conformance::session_report d) {

@@ -77,7 +77,10 @@ struct send_result {
   sent_reply mail;               ///< reply to MAIL (code 0 when it was never sent)
   std::vector<sent_reply> rcpt;  ///< reply to each RCPT, in order (code 0: never sent)
   sent_reply data;               ///< the final reply to the message (after 354, or to BDAT LAST)
-  std::string transcript;        ///< the session, docs/dialogue-format.md
+  /// raw: replies that came after `data` without a command (within half
+  /// a second): the server ended the data early and read the rest as commands.
+  std::vector<sent_reply> unasked;
+  std::string transcript;  ///< the session, docs/dialogue-format.md
 
   /// What became of recipient `i`: the first reply that decided it (MAIL,
   /// its RCPT, or the message's), or code 0 when the session broke first.

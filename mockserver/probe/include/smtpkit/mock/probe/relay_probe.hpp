@@ -66,10 +66,13 @@ struct relay_probe_options {
   std::chrono::milliseconds wait{30000};        ///< for a message to come through
   std::chrono::milliseconds retry_wait{90000};  ///< for the retry after a 4xx
   std::chrono::milliseconds step_timeout{30000};
-  /// The next hop's end-of-data results (escaped variant, result as in a
-  /// `probe server` report), and where they come from; empty: no pair view.
-  std::vector<std::pair<std::string, std::string>> inbound;
-  std::string inbound_name;
+  /// Next hops' end-of-data results (escaped variant, result as in a
+  /// `probe server` report), each under its name; empty: no pair view.
+  struct inbound_results {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> eod;
+  };
+  std::vector<inbound_results> inbound;
   std::function<void(const std::string&)> on_sink;  ///< "HOST:PORT" once the sink listens
   std::function<void(const conformance::report_case&)> on_result;
   conformance::policy policy;
