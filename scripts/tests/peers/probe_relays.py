@@ -25,6 +25,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 
@@ -73,33 +74,35 @@ HOW = {
 
 
 class _ServeRelay:
-    """`smtpkit serve` relaying sink.test to the sink."""
+    """`smtpkit serve` relaying sink.test to the sink; its console goes to a
+    file (read for the port), so a relay that says much never blocks."""
 
     def __init__(self, sink_port):
-        self.proc = subprocess.Popen(
-            [smtpkit_bin(), "serve", "--listen", "127.0.0.1:0", "--hostname", "relay-smtpkit.test", "--route",
-             "%s=127.0.0.1:%d" % (DOMAIN, sink_port), "--relay-retry", "1", "--quiet"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        self.workdir = servers.make_workdir("serve-relay")
+        self.log = os.path.join(self.workdir, "stderr.txt")
+        with open(self.log, "wb") as err:
+            self.proc = subprocess.Popen(
+                [smtpkit_bin(), "serve", "--listen", "127.0.0.1:0", "--hostname", "relay-smtpkit.test", "--route",
+                 "%s=127.0.0.1:%d" % (DOMAIN, sink_port), "--relay-retry", "1", "--maildir",
+                 os.path.join(self.workdir, "maildir")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
         self.port = None
-        buf = b""
         deadline = time.monotonic() + 15
-        while self.port is None and time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            buf += line
-            m = re.search(rb"listening on 127\.0\.0\.1:(\d+)", buf)
+        while self.port is None and time.monotonic() < deadline and self.proc.poll() is None:
+            with open(self.log, "rb") as f:
+                m = re.search(rb"listening on 127\.0\.0\.1:(\d+)", f.read())
             if m:
                 self.port = int(m.group(1))
+            else:
+                time.sleep(0.05)
         if self.port is None:
             self.stop()
-            raise servers.PeerError("smtpkit serve did not start: %r" % buf[-500:])
+            raise servers.PeerError("smtpkit serve did not start")
         self.address = "127.0.0.1:%d" % self.port
 
     def stop(self):
         servers.stop_process(self.proc)
-        if self.proc.stderr:
-            self.proc.stderr.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 @contextlib.contextmanager

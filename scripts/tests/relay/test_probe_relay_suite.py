@@ -17,11 +17,10 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
-from peers import servers
+from peers import probe_relays, servers
 from peers.flawed_relay import BREAKS
 
 RELAY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "peers", "flawed_relay.py")
@@ -140,25 +139,12 @@ def test_a_broken_relay_fails_the_check_it_breaks(flag):
     assert rc == (1 if any(v[0] in ("fail/MUST", "error") for v in got.values()) else 0)
 
 
-def test_smtpkit_serve_route_passes_every_check(tmp_path):
+def test_smtpkit_serve_route_passes_every_check():
     sink = servers.free_port()
-    serve = subprocess.Popen([smtpkit_bin(), "serve", "--listen", "127.0.0.1:0", "--route",
-                              "sink.test=127.0.0.1:%d" % sink, "--relay-retry", "1", "--maildir",
-                              str(tmp_path / "maildir")], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    try:
-        port = None
-        deadline = time.monotonic() + 10
-        while port is None and time.monotonic() < deadline:
-            m = re.search(rb"listening on 127\.0\.0\.1:(\d+)", serve.stderr.readline())
-            port = int(m.group(1)) if m else None
-        assert port
-        p = subprocess.run([smtpkit_bin(), "probe", "relay", "--submit", "127.0.0.1:%d" % port, "--sink-listen",
+    with probe_relays.running("smtpkit-serve", sink) as address:
+        p = subprocess.run([smtpkit_bin(), "probe", "relay", "--submit", address, "--sink-listen",
                             "127.0.0.1:%d" % sink, "--wait", "10", "--retry-wait", "10", "--format", "json"],
                            capture_output=True, timeout=180)
-    finally:
-        serve.terminate()
-        serve.wait(10)
-        serve.stderr.close()
     rep = json.loads(p.stdout)
     assert p.returncode == 0, [(c["id"], c["reason"]) for c in rep["scenarios"] if c["verdict"] != "pass"]
     assert rep["summary"]["pass"] == rep["summary"]["scenarios"] == 30

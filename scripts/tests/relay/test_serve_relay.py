@@ -1,14 +1,15 @@
 # test_serve_relay.py — `smtpkit serve --route`: a chain of mock servers
-# that route by recipient domain (client -> A -> B -> C), store and forward,
-# each hop adding its Received line on top (RFC 5321 §4.4); a 5xx at the
-# last hop comes back to the sender as a delivery status notification
+# that route by recipient domain (client -> A -> B -> C -> D), store and
+# forward, each hop adding its Received line on top (RFC 5321 §4.4); a 5xx
+# at the last hop comes back to the sender as a delivery status notification
 # (RFC 3464) that travels the chain back; a 4xx is retried with backoff;
 # preferences order the next hops (a hop that cannot be reached gives way);
 # the envelope's parameters go on only to hops that offer them; a loop stops
 # at --max-hops; bad route flags say what was expected.
 #
-# Limits: server A's port is reserved before A starts (B routes its DSNs to
-# it), a port that was free a moment ago (free_port).
+# Limits: the relaying hops' ports are reserved before they start (each
+# routes notifications back to the one before it), ports that were free a
+# moment ago (free_port).
 import email
 import email.policy
 import smtplib
@@ -19,7 +20,7 @@ import pytest
 import smtpkit
 from peers.servers import free_port
 
-REJECT_C = """\
+REJECT_D = """\
 @rule RCPT TO:<reject{who}>{*}
 S: 550 5.1.1 <reject{who}> no such user here
 @end
@@ -50,6 +51,11 @@ def wait_relay(srv, status, n=1, timeout=15):
                         timeout=timeout)
 
 
+def addresses(srv):
+    """Every HOST:PORT the server listens on."""
+    return {"127.0.0.1:%d" % e["port"] for e in srv.endpoints}
+
+
 def received_lines(raw):
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
     return msg.get_all("Received") or []
@@ -57,45 +63,50 @@ def received_lines(raw):
 
 @pytest.fixture
 def chain():
-    """A (a.test local; c.test -> B), B (c.test -> C; a.test -> A), C (stores c.test)."""
-    a_port = free_port()
-    with smtpkit.MockServer(script_text=REJECT_C, hostname="c.mx.test") as c, \
-            smtpkit.MockServer(hostname="b.mx.test",
-                               route=["c.test=127.0.0.1:%d" % c.port, "a.test=127.0.0.1:%d" % a_port]) as b, \
+    """Three relaying hops and a final server: A (a.test local; c.test -> B),
+    B (c.test -> C; a.test -> A), C (c.test -> D; a.test -> B), D (stores
+    c.test; refuses reject*@)."""
+    a_port, b_port, c_port = free_port(), free_port(), free_port()
+    with smtpkit.MockServer(script_text=REJECT_D, hostname="d.mx.test") as d, \
+            smtpkit.MockServer(hostname="c.mx.test", listen="127.0.0.1:%d" % c_port,
+                               route=["c.test=127.0.0.1:%d" % d.port, "a.test=127.0.0.1:%d" % b_port]) as c, \
+            smtpkit.MockServer(hostname="b.mx.test", listen="127.0.0.1:%d" % b_port,
+                               route=["c.test=127.0.0.1:%d" % c_port, "a.test=127.0.0.1:%d" % a_port]) as b, \
             smtpkit.MockServer(hostname="a.mx.test", listen="127.0.0.1:%d" % a_port,
-                               route=["c.test=127.0.0.1:%d" % b.port], local_domain=["a.test"]) as a:
-        yield a, b, c
+                               route=["c.test=127.0.0.1:%d" % b_port], local_domain=["a.test"]) as a:
+        yield a, b, c, d
 
 
 def test_three_hops_three_received_lines(chain):
-    a, b, c = chain
+    a, b, c, d = chain
     send(a, "s@a.test", ["x@c.test"])
-    [m] = c.wait_for_messages(1, timeout=20)
+    [m] = d.wait_for_messages(1, timeout=20)
     raw = m.raw
-    # A and B each added theirs on top; C's stored copy is as received (its
-    # own Received line goes on if it relays further).
+    # A, B and C each put theirs on top; D's stored copy is as received.
     lines = received_lines(raw)
-    assert len(lines) == 2, lines
-    assert "by b.mx.test" in lines[0] and "by a.mx.test" in lines[1]
-    assert lines[1].startswith("from client.a.test ([127.0.0.1])")
+    assert len(lines) == 3, lines
+    assert "by c.mx.test" in lines[0] and "by b.mx.test" in lines[1] and "by a.mx.test" in lines[2]
+    assert lines[2].startswith("from client.a.test ([127.0.0.1])")
+    assert lines[1].startswith("from a.mx.test ([127.0.0.1])")
     assert "for <x@c.test>" in lines[0]
-    # Nothing else changed: the message A received follows the two lines.
+    # Nothing else changed: the message A received follows the three lines.
     assert raw.endswith(MESSAGE)
     assert m.mail_from == "s@a.test" and m.rcpt_to == ["x@c.test"]
-    # The hop-by-hop dialogues: A's and B's relay events name their next hop.
-    assert [e["hop"] for e in wait_relay(a, "delivered")] == ["127.0.0.1:%d" % b.port]
-    assert [e["hop"] for e in wait_relay(b, "delivered")] == ["127.0.0.1:%d" % c.port]
+    # The hop-by-hop dialogues: each relay's events name its next hop.
+    for hop, nxt in ((a, b), (b, c), (c, d)):
+        [e] = wait_relay(hop, "delivered")
+        assert e["hop"] in addresses(nxt)
     # Each hop judged its client: smtpkit's relay client broke no rule.
-    for srv in (b, c):
+    for srv in (b, c, d):
         srv.settle()
         assert [f for f in srv.findings if f.side == "client"] == [], srv.findings
 
 
 def test_a_5xx_at_the_last_hop_comes_back_as_a_dsn(chain):
-    a, b, c = chain
+    a, b, c, d = chain
     send(a, "s@a.test", ["reject-me@c.test"], rcpt_options=["NOTIFY=FAILURE", "ORCPT=rfc822;reject-me@c.test"],
          mail_options=["RET=HDRS", "ENVID=chain-1"])
-    # B got the 550 from C and returned the mail to s@a.test, routed back to A.
+    # C got the 550 from D and returned the mail to s@a.test: back through B to A.
     dsn = a.wait_for(lambda s: [m for m in s.messages if m.mail_from == ""] or None, timeout=20)[0]
     assert dsn.rcpt_to == ["s@a.test"]
     msg = dsn.email
@@ -104,28 +115,29 @@ def test_a_5xx_at_the_last_hop_comes_back_as_a_dsn(chain):
     parts = list(msg.iter_parts())
     assert [p.get_content_type() for p in parts] == ["text/plain", "message/delivery-status", "text/rfc822-headers"]
     status = parts[1].as_string()
-    assert "Reporting-MTA: dns; b.mx.test" in status
+    assert "Reporting-MTA: dns; c.mx.test" in status
     assert "Original-Envelope-Id: chain-1" in status
     assert "Final-Recipient: rfc822; reject-me@c.test" in status
     assert "Original-Recipient: rfc822;reject-me@c.test" in status
     assert "Action: failed" in status and "Status: 5.1.1" in status
     assert "Diagnostic-Code: smtp; 550 5.1.1" in status
     assert "Subject: three hops" in parts[2].as_string()
-    # The notification travelled A <- B with its own Received line from B.
-    assert any("by b.mx.test" in r for r in received_lines(dsn.raw))
-    assert [e["status"] for e in relay_events(b) if e["rcpt"] == "reject-me@c.test"] == ["failed"]
-    assert c.messages == []
+    # The notification travelled C -> B -> A, each adding its Received line.
+    trace = received_lines(dsn.raw)
+    assert len(trace) == 2 and "by b.mx.test" in trace[0] and "by c.mx.test" in trace[1], trace
+    assert [e["status"] for e in relay_events(c) if e["rcpt"] == "reject-me@c.test"] == ["failed"]
+    assert d.messages == []
 
 
 def test_notify_never_gets_no_dsn(chain):
-    a, b, c = chain
+    a, b, c, d = chain
     send(a, "s@a.test", ["reject-quiet@c.test", "ok@c.test"], rcpt_options=["NOTIFY=NEVER"])
-    c.wait_for_messages(1, timeout=20)
-    b.wait_for(lambda s: relay_events(s, "failed") or None, timeout=10)
-    b.settle(1.0)
+    d.wait_for_messages(1, timeout=20)
+    c.wait_for(lambda s: relay_events(s, "failed") or None, timeout=10)
+    c.settle(1.0)
     a.settle(1.0)
     assert [m for m in a.messages if m.mail_from == ""] == []
-    assert not [e for e in b.events if e.get("event") == "dsn"]
+    assert not [e for e in c.events if e.get("event") == "dsn"]
 
 
 def test_4xx_is_retried_with_backoff():
