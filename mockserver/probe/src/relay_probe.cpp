@@ -645,9 +645,23 @@ class judge {
           return fail("no Received line added; the first field is " + (got.empty() ? "none" : got.front().name));
         }
         const std::string& line = got.front().text;
-        verdict v = pass("added: " + escape(line.substr(0, 200)));
-        if (line.find(';') == std::string::npos) v.notes.push_back("the Received line has no date (\"; date-time\")");
-        return v;
+        // RFC 5321 §4.4: Stamp = From-domain By-domain Opt-info [CFWS] ";"
+        // FWS date-time; the FROM clause MUST be supplied in SMTP.
+        std::string flat;
+        for (char ch : line.substr(line.find(':') + 1)) flat += (ch == '\r' || ch == '\n' || ch == '\t') ? ' ' : ch;
+        std::string lower;
+        for (char ch : flat) lower += to_lower_ascii(ch);
+        const auto first = lower.find_first_not_of(' ');
+        const auto semi = flat.rfind(';');
+        std::string missing;
+        if (first == std::string::npos || lower.compare(first, 5, "from ") != 0) missing += ", no FROM clause first";
+        if (lower.find(" by ") == std::string::npos) missing += ", no BY clause";
+        if (semi == std::string::npos || !find_date_time(std::string_view(flat).substr(semi + 1)).found())
+          missing += ", no \"; date-time\" at its end";
+        if (!missing.empty())
+          return fail("the Received line it added is not well formed (RFC 5321 §4.4" + missing +
+                      "): " + escape(line.substr(0, 200)));
+        return pass("added: " + escape(line.substr(0, 200)));
       }
       case kind::received_kept: {
         // The submitted lines must be there, unchanged, consecutive, in order, and only below new ones.

@@ -101,6 +101,8 @@ The breaks, and what each violates:
   no-size             SIZE= is never sent, though the hop offers SIZE
                       (RFC 1870 §6)
   no-received         no trace field is added (RFC 5321 §4.4)
+  received-no-date    the trace field it adds has no "; date-time" at its
+                      end (RFC 5321 §4.4: the time stamp is not optional)
   received-at-bottom  the trace field goes after the last header field, not
                       on top (RFC 5321 §4.4)
   drop-received       the existing Received: fields are removed (its own is
@@ -162,7 +164,7 @@ BREAKS = (
     "pass-bare-lf", "end-at-lf-dot", "no-dot-stuffing", "fold-long-lines", "drop-empty-lines",
     "drop-body-param", "force-8bit", "drop-smtputf8", "rewrite-sender", "drop-second-rcpt",
     "drop-dsn-params", "no-size", "no-received", "received-at-bottom", "drop-received",
-    "add-return-path", "no-bounce", "no-retry", "no-loop-limit", "bad-dsn",
+    "add-return-path", "no-bounce", "no-retry", "no-loop-limit", "bad-dsn", "received-no-date",
 )
 
 TIMEOUT = 30.0  # every socket, both sides
@@ -589,6 +591,8 @@ class Session:
         job.trace = ("Received: from %s (%s [%s])\r\n\tby %s (flawed-relay) with %s id %s\r\n\tfor <%s>; %s\r\n"
                      % (self.helo, host, self.peer_ip, self.hostname, self.protocol, job.id,
                         job.rcpts[0].address, job.arrival)).encode("utf-8", "surrogateescape")
+        if self.relay.broken("received-no-date"):
+            job.trace = job.trace[:job.trace.rindex(b";")] + b"\r\n"
         if not self.relay.queue.put(job):
             return "452 4.3.1 Insufficient system storage, try again later"
         log("%s: from=<%s> size=%d nrcpt=%d queued" % (job.id, job.sender, len(content), len(job.rcpts)))

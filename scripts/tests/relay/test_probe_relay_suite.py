@@ -109,6 +109,7 @@ BROKEN = {
         "relay.envelope.dsn-parameters": ("fail/MUST", "RET ENVID NOTIFY ORCPT")}),
     "no-size": (["relay.envelope.size"], {"relay.envelope.size": ("not-done", "no SIZE declared")}),
     "no-received": (["relay.trace"], {"relay.trace.received-added": ("fail/MUST", "no Received line added")}),
+    "received-no-date": (["relay.trace"], {"relay.trace.received-added": ("fail/MUST", "date-time\" at its end")}),
     "received-at-bottom": (["relay.trace"], {"relay.trace.received-added": ("fail/MUST", "not on top"),
                                              "relay.trace.received-kept": ("fail/MUST", "inserted below")}),
     "drop-received": (["relay.trace"], {"relay.trace.received-kept": ("fail/MUST", "did not arrive unchanged")}),
