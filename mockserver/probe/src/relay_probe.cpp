@@ -11,7 +11,6 @@
 #include <map>
 #include <mutex>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "smtpkit/ascii.hpp"
@@ -19,6 +18,7 @@
 #include "smtpkit/message.hpp"
 #include "smtpkit/mock/client/sender.hpp"
 #include "smtpkit/mock/common/endpoint.hpp"
+#include "smtpkit/mock/common/envelope.hpp"
 #include "smtpkit/mock/common/files.hpp"
 #include "smtpkit/mock/script/script.hpp"
 #include "smtpkit/mock/server/script_factory.hpp"
@@ -332,10 +332,9 @@ submission build(const check_def& c, const relay_probe_options& o, const std::st
 // --- reading what arrived ----------------------------------------------------------------------
 
 std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream all;
-  all << in.rdbuf();
-  return all.str();
+  std::string text;
+  (void)read_file(path, text);  // gone since: judged as empty
+  return text;
 }
 
 /// Offset of the body: after the first empty line (CRLF CRLF, or LF LF).
@@ -372,18 +371,8 @@ std::vector<field> header_fields(std::string_view m) {
   return out;
 }
 
-std::string param_of(const json& params, std::string_view key) {
-  if (!params.is_object()) return {};
-  for (const auto& [k, v] : params.items())
-    if (iequals(k, key)) return v.is_string() ? v.get<std::string>() : std::string("(no value)");
-  return {};
-}
-bool has_param(const json& params, std::string_view key) {
-  if (!params.is_object()) return false;
-  for (const auto& [k, v] : params.items())
-    if (iequals(k, key)) return true;
-  return false;
-}
+std::string param_of(const json& params, std::string_view key) { return envelope_param(params, key, "(no value)"); }
+bool has_param(const json& params, std::string_view key) { return has_envelope_param(params, key); }
 
 bool has_8bit(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });

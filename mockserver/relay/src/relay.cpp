@@ -7,15 +7,14 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <fstream>
 #include <iostream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "message_text.hpp"
 #include "smtpkit/ascii.hpp"
 #include "smtpkit/mock/client/sender.hpp"
+#include "smtpkit/mock/common/envelope.hpp"
 #include "smtpkit/mock/common/files.hpp"
 #include "smtpkit/mock/server/server.hpp"
 
@@ -55,20 +54,8 @@ std::string str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-// A parameter of the envelope by keyword, any case; "" when absent, "1" for
-// a keyword without value.
-std::string param(const json& params, std::string_view key) {
-  if (!params.is_object()) return {};
-  for (const auto& [k, v] : params.items())
-    if (iequals(k, key)) return v.is_string() ? v.get<std::string>() : std::string("1");
-  return {};
-}
-bool has_param(const json& params, std::string_view key) {
-  if (!params.is_object()) return false;
-  for (const auto& [k, v] : params.items())
-    if (iequals(k, key)) return true;
-  return false;
-}
+std::string param(const json& params, std::string_view key) { return envelope_param(params, key); }
+bool has_param(const json& params, std::string_view key) { return has_envelope_param(params, key); }
 
 }  // namespace
 
@@ -172,16 +159,12 @@ struct relay_agent::state : server_observer, std::enable_shared_from_this<relay_
 
   void load(job& j) {
     if (j.loaded) return;
-    std::ifstream in(j.path, std::ios::binary);
-    std::ostringstream all;
-    if (in) all << in.rdbuf();
-    if (!in) {
+    if (!read_file(j.path, j.content)) {
       for (auto& r : j.rcpts)
         if (r.status == rcpt_status::pending)
           fail(r, 451, "4.3.0 the stored message " + j.path + " cannot be read", "");
       return;
     }
-    j.content = all.str();
     j.loaded = true;
   }
 

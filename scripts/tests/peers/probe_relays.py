@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import time
 
-from . import postfix, probe_targets, relays, servers
+from . import postfix, probe_clients, probe_targets, relays, servers
 
 REPO = servers.REPO
 DOMAIN = "sink.test"
@@ -160,21 +160,9 @@ def probe(name, inbound=None, extra=(), timeout=600):
     return p.returncode, report, p.stderr.decode("utf-8", "replace"), seconds
 
 
-def verdicts(report):
-    """{check id: "pass" | "fail/MUST" | ... , with ":result" for the end-of-data checks}."""
-    out = {}
-    for s in report["scenarios"]:
-        v = s["verdict"]
-        if v == "fail":
-            v += "/" + s["failed_level"]
-        if s.get("outcome"):
-            v += ":" + s["outcome"]["result"]
-        out[s["id"]] = v
-    return out
-
-
-def reasons(report):
-    return {s["id"]: s.get("reason") or "" for s in report["scenarios"]}
+# The same readings as the server probe's and the client probe's reports.
+verdicts = probe_targets.verdicts  # {check id: "pass" | "fail/MUST" | ..., ":result" for end-of-data checks}
+reasons = probe_clients.reasons
 
 
 if __name__ == "__main__":  # python3 -m peers.probe_relays NAME [INBOUND...]: print the verdicts

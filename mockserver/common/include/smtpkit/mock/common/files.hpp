@@ -24,6 +24,10 @@ void make_dirs(const std::string& path);
 /// decides whether that matters).
 bool write_file(const std::string& path, std::string_view text, bool append);
 
+/// The whole of `path` into `out`; false (errno says why) when it cannot
+/// be opened or read.
+bool read_file(const std::string& path, std::string& out);
+
 /// A name for this run's files in `dir` that no file there starts with yet:
 /// the UTC time, "20261201T101500Z", then "-2", "-3", ... when one does.
 [[nodiscard]] std::string new_run_id(const std::string& dir);
