@@ -73,6 +73,17 @@ std::string ascii_address(std::string_view a) {
   return out;
 }
 
+// Text from a peer (a reply, a decoded ENVID or ORCPT) in a 7-bit field:
+// controls and 8-bit octets become '?'.
+std::string ascii(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u >= 0x7f) ? '?' : c;
+  }
+  return out;
+}
+
 bool is_ascii(std::string_view s) {
   for (char c : s)
     if (static_cast<unsigned char>(c) >= 0x80) return false;
@@ -119,7 +130,7 @@ std::string received_line(const nlohmann::ordered_json& env, const std::string& 
                           const std::string& for_rcpt, std::chrono::system_clock::time_point when) {
   std::string helo = clean(str(env, "helo"));
   if (helo.empty()) helo = "unknown";
-  std::string peer = str(env, "peer");
+  std::string peer = clean(str(env, "peer"));
   // "127.0.0.1:54321" or "[::1]:54321" -> the address, as an address literal.
   if (auto colon = peer.rfind(':'); colon != std::string::npos) peer.erase(colon);
   if (!peer.empty() && peer.front() == '[') peer = peer.substr(1, peer.size() - 2);
@@ -205,7 +216,7 @@ std::string build_dsn(const dsn_input& in, std::chrono::system_clock::time_point
   const bool relayed = in.action == dsn_action::relayed;
   std::string m;
   m += "From: Mail Delivery System <MAILER-DAEMON@" + in.reporting_mta + ">\r\n";
-  m += "To: <" + in.to + ">\r\n";
+  m += "To: <" + clean(in.to) + ">\r\n";
   m += std::string("Subject: ") +
        (relayed ? "Delivery Status Notification (relayed)" : "Undelivered Mail Returned to Sender") + "\r\n";
   m += "Date: " + rfc5322_date(now) + "\r\n";
@@ -221,22 +232,22 @@ std::string build_dsn(const dsn_input& in, std::chrono::system_clock::time_point
                : "Your message could not be delivered to these recipients:\r\n";
   // The notification stays 7-bit (a hop on the way back may offer
   // nothing else): UTF-8 addresses are written as RFC 6533 utf-8-addr-xtext.
-  for (const auto& r : in.recipients) m += "\r\n<" + ascii_address(r.address) + ">: " + r.reply + "\r\n";
+  for (const auto& r : in.recipients) m += "\r\n<" + ascii_address(r.address) + ">: " + ascii(r.reply) + "\r\n";
   m += "\r\n";
   // The machine part (RFC 3464 §2.2, §2.3).
   m += "--" + boundary + "\r\nContent-Type: message/delivery-status\r\n\r\n";
   m += "Reporting-MTA: dns; " + in.reporting_mta + "\r\n";
-  if (!in.envid.empty()) m += "Original-Envelope-Id: " + xtext_decode(in.envid) + "\r\n";
+  if (!in.envid.empty()) m += "Original-Envelope-Id: " + ascii(xtext_decode(in.envid)) + "\r\n";
   if (!in.arrival.empty()) m += "Arrival-Date: " + in.arrival + "\r\n";
   for (const auto& r : in.recipients) {
     m += "\r\n";
-    if (!r.orcpt.empty()) m += "Original-Recipient: " + xtext_decode(r.orcpt) + "\r\n";
+    if (!r.orcpt.empty()) m += "Original-Recipient: " + ascii(xtext_decode(r.orcpt)) + "\r\n";
     m += (is_ascii(r.address) ? "Final-Recipient: rfc822; " : "Final-Recipient: utf-8; ") + ascii_address(r.address) +
          "\r\n";
     m += std::string("Action: ") + (relayed ? "relayed" : "failed") + "\r\n";
     m += "Status: " + (relayed ? std::string("2.0.0") : status_of(r.code, r.reply)) + "\r\n";
     if (!r.remote_mta.empty()) m += "Remote-MTA: dns; " + r.remote_mta + "\r\n";
-    if (!r.reply.empty() && !r.remote_mta.empty()) m += "Diagnostic-Code: smtp; " + r.reply + "\r\n";
+    if (!r.reply.empty() && !r.remote_mta.empty()) m += "Diagnostic-Code: smtp; " + ascii(r.reply) + "\r\n";
     m += "Last-Attempt-Date: " + rfc5322_date(now) + "\r\n";
   }
   m += "\r\n";
