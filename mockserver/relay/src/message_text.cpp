@@ -84,6 +84,26 @@ std::string ascii(std::string_view s) {
   return out;
 }
 
+// Returned text in the notification: CRLF line ends only and no NUL (the
+// stored message may hold bare CR, LF or NUL, which the server recorded as
+// findings), so the notification is mail data any hop can carry.
+std::string crlf_lines(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 16);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '\r') {
+      out += "\r\n";
+      if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
+    } else if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out += c == '\0' ? '?' : c;
+    }
+  }
+  return out;
+}
+
 bool is_ascii(std::string_view s) {
   for (char c : s)
     if (static_cast<unsigned char>(c) >= 0x80) return false;
@@ -260,11 +280,11 @@ std::string build_dsn(const dsn_input& in, std::chrono::system_clock::time_point
     m += "The returned message's header is not 7-bit and is left out.\r\n";
   } else if (in.full && is_ascii(original)) {
     m += "--" + boundary + "\r\nContent-Type: message/rfc822\r\n\r\n";
-    m += original;
-    if (!original.empty() && original.back() != '\n') m += "\r\n";
+    m += crlf_lines(original);
+    if (!original.empty() && original.back() != '\n' && original.back() != '\r') m += "\r\n";
   } else {
     m += "--" + boundary + "\r\nContent-Type: text/rfc822-headers\r\n\r\n";
-    m += header_of(original);
+    m += crlf_lines(header_of(original));
   }
   m += "\r\n--" + boundary + "--\r\n";
   return m;
