@@ -64,9 +64,17 @@ class session {
         if (in_.size() > max_reply_line) return fail("a reply line longer than 64 KiB");
         if (closed_) return fail("the server closed the connection");
         std::string chunk;
-        io_status st = conn_->read_some(chunk, 16384, until ? *until : step());
-        if (st == io_status::timeout && until) return false;
-        if (st == io_status::timeout) return fail("no reply within " + std::to_string(o_.step_timeout.count()) + " ms");
+        // Waits in slices of 200 ms, so that a caller that gives up (the
+        // server stopping) is heard while a peer is silent.
+        const auto limit = until ? *until : step();
+        const auto slice = std::min(limit, clock_type::now() + std::chrono::milliseconds(200));
+        io_status st = conn_->read_some(chunk, 16384, slice);
+        if (st == io_status::timeout) {
+          if (o_.cancelled && o_.cancelled()) return fail("given up (the sender was stopped)");
+          if (clock_type::now() < limit) continue;
+          if (until) return false;
+          return fail("no reply within " + std::to_string(o_.step_timeout.count()) + " ms");
+        }
         if (st != io_status::ok) {
           closed_ = true;
           w_.close(side::server);

@@ -69,6 +69,9 @@ struct relay_agent::state : server_observer, std::enable_shared_from_this<relay_
   std::condition_variable cv;
   std::vector<std::shared_ptr<job>> queue;
   bool stop = false;
+  /// The job being delivered, and its recipients still pending when it started.
+  std::shared_ptr<job> inflight;
+  std::vector<std::string> inflight_pending;
   std::thread worker;
   std::size_t dsn_count = 0;
 
@@ -105,6 +108,16 @@ struct relay_agent::state : server_observer, std::enable_shared_from_this<relay_
     {
       std::lock_guard<std::mutex> lock(mu);
       stop = true;
+      // Being delivered now: it may still reach the next hop, or not.
+      if (inflight)
+        for (const auto& r : inflight_pending)
+          say({{"event", "relay-pending"},
+               {"id", inflight->id},
+               {"rcpt", r},
+               {"path", inflight->path},
+               {"in_delivery", true}},
+              "[relay] " + inflight->id + " " + r + " was being delivered at stop (the message stays in " +
+                  inflight->path + ")");
       for (const auto& j : queue)
         for (const auto& r : j->rcpts)
           if (r.status == rcpt_status::pending)
@@ -136,6 +149,10 @@ struct relay_agent::state : server_observer, std::enable_shared_from_this<relay_
           if (next != queue.end() && (*next)->due <= clock_type::now()) {
             j = *next;
             queue.erase(next);
+            inflight = j;
+            inflight_pending.clear();
+            for (const auto& r : j->rcpts)
+              if (r.status == rcpt_status::pending) inflight_pending.push_back(r.address);
             break;
           }
           if (next == queue.end()) cv.wait(lock);
@@ -143,6 +160,11 @@ struct relay_agent::state : server_observer, std::enable_shared_from_this<relay_
         }
       }
       attempt(*j);
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        inflight.reset();
+        if (stop) return;  // what is left was named by stopping()
+      }
       const bool pending = std::any_of(j->rcpts.begin(), j->rcpts.end(),
                                        [](const rcpt_state& r) { return r.status == rcpt_status::pending; });
       if (pending && j->attempts < opt.max_attempts) {
@@ -229,6 +251,10 @@ struct relay_agent::state : server_observer, std::enable_shared_from_this<relay_
     so.helo = hostname;
     so.step_timeout = opt.timeout;
     so.session_timeout = opt.timeout * 20;
+    so.cancelled = [this] {
+      std::lock_guard<std::mutex> lock(mu);
+      return stop;
+    };
     so.adapt = [&](const ehlo_info& info, outgoing_message& m) -> std::optional<std::string> {
       m.params.clear();
       hop_dsn = info.has(extension::dsn);

@@ -233,3 +233,29 @@ def test_bad_route_flags_exit_2_and_say_why(flags, message):
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 2
     assert message in r.stderr
+
+
+def test_a_silent_next_hop_does_not_hold_up_the_stop():
+    # The next hop accepts and never says a word: the relay waits for its
+    # greeting, and SIGTERM still ends the server at once (within its
+    # grace), the message staying in the Maildir.
+    import socket
+    import time
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    try:
+        srv = smtpkit.MockServer(route=["d.test=127.0.0.1:%d" % silent.getsockname()[1]])
+        with srv:
+            send(srv, "s@a.test", ["y@d.test"])
+            conn, _ = silent.accept()  # the relay connected
+            started = time.monotonic()
+            code = srv.stop()
+            took = time.monotonic() - started
+            conn.close()
+        assert code == 0
+        assert took < 4, took
+        assert [e["rcpt"] for e in srv.events if e.get("event") == "relay-pending"] == ["y@d.test"]
+        assert len(srv.messages) == 1
+    finally:
+        silent.close()

@@ -12,7 +12,8 @@
 // transaction at all (a permanent refusal of its own).
 //
 // Limits: no pipelining (one command, one reply); one connection per call;
-// every wait is bounded by the step timeout and the session timeout; the
+// every wait is bounded by the step timeout and the session timeout (and a
+// wait for a reply by `cancelled`); the
 // transcript keeps at most 8 MiB; a reply line longer than 64 KiB ends the
 // session as an error.
 #pragma once
@@ -58,6 +59,9 @@ struct sender_options {
   /// before MAIL: may change the message's parameters, or return a reason
   /// to send nothing (the session then ends with QUIT, `refused` set).
   std::function<std::optional<std::string>(const ehlo_info&, outgoing_message&)> adapt;
+  /// Asked while waiting for a reply (every 200 ms): true ends the session
+  /// as an error at once. A write to a stalled peer still waits its step.
+  std::function<bool()> cancelled;
 };
 
 /// A server's reply: its code and its lines, "\n"-joined.
