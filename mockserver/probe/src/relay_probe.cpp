@@ -440,8 +440,7 @@ std::string submission_reply(const submission& s) {
 
 class judge {
  public:
-  judge(const relay_probe_options& o, std::string sender, std::string sink)
-      : o_(o), sender_(std::move(sender)), sink_(std::move(sink)) {}
+  judge(const relay_probe_options& o, std::string sender) : o_(o), sender_(std::move(sender)) {}
 
   verdict operator()(const submission& s) const {
     const auto& c = *s.def;
@@ -775,7 +774,6 @@ class judge {
   }
   const relay_probe_options& o_;
   std::string sender_;
-  std::string sink_;
 };
 
 // --- running ---------------------------------------------------------------------------------------
@@ -808,7 +806,7 @@ class runner {
       subs.push_back(build(c, o_, sender_, "rp" + run_id_ + "-" + num));
     }
     std::vector<std::pair<std::string, std::string>> all_transcripts;
-    judge j(o_, sender_, sink_);
+    judge j(o_, sender_);
     for (bool seven : {false, true}) {
       std::vector<submission*> here;
       for (auto& s : subs)
@@ -827,7 +825,7 @@ class runner {
     for (auto& s : subs) add_case(s, j);
     const check_def& cr = defs().back();
     if (chosen(cr, o_.only)) client_rules(cr, all_transcripts);
-    pairs(subs);
+    pairs();
   }
 
  private:
@@ -863,7 +861,6 @@ class runner {
     const auto& ep = srv->endpoints().front();
     if (sink_addr_.empty()) {
       sink_addr_ = ep.host + ":" + std::to_string(ep.port);
-      sink_ = sink_addr_;
       rep_.target.name = o_.submit.describe() + " (sink " + sink_addr_ + ")";
       if (o_.on_sink) o_.on_sink(sink_addr_);
     }
@@ -908,13 +905,13 @@ class runner {
       s->at = steady::now();
       s->result = send_message(s->msg, so);
       s->sent = true;
-      if (!s->result.connected && rep_.target.greeting.empty() && s == subs.front() && !seven_started_) {
+      if (!s->result.connected && rep_.target.greeting.empty() && s == subs.front() && !submitted_) {
         out.error = "the relay " + o_.submit.describe() + " cannot be reached: " + s->result.error;
         srv->stop();
         loop.join();
         return out;
       }
-      seven_started_ = true;
+      submitted_ = true;
       if (rep_.target.greeting.empty() && !s->result.greeting.empty()) {
         rep_.target.greeting = first_line(s->result.greeting);
         std::string_view e = s->result.ehlo;
@@ -1081,7 +1078,7 @@ class runner {
 
   // The smuggling pairs: variants this hop passes on raw that an inbound
   // hop takes as the end of the data; one case per inbound hop and variant.
-  void pairs(const std::vector<submission>&) {
+  void pairs() {
     if (o_.inbound.empty()) return;
     std::vector<conformance::report_case> made;
     for (const auto& suite : rep_.suites) {
@@ -1142,8 +1139,7 @@ class runner {
   std::string run_id_;
   std::string work_;
   std::string sink_addr_;
-  std::string sink_;
-  bool seven_started_ = false;
+  bool submitted_ = false;  ///< a submission reached the relay: later failures to connect are errors of their check
   std::map<const submission*, std::vector<std::pair<std::string, std::string>>> sessions_of_;
 };
 
