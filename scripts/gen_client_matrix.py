@@ -19,15 +19,13 @@
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "tests"))
 
-from peers import probe_clients  # noqa: E402
+from peers import matrix, probe_clients  # noqa: E402
 
 TITLE = "Client matrix"
 
@@ -42,20 +40,7 @@ def render(saved):
     """The page from {name: {"version", "flags", "how", "report"}}, in
     probe_clients.CLIENTS order; the tables come from `smtpkit report matrix`."""
     names = [n for n in probe_clients.CLIENTS if n in saved]
-    with tempfile.TemporaryDirectory(prefix="smtpkit-client-matrix-") as d:
-        runs = []
-        for n in names:
-            path = os.path.join(d, n + ".json")
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump({"version": saved[n]["version"], "report": saved[n]["report"]}, f)
-            runs.append("%s=%s" % (n, path))
-        p = subprocess.run([probe_clients.smtpkit_bin(), "report", "matrix", "--title", TITLE, *runs],
-                           capture_output=True, timeout=60)
-    if p.returncode != 0:
-        raise RuntimeError("smtpkit report matrix exited %d: %s" % (p.returncode, p.stderr.decode("utf-8", "replace")))
-    tables = p.stdout.decode("utf-8")
-    first, _, rest = tables.partition("\n")
-    assert first == "# " + TITLE, first
+    rest = matrix.tables(probe_clients.smtpkit_bin(), TITLE, [(n, saved[n]["version"], saved[n]["report"]) for n in names])
     out = [
         "# " + TITLE,
         "",
