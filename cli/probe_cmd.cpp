@@ -109,6 +109,18 @@ std::optional<mock::suite> prepare_suite(const std::string& tool, const char* wh
   return su;
 }
 
+// USER:PASSWORD of --auth or --client-auth; false (said on stderr) when malformed.
+bool credentials(const std::string& tool, const char* flag, const std::string& text,
+                 std::pair<std::string, std::string>& out) {
+  const auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0) {
+    std::cerr << tool << ": " << flag << " " << text << ": expected USER:PASSWORD\n";
+    return false;
+  }
+  out = {text.substr(0, colon), text.substr(colon + 1)};
+  return true;
+}
+
 // --progress: each scenario's verdict on stderr as it ends.
 void progress(const conformance::report_case& c) { std::cerr << "  " << to_string(c.result) << "  " << c.id << "\n"; }
 
@@ -151,12 +163,9 @@ int run_probe(probe_args& a) {
   if (!a.rcpts.empty()) o.rcpts = a.rcpts;
   if (!a.relay_domains.empty()) o.relay_domains = a.relay_domains;
   if (!a.auth.empty()) {
-    auto colon = a.auth.find(':');
-    if (colon == std::string::npos || colon == 0) {
-      std::cerr << tool << ": --auth " << a.auth << ": expected USER:PASSWORD\n";
-      return exit_usage;
-    }
-    o.auth = std::make_pair(a.auth.substr(0, colon), a.auth.substr(colon + 1));
+    std::pair<std::string, std::string> up;
+    if (!credentials(tool, "--auth", a.auth, up)) return exit_usage;
+    o.auth = std::move(up);
   }
   o.only = a.only;
   o.jobs = a.jobs == 0 ? 1 : a.jobs;
@@ -205,14 +214,7 @@ int run_client_probe(client_args& a) {
   if (a.implicit_tls) o.policy_flags.insert("implicit-tls");
   if (a.verifies_cert) o.policy_flags.insert("verifies-cert");
   if (a.auth || !a.credentials.empty()) o.policy_flags.insert("auth");
-  if (!a.credentials.empty()) {
-    auto colon = a.credentials.find(':');
-    if (colon == std::string::npos || colon == 0) {
-      std::cerr << tool << ": --client-auth " << a.credentials << ": expected USER:PASSWORD\n";
-      return exit_usage;
-    }
-    o.auth = {a.credentials.substr(0, colon), a.credentials.substr(colon + 1)};
-  }
+  if (!a.credentials.empty() && !credentials(tool, "--client-auth", a.credentials, o.auth)) return exit_usage;
   o.from = a.from;
   if (!a.rcpts.empty()) o.rcpts = a.rcpts;
   o.only = a.only;
@@ -374,13 +376,10 @@ int run_relay_probe(relay_args& a) {
   o.submit.insecure = a.insecure;
   o.starttls = a.starttls;
   if (!a.auth.empty()) {
-    auto colon = a.auth.find(':');
-    if (colon == std::string::npos || colon == 0) {
-      std::cerr << tool << ": --auth " << a.auth << ": expected USER:PASSWORD\n";
-      return exit_usage;
-    }
-    o.user = a.auth.substr(0, colon);
-    o.password = a.auth.substr(colon + 1);
+    std::pair<std::string, std::string> up;
+    if (!credentials(tool, "--auth", a.auth, up)) return exit_usage;
+    o.user = std::move(up.first);
+    o.password = std::move(up.second);
   }
   o.domain = a.domain;
   o.sink_listen = a.sink_listen;

@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "message_text.hpp"
 #include "smtpkit/ascii.hpp"
 #include "smtpkit/escape.hpp"
 #include "smtpkit/message.hpp"
@@ -337,26 +338,13 @@ std::string read_all(const std::string& path) {
   return text;
 }
 
-/// Offset of the body: after the first empty line (CRLF CRLF, or LF LF).
-std::size_t body_at(std::string_view m) {
-  for (std::size_t at = 0; at < m.size();) {
-    std::size_t nl = m.find('\n', at);
-    if (nl == std::string_view::npos) return m.size();
-    std::string_view line = m.substr(at, nl - at);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) return nl + 1;
-    at = nl + 1;
-  }
-  return m.size();
-}
-
 struct field {
   std::string name;
   std::string text;  ///< the whole field, folded lines included, line ends as they came
 };
 std::vector<field> header_fields(std::string_view m) {
   std::vector<field> out;
-  std::string_view head = m.substr(0, body_at(m));
+  std::string_view head = m.substr(0, relay::body_offset(m));
   for (std::size_t at = 0; at < head.size();) {
     std::size_t nl = head.find('\n', at);
     std::size_t end = nl == std::string_view::npos ? head.size() : nl + 1;
@@ -374,9 +362,6 @@ std::vector<field> header_fields(std::string_view m) {
 std::string param_of(const json& params, std::string_view key) { return envelope_param(params, key, "(no value)"); }
 bool has_param(const json& params, std::string_view key) { return has_envelope_param(params, key); }
 
-bool has_8bit(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-}
 // Bare CR, bare LF or NUL: what no line of SMTP mail data may hold.
 std::string oddities(std::string_view s) {
   bool cr = false, lf = false, nul = false;
@@ -525,7 +510,7 @@ class judge {
   verdict arrived(const submission& s, const arrival& a) const {
     const auto& c = *s.def;
     const std::string& got = a.content;
-    const std::string_view body = std::string_view(got).substr(body_at(got));
+    const std::string_view body = std::string_view(got).substr(relay::body_offset(got));
     const json mail_params = a.envelope.value("mail_params", json::object());
     switch (c.k) {
       case kind::eod: return eod(s, a);
@@ -541,12 +526,12 @@ class judge {
         return fail("the body changed on the way: sent " + escape(s.body) + ", arrived " + escape(body.substr(0, 200)));
       case kind::eight_bit: {
         const bool declared = iequals(param_of(mail_params, "BODY"), "8BITMIME");
-        if (has_8bit(got) && !declared)
+        if (relay::has_8bit(got) && !declared)
           return fail("8-bit octets arrived without BODY=8BITMIME (the sink offers 8BITMIME)");
         return pass(declared ? "passed on with BODY=8BITMIME" : "converted to 7 bit");
       }
       case kind::eight_bit_to_7bit:
-        if (has_8bit(got)) return fail("8-bit octets sent to a hop that does not offer 8BITMIME");
+        if (relay::has_8bit(got)) return fail("8-bit octets sent to a hop that does not offer 8BITMIME");
         return pass("converted to 7 bit for the 7-bit hop");
       case kind::utf8:
         if (!has_param(mail_params, "SMTPUTF8")) return fail("arrived without SMTPUTF8 (its recipient is UTF-8)");
@@ -555,7 +540,7 @@ class judge {
         // RFC 6531 §3.2: no SMTPUTF8 at the next hop, the mail is returned;
         // a local part rewritten (punycode) is no longer the sender's recipient.
         std::string why = "passed on to a hop without SMTPUTF8, recipient as it arrived: " + rcpt_list(a.envelope);
-        if (has_8bit(got) && !iequals(param_of(mail_params, "BODY"), "8BITMIME"))
+        if (relay::has_8bit(got) && !iequals(param_of(mail_params, "BODY"), "8BITMIME"))
           why += "; its UTF-8 text went as 8-bit octets without BODY=8BITMIME";
         return fail(why);
       }
@@ -563,7 +548,7 @@ class judge {
         const bool binary = iequals(param_of(mail_params, "BODY"), "BINARYMIME");
         const std::string transport = a.envelope.value("transport", std::string());
         if (binary && transport == "BDAT") return pass("passed on with BDAT and BODY=BINARYMIME");
-        if (!oddities(body).empty() || (has_8bit(body) && !iequals(param_of(mail_params, "BODY"), "8BITMIME")))
+        if (!oddities(body).empty() || (relay::has_8bit(body) && !iequals(param_of(mail_params, "BODY"), "8BITMIME")))
           return fail("binary octets (" + oddities(body) + ") passed on over " + transport +
                       (binary ? "" : " without BODY=BINARYMIME"));
         return pass("converted for the hop");
@@ -725,7 +710,7 @@ class judge {
       v.reason = "the notification came from <" + from + ">, not the null reverse-path (RFC 5321 §4.5.5)";
       return v;
     }
-    const std::string head(std::string_view(n.content).substr(0, body_at(n.content)));
+    const std::string head(std::string_view(n.content).substr(0, relay::body_offset(n.content)));
     std::string lower_head;
     for (char ch : head) lower_head += to_lower_ascii(ch);
     const bool report = lower_head.find("multipart/report") != std::string::npos &&

@@ -117,22 +117,39 @@ std::string clean(std::string_view s) {
   return out;
 }
 
-// The header section of a message, without the empty line.
-std::string_view header_of(std::string_view msg) {
+}  // namespace
+
+namespace {
+
+// Where the header section ends (the empty line's start) and, in `body`,
+// where the body starts.
+std::size_t header_end(std::string_view msg, std::size_t* body) {
   std::size_t at = 0;
   while (at < msg.size()) {
-    std::size_t nl = msg.find('\n', at);
-    std::size_t end = nl == std::string_view::npos ? msg.size() : nl;
+    const std::size_t nl = msg.find('\n', at);
+    const std::size_t end = nl == std::string_view::npos ? msg.size() : nl;
     std::string_view line = msg.substr(at, end - at);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) return msg.substr(0, at);
+    if (line.empty() && nl != std::string_view::npos) {
+      if (body != nullptr) *body = nl + 1;
+      return at;
+    }
     if (nl == std::string_view::npos) break;
     at = nl + 1;
   }
-  return msg;
+  if (body != nullptr) *body = msg.size();
+  return msg.size();
 }
 
 }  // namespace
+
+std::string_view header_of(std::string_view msg) { return msg.substr(0, header_end(msg, nullptr)); }
+
+std::size_t body_offset(std::string_view msg) {
+  std::size_t body = 0;
+  header_end(msg, &body);
+  return body;
+}
 
 std::string rfc5322_date(std::chrono::system_clock::time_point t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);

@@ -23,6 +23,13 @@ std::string rfc5322_date(std::chrono::system_clock::time_point t);
 std::string received_line(const nlohmann::ordered_json& envelope, const std::string& by, const std::string& id,
                           const std::string& for_rcpt, std::chrono::system_clock::time_point when);
 
+/// The header section, without the empty line that ends it (RFC 5322
+/// §2.1; the line may end with CRLF or a bare LF); the whole message when
+/// it has no such line.
+std::string_view header_of(std::string_view message);
+/// Where the body starts: just after that empty line, or the end.
+std::size_t body_offset(std::string_view message);
+
 /// Received fields in the header section (RFC 5322 §3.6.7).
 std::size_t count_received(std::string_view message);
 

@@ -184,20 +184,13 @@ def start_exim_relay(sink_port, domain=DEFAULT_DOMAIN, hostname="relay-exim.test
     log = os.path.join(workdir, "exim.out")
     as_user = servers._as_user(user)
 
-    def bind_failed(port):
-        # exim would retry the bind every 30s; another port is quicker.
-        path = os.path.join(workdir, "log", "mainlog")
-        if not os.path.exists(path):
-            return False
-        with open(path, "rb") as f:
-            return b"bind() to port %d " % port in f.read()
-
     def launch():
         port = servers.free_port()
         argv = [servers.EXIM, "-C", config, "-bdf", "-q" + EXIM_QUEUE_INTERVAL, "-oX", str(port)]
         proc = servers._spawn(argv, log, cwd=workdir, **as_user)
         try:
-            banner = servers.wait_banner(proc, port, hostname, timeout, failed=lambda: bind_failed(port))
+            banner = servers.wait_banner(proc, port, hostname, timeout,
+                                         failed=lambda: servers.exim_bind_failed(workdir, port))
         except servers.PeerError:
             servers.stop_process(proc)
             raise

@@ -447,24 +447,27 @@ def _as_user(user):
     return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
 
+def exim_bind_failed(workdir, port):
+    """Exim's mainlog in `workdir` says it could not bind `port` (it would
+    retry every 30 s, ten times; the caller takes another port)."""
+    path = os.path.join(workdir, "log", "mainlog")
+    if not os.path.exists(path):
+        return False
+    with open(path, "rb") as f:
+        return b"bind() to port %d " % port in f.read()
+
+
 def start_exim(tls=False, auth=None, extra="", timeout=15.0):
     """exim -bdf (foreground daemon) on 127.0.0.1:<free port>."""
     workdir, config, user = prepare_exim(tls, auth, extra)
     log = os.path.join(workdir, "exim.out")
 
-    def bind_failed(port):
-        # exim would retry the bind every 30s, ten times; we take another port.
-        path = os.path.join(workdir, "log", "mainlog")
-        if not os.path.exists(path):
-            return False
-        with open(path, "rb") as f:
-            return b"bind() to port %d " % port in f.read()
-
     def launch():
         port = free_port()
         proc = _spawn([EXIM, "-C", config, "-bdf", "-oX", str(port)], log, cwd=workdir, **_as_user(user))
         try:
-            banner = wait_banner(proc, port, "exim.smtpkit.test", timeout, failed=lambda: bind_failed(port))
+            banner = wait_banner(proc, port, "exim.smtpkit.test", timeout,
+                                 failed=lambda: exim_bind_failed(workdir, port))
         except PeerError:
             stop_process(proc)
             raise

@@ -172,6 +172,7 @@ def test_pairs_join_this_hops_outcomes_with_the_inbound_servers(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--submit", "nowhere"], "--submit nowhere"),
+    (["--submit", "127.0.0.1:1", "--auth", "nocolon"], "--auth nocolon: expected USER:PASSWORD"),
     (["--submit", "127.0.0.1:1", "--only", "relay.nothing"], "--only matches no check"),
     (["--submit", "127.0.0.1:1", "--inbound", "/nonexistent/report.json"], "neither a report file nor HOST:PORT"),
 ])
