@@ -159,8 +159,8 @@ def run_inner(tmp_path, *extra):
                SMTPKIT_BIN=smtpkit.find_binary(), PYTHONDONTWRITEBYTECODE="1")
     report = tmp_path / "inner.xml"
     p = subprocess.run([sys.executable, "-m", "pytest", "-p", "smtpkit.pytest_plugin", "-p", "no:cacheprovider",
-                        "-rA", "-q", "--junitxml", str(report), str(test_file), *extra], cwd=REPO, env=env,
-                       capture_output=True, text=True, timeout=120)
+                        "-rA", "-q", "--rootdir", str(tmp_path), "--junitxml", str(report), str(test_file), *extra],
+                       cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     outcomes = {}
     for case in ElementTree.parse(report).getroot().iter("testcase"):
         kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
