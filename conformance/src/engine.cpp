@@ -260,6 +260,51 @@ std::vector<int> engine::applied() const { return p_->verdicts.applied(); }
 
 void engine::on_finding(std::function<void(const finding&)> fn) { p_->verdicts.listen(std::move(fn)); }
 
+void engine::on_exchange(std::function<void(const exchange&)> fn) { p_->on_exchange = std::move(fn); }
+
+std::size_t engine::awaiting() const noexcept {
+  // A BDAT whose chunk has not all come is answered after it (RFC 3030 §2).
+  std::size_t n = p_->session.queue.size();
+  if (n > 0 && p_->client.mode == client_mode::bdat) --n;
+  if (p_->server.held.active && n > 0) {
+    const std::uint32_t g = p_->session.queue.front().group;
+    for (const pending& q : p_->session.queue) {
+      if (q.group != g || n == 0) break;
+      --n;
+    }
+  }
+  return n;
+}
+
+bool engine::holding() const noexcept { return p_->server.held.active; }
+
+std::uint32_t engine::bare_lines() const noexcept { return p_->client.groups; }
+
+std::string engine::first_awaiting() const {
+  if (awaiting() == 0) return {};
+  const pending& p = p_->session.queue.front();
+  switch (p.kind) {
+    case pending_kind::data_end: return "the end of the data";
+    case pending_kind::bdat_chunk: return "a BDAT chunk";
+    case pending_kind::auth_response: return "a SASL response";
+    case pending_kind::command: break;
+  }
+  return p.excerpt();
+}
+
+void engine::impl::tell_exchange(exchange::kind k, verb v, std::uint16_t code) const {
+  if (!on_exchange) return;
+  const smtp_state& st = session.st;
+  exchange x;
+  x.what = k;
+  x.v = v;
+  x.code = code;
+  x.state = static_cast<std::uint8_t>((st.hello ? 1u : 0u) | (st.esmtp ? 2u : 0u) | (st.tls ? 4u : 0u) |
+                                      (st.authed ? 8u : 0u) | (static_cast<unsigned>(st.t) << 4) |
+                                      (st.used_bdat ? 64u : 0u) | (session.desync ? 128u : 0u));
+  on_exchange(x);
+}
+
 bool engine::advertised(extension e) const noexcept { return p_->session.st.has(e); }
 
 }  // namespace smtpkit::conformance

@@ -101,6 +101,7 @@ struct pending {
   bool sync_point = false;
   bool extension_verb = false;    ///< unknown to the grammar but advertised
   bool data_had_variant = false;  ///< data_end: the data held a "." variant (smuggling candidate)
+  bool over_limit = false;        ///< command: longer than §4.5.3.1.4 allows (with its extensions)
   // A client line that holds a bare CR or LF (RFC 5321 §2.3.8) is framed in
   // pieces, one entry each, grouped by `group` up to the piece ended by
   // CRLF; the replies show whether the server framed them so (`split`) or
@@ -122,6 +123,13 @@ class pending_queue {
   pending& back() { return items_.back(); }
   const pending& back() const { return items_.back(); }
   void push_back(pending p) { items_.push_back(std::move(p)); }
+  void pop_back() {
+    items_.pop_back();
+    if (head_ == items_.size()) {
+      items_.clear();
+      head_ = 0;
+    }
+  }
   void push_front(pending p) {
     if (head_ > 0) items_[--head_] = std::move(p);
     else items_.insert(items_.begin(), std::move(p));
@@ -227,6 +235,8 @@ struct engine::impl {
 
   engine_options opts;
   ledger verdicts;  // every check, of either judge, goes through it
+  std::function<void(const exchange&)> on_exchange;
+  void tell_exchange(exchange::kind k, verb v, std::uint16_t code) const;
 
   client_side client;
   server_side server;

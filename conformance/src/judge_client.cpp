@@ -134,10 +134,16 @@ void judge_sequence(client_command& cmd) {
   cmd.e.client.first_after_tls = false;
 }
 
-// Command line length (§4.5.3.1.4), raised by the extensions in use.
+// Command line length (§4.5.3.1.4), raised by the extensions in use. The
+// server's judge learns it too: a server may refuse a longer line (500
+// "line too long", §4.2.2; the AUTH line has no more room, RFC 4954 §4:
+// "still subject to the line length limitations"), or take it (§4.5.3.1
+// asks for no limits where possible).
 void judge_length(client_command& cmd, std::string_view line) {
+  const bool too_long = line.size() + 2 > line_limit(cmd.c);
+  cmd.p.over_limit = too_long;
   cmd.e.verdicts.check(
-      rk::client_line_too_long, line.size() + 2 > line_limit(cmd.c), side::client, cmd.at,
+      rk::client_line_too_long, too_long, side::client, cmd.at,
       [&] {
         return "command line of " + std::to_string(line.size() + 2) + " octets (limit " +
                std::to_string(line_limit(cmd.c)) + ")";
@@ -473,6 +479,11 @@ void engine::impl::client_close() {
                  "client closed the connection without QUIT");
   verdicts.check(rk::client_quit_wait, !not_the_clients && view.quit && quit_unanswered && !session.desync,
                  side::client, at, "client closed before the reply to QUIT");
+  // A BDAT whose chunk never came whole is not owed a reply (RFC 3030 §2:
+  // the reply follows the chunk); it is the last command queued.
+  if (client.mode == client_mode::bdat && !session.queue.empty() && session.queue.back().v == verb::bdat &&
+      session.queue.back().kind == pending_kind::command)
+    session.queue.pop_back();
   client.mode = client_mode::closed;
   session.client_closed = true;
 }

@@ -206,7 +206,7 @@ void judge_support(const reply_to& reply) {
   const pending& p = reply.p;
   const smtp_state& st = reply.st();
   const std::uint16_t code = reply.code;
-  const bool well_formed = p.grammar == errc::ok || p.grammar == errc::trailing_whitespace;
+  const bool well_formed = !reply.malformed;
   const bool unsupported = well_formed && (code == 500 || code == 502);
   auto said = [&](const char* what) { return [&, what] { return std::to_string(code) + " to " + what; }; };
   if (p.v == verb::ehlo) reply.check(rk::server_ehlo_unsupported, unsupported, said("EHLO"));
@@ -409,6 +409,7 @@ void engine::impl::server_reply(std::uint64_t at) {
                  "reply after 421", reply);
   if (server.quit_replied || session.got_421) return;
   if (!session.greeted) {
+    tell_exchange(exchange::kind::greeting, verb::unknown, code);
     greeting(code, server.reply_text, at);
     resume_client();
     return;
@@ -422,6 +423,7 @@ void engine::impl::server_reply(std::uint64_t at) {
   if (session.queue.empty()) {
     // After a desync the engine cannot tell which octets the server took
     // as commands; it keeps matching replies by counting, without verdicts.
+    tell_exchange(exchange::kind::unsolicited, verb::unknown, code);
     if (!session.desync) unsolicited(code, at);
     return;
   }
@@ -432,14 +434,29 @@ void engine::impl::server_reply(std::uint64_t at) {
     // fits a server that read one line, and one per piece a server that
     // split it; hold this one until the dialogue tells which.
     const std::uint32_t g = front.group;
-    if (server.held.active) {
+    if (server.held.active && client.mode == client_mode::paused && !client.buf.empty()) {
+      // A second reply, but the client sent more behind the line (held
+      // back while a reply decides how to read it): this may answer that,
+      // and counting cannot tell. The line is taken as read whole, and no
+      // verdict rests on the pairing from here on.
+      answer_held(false);
+      session.desync = true;
+      resume_client();
+      if (session.queue.empty()) {
+        tell_exchange(exchange::kind::unsolicited, verb::unknown, code);
+        return;
+      }
+    } else if (server.held.active) {
       answer_held(true);  // a second reply, and nothing else to answer
     } else if (!group_complete(g)) {
       split_group(g);
     } else if (session.queue.back().group != g) {
       // Commands behind the line before its first reply: counting cannot
-      // tell the framings apart; the server is taken to frame by CRLF.
+      // tell the framings apart. The server is taken to frame by CRLF, but
+      // that is a guess: from here on, as after a desync, no verdict rests
+      // on which reply answers which command.
       join_group(g);
+      session.desync = true;
     } else {
       held_reply& h = server.held;
       h.active = true;
@@ -514,6 +531,11 @@ void engine::impl::answer_held(bool split) {
 }
 
 void engine::impl::answered(const pending& p, std::uint16_t code, std::uint64_t at) {
+  if (on_exchange) {
+    static constexpr exchange::kind kinds[] = {exchange::kind::command, exchange::kind::data_end,
+                                               exchange::kind::bdat_chunk, exchange::kind::auth_response};
+    tell_exchange(kinds[static_cast<std::size_t>(p.kind)], p.kind == pending_kind::command ? p.v : verb::unknown, code);
+  }
   server.answered_variant_data = p.kind == pending_kind::data_end && p.data_had_variant;
   // Code 0: the reply's code could not be read (reply.empty, reply.code).
   // It still answers the command, by counting, and gets no verdict of its
@@ -645,9 +667,16 @@ bool engine::impl::explain_unsolicited(std::uint16_t code, std::uint64_t at) {
 void engine::impl::judge(const pending& p, std::uint16_t code, std::uint64_t at) {
   const int cls = code / 100;
   // White space before CRLF does not make a command malformed: §4.1.1 asks
-  // servers to accept it.
+  // servers to accept it. Asks, at SHOULD: a server that answers such a
+  // line with a syntax error (500/501) is judged as for a malformed one,
+  // never as refusing a well-formed command (a MUST of its own).
+  // Likewise a line over the length limit refused with 500 (§4.2.2 "line
+  // too long"): the refusal is the server's right, not a missing command.
+  const bool refused_trailing = p.grammar == errc::trailing_whitespace && (code == 500 || code == 501);
+  const bool refused_long = p.over_limit && code == 500;
   const bool malformed =
-      p.kind == pending_kind::command && p.grammar != errc::ok && p.grammar != errc::trailing_whitespace;
+      p.kind == pending_kind::command &&
+      ((p.grammar != errc::ok && (p.grammar != errc::trailing_whitespace || refused_trailing)) || refused_long);
   const std::string_view first_line = std::string_view(server.reply_text).substr(0, server.reply_text.find('\r'));
   const reply_to reply{*this, p, code, at, cls, cls == 2 || cls == 3, malformed, lazy_excerpt(first_line)};
   // RFC 5321 §4.2: "senders SHOULD NOT send bare codes" (an empty 334
@@ -784,11 +813,14 @@ void engine::impl::server_close() {
   // silent_since_tls: see client_close().
   const bool ended = server.quit_replied || session.got_421 || session.desync || session.silent_since_tls;
   const std::uint64_t where = server.off + server.buf.size();
+  // A BDAT whose chunk never came whole is not owed a reply (RFC 3030 §2:
+  // the reply follows the chunk); a client that closes takes it back itself.
+  const std::size_t owed = session.queue.size() - (client.mode == client_mode::bdat && !session.queue.empty() ? 1 : 0);
   verdicts.check(
-      rk::server_reply_missing, !ended && !session.queue.empty(), side::server, where,
+      rk::server_reply_missing, !ended && owed > 0, side::server, where,
       [&] {
         const pending& first = session.queue.front();
-        return "server closed with " + std::to_string(session.queue.size()) + " command(s) unanswered, first " +
+        return "server closed with " + std::to_string(owed) + " command(s) unanswered, first " +
                (first.kind == pending_kind::data_end ? std::string("end of data") : std::string(to_string(first.v)));
       },
       [&] { return session.queue.front().excerpt(); });

@@ -320,6 +320,32 @@ const engine_case cases[] = {
      "RFC 5321 §4.1.4 nested MAIL refused",
      hello_plain + "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: MAIL FROM:<a@example.test>\nS: 503 nested\n",
      {"client.sequence.nested-mail"}},
+    // Conservative verdicts (found by fuzzing a strict server): a refusal the
+    // RFC allows is not a MUST broken, and where counting cannot tell which
+    // reply answers which command no verdict rests on it.
+    {__LINE__,
+     "RFC 5321 §4.1.1 trailing white space is tolerated at SHOULD: a 501 to \"QUIT \" is no server.quit.reply",
+     hello_plain + "C: QUIT \nS: 501 no argument\nC: QUIT\nS: 221 bye\n@close S\n@close C\n",
+     {"client.command.trailing-space"}},
+    {__LINE__,
+     "RFC 4954 §4 an AUTH line over 512 octets refused with 500: no server.ehlo.listed-not-implemented",
+     hello_plain.substr(0, hello_plain.size() - std::string("S: 250 mx.example.test\n").size()) +
+         "S: 250-mx.example.test\nS: 250 AUTH PLAIN\nC: AUTH PLAIN " + std::string(600, 'A') +
+         "\nS: 500 line too long\n",
+     {"client.line.too-long", "client.auth.plaintext"}},
+    {__LINE__,
+     "RFC 3030 §2 a BDAT whose chunk never came whole is owed no reply",
+     hello_chunking + "C: BDAT 8\nC= abc\n@close C\n@close S\n",
+     {"client.session.no-quit"}},
+    {__LINE__,
+     "RFC 5321 §2.3.8 a bare LF line with commands pipelined behind it: three replies, no verdict on their pairing",
+     hello_plain + "C= \\n\nC:\nC:\nS: 500 bare LF\nS: 500 unknown\nS: 500 unknown\n",
+     {"client.line.bare-lf", "client.command.empty", "client.command.empty", "client.sequence.lockstep"}},
+    {__LINE__,
+     "RFC 5321 §2.3.8 a second reply after a bare CR line may answer the command held behind it",
+     hello_plain + "C= \\r\nC: AUTH\nS: 500 bare CR\nC: MAIL FROM:<a@example.test>\nS: 250 ok\n",
+     {"client.line.bare-cr", "client.extension.unadvertised", "client.command.missing-argument",
+      "client.sequence.lockstep"}},
     {__LINE__,
      "RFC 4954 §4 AUTH in a transaction refused",
      hello + "C: MAIL FROM:<a@example.test>\nS: 250 2.1.0 ok\nC: AUTH LOGIN\nS: 503 5.5.1 not now\n",

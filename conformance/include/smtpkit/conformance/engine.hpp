@@ -25,8 +25,9 @@
 // bare terminator (judged by server.line.bare-lf-accepted); one reply and
 // then the client's next command, a close or TLS: the server read one line.
 // When the client pipelined more commands behind such a line before its
-// first reply, counting cannot tell the two apart and the engine takes the
-// server to have read one line. Memory per session is
+// first reply, counting cannot tell the two apart: the engine takes the
+// server to have read one line and, as after a desync, gives no verdict
+// that rests on which reply answers which command from then on. Memory per session is
 // bounded by the framer limits and `max_buffered`.
 #pragma once
 
@@ -38,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "smtpkit/command.hpp"
 #include "smtpkit/conformance/rules.hpp"
 #include "smtpkit/reply.hpp"
 
@@ -62,6 +64,20 @@ struct finding {
   [[nodiscard]] level lvl() const { return lvl_override.value_or(r().lvl); }
   /// True when it counts under a --fail-on threshold: not waived, at or above it.
   [[nodiscard]] bool counts(level fail_on) const { return waived.empty() && conformance::counts(lvl(), fail_on); }
+};
+
+/// A reply matched with what it answered: the unit of state coverage
+/// (AFLNet's states, here from the engine's own session state). The state
+/// is what the server's replies had established before this reply.
+struct exchange {
+  enum class kind : std::uint8_t { greeting, command, data_end, bdat_chunk, auth_response, unsolicited };
+  kind what = kind::command;
+  verb v = verb::unknown;  ///< the command (kind::command), else verb::unknown
+  std::uint16_t code = 0;  ///< 0: unreadable
+  /// Bits: 0 hello, 1 EHLO (not HELO), 2 TLS, 3 authenticated, 4-5 the
+  /// transaction (0 none, 1 MAIL accepted, 2 a RCPT accepted), 6 a BDAT
+  /// chunk sent in this transaction, 7 the two sides disagree on the stream.
+  std::uint8_t state = 0;
 };
 
 struct engine_options {
@@ -95,6 +111,23 @@ class engine {
   [[nodiscard]] std::vector<int> applied() const;
   /// Called for each new finding as it is made (live use).
   void on_finding(std::function<void(const finding&)> fn);
+
+  /// Called for each reply once matched (the greeting included).
+  void on_exchange(std::function<void(const exchange&)> fn);
+  /// Client commands (and data ends, chunks, SASL responses) the engine has
+  /// framed that no reply has answered yet: what a client driver still waits
+  /// for. A BDAT whose chunk is still incomplete is not counted.
+  [[nodiscard]] std::size_t awaiting() const noexcept;
+  /// A reply to a line holding a bare CR or LF is held until the dialogue
+  /// shows how the server framed that line (see above): the rest of that
+  /// line is not counted in awaiting() meanwhile, since a server that read
+  /// one line owes nothing more for it.
+  [[nodiscard]] bool holding() const noexcept;
+  /// Client command lines that held a bare CR or LF so far: from the first,
+  /// which reply answers which command rests on how the server framed it.
+  [[nodiscard]] std::uint32_t bare_lines() const noexcept;
+  /// The oldest of those, as an escaped excerpt ("VRFY \"a b\""); "" when none.
+  [[nodiscard]] std::string first_awaiting() const;
 
   /// The extensions the server advertised in its current EHLO response.
   [[nodiscard]] bool advertised(extension e) const noexcept;
