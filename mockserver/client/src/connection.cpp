@@ -1,6 +1,6 @@
 // connection.cpp — poll(2)-bounded TCP, command pipes and OpenSSL for the
 // client driver (see connection.hpp for why not Asio).
-#include "connection.hpp"
+#include "smtpkit/mock/client/connection.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -385,28 +385,39 @@ void client_conn::abort() {
   rfd_ = wfd_ = -1;
 }
 
+int client_conn::wait_exit(std::chrono::milliseconds within) {
+  if (exited_) return exit_status_;
+  if (pid_ <= 0) return -1;
+  // Polled with a growing sleep: most commands are gone within a
+  // millisecond of their stdin closing, and a fuzzer runs thousands.
+  const auto until = clock_type::now() + within;
+  auto nap = std::chrono::microseconds(50);
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_ || (r < 0 && errno == ECHILD)) {
+      exited_ = true;
+      exit_status_ = r == pid_ ? status : -1;
+      drain_stderr();
+      ::kill(-pid_, SIGKILL);  // children of the command in its group (a shell pipeline) go too
+      pid_ = -1;
+      return exit_status_;
+    }
+    drain_stderr();
+    if (clock_type::now() >= until) return -1;
+    std::this_thread::sleep_for(nap);
+    if (nap < std::chrono::milliseconds(5)) nap *= 2;
+  }
+}
+
 // The command had its stdin closed: give it a moment to finish (exim -bs
 // delivers on QUIT), then end its process group. Bounded: about 3 s.
 void client_conn::reap() {
-  auto exited = [this](std::chrono::milliseconds within) {
-    const auto until = clock_type::now() + within;
-    do {
-      int status = 0;
-      pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_ || (r < 0 && errno == ECHILD)) return true;
-      drain_stderr();
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    } while (clock_type::now() < until);
-    return false;
-  };
-  if (!exited(std::chrono::milliseconds(2000))) {
-    ::kill(-pid_, SIGTERM);
-    if (!exited(std::chrono::milliseconds(1000))) {
-      ::kill(-pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  // Children of the command in its group (a shell pipeline) go too.
+  if (wait_exit(std::chrono::milliseconds(2000)) != -1 || pid_ <= 0) return;
+  ::kill(-pid_, SIGTERM);
+  if (wait_exit(std::chrono::milliseconds(1000)) != -1 || pid_ <= 0) return;
+  ::kill(-pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
   ::kill(-pid_, SIGKILL);
   pid_ = -1;
 }

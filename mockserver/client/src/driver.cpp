@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "connection.hpp"
+#include "smtpkit/mock/client/connection.hpp"
 #include "smtpkit/command.hpp"
 #include "smtpkit/escape.hpp"
 #include "smtpkit/reply.hpp"

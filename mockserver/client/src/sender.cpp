@@ -4,7 +4,7 @@
 // (STARTTLS), RFC 4954 (AUTH PLAIN), RFC 3030 (BDAT).
 #include "smtpkit/mock/client/sender.hpp"
 
-#include "connection.hpp"
+#include "smtpkit/mock/client/connection.hpp"
 #include "smtpkit/mock/common/base64.hpp"
 #include "smtpkit/transcript.hpp"
 

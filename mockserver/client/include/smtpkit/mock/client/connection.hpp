@@ -1,4 +1,5 @@
-// connection.hpp — the client driver's connection: TCP (RFC 5321 §4.5.3.2
+// smtpkit/mock/client/connection.hpp — the client driver's connection (also
+// the black-box fuzzers'): TCP (RFC 5321 §4.5.3.2
 // timeouts are the caller's), or a command run with its stdin/stdout as the
 // connection (`exim -bs`); STARTTLS (RFC 3207) or implicit TLS (RFC 8314)
 // over either, with OpenSSL.
@@ -62,7 +63,15 @@ class client_conn {
   [[nodiscard]] bool tls() const noexcept { return ssl_ != nullptr; }
   [[nodiscard]] std::string tls_info() const;
   [[nodiscard]] const std::string& stderr_tail() const noexcept { return err_tail_; }
-  [[nodiscard]] bool is_command() const noexcept { return pid_ > 0; }
+  [[nodiscard]] bool is_command() const noexcept { return pid_ > 0 || exited_; }
+
+  /// A command: waits up to `within` for it to exit by itself (after its
+  /// stdin was closed, shutdown_write()), and gives its wait status
+  /// (waitpid(2): WIFSIGNALED, WEXITSTATUS...). -1 when it is still running
+  /// then (it is ended as usual when the connection goes) or is not a command.
+  int wait_exit(std::chrono::milliseconds within);
+  /// Reads what is left on the command's stderr (after it exited).
+  void collect_stderr() { drain_stderr(); }
 
  private:
   client_conn() = default;
@@ -77,6 +86,8 @@ class client_conn {
   int wfd_ = -1;  // == rfd_ for TCP
   int errfd_ = -1;
   pid_t pid_ = -1;
+  bool exited_ = false;
+  int exit_status_ = -1;
   SSL* ssl_ = nullptr;
   bool write_shut_ = false;
   std::string err_tail_;
