@@ -394,7 +394,7 @@ def test_normal_session_stdio(batch, bugs):
                                        221]
     ehlo = [line[4:] for line in replies[1][1]]
     assert ehlo[1:] == ["PIPELINING", "SIZE 10485760", "8BITMIME", "BINARYMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES",
-                        "CHUNKING", "AUTH PLAIN LOGIN"]
+                        "CHUNKING", "AUTH PLAIN LOGIN", "HELP"]
     assert replies[11][1][0] == "250 2.0.0 Ok: message accepted (discarded), %d octets" % len(b"".join(CHUNKS))
 
 

@@ -145,13 +145,16 @@ that fires NAME). "Correct:" is the reply of the server without the bug.
 The correct server (everything not a planted bug):
 - Greeting "220 planted.smtpkit.test ESMTP". EHLO offers PIPELINING,
   SIZE 10485760, 8BITMIME, BINARYMIME (RFC 3030 §3, for BODY=BINARYMIME),
-  SMTPUTF8, ENHANCEDSTATUSCODES, CHUNKING, AUTH PLAIN LOGIN. HELO works;
+  SMTPUTF8, ENHANCEDSTATUSCODES, CHUNKING, AUTH PLAIN LOGIN, HELP (HELP is
+  not among the commands of RFC 5321 §4.5.1 every server has, so §4.1.1.1
+  wants it listed). HELO works;
   the EHLO argument is a Domain or an address literal, HELO's a Domain
   (501 5.5.4 otherwise). EHLO/HELO resets the transaction.
 - Command lines: CRLF only; over 1000 octets (CRLF included; more than
   the 512 of RFC 5321 §4.5.3.1.4, which §4.5.3.1 allows) 500 5.5.2, read
-  to their end; a bare LF or bare CR 500 5.5.2; NUL or invalid UTF-8
-  501 5.5.2. Verbs in any case; one SP before the argument. Unknown verbs
+  to their end; a bare LF or bare CR 500 5.5.2; another control
+  character (NUL, HT, DEL...), invalid UTF-8, or UTF-8 before EHLO (no
+  SMTPUTF8 in force) 501 5.5.2 (RFC 5321 §4.1.2). Verbs in any case; one SP before the argument. Unknown verbs
   500 5.5.1; EXPN 502 5.5.1; HELP 214; NOOP 250; RSET 250 (no argument);
   VRFY 252 (501 without argument; UTF-8 needs " SMTPUTF8", RFC 6531
   §3.7.4.2); QUIT 221 and the end of the session. An argument to DATA,
@@ -331,6 +334,7 @@ ASCII_DOMAIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Z
 PARAM_RE = re.compile("([A-Za-z0-9][A-Za-z0-9-]*)(?:=((?:[\\x21-\\x3c\\x3e-\\x7e]|" + U8 + ")+))?")
 IPV4_RE = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
 HEX4_RE = re.compile(r"[0-9A-Fa-f]{1,4}")
+CONTROL_RE = re.compile(rb"[\x00-\x1f\x7f]")  # in a command line, CR and LF already taken out
 HEADER_RE = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")  # a field name and its colon (RFC 5322 §3.6.8)
 FTEXT_RE = re.compile(rb"[\x21-\x39\x3b-\x7e]*")
 XTEXT_RE = re.compile(r"(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-F]{2})+")
@@ -522,13 +526,18 @@ class Session:
                 if b"\r" in raw:
                     self.send("500 5.5.2 Bare CR in a command line")
                     continue
-                if b"\0" in raw:
-                    self.send("501 5.5.2 NUL in a command line")
+                if CONTROL_RE.search(raw):
+                    # invalid character codes (RFC 5321 §4.1.2: 501)
+                    self.send("501 5.5.2 Control character in a command line")
                     continue
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError:
                     self.send("501 5.5.2 Invalid UTF-8 in a command line")
+                    continue
+                if not line.isascii() and self.greeted != "EHLO":
+                    # no SMTPUTF8 in force: invalid character codes (RFC 5321 §4.1.2)
+                    self.send("501 5.5.2 UTF-8 in a command line before EHLO")
                     continue
                 verb, space, arg = line.partition(" ")
                 handler = getattr(self, "cmd_" + verb.upper(), None) if re.fullmatch("[A-Za-z]+", verb) else None
@@ -558,7 +567,7 @@ class Session:
         self.greeted = "EHLO"
         self.reset()
         self.reply(250, ["%s Hello %s" % (HOSTNAME, arg), "PIPELINING", "SIZE %d" % SIZE_LIMIT, "8BITMIME",
-                         "BINARYMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING", "AUTH PLAIN LOGIN"])
+                         "BINARYMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING", "AUTH PLAIN LOGIN", "HELP"])
 
     def cmd_HELO(self, arg):
         if not arg or not self.helo_name_ok(arg, literal=False):
