@@ -241,6 +241,14 @@ void judge_data(client_command& cmd) {
   cmd.e.client.mode = client_mode::paused;
 }
 
+// "BDAT" SP and twenty or more digits: a size past 64 bits.
+bool huge_chunk_size(std::string_view raw) {
+  if (raw.size() < 5) return false;
+  std::size_t digits = 0;
+  for (std::size_t i = 5; i < raw.size() && raw[i] >= '0' && raw[i] <= '9'; ++i) ++digits;
+  return digits >= 20 && (raw.size() == 5 + digits || raw[5 + digits] == ' ');
+}
+
 void judge_bdat(client_command& cmd) {
   const smtp_state& view = cmd.view;
   cmd.check(rk::client_bdat_unadvertised, !view.has(extension::chunking), "BDAT used but CHUNKING was not advertised");
@@ -255,6 +263,12 @@ void judge_bdat(client_command& cmd) {
   if (cmd.r.ok() && cmd.c.chunk_size > 0) {
     cmd.e.client.chunk.start(cmd.c.chunk_size);
     cmd.e.client.mode = client_mode::bdat;
+  } else if (cmd.r.diag.code == errc::bdat_size && huge_chunk_size(cmd.p.raw)) {
+    // chunk-size = 1*DIGIT has no upper bound (RFC 3030 §4): a server may
+    // start reading a chunk of more octets than 64 bits count, or refuse
+    // the line. The engine cannot tell which: no verdict rests on how the
+    // replies pair from here on.
+    cmd.e.session.desync = true;
   }
 }
 

@@ -152,10 +152,11 @@ The correct server (everything not a planted bug):
   (501 5.5.4 otherwise). EHLO/HELO resets the transaction.
 - Command lines: CRLF only; over 1000 octets (CRLF included; more than
   the 512 of RFC 5321 §4.5.3.1.4, which §4.5.3.1 allows) 500 5.5.2, read
-  to their end; a bare LF or bare CR 500 5.5.2; another control
-  character (NUL, HT, DEL...), invalid UTF-8, or UTF-8 before EHLO (no
-  SMTPUTF8 in force) 501 5.5.2 (RFC 5321 §4.1.2). Verbs in any case; one SP before the argument. Unknown verbs
-  500 5.5.1; EXPN 502 5.5.1; HELP 214; NOOP 250; RSET 250 (no argument);
+  to their end; a bare LF or bare CR 500 5.5.2; an unknown verb 500
+  5.5.1 (§4.2.4); in a known command another control character (NUL, HT,
+  DEL...), invalid UTF-8, or UTF-8 before EHLO (no SMTPUTF8 in force)
+  501 5.5.2 (RFC 5321 §4.1.2). Verbs in any case; one SP before the
+  argument. EXPN 502 5.5.1; HELP 214; NOOP 250; RSET 250 (no argument);
   VRFY 252 (501 without argument; UTF-8 needs " SMTPUTF8", RFC 6531
   §3.7.4.2); QUIT 221 and the end of the session. An argument to DATA,
   RSET or QUIT is 501 5.5.4.
@@ -526,8 +527,14 @@ class Session:
                 if b"\r" in raw:
                     self.send("500 5.5.2 Bare CR in a command line")
                     continue
+                verb = raw.partition(b" ")[0].decode("latin-1")
+                handler = getattr(self, "cmd_" + verb.upper(), None) if re.fullmatch("[A-Za-z]+", verb) else None
+                if handler is None:
+                    # unrecognized (RFC 5321 §4.2.4: 500), whatever else it holds
+                    self.send("500 5.5.1 Command not recognized")
+                    continue
+                # invalid character codes, in a command it knows: 501 (RFC 5321 §4.1.2)
                 if CONTROL_RE.search(raw):
-                    # invalid character codes (RFC 5321 §4.1.2: 501)
                     self.send("501 5.5.2 Control character in a command line")
                     continue
                 try:
@@ -536,14 +543,10 @@ class Session:
                     self.send("501 5.5.2 Invalid UTF-8 in a command line")
                     continue
                 if not line.isascii() and self.greeted != "EHLO":
-                    # no SMTPUTF8 in force: invalid character codes (RFC 5321 §4.1.2)
+                    # no SMTPUTF8 in force
                     self.send("501 5.5.2 UTF-8 in a command line before EHLO")
                     continue
                 verb, space, arg = line.partition(" ")
-                handler = getattr(self, "cmd_" + verb.upper(), None) if re.fullmatch("[A-Za-z]+", verb) else None
-                if handler is None:
-                    self.send("500 5.5.1 Command not recognized")
-                    continue
                 try:
                     if handler(arg if space else None) == "quit":
                         return
