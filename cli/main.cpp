@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   app.fallthrough(false);
   runner run;
   for (verb_setup setup :
-       {add_parse, add_check, add_rules, add_serve, add_record, add_replay, add_probe, add_report, add_script})
+       {add_parse, add_check, add_rules, add_serve, add_record, add_replay, add_probe, add_fuzz, add_report, add_script})
     setup(app, run);
   try {
     app.parse(argc, argv);

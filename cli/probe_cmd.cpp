@@ -25,6 +25,20 @@
 #endif
 
 namespace smtpkit::cli {
+
+std::string builtin_data(const std::string& source_rel, const std::string& installed_rel) {
+  namespace fs = std::filesystem;
+  for (const std::string& d :
+       {std::string(SMTPKIT_SOURCE_DIR) + "/" + source_rel, std::string(SMTPKIT_DATA_DIR) + "/" + installed_rel}) {
+    std::error_code ec;
+    if (!fs::is_directory(d, ec)) continue;
+    // Reports name files below it: relative to here when they are below it.
+    auto rel = fs::proximate(d, ec);
+    return !ec && !rel.empty() && rel.string().rfind("..", 0) != 0 ? rel.string() : d;
+  }
+  return {};
+}
+
 namespace {
 
 struct probe_args {
@@ -52,16 +66,7 @@ struct probe_args {
 
 // The built-in suite: next to the sources in a build tree, or installed.
 std::string builtin_suite(const char* which = "server") {
-  namespace fs = std::filesystem;
-  for (const std::string& d :
-       {std::string(SMTPKIT_SOURCE_DIR) + "/conformance/" + which, std::string(SMTPKIT_DATA_DIR) + "/" + which}) {
-    std::error_code ec;
-    if (!fs::is_directory(d, ec)) continue;
-    // Reports name scenario files: relative to here when they are below it.
-    auto rel = fs::proximate(d, ec);
-    return !ec && !rel.empty() && rel.string().rfind("..", 0) != 0 ? rel.string() : d;
-  }
-  return {};
+  return builtin_data(std::string("conformance/") + which, which);
 }
 
 // The suite a probe verb runs: the built-in one (conformance/WHICH, unless

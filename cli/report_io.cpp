@@ -10,18 +10,26 @@
 
 namespace smtpkit::cli {
 
-void add_report_flags(CLI::App* sub, report_flags& f) {
+void add_report_flags(CLI::App* sub, report_flags& f, bool fuzz) {
   sub->add_option("--format", f.format, "Report format")
       ->check(CLI::IsMember({"text", "json", "junit", "sarif", "html"}))
       ->capture_default_str();
   sub->add_option("--output,-o", f.output, "Write the report to FILE ('-': standard output)")->capture_default_str();
-  sub->add_option("--fail-on", f.fail_on, "Lowest level that fails: must or should")
-      ->check(CLI::IsMember({"must", "should", "may"}))
-      ->capture_default_str();
+  if (fuzz) {
+    sub->add_option("--fail-on", f.fail_on,
+                    "What is a finding: crash, hang (and crashes), must or should (and crashes, hangs, "
+                    "the server's violations at that level)")
+        ->check(CLI::IsMember({"crash", "hang", "must", "should"}))
+        ->capture_default_str();
+  } else {
+    sub->add_option("--fail-on", f.fail_on, "Lowest level that fails: must or should")
+        ->check(CLI::IsMember({"must", "should", "may"}))
+        ->capture_default_str();
+  }
   sub->add_option("--color", f.color, "Colour in text reports")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
-  add_policy_flags(sub, f.policy);
+  if (!fuzz) add_policy_flags(sub, f.policy);
 }
 
 void add_policy_flags(CLI::App* sub, policy_flags& f) {

@@ -33,7 +33,9 @@ struct report_flags {
 void add_policy_flags(CLI::App* sub, policy_flags& f);
 
 /// Adds --format, --output, --fail-on, --color and the policy flags.
-void add_report_flags(CLI::App* sub, report_flags& f);
+/// `fuzz`: --fail-on also takes crash and hang (the fuzzers' oracles), and
+/// the policy flags are left out (a fuzzer's findings are its own files).
+void add_report_flags(CLI::App* sub, report_flags& f, bool fuzz = false);
 
 /// The policy of --ignore, --level and the config file (--config, or the
 /// nearest .smtpkit.yaml above the working directory, unless --no-config).

@@ -22,6 +22,12 @@ void add_replay(CLI::App& app, runner& run);
 void add_probe(CLI::App& app, runner& run);
 void add_report(CLI::App& app, runner& run);
 void add_script(CLI::App& app, runner& run);
+void add_fuzz(CLI::App& app, runner& run);
+
+/// Data that ships with smtpkit: SOURCE_REL below the source tree (a build
+/// tree's binary), else INSTALLED_REL below the installed data folder;
+/// "" when neither exists. Relative to the working directory when below it.
+std::string builtin_data(const std::string& source_rel, const std::string& installed_rel);
 
 /// Exit statuses shared by every verb.
 enum exit_code : int { exit_ok = 0, exit_violations = 1, exit_usage = 2 };

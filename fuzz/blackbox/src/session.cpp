@@ -1,0 +1,349 @@
+// session.cpp — one fuzzing session against a live server, and the oracles
+// that judge it (smtpkit/fuzz/server_fuzz.hpp).
+#include <sys/wait.h>
+
+#include <csignal>
+#include <cstring>
+#include <thread>
+
+#include "smtpkit/conformance/engine.hpp"
+#include "smtpkit/escape.hpp"
+#include "smtpkit/fuzz/server_fuzz.hpp"
+#include "smtpkit/mock/client/connection.hpp"
+#include "smtpkit/transcript.hpp"
+
+namespace smtpkit::fuzz {
+namespace {
+
+using mock::detail::client_conn;
+using mock::detail::clock_type;
+using mock::detail::io_status;
+
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  // splitmix64 of the pair: features are hashes, collisions only cost coverage.
+  std::uint64_t z = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGILL: return "SIGILL";
+    case SIGFPE: return "SIGFPE";
+    case SIGTRAP: return "SIGTRAP";
+    case SIGSYS: return "SIGSYS";
+    default: return nullptr;  // SIGKILL, SIGTERM...: ended from outside, not a crash
+  }
+}
+
+// The sanitizer's one-line summary ("SUMMARY: AddressSanitizer:
+// heap-buffer-overflow file.c:12 in f"), else its error line, else "".
+std::string sanitizer_line(const std::string& err) {
+  for (const char* marker : {"SUMMARY: ", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "ERROR: MemorySanitizer",
+                             "WARNING: ThreadSanitizer", "runtime error: "}) {
+    auto at = err.find(marker);
+    if (at == std::string::npos) continue;
+    auto end = err.find('\n', at);
+    return err.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  }
+  return {};
+}
+
+// The top frames of a sanitizer stack ("#0 0x4f3a in parse_path src/p.c:10"):
+// function names only, so a rebuild at other addresses dedups the same.
+std::string top_frames(const std::string& err, int n) {
+  std::string out;
+  std::size_t at = 0;
+  for (int i = 0; i < n; ++i) {
+    const std::string tag = "#" + std::to_string(i) + " ";
+    at = err.find(tag, at);
+    if (at == std::string::npos) break;
+    auto in = err.find(" in ", at);
+    auto eol = err.find('\n', at);
+    if (in == std::string::npos || (eol != std::string::npos && in > eol)) break;
+    auto name_end = err.find_first_of(" \n", in + 4);
+    if (!out.empty()) out += ' ';
+    out += err.substr(in + 4, name_end == std::string::npos ? std::string::npos : name_end - in - 4);
+    at = eol == std::string::npos ? err.size() : eol;
+  }
+  return out;
+}
+
+// The last non-empty line, digits folded to '0' (pids, addresses, counters);
+// a shell's own word on the signal ("Aborted (core dumped)") is skipped.
+std::string last_words(const std::string& err, int sig) {
+  std::string line;
+  std::size_t end = err.size();
+  for (;;) {
+    end = err.find_last_not_of("\r\n \t", end == 0 ? 0 : end - 1);
+    if (end == std::string::npos) return {};
+    std::size_t begin = err.rfind('\n', end);
+    begin = begin == std::string::npos ? 0 : begin + 1;
+    line = err.substr(begin, end + 1 - begin);
+    const char* said = sig > 0 ? ::strsignal(sig) : nullptr;
+    const bool shell = said != nullptr && line.find(said) != std::string::npos && line.size() < std::strlen(said) + 40;
+    if (!shell || begin == 0) break;
+    end = begin;
+  }
+  for (char& c : line)
+    if (c >= '0' && c <= '9') c = '0';
+  if (line.size() > 160) line.resize(160);
+  return escape(line);
+}
+
+std::string tail(const std::string& s, std::size_t n) { return s.size() <= n ? s : s.substr(s.size() - n); }
+
+}  // namespace
+
+std::string_view to_string(oracle o) noexcept {
+  switch (o) {
+    case oracle::crash: return "crash";
+    case oracle::hang: return "hang";
+    case oracle::violation: return "violation";
+  }
+  return "?";
+}
+
+bool fail_level_from_string(std::string_view s, fail_level& out) {
+  if (s == "crash") out = fail_level::crash;
+  else if (s == "hang") out = fail_level::hang;
+  else if (s == "must") out = fail_level::must;
+  else if (s == "should") out = fail_level::should;
+  else return false;
+  return true;
+}
+
+session_result run_session(const dialogue& d, const session_options& o) {
+  session_result r;
+  const auto t0 = clock_type::now();
+  conformance::engine_options eo;
+  eo.judge_client = false;  // we are the client, and a fuzzing one
+  conformance::engine eng(eo);
+  transcript_writer tw;
+
+  // State coverage: each matched reply in its state, and each pair of them.
+  std::uint64_t prev = 0;
+  std::uint16_t last_code = 0;
+  std::string last_state = "start,none";  // the session's phase at the last reply
+  std::string last_verb = "greeting";     // what the last reply answered
+  bool said_goodbye = false;              // 221 to QUIT, or 421: a close that was announced
+  eng.on_exchange([&](const conformance::exchange& x) {
+    const std::uint64_t k = mix(mix(static_cast<std::uint64_t>(x.what), static_cast<std::uint64_t>(x.v)),
+                                (static_cast<std::uint64_t>(x.code) << 8) | x.state);
+    r.features.push_back(k);
+    r.features.push_back(mix(prev, k));
+    prev = k;
+    last_code = x.code;
+    ++r.replies;
+    if (x.code == 421 || (x.code == 221 && x.v == verb::quit)) said_goodbye = true;
+    static constexpr const char* kinds[] = {"greeting", "", "data-end", "bdat-chunk", "auth-response", "unasked"};
+    last_verb = x.what == conformance::exchange::kind::command ? std::string(to_string(x.v))
+                                                               : kinds[static_cast<std::size_t>(x.what)];
+    // The phase the session was in when the reply came.
+    static constexpr const char* txn[] = {"none", "mail", "rcpt", "?"};
+    last_state = (x.state & 1) ? ((x.state & 2) ? "ehlo" : "helo") : "start";
+    last_state += std::string(",") + txn[(x.state >> 4) & 3];
+  });
+  eng.on_finding([&](const conformance::finding& f) {
+    const auto& rule = f.r();
+    // After a command line with a bare CR or LF, which reply answers which
+    // command rests on how the server framed that line, which the engine can
+    // only infer (by CRLF, or at every bare terminator; a server may do
+    // neither): a finding then may be the inference's, not the server's.
+    // Bare line ends are judged by `smtpkit probe server` instead.
+    if (eng.bare_lines() > 0) return;
+    const bool counts = rule.lvl == conformance::level::must ||
+                        (o.fail_on == fail_level::should && rule.lvl == conformance::level::should);
+    if (o.fail_on == fail_level::crash || o.fail_on == fail_level::hang || !counts) return;
+    std::string key = rule.id + " " + last_verb + "/" + last_state;
+    for (const auto& k : r.violation_keys)
+      if (k == key) return;
+    r.violation_keys.push_back(key);
+    r.violations.push_back(f);
+    r.features.push_back(mix(0xF1D, std::hash<std::string>{}(key)));
+  });
+
+  std::string err;
+  std::unique_ptr<client_conn> conn;
+  const auto connect_deadline = clock_type::now() + o.connect_timeout;
+  if (!o.target.command.empty()) conn = client_conn::spawn(o.target.command, err);
+  else conn = client_conn::dial(o.target.host, o.target.port, connect_deadline, err);
+  if (!conn) {
+    r.error = err;
+    return r;
+  }
+  r.connected = true;
+
+  bool server_closed = false;
+  std::size_t server_octets = 0;
+  std::string buf;
+  // Reads until `done()` or the deadline: what arrives goes to the engine
+  // and the transcript. ok: done; eof: the server closed; timeout.
+  auto read_until = [&](auto done, clock_type::time_point deadline) -> io_status {
+    while (!done()) {
+      buf.clear();
+      io_status s = conn->read_some(buf, 1u << 16, deadline);
+      if (s == io_status::ok) {
+        server_octets += buf.size();
+        eng.server_bytes(buf);
+        tw.sent(side::server, buf);
+        continue;
+      }
+      if (s == io_status::eof || s == io_status::error) {
+        server_closed = true;
+        eng.close(side::server);
+        tw.close(side::server);
+        return io_status::eof;
+      }
+      return s;
+    }
+    return io_status::ok;
+  };
+  auto send = [&](std::string_view bytes) {
+    eng.client_bytes(bytes);
+    tw.sent(side::client, bytes);
+    return conn->write_all(bytes, clock_type::now() + o.reply_timeout);
+  };
+
+  std::shared_ptr<SSL_CTX> tls_ctx;
+  auto start_tls = [&]() -> bool {
+    if (!tls_ctx) tls_ctx = mock::detail::make_client_tls(o.target.insecure, err);
+    if (!tls_ctx) return false;
+    const std::string name = o.target.tls_name.empty() ? o.target.host : o.target.tls_name;
+    if (conn->start_tls(tls_ctx.get(), name, clock_type::now() + o.connect_timeout, err) != io_status::ok) return false;
+    eng.tls_start();
+    tw.tls();
+    return true;
+  };
+  if (o.target.implicit_tls && !start_tls()) {
+    r.error = "TLS: " + err;
+    r.connected = false;
+    return r;
+  }
+
+  bool owed = false;  // a reply that was owed did not come within the reply timeout
+  std::string owed_at;
+  std::string owed_state;
+  if (read_until([&] { return r.replies >= 1; }, clock_type::now() + o.reply_timeout) == io_status::timeout) {
+    owed = true;
+    owed_at = "the greeting";
+  }
+  if (o.starttls && !server_closed && !owed) {
+    // Every session in TLS: EHLO, STARTTLS, the handshake (RFC 3207 §4).
+    send("EHLO " + o.helo + "\r\n");
+    read_until([&] { return eng.awaiting() == 0; }, clock_type::now() + o.reply_timeout);
+    send("STARTTLS\r\n");
+    read_until([&] { return eng.awaiting() == 0; }, clock_type::now() + o.reply_timeout);
+    if (server_closed || last_code != 220 || !start_tls()) {
+      r.error = "STARTTLS failed" + (err.empty() ? std::string() : ": " + err);
+      r.connected = false;
+      return r;
+    }
+  }
+
+  std::size_t octets_before = server_octets;
+  std::size_t i = 0;
+  const auto session_deadline = t0 + o.session_timeout;
+  for (; i < d.writes.size() && !server_closed && clock_type::now() < session_deadline; ++i) {
+    const write& w = d.writes[i];
+    if (w.pause_ms != 0) {
+      tw.directive("pause", std::to_string(w.pause_ms) + "ms");
+      std::this_thread::sleep_for(std::chrono::milliseconds(w.pause_ms));
+    } else if (i != 0 && server_octets == octets_before) {
+      // Nothing came back since the last write: mark the boundary, so the
+      // transcript reads back as two writes, not one (dialogue.hpp).
+      tw.directive("pause", "0ms");
+    }
+    octets_before = server_octets;
+    if (send(w.bytes) != io_status::ok) {
+      // The server stopped reading: take what it said, then its close.
+      read_until([] { return false; }, clock_type::now() + o.reply_timeout);
+      break;
+    }
+    // Once a reply failed to come, the engine and the server no longer
+    // count alike (or the server hangs): later writes wait only a moment.
+    const auto wait = owed ? std::min(o.reply_timeout, std::chrono::milliseconds(50)) : o.reply_timeout;
+    const bool stalled =
+        read_until([&] { return eng.awaiting() == 0; }, clock_type::now() + wait) == io_status::timeout;
+    // A reply held for a line with a bare CR/LF: a server that split the
+    // line answers its second piece at once; give it a moment to.
+    if (!stalled && eng.holding() && !server_closed)
+      read_until([&] { return !eng.holding(); }, clock_type::now() + std::min(wait, std::chrono::milliseconds(50)));
+    if (stalled && !owed) {
+      owed = true;
+      owed_state = last_state;
+      owed_at = eng.first_awaiting();
+    }
+  }
+
+  if (!server_closed) {
+    conn->shutdown_write();
+    eng.close(side::client);
+    tw.close(side::client);
+    if (read_until([] { return false; }, clock_type::now() + o.hang_timeout) == io_status::timeout) {
+      const bool alive = !conn->is_command() || conn->wait_exit(std::chrono::milliseconds(0)) == -1;
+      if (alive && (eng.awaiting() > 0 || owed)) {
+        r.hung = true;
+        r.hang_at = owed_at.empty() ? "the end of the session" : owed_at;
+        r.hang_state = owed_at.empty() ? last_state : owed_state;
+      }
+      conn->abort();
+    }
+  } else {
+    r.closed_unasked = !said_goodbye;
+  }
+
+  if (conn->is_command()) {
+    const int status = r.hung ? -1 : conn->wait_exit(o.hang_timeout);
+    conn->collect_stderr();
+    const std::string& err_text = conn->stderr_tail();
+    const std::string san = sanitizer_line(err_text);
+    const char* sig = nullptr;
+    int signo = 0;
+    if (status != -1 && WIFSIGNALED(status)) signo = WTERMSIG(status);
+    else if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) > 128) signo = WEXITSTATUS(status) - 128;
+    if (signo != 0) sig = signal_name(signo);
+    if (sig != nullptr || !san.empty()) {
+      r.crashed = true;
+      r.hung = false;
+      std::string frames = top_frames(err_text, 3);
+      r.crash_signature = std::string(sig != nullptr ? sig : "sanitizer");
+      if (!san.empty()) r.crash_signature += ": " + escape(san.substr(0, 200));
+      if (!frames.empty()) r.crash_signature += " in " + frames;
+      else if (san.empty()) {
+        std::string words = last_words(err_text, signo);
+        if (!words.empty()) r.crash_signature += ": " + words;
+      }
+      r.crash_detail = tail(err_text, 2000);
+    }
+  } else if (r.closed_unasked) {
+    // Liveness: a server that hung up unasked must still take a session.
+    std::string why;
+    auto probe = client_conn::dial(o.target.host, o.target.port, clock_type::now() + o.connect_timeout, why);
+    bool greeted = false;
+    if (probe) {
+      std::string g;
+      const auto until = clock_type::now() + o.reply_timeout * 2;
+      while (g.find('\n') == std::string::npos && probe->read_some(g, 4096, until) == io_status::ok) {}
+      greeted = g.size() >= 4 && g[0] >= '1' && g[0] <= '5';
+      probe->abort();
+    }
+    if (!greeted) {
+      r.crashed = true;
+      r.crash_signature = "target lost: " + (probe ? std::string("no greeting on a new connection") : why);
+    }
+  }
+
+  r.stalled = owed;
+  if (!r.crashed && !r.hung) eng.finish();
+  else r.violations.clear(), r.violation_keys.clear();
+  tw.flush();
+  r.transcript = tw.take();
+  return r;
+}
+
+}  // namespace smtpkit::fuzz
