@@ -184,10 +184,11 @@ class fuzzer {
     }
     std::size_t n[3] = {0, 0, 0};
     for (const auto& f : s.findings) ++n[static_cast<int>(f.kind)];
-    std::fprintf(
-        stderr, "\r[%5.0fs] %llu sessions (%.0f/s)  corpus %zu  states %zu  crashes %zu  hangs %zu  violations %zu%s",
-        s.elapsed_s, static_cast<unsigned long long>(s.sessions), s.elapsed_s > 0 ? s.sessions / s.elapsed_s : 0.0,
-        s.corpus, s.features, n[0], n[1], n[2], last ? "\n" : "  ");
+    std::fprintf(stderr,
+                 "\r[%5.0fs] %llu sessions (%.0f/s)  corpus %zu  states %zu  crashes %zu  hangs %zu  violations %zu%s",
+                 s.elapsed_s, static_cast<unsigned long long>(s.sessions),
+                 s.elapsed_s > 0 ? static_cast<double>(s.sessions) / s.elapsed_s : 0.0, s.corpus, s.features, n[0],
+                 n[1], n[2], last ? "\n" : "  ");
     std::fflush(stderr);
   }
 
@@ -468,6 +469,10 @@ class fuzzer {
           std::size_t pick = candidate();
           if (const std::size_t other = candidate(); corpus_[other].d.writes.size() < corpus_[pick].d.writes.size())
             pick = other;
+          // One time in five a seed: mutants of mutants drift from the
+          // grammar, and one field mutated in a well-formed dialogue is
+          // what reaches a parser's limits.
+          if (stats_.seeds > 0 && rng() % 5 == 0) pick = rng() % std::min(stats_.seeds, n);
           d = corpus_[pick].d;
           const dialogue& donor = corpus_[rng() % n].d;
           mutate(d, &donor, rng, o_.mutator, limits_);
