@@ -232,7 +232,8 @@ void write_scenarios(std::ostream& out, const report& r, const report_options& o
       std::string line =
           "  " + verdict_tag(c, o) + " " + c.id + std::string(width - c.id.size() + 2, ' ') + safe(c.title);
       if (c.result == outcome::fail || c.result == outcome::not_done)
-        line += fmt::format("  [{}, {}]", to_string(c.failed_level), c.rfc);
+        line += c.rfc.empty() ? fmt::format("  [{}]", to_string(c.failed_level))
+                              : fmt::format("  [{}, {}]", to_string(c.failed_level), c.rfc);
       if (c.eod) line += " — " + c.eod->result;
       out << line << detail::waiver_text(c.waived, c.waived_by) << "\n";
       if (c.result == outcome::not_applicable || c.result == outcome::error || c.result == outcome::not_done)

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -238,6 +239,16 @@ class fuzzer {
       const std::uint64_t gen = generation_;
       session_result r = run_session(d, so);
       sessions_.fetch_add(1);
+      if (r.connected && !r.crashed && r.closed_unasked && generation_ != gen) {
+        // The server hung up unasked and another worker found it dead and
+        // restarted it meanwhile (so this session's liveness check passed):
+        // it died in this session.
+        r.crashed = true;
+        r.crash_signature = "target lost (stopped answering after this session)";
+        r.crash_detail = "restarted by another worker meanwhile";
+        r.violations.clear();
+        r.violation_keys.clear();
+      }
       if (r.stalled) stalled_.fetch_add(1);
       if (r.connected) return r;
       errors_.fetch_add(1);
@@ -440,6 +451,10 @@ class fuzzer {
     f.transcript = head.str() + text;
     std::lock_guard lock(m_);
     if (flaky) {
+      // The key is free again: over TCP with several workers the session
+      // that saw the target die may not be the one that killed it, and the
+      // one that did must still be recorded. Three tries per key.
+      if (++flaky_tries_[v.key] < 3) found_keys_.erase(v.key);
       stats_.flaky.push_back(std::move(f));
       return;
     }
@@ -517,6 +532,7 @@ class fuzzer {
   std::unordered_set<std::uint64_t> features_;
   std::set<std::string> known_files_;
   std::set<std::string> found_keys_;
+  std::map<std::string, int> flaky_tries_;
   fuzz_stats stats_;
   std::atomic<std::uint64_t> sessions_{0};
   std::atomic<std::uint64_t> errors_{0};
@@ -599,6 +615,8 @@ conformance::report fuzz_report(const fuzz_stats& s, const fuzz_options& o) {
     c.reason = f.title;
     if (f.kind == oracle::violation) {
       c.checks.push_back(f.rule);
+      if (int i = conformance::find_rule(f.rule); i >= 0)
+        c.rfc = conformance::catalogue()[static_cast<std::size_t>(i)].rfc;
       read_options ro;
       ro.extensions = true;
       auto t = read_transcript(f.transcript, f.file, ro);

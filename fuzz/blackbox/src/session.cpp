@@ -334,7 +334,12 @@ session_result run_session(const dialogue& d, const session_options& o) {
     }
     if (!greeted) {
       r.crashed = true;
-      r.crash_signature = "target lost: " + (probe ? std::string("no greeting on a new connection") : why);
+      // One signature however the loss shows (refused, reset, silent): the
+      // timing of the next connection decides that, not the bug.
+      r.crash_signature = "target lost (stopped answering after this session)";
+      r.violations.clear();
+      r.violation_keys.clear();
+      r.crash_detail = probe ? std::string("no greeting on a new connection") : why;
     }
   }
 
