@@ -163,9 +163,14 @@ void judge_taken_as_command(const reply_to& reply) {
   // a server to reject only invalid character codes (§4.1.2, MUST 501) and
   // arguments to DATA, RSET, QUIT (§4.1.1, SHOULD); accepting any other
   // line outside the grammar is leniency, reported as advice.
+  // 8-bit sent before the client saw SMTPUTF8 (pipelined behind EHLO) but
+  // read by a server that had advertised it by then: under RFC 6531 §3.3
+  // (atext, qtextSMTP, esmtp-value and sub-domains take UTF-8) the server
+  // may read it as grammatical, so its acceptance is no verdict.
+  const bool utf8_in_force = p.grammar == errc::eight_bit && reply.st().has(extension::smtputf8);
   const bool taken = p.kind == pending_kind::command && p.grammar != errc::ok &&
                      p.grammar != errc::trailing_whitespace && p.grammar != errc::line_too_long && !split &&
-                     reply.positive;
+                     !utf8_in_force && reply.positive;
   const bool invalid_character = p.grammar == errc::domain_syntax || p.grammar == errc::eight_bit ||
                                  p.grammar == errc::invalid_utf8 || p.grammar == errc::nul_byte ||
                                  p.grammar == errc::control_char;

@@ -351,6 +351,16 @@ const engine_case cases[] = {
      {"client.line.bare-cr", "client.extension.unadvertised", "client.command.missing-argument",
       "client.sequence.lockstep"}},
     {__LINE__,
+     "RFC 6531 §3.3 UTF-8 pipelined behind EHLO, taken by a server that advertised SMTPUTF8: no server verdict",
+     "S: 220 mx.example.test ESMTP\nC: EHLO client.example.test\nC: HELP \\xc3\\xa9\nS: 250-mx.example.test\n"
+     "S: 250-PIPELINING\nS: 250-8BITMIME\nS: 250-SMTPUTF8\nS: 250 HELP\nS: 214 help\n",
+     {"client.sequence.lockstep", "client.smtputf8.eight-bit"}},
+    {__LINE__,
+     "RFC 5321 §4.1.2 the same 8-bit taken without SMTPUTF8 advertised",
+     "S: 220 mx.example.test ESMTP\nC: EHLO client.example.test\nC: HELP \\xc3\\xa9\nS: 250-mx.example.test\n"
+     "S: 250-PIPELINING\nS: 250 HELP\nS: 214 help\n",
+     {"client.sequence.lockstep", "client.smtputf8.eight-bit", "server.syntax.invalid-character"}},
+    {__LINE__,
      "RFC 4954 §4 AUTH in a transaction refused",
      hello + "C: MAIL FROM:<a@example.test>\nS: 250 2.1.0 ok\nC: AUTH LOGIN\nS: 503 5.5.1 not now\n",
      {"client.auth.in-transaction", "client.auth.plaintext"}},

@@ -173,6 +173,7 @@ std::size_t reference_server::on_input(std::string_view in, actions& out) {
         pos += r.consumed;  // need_more consumes too, inside an over-long line
         if (r.status == line_status::need_more) return pos;
         if (r.status == line_status::line) {
+          line_diag_ = r.diag;
           on_line(r.line, r.ending, out);
         } else if (r.status == line_status::overflow_end) {
           ++records_;
@@ -224,7 +225,13 @@ void reference_server::on_command(std::string_view line, actions& out) {
   parse_options po;
   po.smtputf8 = cfg_.ext.smtputf8 && esmtp_;
   if (cfg_.lenient_bare_lf) po.relax = po.relax | lenient::bare_lf;
-  const command_result r = parse_command(line, po);
+  command_result r = parse_command(line, po);
+  // A NUL or control octet the framer saw is an invalid character code
+  // whatever the verb's grammar lets through, or what NOOP and HELP take
+  // as a free string: §4.1.2 wants the command refused.
+  const bool free_text = r.cmd.kind == verb::noop || r.cmd.kind == verb::help;
+  if ((r.ok() || free_text) && (line_diag_.code == errc::nul_byte || line_diag_.code == errc::control_char))
+    r.diag = line_diag_;
   if (hook_ && hook_->command(line, r, out)) return;
   const command& c = r.cmd;
   switch (c.kind) {
@@ -242,7 +249,11 @@ void reference_server::on_command(std::string_view line, actions& out) {
       if (!r.ok()) return syntax_error(r, out);
       reset_transaction();
       return reply(out, 250, "2.0.0", "Ok");
-    case verb::noop: return reply(out, 250, "2.0.0", "Ok");
+    case verb::noop:
+      // §4.1.1.9: a parameter string is ignored, but not invalid character
+      // codes in it (§4.1.2: 501).
+      if (invalid_characters(r)) return syntax_error(r, out);
+      return reply(out, 250, "2.0.0", "Ok");
     case verb::quit:
       if (!r.ok()) return syntax_error(r, out);
       reply(out, 221, "2.0.0", cfg_.hostname + " Bye");
@@ -258,6 +269,9 @@ void reference_server::on_command(std::string_view line, actions& out) {
       if (!r.ok()) return syntax_error(r, out);
       return reply(out, 502, "5.5.1", "EXPN not available");
     case verb::help:
+      // §4.1.1.8: an argument MAY be supported; invalid character codes
+      // in it are refused all the same (§4.1.2: 501).
+      if (invalid_characters(r)) return syntax_error(r, out);
       return reply(out, 214, "2.0.0",
                    "smtpkit mock server; commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS AUTH");
     case verb::starttls: return starttls(c, out);
@@ -268,6 +282,11 @@ void reference_server::on_command(std::string_view line, actions& out) {
       if (r.diag.code != errc::unknown_verb) return syntax_error(r, out);
       return reply(out, 500, "5.5.1", "Command unrecognized");
   }
+}
+
+bool reference_server::invalid_characters(const command_result& r) {
+  const errc e = r.diag.code;
+  return e == errc::eight_bit || e == errc::invalid_utf8 || e == errc::nul_byte || e == errc::control_char;
 }
 
 void reference_server::syntax_error(const command_result& r, actions& out) {

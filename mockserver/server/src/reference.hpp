@@ -105,6 +105,9 @@ class reference_server final : public behaviour {
   void auth(const command_result& r, actions& out);
   void starttls(const command& c, actions& out);
   void syntax_error(const command_result& r, actions& out);
+  /// Invalid character codes (RFC 5321 §4.1.2): 8-bit without SMTPUTF8,
+  /// invalid UTF-8, NUL, control characters.
+  static bool invalid_characters(const command_result& r);
   void reset_transaction();
   void note_error(actions& out);
   void goodbye(actions& out, std::string_view esc, std::string_view why);
@@ -120,6 +123,7 @@ class reference_server final : public behaviour {
   mode mode_ = mode::command;
   std::string buf_;       // unconsumed octets (partial line)
   std::string fragment_;  // a line ended by bare LF/CR, waiting for its CRLF
+  diagnostic line_diag_;  // what the framer saw in the current line (NUL, control octets)
   line_framer framer_;
   data_decoder decoder_;
   std::uint64_t bdat_left_ = 0;

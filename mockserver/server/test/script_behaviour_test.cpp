@@ -676,3 +676,25 @@ TEST(faults, every_fault_is_an_action) {
 
 }  // namespace
 }  // namespace smtpkit::mock
+
+namespace smtpkit::mock {
+namespace {
+
+// RFC 5321 §4.1.2: a command with invalid character codes is refused
+// (501; 500 where the line itself is unusable), NOOP's and HELP's free
+// strings included (§4.1.1.9: a parameter string is ignored, not its
+// invalid octets). The in-process fuzzer found NOOP and HELP taking them.
+TEST(reference, invalid_character_codes_refused_in_noop_and_help) {
+  session_fixture s(scripts({}));
+  s.greet();
+  s.say("EHLO c.example\r\n");
+  EXPECT_EQ(s.say(std::string("NOOP \0\r\n", 8)).substr(0, 4), "500 ");
+  EXPECT_EQ(s.say("NOOP \x01x\r\n").substr(0, 4), "500 ");
+  EXPECT_EQ(s.say(std::string("HELP \0\r\n", 8)).substr(0, 4), "500 ");
+  EXPECT_EQ(s.say("HELP \xff\r\n").substr(0, 4), "501 ");
+  EXPECT_EQ(s.say("NOOP anything at all\r\n").substr(0, 4), "250 ") << "§4.1.1.9: a parameter string is ignored";
+  EXPECT_EQ(s.say("HELP MAIL\r\n").substr(0, 4), "214 ");
+}
+
+}  // namespace
+}  // namespace smtpkit::mock
