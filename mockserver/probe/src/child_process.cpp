@@ -1,6 +1,6 @@
 // child_process.cpp — posix_spawnp in a new process group (so a client that
 // forks helpers is ended whole), SIGPIPE back to its default in the child.
-#include "child_process.hpp"
+#include "smtpkit/mock/probe/child_process.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

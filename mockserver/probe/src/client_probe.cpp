@@ -11,7 +11,7 @@
 #include <mutex>
 #include <thread>
 
-#include "child_process.hpp"
+#include "smtpkit/mock/probe/child_process.hpp"
 #include "client_expect.hpp"
 #include "smtpkit/ascii.hpp"
 #include "smtpkit/mock/common/files.hpp"

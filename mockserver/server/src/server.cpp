@@ -359,8 +359,6 @@ int server::run() {
   // A file over RLIMIT_FSIZE is a write error to report, not a reason to die.
   std::signal(SIGXFSZ, SIG_IGN);
   const std::string capped = s.fit_sessions_to_descriptors();
-  s.signals.add(SIGINT);
-  s.signals.add(SIGTERM);
   // First signal: stop accepting and let messages in progress finish. A
   // second one ends the grace period at once.
   std::function<void(const boost::system::error_code&, int)> on_signal;
@@ -370,7 +368,11 @@ int server::run() {
     s.begin_shutdown();
     if (!s.sessions.empty()) s.signals.async_wait(on_signal);
   };
-  s.signals.async_wait(on_signal);
+  if (s.cfg.handle_signals) {
+    s.signals.add(SIGINT);
+    s.signals.add(SIGTERM);
+    s.signals.async_wait(on_signal);
+  }
   const bool talk = s.cfg.verbosity > 0;
   // Before "listening": a reader that waits for that line has this one too.
   if (!s.cfg.discard && talk) std::cerr << "smtpkit serve: storing messages in " << s.cfg.maildir << "\n";
@@ -493,8 +495,11 @@ void server::inject(nlohmann::ordered_json envelope, std::string content,
       if (s.events.enabled()) {
         env["size"] = out.size;
         env["sha256"] = out.sha256;
-        json ev{{"event", "message"}, {"session", m.session}, {"id", out.id},
-                {"path", out.path},     {"envelope_path", out.envelope_path}};
+        json ev{{"event", "message"},
+                {"session", m.session},
+                {"id", out.id},
+                {"path", out.path},
+                {"envelope_path", out.envelope_path}};
         if (!out.envelope_path.empty()) ev["envelope_offset"] = out.envelope_offset;
         ev["size"] = out.size;
         ev["sha256"] = out.sha256;

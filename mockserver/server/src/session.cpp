@@ -329,16 +329,19 @@ asio::awaitable<bool> session::execute(std::vector<action> list) {
         // Waits end early on timeout or shutdown: the sweeper cancels the socket,
         // and the wait below polls for it.
         boost::system::error_code ec;
-        // A pause looks at the socket every 10 ms: what the client sends
-        // meanwhile is recorded when it came (an early talker, a command
-        // sent on a reply the client only believed it had).
-        const auto every = a.kind == act::pause ? std::chrono::milliseconds(10) : std::chrono::milliseconds(250);
+        // A pause looks at the socket every 10 ms, a hang every 50 ms: what
+        // the client sends meanwhile is recorded when it came (an early
+        // talker, a command sent on a reply the client only believed it had,
+        // a client that goes on while the server hangs).
+        const auto every = a.kind == act::pause  ? std::chrono::milliseconds(10)
+                           : a.kind == act::hang ? std::chrono::milliseconds(50)
+                                                 : std::chrono::milliseconds(250);
         while (!timed_out_ && !shutdown_) {
           auto step = std::min<clock_type::duration>(t.expiry() - clock_type::now(), every);
           if (step <= clock_type::duration::zero()) break;
           asio::steady_timer tick(co_await asio::this_coro::executor, step);
           co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-          if (a.kind == act::pause) co_await take_early();
+          if (a.kind == act::pause || a.kind == act::hang) co_await take_early();
         }
         if (a.kind != act::pause || timed_out_ || shutdown_) co_return false;
         break;

@@ -1,4 +1,4 @@
-// child_process.hpp — the client under test as a child process (`smtpkit
+// smtpkit/mock/probe/child_process.hpp — the client under test as a child process (`smtpkit
 // probe client -- CMD ARGS...`): started without a shell, in its own process
 // group, stdin from a file or /dev/null, stdout and stderr to files; waited for with a
 // deadline, and killed with its whole group when the caller gives up.

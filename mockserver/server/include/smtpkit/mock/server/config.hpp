@@ -87,6 +87,9 @@ struct server_config {
   /// Console (stderr): 0 errors only, 1 start lines, messages and findings,
   /// 2 also sessions and their dialogue.
   int verbosity = 1;
+  /// SIGINT/SIGTERM stop the server. Off for a server inside a tool that
+  /// handles them itself (`smtpkit fuzz client` runs one per session).
+  bool handle_signals = true;
   std::optional<conformance::level> fail_on;
   /// Waivers and levels: a waived finding is still an event, marked waived,
   /// and never counts toward fail_on; a re-levelled one counts at its level.
