@@ -102,7 +102,7 @@ int run_fuzz_server(const fuzz_server_args& a) {
     std::cerr << tool << ": " << error << "\n";
     return exit_usage;
   }
-  conformance::report rep = fuzz::fuzz_report(s, o);
+  conformance::report rep = fuzz::fuzz_report(s, fuzz::describe_run(o));
   if (!emit_report(a.report, rep)) return exit_usage;
   if (s.sessions == s.errors && s.errors > 0) {
     std::cerr << tool << ": " << o.session.target.describe() << ": no session could be made (" << s.stopped_by << ")\n";

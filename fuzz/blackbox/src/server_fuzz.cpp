@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "run_files.hpp"
 #include "smtpkit/conformance/check.hpp"
 #include "smtpkit/escape.hpp"
 #include "smtpkit/fuzz/server_fuzz.hpp"
@@ -35,30 +36,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using steady = std::chrono::steady_clock;
-
-std::string hex64(std::uint64_t v) {
-  char b[17];
-  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
-std::uint64_t fnv(std::string_view s) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
-bool write_file(const fs::path& p, const std::string& text) {
-  const fs::path tmp = p.string() + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    if (!f) return false;
-  }
-  std::error_code ec;
-  fs::rename(tmp, p, ec);
-  return !ec;
-}
 
 // Every transcript file under a path (a file, or a folder walked in name order).
 std::vector<fs::path> transcript_files(const std::string& where) {
@@ -174,7 +151,7 @@ class fuzzer {
 
   void write_stats() {
     fuzz_stats s = snapshot();
-    (void)write_file(fs::path(o_.out_dir) / "stats.json", stats_json(s, o_));
+    (void)write_file(fs::path(o_.out_dir) / "stats.json", stats_json(s, describe_run(o_)));
   }
 
   void progress_line(bool last) {
@@ -550,11 +527,22 @@ fuzz_stats fuzz_server(const fuzz_options& o, std::string& error) {
   return f.run();
 }
 
-std::string stats_json(const fuzz_stats& s, const fuzz_options& o) {
+run_info describe_run(const fuzz_options& o) {
+  run_info r;
+  r.tool = "smtpkit fuzz server";
+  r.target = o.session.target.describe();
+  r.mutator = o.mutator == mutator_kind::grammar ? "grammar" : "bytes";
+  r.seed = o.seed;
+  r.jobs = o.jobs;
+  r.judged = side::server;
+  return r;
+}
+
+std::string stats_json(const fuzz_stats& s, const run_info& o) {
   nlohmann::ordered_json j;
-  j["tool"] = "smtpkit fuzz server";
-  j["target"] = o.session.target.describe();
-  j["mutator"] = o.mutator == mutator_kind::grammar ? "grammar" : "bytes";
+  j["tool"] = o.tool;
+  j["target"] = o.target;
+  j["mutator"] = o.mutator;
   j["seed"] = o.seed;
   j["jobs"] = o.jobs;
   j["elapsed_s"] = s.elapsed_s;
@@ -588,21 +576,22 @@ std::string stats_json(const fuzz_stats& s, const fuzz_options& o) {
   for (const auto& f : s.findings) arr.push_back(entry(f));
   auto& fl = j["flaky"] = nlohmann::ordered_json::array();
   for (const auto& f : s.flaky) fl.push_back(entry(f));
+  if (o.judged == side::client) j["baseline"] = s.baseline;
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-conformance::report fuzz_report(const fuzz_stats& s, const fuzz_options& o) {
+conformance::report fuzz_report(const fuzz_stats& s, const run_info& o) {
   conformance::report rep;
   rep.kind = conformance::report_kind::scenarios;
-  rep.tool = "smtpkit fuzz server";
-  rep.target.name = o.session.target.describe();
+  rep.tool = o.tool;
+  rep.target.name = o.target;
   if (s.target_lost) {
     rep.target.unreachable = true;
     rep.target.unreachable_reason = s.stopped_by;
   }
   rep.elapsed = std::chrono::microseconds(static_cast<long long>(s.elapsed_s * 1e6));
   conformance::report_suite suite;
-  suite.name = "fuzz server";
+  suite.name = o.tool.substr(o.tool.find(' ') + 1);
   for (const auto& f : s.findings) {
     conformance::report_case c;
     c.kind = conformance::case_kind::scenario;
@@ -622,7 +611,8 @@ conformance::report fuzz_report(const fuzz_stats& s, const fuzz_options& o) {
       auto t = read_transcript(f.transcript, f.file, ro);
       if (t.ok()) {
         conformance::engine_options eo;
-        eo.judge_client = false;
+        eo.judge_client = o.judged == side::client;
+        eo.judge_server = o.judged == side::server;
         auto d = conformance::check_transcript(*t.value, eo);
         d.source = f.file;
         for (std::size_t i = 0; i < d.findings.size(); ++i)

@@ -6,8 +6,10 @@
 #include <cstring>
 #include <thread>
 
+#include "crash.hpp"
 #include "smtpkit/conformance/engine.hpp"
 #include "smtpkit/escape.hpp"
+#include "smtpkit/fuzz/oracle.hpp"
 #include "smtpkit/fuzz/server_fuzz.hpp"
 #include "smtpkit/mock/client/connection.hpp"
 #include "smtpkit/transcript.hpp"
@@ -26,76 +28,6 @@ std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
-
-const char* signal_name(int sig) {
-  switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGABRT: return "SIGABRT";
-    case SIGBUS: return "SIGBUS";
-    case SIGILL: return "SIGILL";
-    case SIGFPE: return "SIGFPE";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGSYS: return "SIGSYS";
-    default: return nullptr;  // SIGKILL, SIGTERM...: ended from outside, not a crash
-  }
-}
-
-// The sanitizer's one-line summary ("SUMMARY: AddressSanitizer:
-// heap-buffer-overflow file.c:12 in f"), else its error line, else "".
-std::string sanitizer_line(const std::string& err) {
-  for (const char* marker : {"SUMMARY: ", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "ERROR: MemorySanitizer",
-                             "WARNING: ThreadSanitizer", "runtime error: "}) {
-    auto at = err.find(marker);
-    if (at == std::string::npos) continue;
-    auto end = err.find('\n', at);
-    return err.substr(at, end == std::string::npos ? std::string::npos : end - at);
-  }
-  return {};
-}
-
-// The top frames of a sanitizer stack ("#0 0x4f3a in parse_path src/p.c:10"):
-// function names only, so a rebuild at other addresses dedups the same.
-std::string top_frames(const std::string& err, int n) {
-  std::string out;
-  std::size_t at = 0;
-  for (int i = 0; i < n; ++i) {
-    const std::string tag = "#" + std::to_string(i) + " ";
-    at = err.find(tag, at);
-    if (at == std::string::npos) break;
-    auto in = err.find(" in ", at);
-    auto eol = err.find('\n', at);
-    if (in == std::string::npos || (eol != std::string::npos && in > eol)) break;
-    auto name_end = err.find_first_of(" \n", in + 4);
-    if (!out.empty()) out += ' ';
-    out += err.substr(in + 4, name_end == std::string::npos ? std::string::npos : name_end - in - 4);
-    at = eol == std::string::npos ? err.size() : eol;
-  }
-  return out;
-}
-
-// The last non-empty line, digits folded to '0' (pids, addresses, counters);
-// a shell's own word on the signal ("Aborted (core dumped)") is skipped.
-std::string last_words(const std::string& err, int sig) {
-  std::string line;
-  std::size_t end = err.size();
-  for (;;) {
-    end = err.find_last_not_of("\r\n \t", end == 0 ? 0 : end - 1);
-    if (end == std::string::npos) return {};
-    std::size_t begin = err.rfind('\n', end);
-    begin = begin == std::string::npos ? 0 : begin + 1;
-    line = err.substr(begin, end + 1 - begin);
-    const char* said = sig > 0 ? ::strsignal(sig) : nullptr;
-    const bool shell = said != nullptr && line.find(said) != std::string::npos && line.size() < std::strlen(said) + 40;
-    if (!shell || begin == 0) break;
-    end = begin;
-  }
-  for (char& c : line)
-    if (c >= '0' && c <= '9') c = '0';
-  if (line.size() > 160) line.resize(160);
-  return escape(line);
-}
-
-std::string tail(const std::string& s, std::size_t n) { return s.size() <= n ? s : s.substr(s.size() - n); }
 
 }  // namespace
 
@@ -120,9 +52,8 @@ bool fail_level_from_string(std::string_view s, fail_level& out) {
 session_result run_session(const dialogue& d, const session_options& o) {
   session_result r;
   const auto t0 = clock_type::now();
-  conformance::engine_options eo;
-  eo.judge_client = false;  // we are the client, and a fuzzing one
-  conformance::engine eng(eo);
+  conformance::engine eng(oracle_engine_options());
+  violation_oracle judge(o.fail_on == fail_level::should ? conformance::level::should : conformance::level::must);
   transcript_writer tw;
 
   // State coverage: each matched reply in its state, and each pair of them.
@@ -132,6 +63,7 @@ session_result run_session(const dialogue& d, const session_options& o) {
   std::string last_verb = "greeting";     // what the last reply answered
   bool said_goodbye = false;              // 221 to QUIT, or 421: a close that was announced
   eng.on_exchange([&](const conformance::exchange& x) {
+    judge.exchange(x);
     const std::uint64_t k = mix(mix(static_cast<std::uint64_t>(x.what), static_cast<std::uint64_t>(x.v)),
                                 (static_cast<std::uint64_t>(x.code) << 8) | x.state);
     r.features.push_back(k);
@@ -150,15 +82,8 @@ session_result run_session(const dialogue& d, const session_options& o) {
   });
   eng.on_finding([&](const conformance::finding& f) {
     const auto& rule = f.r();
-    // After a command line with a bare CR or LF, which reply answers which
-    // command rests on how the server framed that line, which the engine can
-    // only infer (by CRLF, or at every bare terminator; a server may do
-    // neither): a finding then may be the inference's, not the server's.
-    // Bare line ends are judged by `smtpkit probe server` instead.
-    if (eng.bare_lines() > 0) return;
-    const bool counts = rule.lvl == conformance::level::must ||
-                        (o.fail_on == fail_level::should && rule.lvl == conformance::level::should);
-    if (o.fail_on == fail_level::crash || o.fail_on == fail_level::hang || !counts) return;
+    if (o.fail_on == fail_level::crash || o.fail_on == fail_level::hang) return;
+    if (!judge.counts(eng, f)) return;  // oracle.hpp: level, what the pairing rests on
     std::string key = rule.id + " " + last_verb + "/" + last_state;
     for (const auto& k : r.violation_keys)
       if (k == key) return;
@@ -204,6 +129,7 @@ session_result run_session(const dialogue& d, const session_options& o) {
     return io_status::ok;
   };
   auto send = [&](std::string_view bytes) {
+    judge.client_bytes(bytes);
     eng.client_bytes(bytes);
     tw.sent(side::client, bytes);
     return conn->write_all(bytes, clock_type::now() + o.reply_timeout);
@@ -301,23 +227,13 @@ session_result run_session(const dialogue& d, const session_options& o) {
     const int status = r.hung ? -1 : conn->wait_exit(o.hang_timeout);
     conn->collect_stderr();
     const std::string& err_text = conn->stderr_tail();
-    const std::string san = sanitizer_line(err_text);
-    const char* sig = nullptr;
     int signo = 0;
     if (status != -1 && WIFSIGNALED(status)) signo = WTERMSIG(status);
     else if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) > 128) signo = WEXITSTATUS(status) - 128;
-    if (signo != 0) sig = signal_name(signo);
-    if (sig != nullptr || !san.empty()) {
+    if (auto sig = crash_signature(signo, err_text)) {
       r.crashed = true;
       r.hung = false;
-      std::string frames = top_frames(err_text, 3);
-      r.crash_signature = std::string(sig != nullptr ? sig : "sanitizer");
-      if (!san.empty()) r.crash_signature += ": " + escape(san.substr(0, 200));
-      if (!frames.empty()) r.crash_signature += " in " + frames;
-      else if (san.empty()) {
-        std::string words = last_words(err_text, signo);
-        if (!words.empty()) r.crash_signature += ": " + words;
-      }
+      r.crash_signature = std::move(*sig);
       r.crash_detail = tail(err_text, 2000);
     }
   } else if (r.closed_unasked) {

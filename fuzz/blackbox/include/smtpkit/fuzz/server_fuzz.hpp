@@ -132,16 +132,30 @@ struct fuzz_stats {
   bool target_lost = false;  ///< the target died and could not be brought back
   std::string stopped_by;    ///< "time", "sessions", "signal", "target lost"
   std::vector<found> findings;
+  /// Client fuzzing: rules the client broke on an unmutated session (not
+  /// the fuzzer's findings; `smtpkit probe client` reports them).
+  std::vector<std::string> baseline;
 };
 
 /// Runs the fuzzer; errors that stop it before it starts (no seeds, an
 /// unwritable folder, no target) come back in `error`.
 fuzz_stats fuzz_server(const fuzz_options& o, std::string& error);
 
+/// What a run's stats and report say about it.
+struct run_info {
+  std::string tool;     ///< "smtpkit fuzz server"
+  std::string target;   ///< the target's description
+  std::string mutator;  ///< "grammar", "bytes", "replies"
+  std::uint64_t seed = 0;
+  unsigned jobs = 1;
+  side judged = side::server;  ///< whose violations the findings are
+};
+run_info describe_run(const fuzz_options& o);
+
 /// The stats as the JSON of DIR/stats.json.
-std::string stats_json(const fuzz_stats& s, const fuzz_options& o);
+std::string stats_json(const fuzz_stats& s, const run_info& o);
 
 /// The run as a report (one case per finding, its reproducer the case's file).
-conformance::report fuzz_report(const fuzz_stats& s, const fuzz_options& o);
+conformance::report fuzz_report(const fuzz_stats& s, const run_info& o);
 
 }  // namespace smtpkit::fuzz
