@@ -6,14 +6,23 @@
 # intermediate files in $WORK. oss-fuzz/build.sh is the same script.
 #
 # The targets to build are read from fuzz/CMakeLists.txt, so adding a
-# smtpkit_fuzz_target() line there is enough — for targets that link only the
+# smtpkit_fuzz_target() line there is enough. Targets that link only the
 # grammar library (smtpkit::parser), its test hooks (smtpkit::
 # parser_test_support: parser/src/test_support.hpp, whose code is among the
-# library's objects here) and the reference grammar. Targets that
-# need other layers (Boost.Asio, fmt, ...) are skipped here with a note: the
-# base image does not carry those libraries.
-# The compiler is called directly, not through CMake, so the build needs
-# nothing beyond what the base image has (clang, python3).
+# library's objects here) and the reference grammar are compiled by calling
+# the compiler directly, so they need nothing beyond what the base image
+# has (clang, python3).
+# Targets that need other layers (the conformance engine, the mock server,
+# smtpkit::fuzz — among them the in-process harness fuzz_inprocess_server)
+# are built through CMake, with the libraries the Dockerfile installs
+# (Boost.Asio, OpenSSL, fmt, yaml-cpp, nlohmann-json, CLI11, RE2), in the
+# `fuzz` preset's configuration: SMTPKIT_FUZZ=ON, linked with
+# $LIB_FUZZING_ENGINE. Two differences from the direct build follow from
+# that: those targets always carry ASan + UBSan (cmake/smtpkit_options.cmake
+# adds them; fine for the address and undefined builds, not for MSan), and
+# -stdlib=libc++ is dropped from $CXXFLAGS for them, since the distribution's
+# C++ libraries (yaml-cpp, RE2, fmt) are built against libstdc++.
+# SMTPKIT_CFL_CMAKE=0 skips them (with a note), as before they were.
 
 root="${SMTPKIT_SRC:-${SRC:-}/smtpkit}"
 if [ ! -f "$root/parser/CMakeLists.txt" ]; then
@@ -59,6 +68,7 @@ PY
 }
 
 built=0
+cmake_targets=()
 while read -r name source libs; do
   objs=("${lib_objs[@]}")
   includes=()
@@ -68,16 +78,39 @@ while read -r name source libs; do
       smtpkit::parser) ;;
       smtpkit::parser_test_support) includes+=(-I"$root/parser/src") ;;
       smtpkit_fuzz_reference) objs+=("${ref_objs[@]}") ;;
-      *) ok=0; echo "build.sh: skipping fuzz_$name (needs $lib)" ;;
+      *) ok=0 ;;
     esac
   done
-  [ "$ok" = 1 ] || continue
+  if [ "$ok" = 0 ]; then
+    cmake_targets+=("$name")
+    continue
+  fi
   $CXX "${cxx_flags[@]}" "${includes[@]}" -c "$root/fuzz/$source" -o "$work/fuzz_$name.o"
   $CXX $CXXFLAGS "$work/fuzz_$name.o" "${objs[@]}" $LIB_FUZZING_ENGINE -o "$OUT/fuzz_$name"
   cp "$root/fuzz/smtp.dict" "$OUT/fuzz_$name.dict"
   if [ -d "$root/corpus/$name" ]; then zip_dir "$root/corpus/$name" "$OUT/fuzz_${name}_seed_corpus.zip"; fi
   built=$((built + 1))
 done < <(sed -n 's/^ *smtpkit_fuzz_target(\([A-Za-z0-9_]*\) \([^ ]*\) LIBS \(.*\))$/\1 \2 \3/p' "$root/fuzz/CMakeLists.txt")
+
+# The other targets, through CMake (see above).
+if [ "${#cmake_targets[@]}" -gt 0 ] && [ "${SMTPKIT_CFL_CMAKE:-1}" = 0 ]; then
+  echo "build.sh: skipping ${cmake_targets[*]} (SMTPKIT_CFL_CMAKE=0; they need CMake and the libraries of the Dockerfile)"
+elif [ "${#cmake_targets[@]}" -gt 0 ]; then
+  cmake_flags=()
+  for f in $CXXFLAGS; do [ "$f" = -stdlib=libc++ ] || cmake_flags+=("$f"); done
+  generator=()
+  if command -v ninja >/dev/null; then generator=(-G Ninja); fi
+  cmake -S "$root" -B "$work/cmake" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_CXX_FLAGS="${cmake_flags[*]}" \
+    -DSMTPKIT_FUZZ=ON -DSMTPKIT_FUZZ_ENGINE="$LIB_FUZZING_ENGINE" -DSMTPKIT_TESTS=OFF -DSMTPKIT_BENCH=OFF
+  cmake --build "$work/cmake" -j "$(nproc)" --target "${cmake_targets[@]/#/fuzz_}"
+  for name in "${cmake_targets[@]}"; do
+    cp "$work/cmake/fuzz/fuzz_$name" "$OUT/fuzz_$name"
+    cp "$root/fuzz/smtp.dict" "$OUT/fuzz_$name.dict"
+    if [ -d "$root/corpus/$name" ]; then zip_dir "$root/corpus/$name" "$OUT/fuzz_${name}_seed_corpus.zip"; fi
+    built=$((built + 1))
+  done
+fi
 
 echo "build.sh: $built fuzz targets in $OUT"
 [ "$built" -gt 0 ]
