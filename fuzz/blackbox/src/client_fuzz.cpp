@@ -1,0 +1,821 @@
+// client_fuzz.cpp — `smtpkit fuzz client`: one session (a mock server with
+// the plan's rules, the client started against it, the oracles) and the
+// fuzzing loop around it (smtpkit/fuzz/client_fuzz.hpp).
+//
+// Folder layout, as `smtpkit fuzz server` leaves it:
+//   DIR/corpus/ID.smtp       plans that drew new client behaviour (server scripts)
+//   DIR/crashes/ID.smtp      minimised reproducers: the server script, the
+//   DIR/hangs/ID.smtp        session it drew as comments
+//   DIR/violations/ID.smtp
+//   DIR/stats.json
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <unordered_set>
+
+#include "crash.hpp"
+#include "run_files.hpp"
+#include "smtpkit/ascii.hpp"
+#include "smtpkit/conformance/engine.hpp"
+#include "smtpkit/escape.hpp"
+#include "smtpkit/fuzz/client_fuzz.hpp"
+#include "smtpkit/mock/common/tls_context.hpp"
+#include "smtpkit/mock/probe/child_process.hpp"
+#include "smtpkit/mock/script/script.hpp"
+#include "smtpkit/mock/server/observer.hpp"
+#include "smtpkit/mock/server/script_factory.hpp"
+#include "smtpkit/mock/server/server.hpp"
+#include "smtpkit/transcript.hpp"
+
+namespace smtpkit::fuzz {
+namespace {
+
+namespace fs = std::filesystem;
+using steady = std::chrono::steady_clock;
+using json = nlohmann::ordered_json;
+
+constexpr const char* hostname = "mx.fuzz.smtpkit.test";
+
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t z = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// --- one session --------------------------------------------------------------------------
+
+/// What the server saw of the client's sessions, fed live (server thread)
+/// and read by the worker while the client runs.
+class watcher final : public mock::server_observer {
+ public:
+  watcher() {
+    // The server's side is judged too, not for verdicts (it misbehaves on
+    // purpose) but to know where its replies stopped saying one thing.
+    eng_ = conformance::engine();
+    eng_.on_finding([this](const conformance::finding& f) {
+      if (f.r().binds != side::server) return;
+      const std::string& id = f.r().id;
+      // A failure is a failure under any reading: 4yz and 5yz (§4.2.1),
+      // listed for the command or not ("450 in reply to EHLO").
+      if (id == "server.reply.unexpected-code" && !f.message.empty() && (f.message[0] == '4' || f.message[0] == '5'))
+        return;
+      // A success or intermediate code RFC 5321 §4.3.2 does not list for
+      // the command (221 to STARTTLS, 235 to HELO, 250 to DATA), a reply
+      // unasked or too early, a state our replies skipped: a client that
+      // reads replies by their first digit (§4.2.1) and one that reads the
+      // whole code part ways here.
+      // And an EHLO response whose keywords or parameters break the
+      // grammar (§4.1.1.1): which extensions it advertised is a guess.
+      if (id.rfind("server.reply.", 0) == 0 || id.rfind("server.sequence.", 0) == 0 ||
+          id.rfind("server.ehlo-reply.", 0) == 0 || id == "server.greeting.code" || id == "server.data.early-reply" ||
+          id == "server.starttls.data-after-220" || id == "server.starttls.injection")
+        mark_ambiguous();
+    });
+    eng_.on_exchange([this](const conformance::exchange& x) {
+      const std::uint64_t f =
+          mix(mix(static_cast<std::uint64_t>(x.what), static_cast<std::uint64_t>(x.v)), mix(x.code, x.state));
+      features.push_back(f);
+      features.push_back(mix(prev_, f));
+      prev_ = f;
+      // A reply nobody asked for, or the two sides apart: which reply the
+      // client acted on is the client's guess from here on.
+      if (x.what == conformance::exchange::kind::unsolicited || (x.state & 0x80) != 0) mark_ambiguous();
+    });
+  }
+
+  std::unique_ptr<mock::session_tap> session_opened(const std::string&, const std::string&, bool) override {
+    std::lock_guard lock(m);
+    ++opened;
+    return std::make_unique<tap>(*this, opened == 1);
+  }
+  void message_stored(const mock::stored_message&, const json&) override {}
+
+  std::mutex m;
+  conformance::engine eng_;
+  transcript_writer writer;
+  std::vector<std::uint64_t> features;
+  std::size_t opened = 0, ended = 0;
+  steady::time_point last_octet = steady::now();
+  steady::time_point last_end{};
+  std::string server_tail;  // server octets since the client's last ones (the last 4 KiB)
+  // Our replies as the client may read them in more than one way: a line
+  // ended by a bare CR or LF (RFC 5321 §2.3.8), a line that is not a reply
+  // line (three digits 2-5, then SP, "-" or the end, §4.2), the lines of one
+  // reply with different codes (§4.2.1), an unsolicited reply. The client's
+  // verdicts after that rest on which reading it chose: none is given.
+  bool ambiguous = false;
+  std::uint64_t ambiguous_at = UINT64_MAX;  // the client's octets so far when it first became so
+  std::uint64_t client_octets = 0;
+  void mark_ambiguous() {
+    if (!ambiguous) ambiguous_at = client_octets;
+    ambiguous = true;
+  }
+  bool first_closed = false;
+  std::string client_line;  // the client's current or last line
+  std::string last_client_line;
+  std::set<std::string> verbs;
+
+ private:
+  class tap final : public mock::session_tap {
+   public:
+    tap(watcher& w, bool first) : w_(w), first_(first) {}
+    void octets(side who, std::string_view bytes) override {
+      std::lock_guard lock(w_.m);
+      w_.last_octet = steady::now();
+      if (!first_) return;
+      w_.writer.sent(who, bytes);
+      if (who == side::client) {
+        w_.client_octets += bytes.size();
+        w_.eng_.client_bytes(bytes);
+        w_.server_tail.clear();
+        for (char c : bytes) {
+          if (c == '\n') {
+            if (!w_.client_line.empty() && w_.client_line.back() == '\r') w_.client_line.pop_back();
+            std::string verb = w_.client_line.substr(0, w_.client_line.find(' '));
+            if (verb.size() >= 4 && verb.size() <= 8) {
+              for (auto& ch : verb) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+              if (verb == "EHLO" || verb == "HELO" || verb == "MAIL" || verb == "RCPT" || verb == "DATA" ||
+                  verb == "STARTTLS" || verb == "QUIT" || verb == "RSET" || verb == "NOOP" || verb == "AUTH")
+                w_.verbs.insert(verb);
+            }
+            w_.last_client_line = std::move(w_.client_line);
+            w_.client_line.clear();
+          } else if (w_.client_line.size() < 64) {
+            w_.client_line += c;
+          }
+        }
+      } else {
+        w_.eng_.server_bytes(bytes);
+        for (const char c : bytes) {
+          if ((c == '\n' && prev_ != '\r') || (prev_ == '\r' && c != '\n')) w_.mark_ambiguous();
+          if (c == '\n') {
+            reply_line();
+            line_.clear();
+            length_ = 0;
+          } else if (c != '\r' && line_.size() < 4) {
+            line_ += c;
+          }
+          // The engine reads reply lines up to 64 KiB (its framer's limit)
+          // and drops the rest: past it, its pairing is no longer the client's.
+          if (++length_ > (1u << 16) - 2) w_.mark_ambiguous();
+          prev_ = c;
+        }
+        w_.server_tail.append(bytes);
+        if (w_.server_tail.size() > 4096) w_.server_tail.erase(0, w_.server_tail.size() - 4096);
+      }
+    }
+    void tls_started() override {
+      std::lock_guard lock(w_.m);
+      if (!first_) return;
+      w_.writer.tls();
+      w_.eng_.tls_start();
+    }
+    void closed(side who) override {
+      std::lock_guard lock(w_.m);
+      if (!first_) return;
+      w_.writer.close(who);
+      w_.eng_.close(who);
+    }
+    void finding(const json&, side) override {}
+    void ended(std::size_t) override {
+      std::lock_guard lock(w_.m);
+      ++w_.ended;
+      w_.last_end = steady::now();
+    }
+
+   private:
+    void reply_line() {
+      const bool ok = line_.size() >= 3 && line_[0] >= '2' && line_[0] <= '5' && is_digit(line_[1]) &&
+                      is_digit(line_[2]) && (line_.size() == 3 || line_[3] == ' ' || line_[3] == '-');
+      if (!ok || (!code_.empty() && line_.compare(0, 3, code_) != 0)) w_.mark_ambiguous();
+      code_ = ok && line_.size() > 3 && line_[3] == '-' ? line_.substr(0, 3) : std::string();
+    }
+    watcher& w_;
+    bool first_;
+    char prev_ = 0;
+    std::string line_;  // the first four octets of the server's current line
+    std::size_t length_ = 0;
+    std::string code_;  // the code of the multi-line reply under way
+  };
+  std::uint64_t prev_ = 0;
+};
+
+// The code of the server's last reply when `tail` ends with a complete,
+// well-formed final reply line (three digits 2-5, then a space or the line
+// end, the whole line ended by CRLF); 0 otherwise.
+int complete_final_reply(const std::string& tail) {
+  if (tail.size() < 5 || tail.compare(tail.size() - 2, 2, "\r\n") != 0) return 0;
+  const std::size_t end = tail.size() - 2;
+  const std::size_t begin = tail.rfind('\n', end - 1);
+  const std::string line =
+      tail.substr(begin == std::string::npos ? 0 : begin + 1, end - (begin == std::string::npos ? 0 : begin + 1));
+  if (line.size() < 3 || line[0] < '2' || line[0] > '5' || !is_digit(line[1]) || !is_digit(line[2])) return 0;
+  if (line.size() > 3 && line[3] != ' ') return 0;
+  if (line.find('\r') != std::string::npos) return 0;
+  return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+}
+
+struct session_outcome {
+  bool started = false;
+  bool connected = false;
+  std::string error;
+  bool crashed = false;
+  bool hung = false;
+  bool stalled = false;  // killed while it waited for a reply we never finished: not a finding
+  std::string crash_signature, crash_detail, hang_what;
+  std::vector<conformance::finding> findings;  // client side, at the fail level, the first one counted
+  std::uint64_t judged_until = UINT64_MAX;  // client verdicts count before this client offset (watcher::ambiguous_at)
+  std::vector<std::uint64_t> features;
+  std::string transcript;
+  std::vector<std::string> verbs;
+  std::string describe;
+};
+
+struct run_setup {
+  mock::test_pki pki;
+  std::string dir;
+  std::string message_file;
+};
+
+std::string read_tail(const std::string& path, std::size_t keep) {
+  std::ifstream in(path, std::ios::binary);
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (s.size() > keep) s.erase(0, s.size() - keep);
+  return s;
+}
+
+std::string replace_all(std::string s, const std::vector<std::pair<std::string, std::string>>& values) {
+  for (const auto& [name, value] : values) {
+    const std::string token = "{" + name + "}";
+    for (std::size_t at = s.find(token); at != std::string::npos; at = s.find(token, at + value.size()))
+      s.replace(at, token.size(), value);
+  }
+  return s;
+}
+
+session_outcome run_client_session(const server_plan& plan, const client_options& o, const run_setup& setup,
+                                   const std::string& work) {
+  session_outcome r;
+  auto loaded = mock::load_script(to_script(plan), "plan.smtp", side::server);
+  if (auto* e = std::get_if<mock::script_error>(&loaded)) {
+    r.error = "the plan does not load: " + e->to_string();
+    return r;
+  }
+  mock::server_config cfg;
+  cfg.listens.push_back({"127.0.0.1", 0, o.implicit_tls});
+  cfg.hostname = hostname;
+  cfg.discard = true;
+  cfg.verbosity = 0;
+  cfg.handle_signals = false;  // Ctrl-C is the fuzzer's: it stops the run and keeps what it found
+  cfg.check_client = false;
+  cfg.shutdown_grace = std::chrono::seconds(0);
+  cfg.tls_cert = setup.pki.good.cert;
+  cfg.tls_key = setup.pki.good.key;
+  cfg.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(o.session_timeout) + std::chrono::seconds(1);
+  auto seen = std::make_shared<watcher>();
+  std::optional<mock::server> srv;
+  try {
+    srv.emplace(cfg, mock::script_factory({std::move(std::get<mock::script>(loaded))}));
+  } catch (const std::exception& e) {
+    r.error = std::string("cannot start the mock server: ") + e.what();
+    return r;
+  }
+  srv->watch(seen);
+  const auto port = std::to_string(srv->endpoints().front().port);
+  std::thread loop([&] { srv->run(); });
+
+  const std::vector<std::pair<std::string, std::string>> values{
+      {"host", "127.0.0.1"}, {"port", port},         {"message", setup.message_file},
+      {"ca", setup.pki.ca},  {"from", o.from},       {"rcpt", o.rcpt},
+      {"rcpt2", o.rcpt2},    {"user", o.auth.first}, {"password", o.auth.second}};
+  std::vector<std::string> argv;
+  for (const auto& a : o.command) argv.push_back(replace_all(a, values));
+  const std::vector<std::pair<std::string, std::string>> env{{"SMTP_HOST", "127.0.0.1"},
+                                                             {"SMTP_PORT", port},
+                                                             {"SMTP_MESSAGE", setup.message_file},
+                                                             {"SMTP_CA", setup.pki.ca},
+                                                             {"SMTP_FROM", o.from},
+                                                             {"SMTP_RCPT", o.rcpt},
+                                                             {"SMTP_USER", o.auth.first},
+                                                             {"SMTP_PASSWORD", o.auth.second}};
+  const auto t0 = steady::now();
+  mock::child_process child(argv, env, o.message_on_stdin ? setup.message_file : std::string(), work + "/client.out",
+                            work + "/client.err");
+  r.started = child.started();
+  bool killed = false;
+  if (!r.started) {
+    r.error = "cannot start the client: " + child.error();
+  } else {
+    const auto deadline = t0 + o.session_timeout;
+    for (;;) {
+      if (child.poll()) break;
+      const auto now = steady::now();
+      if (now >= deadline) {
+        child.kill();
+        killed = true;
+        break;
+      }
+      {
+        std::lock_guard lock(seen->m);
+        if (seen->opened > 0 && seen->ended == seen->opened && now - seen->last_end >= o.hang_timeout) {
+          r.hung = true;
+          r.hang_what = "still running " + std::to_string(o.hang_timeout.count()) + " ms after its connection closed";
+        } else if (seen->opened > 0 && seen->ended < seen->opened && now - seen->last_octet >= o.hang_timeout &&
+                   !seen->ambiguous && seen->eng_.awaiting() == 0 && seen->client_line.empty()) {
+          // The ball is in the client's court: every command answered with a
+          // complete final reply, and our replies open to one reading only
+          // (an extra reply would have the client wait for one more). Not after a 220 to STARTTLS (the client is
+          // in the handshake), nor after 221 or 421 (it may wait for our
+          // close, RFC 5321 §3.8, §4.1.1.10).
+          const int code = complete_final_reply(seen->server_tail);
+          std::string last = seen->last_client_line;
+          for (auto& ch : last) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+          const bool handshake = code == 220 && last.rfind("STARTTLS", 0) == 0;
+          if (code != 0 && !handshake && code != 221 && code != 421) {
+            r.hung = true;
+            std::string line = seen->server_tail.substr(0, seen->server_tail.size() - 2);
+            line = line.substr(line.rfind('\n') == std::string::npos ? 0 : line.rfind('\n') + 1);
+            r.hang_what = "no command, close or exit " + std::to_string(o.hang_timeout.count()) + " ms after \"" +
+                          escape(line.substr(0, 60)) + "\"" +
+                          (last.empty() ? "" : " (its last command: " + escape(last.substr(0, 30)) + ")");
+          }
+        }
+      }
+      if (!r.hung) {
+        // Both sides quiet, the client still waiting for us (a reply cut,
+        // late, or never sent): the session has shown what it can.
+        std::lock_guard lock(seen->m);
+        if (seen->opened > 0 && seen->ended < seen->opened && now - seen->last_octet >= o.hang_timeout)
+          r.stalled = true;
+      }
+      if (r.hung || r.stalled) {
+        child.kill();
+        killed = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  srv->stop();
+  loop.join();
+  srv.reset();
+
+  r.describe = child.describe();
+  const std::string err = read_tail(work + "/client.err", 16384);
+  if (r.started && child.exited() && !killed) {
+    int signo = child.status() < 0 ? -child.status() : child.status() > 128 ? child.status() - 128 : 0;
+    if (auto sig = crash_signature(signo, err)) {
+      r.crashed = true;
+      r.hung = false;
+      r.crash_signature = *sig;
+      r.crash_detail = tail(err, 2000);
+    }
+  }
+
+  std::lock_guard lock(seen->m);
+  r.connected = seen->opened > 0;
+  if (!r.connected && r.error.empty()) r.error = "the client did not connect (" + r.describe + "): " + tail(err, 400);
+  seen->writer.flush();
+  r.transcript = seen->writer.take();
+  r.verbs.assign(seen->verbs.begin(), seen->verbs.end());
+  r.judged_until = seen->ambiguous_at;
+  if (!killed) seen->eng_.finish();
+  r.findings = seen->eng_.findings();
+  r.features = std::move(seen->features);
+  // The client's own word on what happened is behaviour too: its exit
+  // status and its first line of complaint, digits folded.
+  r.features.push_back(mix(0xe1, static_cast<std::uint64_t>(child.status())));
+  std::string first = err.substr(0, err.find('\n'));
+  for (auto& c : first)
+    if (is_digit(c)) c = '0';
+  if (first.size() > 80) first.resize(80);
+  r.features.push_back(mix(0xe2, fnv(first)));
+  if (seen->opened > 1) r.features.push_back(mix(0xe3, std::min<std::size_t>(seen->opened, 4)));
+  return r;
+}
+
+// --- the fuzzing loop ---------------------------------------------------------------------
+
+// Rules whose verdicts describe how a client leaves a session that we broke
+// on purpose, or what it says about itself whatever we reply: not findings
+// of this fuzzer (`smtpkit probe client` judges them).
+bool reaction_rule(const std::string& id) {
+  return id.rfind("client.session.", 0) != 0 && id.rfind("client.domain.", 0) != 0;
+}
+
+struct entry {
+  server_plan plan;
+  std::string name;
+};
+
+class client_fuzzer {
+ public:
+  explicit client_fuzzer(const client_fuzz_options& o) : o_(o), start_(steady::now()) {}
+
+  bool setup(std::string& error) {
+    for (const char* sub : {"corpus", "crashes", "hangs", "violations", "flaky", "work"}) {
+      std::error_code ec;
+      fs::create_directories(fs::path(o_.out_dir) / sub, ec);
+      if (ec) {
+        error = "cannot make " + (fs::path(o_.out_dir) / sub).string() + ": " + ec.message();
+        return false;
+      }
+    }
+    setup_.dir = (fs::path(o_.out_dir) / "work").string();
+    std::error_code ec;
+    fs::create_directories(setup_.dir + "/pki", ec);
+    try {
+      setup_.pki = mock::write_test_pki(setup_.dir + "/pki", hostname);
+    } catch (const std::exception& e) {
+      error = std::string("cannot write the test certificates: ") + e.what();
+      return false;
+    }
+    setup_.message_file = setup_.dir + "/message.eml";
+    (void)write_file(setup_.message_file, "From: <" + o_.client.from + ">\nTo: <" + o_.client.rcpt +
+                                              ">\nSubject: smtpkit fuzz client\nDate: Thu, 01 Jan 2026 00:00:00 "
+                                              "+0000\nMessage-ID: <fuzz@fuzz.smtpkit.test>\n\nA message from "
+                                              "smtpkit fuzz client.\n");
+    // The baseline: the reference server's replies, unmutated. The client
+    // must get through it; what it breaks there is not the fuzzer's.
+    const std::string work = worker_dir(0);
+    session_outcome b = run_client_session({}, o_.client, setup_, work);
+    sessions_.fetch_add(1);
+    if (!b.connected) {
+      error = b.error.empty() ? "the client did not connect to the mock server" : b.error;
+      return false;
+    }
+    for (const auto& f : b.findings) {
+      if (!counts_at_fail_level(f)) continue;
+      if (baseline_rules_.insert(f.r().id).second)
+        stats_.baseline.push_back(f.r().id + ": " + f.message + " (" + f.r().rfc + ")");
+    }
+    for (const auto& v : b.verbs) verbs_.push_back(v);
+    for (auto f : b.features) features_.insert(f);
+    corpus_.push_back({server_plan{}, "baseline"});
+    ++stats_.seeds;
+    sync_corpus_folder();
+    return true;
+  }
+
+  fuzz_stats run() {
+    std::vector<std::thread> workers;
+    const unsigned jobs = std::max(1u, o_.jobs);
+    for (unsigned j = 0; j < jobs; ++j) workers.emplace_back([this, j] { work(j); });
+    auto last_progress = steady::now();
+    auto last_sync = steady::now();
+    while (!done_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (o_.stop != nullptr && o_.stop->load()) finish("signal");
+      if (o_.max_time.count() > 0 && steady::now() - start_ >= o_.max_time) finish("time");
+      if (o_.max_sessions != 0 && sessions_.load() >= o_.max_sessions) finish("sessions");
+      if (o_.progress && steady::now() - last_progress >= std::chrono::seconds(1)) {
+        last_progress = steady::now();
+        progress_line(false);
+      }
+      if (steady::now() - last_sync >= std::chrono::seconds(10)) {
+        last_sync = steady::now();
+        std::lock_guard lock(m_);
+        sync_corpus_folder();
+        write_stats();
+      }
+    }
+    for (auto& w : workers) w.join();
+    if (o_.progress) progress_line(true);
+    std::lock_guard lock(m_);
+    write_stats();
+    return snapshot();
+  }
+
+ private:
+  bool counts_at_fail_level(const conformance::finding& f) const {
+    if (o_.client.fail_on == fail_level::crash || o_.client.fail_on == fail_level::hang) return false;
+    const auto lvl = o_.client.fail_on == fail_level::should ? conformance::level::should : conformance::level::must;
+    return f.r().binds == side::client && f.counts(lvl);
+  }
+
+  std::string worker_dir(unsigned job) const {
+    const std::string d = setup_.dir + "/job" + std::to_string(job);
+    std::error_code ec;
+    fs::create_directories(d, ec);
+    return d;
+  }
+
+  void finish(const std::string& why) {
+    std::lock_guard lock(m_);
+    if (stats_.stopped_by.empty()) stats_.stopped_by = why;
+    done_ = true;
+  }
+  bool stopping() const { return done_ || (o_.stop != nullptr && o_.stop->load()); }
+
+  fuzz_stats snapshot() {
+    fuzz_stats s = stats_;
+    s.sessions = sessions_.load();
+    s.errors = errors_.load();
+    s.stalled = stalled_.load();
+    s.elapsed_s = std::chrono::duration<double>(steady::now() - start_).count();
+    s.corpus = corpus_.size();
+    s.features = features_.size();
+    return s;
+  }
+  void write_stats() {
+    (void)write_file(fs::path(o_.out_dir) / "stats.json", stats_json(snapshot(), describe_run(o_)));
+  }
+
+  void progress_line(bool last) {
+    fuzz_stats s;
+    {
+      std::lock_guard lock(m_);
+      s = snapshot();
+    }
+    std::size_t n[3] = {0, 0, 0};
+    for (const auto& f : s.findings) ++n[static_cast<int>(f.kind)];
+    std::fprintf(
+        stderr,
+        "\r[%5.0fs] %llu sessions (%.1f/s)  corpus %zu  behaviours %zu  crashes %zu  hangs %zu  violations %zu%s",
+        s.elapsed_s, static_cast<unsigned long long>(s.sessions),
+        s.elapsed_s > 0 ? static_cast<double>(s.sessions) / s.elapsed_s : 0.0, s.corpus, s.features, n[0], n[1], n[2],
+        last ? "\n" : "  ");
+    std::fflush(stderr);
+  }
+
+  void sync_corpus_folder() {
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (auto it = fs::directory_iterator(fs::path(o_.out_dir) / "corpus", ec); !ec && it != fs::directory_iterator();
+         it.increment(ec))
+      if (it->path().extension() == ".smtp") files.push_back(it->path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      if (!known_files_.insert(f.filename().string()).second) continue;
+      server_plan p;
+      if (plan_from_script(read_tail(f.string(), 4u << 20), p)) corpus_.push_back({std::move(p), f.string()});
+    }
+  }
+
+  struct verdict {
+    oracle kind;
+    std::string key, title, rule;
+    conformance::level lvl = conformance::level::must;
+  };
+
+  std::vector<verdict> verdicts_of(const session_outcome& r) const {
+    std::vector<verdict> v;
+    if (r.crashed) v.push_back({oracle::crash, "crash " + r.crash_signature, "crash: " + r.crash_signature, "", {}});
+    if (r.hung && o_.client.fail_on != fail_level::crash)
+      v.push_back({oracle::hang, "hang " + hang_kind(r.hang_what), "hang: " + r.hang_what, "", {}});
+    if (!r.crashed) {
+      for (const auto& f : r.findings) {
+        if (!counts_at_fail_level(f) || !reaction_rule(f.r().id) || baseline_rules_.count(f.r().id) != 0) continue;
+        // After an ambiguous reply only the rule made for one: a client
+        // acting on replies injected before TLS (RFC 3207 §4.2).
+        const bool before = f.anchor == side::client && f.offset < r.judged_until;
+        if (!before && f.r().id != "client.starttls.injected-reply") break;
+        std::string verb = f.excerpt.substr(0, f.excerpt.find(' '));
+        for (auto& c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (verb.size() > 12 || verb.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos)
+          verb = "(data)";
+        v.push_back({oracle::violation, "violation " + f.r().id + " " + verb,
+                     "violation " + f.r().id + ": " + f.message + " (" + f.r().rfc + ")", f.r().id, f.r().lvl});
+        break;  // the first: after it, the dialogue comes apart
+      }
+    }
+    return v;
+  }
+
+  // A hang by where it happened: after which reply code class, or after the close.
+  static std::string hang_kind(const std::string& what) {
+    if (what.rfind("still running", 0) == 0) return "after-close";
+    const auto q = what.find('"');
+    return q == std::string::npos ? what : what.substr(q + 1, 3);
+  }
+
+  std::optional<session_outcome> attempt(const server_plan& p, const std::string& work) {
+    session_outcome r = run_client_session(p, o_.client, setup_, work);
+    sessions_.fetch_add(1);
+    if (r.stalled) stalled_.fetch_add(1);
+    if (!r.connected && !r.crashed) {
+      errors_.fetch_add(1);
+      return std::nullopt;
+    }
+    return r;
+  }
+
+  bool gives(const server_plan& p, const std::string& key, const std::string& work, session_outcome* out = nullptr) {
+    if (stopping()) return false;
+    auto r = attempt(p, work);
+    if (!r) return false;
+    for (const auto& v : verdicts_of(*r))
+      if (v.key == key) {
+        if (out != nullptr) *out = std::move(*r);
+        return true;
+      }
+    return false;
+  }
+
+  // Rules first, then the records of each body, then the lines of long replies.
+  server_plan minimise(server_plan p, const std::string& key, const std::string& work) {
+    const auto until = steady::now() + o_.minimise_time;
+    for (std::size_t i = p.rules.size(); i-- > 0 && p.rules.size() > 1 && steady::now() < until;) {
+      server_plan c = p;
+      c.rules.erase(c.rules.begin() + static_cast<std::ptrdiff_t>(i));
+      if (gives(c, key, work)) p = std::move(c);
+    }
+    for (std::size_t i = 0; i < p.rules.size() && steady::now() < until; ++i) {
+      for (std::size_t k = p.rules[i].body.size(); k-- > 0 && p.rules[i].body.size() > 1 && steady::now() < until;) {
+        server_plan c = p;
+        c.rules[i].body.erase(c.rules[i].body.begin() + static_cast<std::ptrdiff_t>(k));
+        if (gives(c, key, work)) p = std::move(c);
+      }
+      for (std::size_t k = 0; k < p.rules[i].body.size(); ++k) {
+        // An "S= ..." of many lines: the middle half dropped while it still gives the finding.
+        while (p.rules[i].body[k].rfind("S= ", 0) == 0 && steady::now() < until) {
+          const std::string& rec = p.rules[i].body[k];
+          std::vector<std::size_t> ends;
+          for (std::size_t at = rec.find("\\n"); at != std::string::npos; at = rec.find("\\n", at + 2))
+            ends.push_back(at + 2);
+          if (ends.size() < 8) break;
+          const std::size_t from = ends[ends.size() / 4], to = ends[ends.size() * 3 / 4];
+          server_plan c = p;
+          c.rules[i].body[k].erase(from, to - from);
+          if (!gives(c, key, work)) break;
+          p = std::move(c);
+        }
+      }
+    }
+    return p;
+  }
+
+  void record(const verdict& v, const server_plan& input, const session_outcome& first, std::uint64_t session_no,
+              const std::string& work) {
+    {
+      std::lock_guard lock(m_);
+      if (!found_keys_.insert(v.key).second) return;
+    }
+    const double at_s = std::chrono::duration<double>(steady::now() - start_).count();
+    server_plan p = input;
+    session_outcome shown = first;
+    std::string how = "played again after minimising, same finding";
+    bool flaky = false;
+    if (stopping()) {
+      how = "as seen, not played again (the run was ending)";
+    } else {
+      bool again = false;
+      for (int i = 0; i < 3 && !again && !stopping(); ++i) again = gives(input, v.key, work);
+      if (!again) {
+        flaky = !stopping();
+        how = flaky ? "NOT seen again in 3 more runs (timing or load; not counted as a finding)"
+                    : "as seen, not played again (the run was ending)";
+      } else {
+        if (o_.minimise) p = minimise(input, v.key, work);
+        else how = "played again, same finding";
+        if (!gives(p, v.key, work, &shown)) {
+          p = input;
+          shown = first;
+          how = "seen again before minimising, not after: the plan as first seen";
+        }
+      }
+    }
+    const char* folder = flaky                     ? "flaky"
+                         : v.kind == oracle::crash ? "crashes"
+                         : v.kind == oracle::hang  ? "hangs"
+                                                   : "violations";
+    const std::string id = hex64(fnv(v.key)).substr(0, 12);
+    const fs::path file = fs::path(o_.out_dir) / folder / (std::string(to_string(v.kind)) + "-" + id + ".smtp");
+    std::string cmd;
+    for (const auto& a : o_.client.command) cmd += (cmd.empty() ? "" : " ") + a;
+    std::ostringstream head;
+    head << "# finding: " << (v.kind == oracle::violation ? v.rule : v.title) << "\n";
+    head << "# oracle: " << to_string(v.kind) << "\n";
+    head << "# what: " << escape(v.title) << "\n";
+    head << "# target: " << escape(cmd) << "\n";
+    head << "# found: session " << session_no << ", " << static_cast<long>(at_s) << " s into the run; " << how << "\n";
+    head << "# replay: smtpkit serve --script FILE " << (o_.client.implicit_tls ? "--tls-listen" : "--listen")
+         << " 127.0.0.1:2525, then run the client against 127.0.0.1:2525\n";
+    if (!shown.crash_detail.empty()) {
+      head << "# the client's last words:\n";
+      std::istringstream in(shown.crash_detail);
+      for (std::string l; std::getline(in, l);) head << "#   " << escape(l) << "\n";
+    }
+    head << "# the session it drew:\n";
+    {
+      std::istringstream in(shown.transcript);
+      for (std::string l; std::getline(in, l);) head << "#   " << l << "\n";
+    }
+    (void)write_file(file, head.str() + to_script(p));
+    found f;
+    f.kind = v.kind;
+    f.key = v.key;
+    f.title = v.title;
+    f.rule = v.rule;
+    f.lvl = v.lvl;
+    f.file = file.string();
+    f.at_s = at_s;
+    f.session = session_no;
+    f.octets = p.size();
+    f.transcript = shown.transcript;  // the report judges the session, not the script
+    std::lock_guard lock(m_);
+    if (flaky) {
+      if (++flaky_tries_[v.key] < 3) found_keys_.erase(v.key);
+      stats_.flaky.push_back(std::move(f));
+      return;
+    }
+    stats_.findings.push_back(std::move(f));
+    if (o_.progress) std::fprintf(stderr, "\rfound %s -> %s\n", v.title.c_str(), file.string().c_str());
+  }
+
+  void work(unsigned job) {
+    std::mt19937_64 rng(o_.seed * 0x9E3779B97F4A7C15ull + job + 1);
+    const std::string dir = worker_dir(job);
+    while (!stopping()) {
+      server_plan p;
+      std::vector<std::string> verbs;
+      {
+        std::lock_guard lock(m_);
+        const std::size_t n = corpus_.size();
+        // Newer plans (further from the baseline) more often; the baseline
+        // one time in four, so one bent reply in an otherwise good session
+        // stays the common case.
+        std::size_t pick = rng() % 4 == 0       ? 0
+                           : n > 4 && rng() % 2 ? n - 1 - rng() % std::max<std::size_t>(1, n / 4)
+                                                : rng() % n;
+        p = corpus_[pick].plan;
+        verbs = verbs_;
+      }
+      mutate_plan(p, verbs, rng);
+      auto r = attempt(p, dir);
+      if (!r) continue;
+      const std::uint64_t session_no = sessions_.load();
+      {
+        std::lock_guard lock(m_);
+        for (const auto& v : r->verbs)
+          if (std::find(verbs_.begin(), verbs_.end(), v) == verbs_.end()) verbs_.push_back(v);
+        bool fresh = false;
+        for (auto f : r->features) fresh |= features_.insert(f).second;
+        if (fresh) {
+          const std::string script = to_script(p);
+          const std::string name = hex64(fnv(script) ^ session_no) + ".smtp";
+          known_files_.insert(name);
+          const fs::path path = fs::path(o_.out_dir) / "corpus" / name;
+          (void)write_file(path, "# plan " + std::to_string(session_no) + " of smtpkit fuzz client\n" + script);
+          corpus_.push_back({p, path.string()});
+        }
+      }
+      for (const auto& v : verdicts_of(*r)) {
+        bool known;
+        {
+          std::lock_guard lock(m_);
+          known = found_keys_.count(v.key) != 0;
+        }
+        if (!known) record(v, p, *r, session_no, dir);
+      }
+    }
+  }
+
+  const client_fuzz_options& o_;
+  const steady::time_point start_;
+  run_setup setup_;
+  std::mutex m_;
+  std::vector<entry> corpus_;
+  std::vector<std::string> verbs_;
+  std::set<std::string> baseline_rules_;
+  std::unordered_set<std::uint64_t> features_;
+  std::set<std::string> known_files_;
+  std::set<std::string> found_keys_;
+  std::map<std::string, int> flaky_tries_;
+  fuzz_stats stats_;
+  std::atomic<std::uint64_t> sessions_{0};
+  std::atomic<std::uint64_t> errors_{0};
+  std::atomic<std::uint64_t> stalled_{0};
+  std::atomic<bool> done_{false};
+};
+
+}  // namespace
+
+run_info describe_run(const client_fuzz_options& o) {
+  run_info r;
+  r.tool = "smtpkit fuzz client";
+  for (const auto& a : o.client.command) r.target += (r.target.empty() ? "" : " ") + a;
+  r.mutator = "replies";
+  r.seed = o.seed;
+  r.jobs = o.jobs;
+  r.judged = side::client;
+  return r;
+}
+
+fuzz_stats fuzz_client(const client_fuzz_options& o, std::string& error) {
+  if (o.client.command.empty()) {
+    error = "no client command";
+    return {};
+  }
+  client_fuzzer f(o);
+  if (!f.setup(error)) return {};
+  return f.run();
+}
+
+}  // namespace smtpkit::fuzz
