@@ -23,7 +23,53 @@ namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void on_interrupt(int) { g_stop.store(true); }
 
-struct fuzz_server_args {
+// What both fuzzers take: bounds, workers, seed, output, minimisation, report.
+struct run_args {
+  double max_time = 0;
+  std::uint64_t max_sessions = 0;
+  unsigned jobs = 1;
+  std::uint64_t seed = 0;
+  bool seed_given = false;
+  std::string out = "fuzz-out";
+  double hang_timeout = 3;
+  double minimise_time = 60;
+  bool no_minimise = false;
+  std::string progress = "auto";
+  report_flags report;
+};
+
+void add_run_options(CLI::App* sub, const std::shared_ptr<run_args>& a, const char* jobs_help, unsigned max_jobs) {
+  sub->add_option("--max-time", a->max_time, "Stop after S seconds (0: until Ctrl-C)")->capture_default_str();
+  sub->add_option("--max-sessions", a->max_sessions, "Stop after N sessions (0: no limit)")->capture_default_str();
+  sub->add_option("--jobs,-j", a->jobs, jobs_help)->capture_default_str()->check(CLI::Range(1u, max_jobs));
+  sub->add_option_function<std::uint64_t>(
+      "--seed", [a](std::uint64_t v) { a->seed = v, a->seed_given = true; }, "Random seed (default: from the clock)");
+  sub->add_option("--out", a->out, "Folder for corpus/, crashes/, hangs/, violations/, stats.json")
+      ->capture_default_str();
+  sub->add_option("--minimise-time", a->minimise_time, "Seconds spent minimising each finding")->capture_default_str();
+  sub->add_flag("--no-minimise", a->no_minimise, "Write findings as found");
+  sub->add_option("--progress", a->progress, "A status line on stderr each second")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  add_report_flags(sub, a->report, /*fuzz=*/true);
+}
+
+// The run options as both fuzzers' option structs spell them.
+template <class Options>
+void apply_run(const run_args& a, Options& o) {
+  o.out_dir = a.out;
+  o.seed =
+      a.seed_given ? a.seed : static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  o.max_time = std::chrono::seconds(static_cast<long long>(a.max_time));
+  o.max_sessions = a.max_sessions;
+  o.jobs = a.jobs;
+  o.minimise = !a.no_minimise;
+  o.minimise_time = std::chrono::seconds(static_cast<long long>(a.minimise_time));
+  o.progress = a.progress == "always" || (a.progress == "auto" && ::isatty(2) == 1);
+  o.stop = &g_stop;
+}
+
+struct fuzz_server_args : run_args {
   std::string target;
   std::string exec;
   bool starttls = false;
@@ -32,19 +78,8 @@ struct fuzz_server_args {
   std::string tls_name;
   std::string restart;
   std::vector<std::string> seeds;
-  double max_time = 0;
-  std::uint64_t max_sessions = 0;
-  unsigned jobs = 1;
-  std::uint64_t seed = 0;
-  bool seed_given = false;
-  std::string out = "fuzz-out";
   std::string mutator = "grammar";
   double timeout = 1;
-  double hang_timeout = 3;
-  double minimise_time = 60;
-  bool no_minimise = false;
-  std::string progress = "auto";
-  report_flags report;
 };
 
 void stop_on_signals() {
@@ -85,18 +120,9 @@ int run_fuzz_server(const fuzz_server_args& a) {
       return exit_usage;
     }
   }
-  o.out_dir = a.out;
+  apply_run(a, o);
   o.mutator = a.mutator == "bytes" ? fuzz::mutator_kind::bytes : fuzz::mutator_kind::grammar;
-  o.seed =
-      a.seed_given ? a.seed : static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  o.max_time = std::chrono::seconds(static_cast<long long>(a.max_time));
-  o.max_sessions = a.max_sessions;
-  o.jobs = a.jobs;
   o.restart = a.restart;
-  o.minimise = !a.no_minimise;
-  o.minimise_time = std::chrono::seconds(static_cast<long long>(a.minimise_time));
-  o.progress = a.progress == "always" || (a.progress == "auto" && ::isatty(2) == 1);
-  o.stop = &g_stop;
 
   stop_on_signals();
   if (o.progress)
@@ -117,25 +143,14 @@ int run_fuzz_server(const fuzz_server_args& a) {
   return s.findings.empty() ? exit_ok : exit_violations;
 }
 
-struct fuzz_client_args {
+struct fuzz_client_args : run_args {
   std::vector<std::string> command;
   bool stdin_message = false;
   bool implicit_tls = false;
   std::string from = "sender@example.test";
   std::vector<std::string> rcpt{"rcpt@example.test", "rcpt2@example.test"};
   std::string credentials;
-  double max_time = 0;
-  std::uint64_t max_sessions = 0;
-  unsigned jobs = 1;
-  std::uint64_t seed = 0;
-  bool seed_given = false;
-  std::string out = "fuzz-out";
-  double hang_timeout = 3;
   double session_timeout = 20;
-  double minimise_time = 60;
-  bool no_minimise = false;
-  std::string progress = "auto";
-  report_flags report;
 };
 
 int run_fuzz_client(const fuzz_client_args& a) {
@@ -158,16 +173,7 @@ int run_fuzz_client(const fuzz_client_args& a) {
   o.client.hang_timeout = std::chrono::milliseconds(static_cast<long long>(a.hang_timeout * 1000));
   o.client.session_timeout = std::chrono::milliseconds(static_cast<long long>(a.session_timeout * 1000));
   fuzz::fail_level_from_string(a.report.fail_on, o.client.fail_on);
-  o.out_dir = a.out;
-  o.seed =
-      a.seed_given ? a.seed : static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  o.max_time = std::chrono::seconds(static_cast<long long>(a.max_time));
-  o.max_sessions = a.max_sessions;
-  o.jobs = a.jobs;
-  o.minimise = !a.no_minimise;
-  o.minimise_time = std::chrono::seconds(static_cast<long long>(a.minimise_time));
-  o.progress = a.progress == "always" || (a.progress == "auto" && ::isatty(2) == 1);
-  o.stop = &g_stop;
+  apply_run(a, o);
   stop_on_signals();
   const fuzz::run_info info = fuzz::describe_run(o);
   if (o.progress) std::cerr << tool << ": " << info.target << ", seed " << o.seed << ", out " << o.out_dir << "\n";
@@ -213,26 +219,12 @@ void add_fuzz_client(CLI::App* fuzz, runner& run) {
                   "rcpt2@example.test)")
       ->expected(1, 2)
       ->allow_extra_args(false);
-  sub->add_option("--max-time", a->max_time, "Stop after S seconds (0: until Ctrl-C)")->capture_default_str();
-  sub->add_option("--max-sessions", a->max_sessions, "Stop after N sessions (0: no limit)")->capture_default_str();
-  sub->add_option("--jobs,-j", a->jobs, "Clients run at once, each with its own server")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 64u));
-  sub->add_option_function<std::uint64_t>(
-      "--seed", [a](std::uint64_t v) { a->seed = v, a->seed_given = true; }, "Random seed (default: from the clock)");
-  sub->add_option("--out", a->out, "Folder for corpus/, crashes/, hangs/, violations/, stats.json")
-      ->capture_default_str();
+  add_run_options(sub, a, "Clients run at once, each with its own server", 64);
   sub->add_option("--hang-timeout", a->hang_timeout,
                   "Seconds of silence from the client, every command answered, before it is a hang")
       ->capture_default_str();
   sub->add_option("--session-timeout", a->session_timeout, "Seconds one client run may take (then it is killed)")
       ->capture_default_str();
-  sub->add_option("--minimise-time", a->minimise_time, "Seconds spent minimising each finding")->capture_default_str();
-  sub->add_flag("--no-minimise", a->no_minimise, "Write findings as found");
-  sub->add_option("--progress", a->progress, "A status line on stderr each second")
-      ->check(CLI::IsMember({"auto", "always", "never"}))
-      ->capture_default_str();
-  add_report_flags(sub, a->report, /*fuzz=*/true);
   sub->callback([a, &run] {
     if (a->command.empty()) throw CLI::ValidationError("COMMAND", "give the client after --");
     run = [a] { return run_fuzz_client(*a); };
@@ -269,15 +261,7 @@ void add_fuzz(CLI::App& app, runner& run) {
                   "is started (start it in the background)");
   sub->add_option("--seeds", a->seeds,
                   "Transcripts or folders of them (default: corpus/dialogues and conformance/server)");
-  sub->add_option("--max-time", a->max_time, "Stop after S seconds (0: until Ctrl-C)")->capture_default_str();
-  sub->add_option("--max-sessions", a->max_sessions, "Stop after N sessions (0: no limit)")->capture_default_str();
-  sub->add_option("--jobs,-j", a->jobs, "Workers sharing one corpus")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 256u));
-  sub->add_option_function<std::uint64_t>(
-      "--seed", [a](std::uint64_t v) { a->seed = v, a->seed_given = true; }, "Random seed (default: from the clock)");
-  sub->add_option("--out", a->out, "Folder for corpus/, crashes/, hangs/, violations/, stats.json")
-      ->capture_default_str();
+  add_run_options(sub, a, "Workers sharing one corpus", 256);
   sub->add_option("--mutator", a->mutator, "grammar (structure-aware) or bytes (byte-level only, the baseline)")
       ->check(CLI::IsMember({"grammar", "bytes"}))
       ->capture_default_str();
@@ -285,12 +269,6 @@ void add_fuzz(CLI::App& app, runner& run) {
   sub->add_option("--hang-timeout", a->hang_timeout,
                   "Seconds after the end of a dialogue before an owed reply makes a hang")
       ->capture_default_str();
-  sub->add_option("--minimise-time", a->minimise_time, "Seconds spent minimising each finding")->capture_default_str();
-  sub->add_flag("--no-minimise", a->no_minimise, "Write findings as found");
-  sub->add_option("--progress", a->progress, "A status line on stderr each second")
-      ->check(CLI::IsMember({"auto", "always", "never"}))
-      ->capture_default_str();
-  add_report_flags(sub, a->report, /*fuzz=*/true);
   sub->callback([a, &run] {
     if (a->target.empty() && a->exec.empty()) throw CLI::ValidationError("target", "give HOST:PORT or --exec COMMAND");
     run = [a] { return run_fuzz_server(*a); };

@@ -19,6 +19,7 @@
 #include <unordered_set>
 
 #include "crash.hpp"
+#include "fuzz_loop.hpp"
 #include "run_files.hpp"
 #include "smtpkit/ascii.hpp"
 #include "smtpkit/conformance/engine.hpp"
@@ -250,15 +251,6 @@ std::string read_tail(const std::string& path, std::size_t keep) {
   return s;
 }
 
-std::string replace_all(std::string s, const std::vector<std::pair<std::string, std::string>>& values) {
-  for (const auto& [name, value] : values) {
-    const std::string token = "{" + name + "}";
-    for (std::size_t at = s.find(token); at != std::string::npos; at = s.find(token, at + value.size()))
-      s.replace(at, token.size(), value);
-  }
-  return s;
-}
-
 session_outcome run_client_session(const server_plan& plan, const client_options& o, const run_setup& setup,
                                    const std::string& work) {
   session_outcome r;
@@ -295,7 +287,7 @@ session_outcome run_client_session(const server_plan& plan, const client_options
       {"ca", setup.pki.ca},  {"from", o.from},       {"rcpt", o.rcpt},
       {"rcpt2", o.rcpt2},    {"user", o.auth.first}, {"password", o.auth.second}};
   std::vector<std::string> argv;
-  for (const auto& a : o.command) argv.push_back(replace_all(a, values));
+  for (const auto& a : o.command) argv.push_back(mock::substitute(a, values));
   const std::vector<std::pair<std::string, std::string>> env{{"SMTP_HOST", "127.0.0.1"},
                                                              {"SMTP_PORT", port},
                                                              {"SMTP_MESSAGE", setup.message_file},
@@ -414,9 +406,9 @@ struct entry {
   std::string name;
 };
 
-class client_fuzzer {
+class client_fuzzer final : public fuzz_loop {
  public:
-  explicit client_fuzzer(const client_fuzz_options& o) : o_(o), start_(steady::now()) {}
+  explicit client_fuzzer(const client_fuzz_options& o) : fuzz_loop(limits_of(o, "behaviours")), o_(o) {}
 
   bool setup(std::string& error) {
     for (const char* sub : {"corpus", "crashes", "hangs", "violations", "flaky", "work"}) {
@@ -463,35 +455,6 @@ class client_fuzzer {
     return true;
   }
 
-  fuzz_stats run() {
-    std::vector<std::thread> workers;
-    const unsigned jobs = std::max(1u, o_.jobs);
-    for (unsigned j = 0; j < jobs; ++j) workers.emplace_back([this, j] { work(j); });
-    auto last_progress = steady::now();
-    auto last_sync = steady::now();
-    while (!done_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (o_.stop != nullptr && o_.stop->load()) finish("signal");
-      if (o_.max_time.count() > 0 && steady::now() - start_ >= o_.max_time) finish("time");
-      if (o_.max_sessions != 0 && sessions_.load() >= o_.max_sessions) finish("sessions");
-      if (o_.progress && steady::now() - last_progress >= std::chrono::seconds(1)) {
-        last_progress = steady::now();
-        progress_line(false);
-      }
-      if (steady::now() - last_sync >= std::chrono::seconds(10)) {
-        last_sync = steady::now();
-        std::lock_guard lock(m_);
-        sync_corpus_folder();
-        write_stats();
-      }
-    }
-    for (auto& w : workers) w.join();
-    if (o_.progress) progress_line(true);
-    std::lock_guard lock(m_);
-    write_stats();
-    return snapshot();
-  }
-
  private:
   bool counts_at_fail_level(const conformance::finding& f) const {
     if (o_.client.fail_on == fail_level::crash || o_.client.fail_on == fail_level::hang) return false;
@@ -506,43 +469,9 @@ class client_fuzzer {
     return d;
   }
 
-  void finish(const std::string& why) {
-    std::lock_guard lock(m_);
-    if (stats_.stopped_by.empty()) stats_.stopped_by = why;
-    done_ = true;
-  }
-  bool stopping() const { return done_ || (o_.stop != nullptr && o_.stop->load()); }
-
-  fuzz_stats snapshot() {
-    fuzz_stats s = stats_;
-    s.sessions = sessions_.load();
-    s.errors = errors_.load();
-    s.stalled = stalled_.load();
-    s.elapsed_s = std::chrono::duration<double>(steady::now() - start_).count();
-    s.corpus = corpus_.size();
-    s.features = features_.size();
-    return s;
-  }
-  void write_stats() {
-    (void)write_file(fs::path(o_.out_dir) / "stats.json", stats_json(snapshot(), describe_run(o_)));
-  }
-
-  void progress_line(bool last) {
-    fuzz_stats s;
-    {
-      std::lock_guard lock(m_);
-      s = snapshot();
-    }
-    std::size_t n[3] = {0, 0, 0};
-    for (const auto& f : s.findings) ++n[static_cast<int>(f.kind)];
-    std::fprintf(
-        stderr,
-        "\r[%5.0fs] %llu sessions (%.1f/s)  corpus %zu  behaviours %zu  crashes %zu  hangs %zu  violations %zu%s",
-        s.elapsed_s, static_cast<unsigned long long>(s.sessions),
-        s.elapsed_s > 0 ? static_cast<double>(s.sessions) / s.elapsed_s : 0.0, s.corpus, s.features, n[0], n[1], n[2],
-        last ? "\n" : "  ");
-    std::fflush(stderr);
-  }
+  std::size_t corpus_size() const override { return corpus_.size(); }
+  std::size_t feature_count() const override { return features_.size(); }
+  void sync() override { sync_corpus_folder(); }
 
   void sync_corpus_folder() {
     std::error_code ec;
@@ -557,12 +486,6 @@ class client_fuzzer {
       if (plan_from_script(read_tail(f.string(), 4u << 20), p)) corpus_.push_back({std::move(p), f.string()});
     }
   }
-
-  struct verdict {
-    oracle kind;
-    std::string key, title, rule;
-    conformance::level lvl = conformance::level::must;
-  };
 
   std::vector<verdict> verdicts_of(const session_outcome& r) const {
     std::vector<verdict> v;
@@ -653,11 +576,8 @@ class client_fuzzer {
 
   void record(const verdict& v, const server_plan& input, const session_outcome& first, std::uint64_t session_no,
               const std::string& work) {
-    {
-      std::lock_guard lock(m_);
-      if (!found_keys_.insert(v.key).second) return;
-    }
-    const double at_s = std::chrono::duration<double>(steady::now() - start_).count();
+    if (!claim(v.key)) return;
+    const double at_s = elapsed_s();
     server_plan p = input;
     session_outcome shown = first;
     std::string how = "played again after minimising, same finding";
@@ -681,12 +601,7 @@ class client_fuzzer {
         }
       }
     }
-    const char* folder = flaky                     ? "flaky"
-                         : v.kind == oracle::crash ? "crashes"
-                         : v.kind == oracle::hang  ? "hangs"
-                                                   : "violations";
-    const std::string id = hex64(fnv(v.key)).substr(0, 12);
-    const fs::path file = fs::path(o_.out_dir) / folder / (std::string(to_string(v.kind)) + "-" + id + ".smtp");
+    const fs::path file = reproducer_path(v, flaky);
     std::string cmd;
     for (const auto& a : o_.client.command) cmd += (cmd.empty() ? "" : " ") + a;
     std::ostringstream head;
@@ -709,27 +624,15 @@ class client_fuzzer {
     }
     (void)write_file(file, head.str() + to_script(p));
     found f;
-    f.kind = v.kind;
-    f.key = v.key;
-    f.title = v.title;
-    f.rule = v.rule;
-    f.lvl = v.lvl;
     f.file = file.string();
     f.at_s = at_s;
     f.session = session_no;
     f.octets = p.size();
     f.transcript = shown.transcript;  // the report judges the session, not the script
-    std::lock_guard lock(m_);
-    if (flaky) {
-      if (++flaky_tries_[v.key] < 3) found_keys_.erase(v.key);
-      stats_.flaky.push_back(std::move(f));
-      return;
-    }
-    stats_.findings.push_back(std::move(f));
-    if (o_.progress) std::fprintf(stderr, "\rfound %s -> %s\n", v.title.c_str(), file.string().c_str());
+    keep(v, std::move(f), flaky);
   }
 
-  void work(unsigned job) {
+  void work(unsigned job) override {
     std::mt19937_64 rng(o_.seed * 0x9E3779B97F4A7C15ull + job + 1);
     const std::string dir = worker_dir(job);
     while (!stopping()) {
@@ -767,32 +670,18 @@ class client_fuzzer {
         }
       }
       for (const auto& v : verdicts_of(*r)) {
-        bool known;
-        {
-          std::lock_guard lock(m_);
-          known = found_keys_.count(v.key) != 0;
-        }
-        if (!known) record(v, p, *r, session_no, dir);
+        if (!known(v.key)) record(v, p, *r, session_no, dir);
       }
     }
   }
 
   const client_fuzz_options& o_;
-  const steady::time_point start_;
   run_setup setup_;
-  std::mutex m_;
   std::vector<entry> corpus_;
   std::vector<std::string> verbs_;
   std::set<std::string> baseline_rules_;
   std::unordered_set<std::uint64_t> features_;
   std::set<std::string> known_files_;
-  std::set<std::string> found_keys_;
-  std::map<std::string, int> flaky_tries_;
-  fuzz_stats stats_;
-  std::atomic<std::uint64_t> sessions_{0};
-  std::atomic<std::uint64_t> errors_{0};
-  std::atomic<std::uint64_t> stalled_{0};
-  std::atomic<bool> done_{false};
 };
 
 }  // namespace

@@ -11,6 +11,19 @@ conformance::engine_options oracle_engine_options() {
 }
 
 void violation_oracle::client_bytes(std::string_view octets) noexcept {
+  // An AUTH line with more octets behind it in the same write: a server
+  // that refuses the AUTH reads them as commands, one that takes it as the
+  // SASL response (RFC 4954 §4: AUTH ends a pipelined group); the engine
+  // can only guess which until the replies show it.
+  for (std::size_t at = 0; at + 5 < octets.size() && !unread_;) {
+    const std::size_t eol = octets.find('\n', at);
+    if (eol == std::string_view::npos) break;
+    const std::string_view line = octets.substr(at, eol - at);
+    if (line.size() >= 5 && (line[0] | 0x20) == 'a' && (line[1] | 0x20) == 'u' && (line[2] | 0x20) == 't' &&
+        (line[3] | 0x20) == 'h' && line[4] == ' ' && eol + 1 < octets.size())
+      unread_ = true;
+    at = eol + 1;
+  }
   if (bare_) return;
   for (char c : octets) {
     if ((cr_last_ && c != '\n') || (!cr_last_ && c == '\n')) {
@@ -24,6 +37,13 @@ void violation_oracle::client_bytes(std::string_view octets) noexcept {
 void violation_oracle::exchange(const conformance::exchange& x) noexcept {
   if (x.code == 334) sasl_ = true;
   if (x.what == conformance::exchange::kind::command && x.v == verb::unknown && x.code >= 200 && x.code < 400)
+    unread_ = true;
+  // A line the engine took for a SASL response answered as a command
+  // would be (354, 250...; a SASL step gets 235, 334 or a failure, RFC
+  // 4954 §4, §6): the server read it as a command, so the engine no longer
+  // follows the server's state.
+  if (x.what == conformance::exchange::kind::auth_response && x.code >= 200 && x.code < 400 && x.code != 235 &&
+      x.code != 334)
     unread_ = true;
 }
 

@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fuzz_loop.hpp"
 #include "run_files.hpp"
 #include "smtpkit/conformance/check.hpp"
 #include "smtpkit/escape.hpp"
@@ -69,9 +70,9 @@ struct entry {
   std::string name;
 };
 
-class fuzzer {
+class fuzzer final : public fuzz_loop {
  public:
-  fuzzer(const fuzz_options& o) : o_(o), start_(steady::now()) {}
+  explicit fuzzer(const fuzz_options& o) : fuzz_loop(limits_of(o, "states")), o_(o) {}
 
   bool setup(std::string& error) {
     for (const char* sub : {"corpus", "crashes", "hangs", "violations", "flaky"}) {
@@ -100,75 +101,10 @@ class fuzzer {
     return true;
   }
 
-  fuzz_stats run() {
-    std::vector<std::thread> workers;
-    const unsigned jobs = std::max(1u, o_.jobs);
-    for (unsigned j = 0; j < jobs; ++j) workers.emplace_back([this, j] { work(j); });
-    auto last_progress = steady::now();
-    auto last_sync = steady::now();
-    while (!done_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (o_.stop != nullptr && o_.stop->load()) finish("signal");
-      if (o_.max_time.count() > 0 && steady::now() - start_ >= o_.max_time) finish("time");
-      if (o_.max_sessions != 0 && sessions_.load() >= o_.max_sessions) finish("sessions");
-      if (o_.progress && steady::now() - last_progress >= std::chrono::seconds(1)) {
-        last_progress = steady::now();
-        progress_line(false);
-      }
-      if (steady::now() - last_sync >= std::chrono::seconds(10)) {
-        last_sync = steady::now();
-        std::lock_guard lock(m_);
-        sync_corpus_folder();
-        write_stats();
-      }
-    }
-    for (auto& w : workers) w.join();
-    if (o_.progress) progress_line(true);
-    std::lock_guard lock(m_);
-    write_stats();
-    return snapshot();
-  }
-
  private:
-  void finish(const std::string& why) {
-    std::lock_guard lock(m_);
-    if (stats_.stopped_by.empty()) stats_.stopped_by = why;
-    done_ = true;
-  }
-
-  bool stopping() const { return done_ || (o_.stop != nullptr && o_.stop->load()); }
-
-  fuzz_stats snapshot() {
-    fuzz_stats s = stats_;
-    s.sessions = sessions_.load();
-    s.errors = errors_.load();
-    s.stalled = stalled_.load();
-    s.elapsed_s = std::chrono::duration<double>(steady::now() - start_).count();
-    s.corpus = corpus_.size();
-    s.features = features_.size();
-    return s;
-  }
-
-  void write_stats() {
-    fuzz_stats s = snapshot();
-    (void)write_file(fs::path(o_.out_dir) / "stats.json", stats_json(s, describe_run(o_)));
-  }
-
-  void progress_line(bool last) {
-    fuzz_stats s;
-    {
-      std::lock_guard lock(m_);
-      s = snapshot();
-    }
-    std::size_t n[3] = {0, 0, 0};
-    for (const auto& f : s.findings) ++n[static_cast<int>(f.kind)];
-    std::fprintf(stderr,
-                 "\r[%5.0fs] %llu sessions (%.0f/s)  corpus %zu  states %zu  crashes %zu  hangs %zu  violations %zu%s",
-                 s.elapsed_s, static_cast<unsigned long long>(s.sessions),
-                 s.elapsed_s > 0 ? static_cast<double>(s.sessions) / s.elapsed_s : 0.0, s.corpus, s.features, n[0],
-                 n[1], n[2], last ? "\n" : "  ");
-    std::fflush(stderr);
-  }
+  std::size_t corpus_size() const override { return corpus_.size(); }
+  std::size_t feature_count() const override { return features_.size(); }
+  void sync() override { sync_corpus_folder(); }
 
   // Inputs other processes left in DIR/corpus/ join this run's corpus.
   void sync_corpus_folder() {
@@ -243,14 +179,6 @@ class fuzzer {
     }
     return std::nullopt;
   }
-
-  struct verdict {
-    oracle kind;
-    std::string key;
-    std::string title;
-    std::string rule;
-    conformance::level lvl = conformance::level::must;
-  };
 
   std::vector<verdict> verdicts_of(const session_result& r) const {
     std::vector<verdict> v;
@@ -366,11 +294,8 @@ class fuzzer {
   }
 
   void record(const verdict& v, const dialogue& input, const std::string& first_transcript, std::uint64_t session_no) {
-    {
-      std::lock_guard lock(m_);
-      if (!found_keys_.insert(v.key).second) return;
-    }
-    const double at_s = std::chrono::duration<double>(steady::now() - start_).count();
+    if (!claim(v.key)) return;
+    const double at_s = elapsed_s();
     // Seen once; a finding is what happens again. One that does not is kept
     // apart (DIR/flaky/) and does not count: it may rest on timing.
     dialogue d = input;
@@ -397,12 +322,7 @@ class fuzzer {
       }
       text = *again;
     }
-    const char* folder = flaky                     ? "flaky"
-                         : v.kind == oracle::crash ? "crashes"
-                         : v.kind == oracle::hang  ? "hangs"
-                                                   : "violations";
-    const std::string id = hex64(fnv(v.key)).substr(0, 12);
-    const fs::path file = fs::path(o_.out_dir) / folder / (std::string(to_string(v.kind)) + "-" + id + ".smtp");
+    const fs::path file = reproducer_path(v, flaky);
     std::ostringstream head;
     head << "# finding: " << (v.kind == oracle::violation ? v.rule : v.title) << "\n";
     head << "# oracle: " << to_string(v.kind) << "\n";
@@ -416,32 +336,15 @@ class fuzzer {
          << "\n";
     (void)write_file(file, head.str() + text);
     found f;
-    f.kind = v.kind;
-    f.key = v.key;
-    f.title = v.title;
-    f.rule = v.rule;
-    f.lvl = v.lvl;
     f.file = file.string();
     f.at_s = at_s;
     f.session = session_no;
     f.octets = d.size();
     f.transcript = head.str() + text;
-    std::lock_guard lock(m_);
-    if (flaky) {
-      // The key is free again: over TCP with several workers the session
-      // that saw the target die may not be the one that killed it, and the
-      // one that did must still be recorded. Three tries per key.
-      if (++flaky_tries_[v.key] < 3) found_keys_.erase(v.key);
-      stats_.flaky.push_back(std::move(f));
-      return;
-    }
-    stats_.findings.push_back(std::move(f));
-    if (o_.progress) {
-      std::fprintf(stderr, "\rfound %s -> %s\n", v.title.c_str(), file.string().c_str());
-    }
+    keep(v, std::move(f), flaky);
   }
 
-  void work(unsigned job) {
+  void work(unsigned job) override {
     std::mt19937_64 rng(o_.seed * 0x9E3779B97F4A7C15ull + job + 1);
     while (!stopping()) {
       dialogue d;
@@ -488,33 +391,19 @@ class fuzzer {
         }
       }
       for (const auto& v : verdicts_of(*r)) {
-        bool known;
-        {
-          std::lock_guard lock(m_);
-          known = found_keys_.count(v.key) != 0;
-        }
-        if (!known) record(v, d, r->transcript, session_no);
+        if (!known(v.key)) record(v, d, r->transcript, session_no);
       }
     }
   }
 
   const fuzz_options& o_;
-  const steady::time_point start_;
-  std::mutex m_;
   std::vector<entry> corpus_;
-  std::size_t unplayed_ = 0;
+  std::size_t unplayed_ = 0;  // seeds before this index have been played unmutated
   // Dialogues stay short enough to play many a second: 128 writes (each a
   // round trip) and 64 KiB, room for 100+ pipelined recipients.
-  const mutate_limits limits_{64 * 1024, 128, 200};  // seeds before this index have been played unmutated
+  const mutate_limits limits_{64 * 1024, 128, 200};
   std::unordered_set<std::uint64_t> features_;
   std::set<std::string> known_files_;
-  std::set<std::string> found_keys_;
-  std::map<std::string, int> flaky_tries_;
-  fuzz_stats stats_;
-  std::atomic<std::uint64_t> sessions_{0};
-  std::atomic<std::uint64_t> errors_{0};
-  std::atomic<std::uint64_t> stalled_{0};
-  std::atomic<bool> done_{false};
   std::mutex restart_m_;
   std::atomic<std::uint64_t> generation_{0};
 };

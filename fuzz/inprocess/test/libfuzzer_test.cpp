@@ -359,6 +359,18 @@ TEST(oracle, nothing_after_a_positive_reply_to_an_unread_line) {
   EXPECT_FALSE(r.found()) << describe(r);
 }
 
+TEST(oracle, nothing_after_a_command_the_engine_took_for_a_sasl_response) {
+  // AUTH in a transaction (refused with 503, RFC 4954 §4) with DATA
+  // pipelined behind it: the server reads DATA as a command (354), the
+  // engine as the SASL response, and would call the close a reply missing.
+  auto session = make_session(reference());
+  const check_result r =
+      check_input(*session,
+                  "C: EHLO a.test\n@pause 0ms\nC: MAIL FROM:<a@a.test>\n@pause 0ms\nC: RCPT TO:<b@b.test>\n"
+                  "@pause 0ms\nC: AUTH PLAIN *\nC: DATA\n@pause 0ms\nC: QUIT\n");
+  EXPECT_FALSE(r.found()) << describe(r);
+}
+
 // What the first in-process runs found in the reference server, fixed:
 // NOOP and HELP took NUL and control octets in their free strings (RFC 5321
 // §4.1.2 wants 501). HELP with UTF-8 pipelined behind EHLO was the engine's

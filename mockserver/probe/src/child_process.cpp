@@ -16,6 +16,15 @@ extern char** environ;
 
 namespace smtpkit::mock {
 
+std::string substitute(std::string s, const std::vector<std::pair<std::string, std::string>>& values) {
+  for (const auto& [name, value] : values) {
+    const std::string token = "{" + name + "}";
+    for (std::size_t at = s.find(token); at != std::string::npos; at = s.find(token, at + value.size()))
+      s.replace(at, token.size(), value);
+  }
+  return s;
+}
+
 child_process::child_process(const std::vector<std::string>& argv,
                              const std::vector<std::pair<std::string, std::string>>& env, const std::string& in_file,
                              const std::string& out_file, const std::string& err_file) {

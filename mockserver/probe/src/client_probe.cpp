@@ -109,15 +109,6 @@ class collector final : public server_observer {
 
 // --- setting a scenario up ------------------------------------------------------------------
 
-std::string replace_all(std::string s, const std::vector<std::pair<std::string, std::string>>& values) {
-  for (const auto& [name, value] : values) {
-    const std::string token = "{" + name + "}";
-    for (std::size_t at = s.find(token); at != std::string::npos; at = s.find(token, at + value.size()))
-      s.replace(at, token.size(), value);
-  }
-  return s;
-}
-
 /// Why the scenario does not apply to this client, or "" when it does.
 std::string not_applicable(const script_meta& m, const std::set<std::string>& flags) {
   for (const auto& c : m.client) {
@@ -258,7 +249,7 @@ bool drive_client(const client_probe_options& o, const shared_setup& setup, cons
                              {"user", o.auth.first},
                              {"password", o.auth.second}});
   std::vector<std::string> argv;
-  for (const auto& a : o.command) argv.push_back(replace_all(a, subst));
+  for (const auto& a : o.command) argv.push_back(substitute(a, subst));
   const std::vector<std::pair<std::string, std::string>> env{
       {"SMTP_HOST", "127.0.0.1"},     {"SMTP_PORT", std::to_string(port)},
       {"SMTP_MESSAGE", message_file}, {"SMTP_CA", setup.pki.ca},
@@ -334,7 +325,7 @@ client_scenario_result run_one(const scenario& sc, std::size_t index, const clie
                              {"rcpt", rcpts.empty() ? std::string() : rcpts.front()},
                              {"rcpt2", rcpts.size() > 1 ? rcpts[1] : (rcpts.empty() ? std::string() : rcpts.front())},
                              {"scenario", m.id}};
-  const std::string message = m.has_message ? replace_all(m.message, values) : default_message(sc, o);
+  const std::string message = m.has_message ? substitute(m.message, values) : default_message(sc, o);
   const std::string message_file = dir + "/message.eml";
   write_file(message_file, message, false);
 

@@ -21,7 +21,15 @@
 //     read as a command (an over-long line, say an AUTH PLAIN of 800 octets,
 //     which RFC 4954 §4 allows up to 12288): the server took it as some
 //     command whose effect (SASL exchange, DATA, BDAT) the engine cannot
-//     follow, and pairs the later replies from its own reading.
+//     follow, and pairs the later replies from its own reading;
+//   - once a line the engine took for a SASL response got a positive reply
+//     no SASL step has (354, 250...; RFC 4954 §4, §6 give 235, 334 and
+//     failures): a command pipelined behind an AUTH the server refused was
+//     read by the server as a command, by the engine as the response;
+//   - once the client sent octets behind an AUTH line in the same write
+//     (AUTH ends a pipelined group, RFC 4954 §4): whether the server read
+//     them as its SASL response or, refusing AUTH, as commands, the engine
+//     only guesses.
 // Limits: bare line ends are judged by `smtpkit probe server` instead.
 #pragma once
 

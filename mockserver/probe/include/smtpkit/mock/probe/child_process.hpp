@@ -12,6 +12,10 @@
 
 namespace smtpkit::mock {
 
+/// `s` with every "{name}" replaced by its value: the placeholders of a
+/// client's command line ({host}, {port}, {message}, ...).
+[[nodiscard]] std::string substitute(std::string s, const std::vector<std::pair<std::string, std::string>>& values);
+
 class child_process {
  public:
   /// Starts argv[0] (looked up in PATH) with `env` added to the inherited
