@@ -31,6 +31,9 @@
 //              without PIPELINING, §4.3.1; commands after QUIT, §4.1.4;
 //              acting on replies injected before TLS, RFC 3207 §4.2). Only
 //              the first: what follows it is the dialogue coming apart.
+//              With PIPELINING advertised, no client.sequence.* verdict
+//              but after-quit: the order the server read pipelined
+//              commands in is not the order the client knew replies in.
 //              Only before the first reply that could be read two ways:
 //              a line not ended by CRLF (§2.3.8), not a reply line (three
 //              digits 2-5, then SP, "-" or its end, §4.2), one reply with
