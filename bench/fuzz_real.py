@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """fuzz_real.py — `smtpkit fuzz server` against real SMTP servers from
 Debian: Exim as `exim -bs` (one process per session, stdin/stdout), aiosmtpd
-over TCP, Postfix's smtp-sink over TCP, each for --minutes, with the
-peers' private configurations of scripts/tests/peers/servers.py.
+over TCP, Postfix's smtp-sink over TCP, and Postfix's smtpd under its own
+master (the unpacked package, as the probe tests run it), each for
+--minutes, with the peers' private configurations of
+scripts/tests/peers/servers.py and postfix.py.
 
 For each target it prints sessions/s, states, and every finding (crash,
 hang, violation) with its reproducer; --keep DIR copies each run's folder
@@ -10,7 +12,7 @@ there (reproducers, corpus, stats.json). A finding is a claim about
 someone else's software: read its reproducer against the RFC before
 calling it one (docs/fuzzing.md, "Real targets").
 
-Usage: bench/fuzz_real.py [--smtpkit PATH] [--minutes M] [--targets exim-bs,aiosmtpd,smtp-sink]
+Usage: bench/fuzz_real.py [--smtpkit PATH] [--minutes M] [--targets exim-bs,aiosmtpd,smtp-sink,postfix]
                           [--jobs N] [--seed N] [--keep DIR]
 Runs bounded: each run stops at --minutes; every server is stopped after it.
 """
@@ -25,7 +27,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "tests"))
-from peers import servers  # noqa: E402
+from peers import postfix, servers  # noqa: E402
 
 
 def fuzz(binary, target_args, minutes, jobs, seed, out):
@@ -45,7 +47,8 @@ def run_target(name, binary, minutes, jobs, seed, out):
                         seed, out)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-    start = {"aiosmtpd": servers.start_aiosmtpd, "smtp-sink": servers.start_smtp_sink}[name]
+    start = {"aiosmtpd": servers.start_aiosmtpd, "smtp-sink": servers.start_smtp_sink,
+             "postfix": postfix.start_postfix}[name]
     peer = start()
     try:
         return fuzz(binary, [peer.address], minutes, jobs, seed, out)
@@ -57,7 +60,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--smtpkit", default=os.environ.get("SMTPKIT_BIN", os.path.join(ROOT, "build/default/cli/smtpkit")))
     ap.add_argument("--minutes", type=float, default=10)
-    ap.add_argument("--targets", default="exim-bs,aiosmtpd,smtp-sink")
+    ap.add_argument("--targets", default="exim-bs,aiosmtpd,smtp-sink,postfix")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", help="copy each run's folder to DIR/<target>")

@@ -1458,8 +1458,13 @@ class mutator {
         break;
       case 5:
       case 6:
-      case 7:
         dom = domain(r_);
+        if (local.empty()) local = "a";
+        break;
+      case 7:
+        // Address literals on their own as well (RFC 5321 §4.1.3): their
+        // parsers store groups and octets in fixed places.
+        dom = address_literal(r_);
         if (local.empty()) local = "a";
         break;
       case 8:

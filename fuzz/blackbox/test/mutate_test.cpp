@@ -17,6 +17,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <cctype>
 #include <string_view>
 #include <vector>
 
@@ -290,7 +291,7 @@ enum cls : std::size_t {
 constexpr const char* class_names[n_classes] = {
     "MAIL/RCPT local part of 65..80 octets",
     "quoted local part ending in \\\\\"",
-    "[IPv6: literal with more than 8 groups",
+    "RCPT to an [IPv6: literal of more than 8 hex groups",
     "more than 16 RCPT lines",
     "SIZE= in [2^32, 2^64)",
     "AUTH PLAIN, 3 fields, authcid > 255",
@@ -327,20 +328,27 @@ bool escaped_backslash_at_end(std::string_view local) {
   return run >= 2 && run % 2 == 0;
 }
 
+// A RCPT path whose domain is an IPv6 literal of more than 8 groups, each
+// of 1-4 hex digits (past RFC 5321 §4.1.3's limit in the count alone).
 bool ipv6_many_groups(std::string_view line) {
+  if (!istarts(line, "rcpt to:")) return false;
   for (std::size_t p = 0; p + 6 <= line.size(); ++p) {
     if (!istarts(line.substr(p), "[ipv6:")) continue;
-    std::size_t e = line.find(']', p);
-    if (e == std::string_view::npos) e = line.size();
-    std::size_t groups = 0;
-    std::size_t start = p + 6;
-    for (std::size_t i = start; i <= e; ++i) {
+    const std::size_t e = line.find(']', p);
+    if (e == std::string_view::npos) return false;
+    std::size_t groups = 0, digits = 0;
+    for (std::size_t i = p + 6; i <= e; ++i) {
       if (i == e || line[i] == ':') {
-        groups += i > start;
-        start = i + 1;
+        if (digits == 0 || digits > 4) return false;
+        ++groups;
+        digits = 0;
+      } else if (std::isxdigit(static_cast<unsigned char>(line[i])) != 0) {
+        ++digits;
+      } else {
+        return false;
       }
     }
-    if (groups > 8) return true;
+    return groups > 8;
   }
   return false;
 }
