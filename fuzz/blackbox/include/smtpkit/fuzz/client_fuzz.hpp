@@ -39,6 +39,7 @@
 //              digits 2-5, then SP, "-" or its end, §4.2), one reply with
 //              two codes (§4.2.1), a line past the 64 KiB the engine reads
 //              of one, an EHLO keyword outside the grammar (§4.1.1.1),
+//              a reply after our own 421 or 221 (§3.8),
 //              a reply unasked, a success or intermediate code
 //              §4.3.2 does not list for the command (a first-digit reader
 //              and an exact-code reader part ways; 4yz and 5yz are
