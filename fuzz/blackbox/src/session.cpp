@@ -2,6 +2,7 @@
 // that judge it (smtpkit/fuzz/server_fuzz.hpp).
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <thread>
@@ -30,6 +31,25 @@ std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
 }
 
 }  // namespace
+
+void reply_latency::observe(std::chrono::microseconds took) noexcept {
+  const auto us = static_cast<std::uint64_t>(std::max<std::int64_t>(took.count(), 0));
+  std::uint64_t cur = worst_us_.load(std::memory_order_relaxed);
+  // A decaying maximum: a slow reply raises it at once, fast ones lower it
+  // by 1/256 each, so a server that slows down is followed within a run.
+  for (;;) {
+    const std::uint64_t next = std::max(us, cur - cur / 256);
+    if (worst_us_.compare_exchange_weak(cur, next, std::memory_order_relaxed)) break;
+  }
+  if (seen_.load(std::memory_order_relaxed) < 64) seen_.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::chrono::milliseconds reply_latency::wait(std::chrono::milliseconds ceiling) const noexcept {
+  // Until a few replies were seen, the full timeout: nothing is known yet.
+  if (seen_.load(std::memory_order_relaxed) < 64) return ceiling;
+  const auto ms = static_cast<std::int64_t>(8 * worst_us_.load(std::memory_order_relaxed) / 1000);
+  return std::clamp(std::chrono::milliseconds(ms), std::min(ceiling, std::chrono::milliseconds(5)), ceiling);
+}
 
 std::string_view to_string(oracle o) noexcept {
   switch (o) {
@@ -192,9 +212,14 @@ session_result run_session(const dialogue& d, const session_options& o) {
     }
     // Once a reply failed to come, the engine and the server no longer
     // count alike (or the server hangs): later writes wait only a moment.
-    const auto wait = owed ? std::min(o.reply_timeout, std::chrono::milliseconds(50)) : o.reply_timeout;
+    const auto full = o.latency != nullptr ? o.latency->wait(o.reply_timeout) : o.reply_timeout;
+    const auto wait = owed ? std::min(full, std::chrono::milliseconds(50)) : full;
+    const auto sent_at = clock_type::now();
+    const bool owes = eng.awaiting() > 0;
     const bool stalled =
         read_until([&] { return eng.awaiting() == 0; }, clock_type::now() + wait) == io_status::timeout;
+    if (!stalled && owes && o.latency != nullptr)
+      o.latency->observe(std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - sent_at));
     // A reply held for a line with a bare CR/LF: a server that split the
     // line answers its second piece at once; give it a moment to.
     if (!stalled && eng.holding() && !server_closed)

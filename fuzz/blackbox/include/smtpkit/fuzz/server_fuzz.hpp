@@ -56,8 +56,28 @@ std::string_view to_string(oracle o) noexcept;
 enum class fail_level : std::uint8_t { crash, hang, must, should };
 bool fail_level_from_string(std::string_view s, fail_level& out);
 
+/// How long a fuzzing run has seen replies take: a decaying maximum over
+/// its sessions (thread-safe). A reply that takes many times longer than
+/// any recent one is not coming; waiting the full reply timeout for each
+/// such stall is what made a fuzzer the bottleneck against a fast server.
+class reply_latency {
+ public:
+  void observe(std::chrono::microseconds took) noexcept;
+  /// The wait for an owed reply: eight times the recent worst, at least
+  /// 5 ms, at most `ceiling` (the --timeout); the full `ceiling` until 64
+  /// replies were seen.
+  [[nodiscard]] std::chrono::milliseconds wait(std::chrono::milliseconds ceiling) const noexcept;
+
+ private:
+  std::atomic<std::uint64_t> worst_us_{0};
+  std::atomic<std::uint32_t> seen_{0};
+};
+
 struct session_options {
   mock::client_target target;
+  /// Shared by a run's sessions: waits for replies scale with what the
+  /// target has shown (null: always the reply timeout).
+  reply_latency* latency = nullptr;
   bool starttls = false;  ///< EHLO and STARTTLS before each dialogue
   std::string helo = "fuzz.smtpkit.test";
   std::chrono::milliseconds connect_timeout{5000};
