@@ -42,14 +42,16 @@ using json = nlohmann::ordered_json;
 
 constexpr const char* hostname = "mx.fuzz.smtpkit.test";
 
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t z = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // --- one session --------------------------------------------------------------------------
+
+// A reply line's code when `line` (no line end) is one: three digits 2-5,
+// then SP, "-" or its end (RFC 5321 §4.2); 0 otherwise. `more`: a "-" line.
+int reply_code(std::string_view line, bool* more = nullptr) {
+  if (line.size() < 3 || line[0] < '2' || line[0] > '5' || !is_digit(line[1]) || !is_digit(line[2])) return 0;
+  if (line.size() > 3 && line[3] != ' ' && line[3] != '-') return 0;
+  if (more != nullptr) *more = line.size() > 3 && line[3] == '-';
+  return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+}
 
 /// What the server saw of the client's sessions, fed live (server thread)
 /// and read by the worker while the client runs.
@@ -77,19 +79,19 @@ class watcher final : public mock::server_observer {
       // pair (RFC 5321 §3.8, §4.1.1.10: the server closes there).
       if (id.rfind("server.reply.", 0) == 0 || id.rfind("server.sequence.", 0) == 0 ||
           id.rfind("server.ehlo-reply.", 0) == 0 || id == "server.421.close" || id == "server.quit.close" ||
-          id == "server.greeting.code" || id == "server.data.early-reply" ||
-          id == "server.starttls.data-after-220" || id == "server.starttls.injection")
+          id == "server.greeting.code" || id == "server.data.early-reply" || id == "server.starttls.data-after-220" ||
+          id == "server.starttls.injection")
         mark_ambiguous();
     });
     eng_.on_exchange([this](const conformance::exchange& x) {
-      const std::uint64_t f =
-          mix(mix(static_cast<std::uint64_t>(x.what), static_cast<std::uint64_t>(x.v)), mix(x.code, x.state));
+      const std::uint64_t f = exchange_feature(x);
       features.push_back(f);
       features.push_back(mix(prev_, f));
       prev_ = f;
       // A reply nobody asked for, or the two sides apart: which reply the
       // client acted on is the client's guess from here on.
       if (x.what == conformance::exchange::kind::unsolicited || (x.state & 0x80) != 0) mark_ambiguous();
+      if (x.what == conformance::exchange::kind::command && x.v != verb::unknown) verbs.emplace(to_string(x.v));
     });
   }
 
@@ -113,17 +115,13 @@ class watcher final : public mock::server_observer {
   // line (three digits 2-5, then SP, "-" or the end, §4.2), the lines of one
   // reply with different codes (§4.2.1), an unsolicited reply. The client's
   // verdicts after that rest on which reading it chose: none is given.
-  bool ambiguous = false;
   std::uint64_t ambiguous_at = UINT64_MAX;  // the client's octets so far when it first became so
   std::uint64_t client_octets = 0;
-  void mark_ambiguous() {
-    if (!ambiguous) ambiguous_at = client_octets;
-    ambiguous = true;
-  }
-  bool first_closed = false;
-  std::string client_line;  // the client's current or last line
-  std::string last_client_line;
-  std::set<std::string> verbs;
+  [[nodiscard]] bool ambiguous() const { return ambiguous_at != UINT64_MAX; }
+  void mark_ambiguous() { ambiguous_at = std::min(ambiguous_at, client_octets); }
+  std::string client_line;       // the client's line under way (its first 64 octets)
+  std::string last_client_line;  // the last one it ended
+  std::set<std::string> verbs;   // the commands it sent that got a reply
 
  private:
   class tap final : public mock::session_tap {
@@ -141,13 +139,6 @@ class watcher final : public mock::server_observer {
         for (char c : bytes) {
           if (c == '\n') {
             if (!w_.client_line.empty() && w_.client_line.back() == '\r') w_.client_line.pop_back();
-            std::string verb = w_.client_line.substr(0, w_.client_line.find(' '));
-            if (verb.size() >= 4 && verb.size() <= 8) {
-              for (auto& ch : verb) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-              if (verb == "EHLO" || verb == "HELO" || verb == "MAIL" || verb == "RCPT" || verb == "DATA" ||
-                  verb == "STARTTLS" || verb == "QUIT" || verb == "RSET" || verb == "NOOP" || verb == "AUTH")
-                w_.verbs.insert(verb);
-            }
             w_.last_client_line = std::move(w_.client_line);
             w_.client_line.clear();
           } else if (w_.client_line.size() < 64) {
@@ -195,34 +186,32 @@ class watcher final : public mock::server_observer {
 
    private:
     void reply_line() {
-      const bool ok = line_.size() >= 3 && line_[0] >= '2' && line_[0] <= '5' && is_digit(line_[1]) &&
-                      is_digit(line_[2]) && (line_.size() == 3 || line_[3] == ' ' || line_[3] == '-');
-      if (!ok || (!code_.empty() && line_.compare(0, 3, code_) != 0)) w_.mark_ambiguous();
-      code_ = ok && line_.size() > 3 && line_[3] == '-' ? line_.substr(0, 3) : std::string();
+      bool more = false;
+      const int code = reply_code(line_, &more);
+      if (code == 0 || (code_ != 0 && code != code_)) w_.mark_ambiguous();
+      code_ = more ? code : 0;
     }
     watcher& w_;
     bool first_;
     char prev_ = 0;
     std::string line_;  // the first four octets of the server's current line
     std::size_t length_ = 0;
-    std::string code_;  // the code of the multi-line reply under way
+    int code_ = 0;  // the code of the multi-line reply under way
   };
   std::uint64_t prev_ = 0;
 };
 
 // The code of the server's last reply when `tail` ends with a complete,
-// well-formed final reply line (three digits 2-5, then a space or the line
-// end, the whole line ended by CRLF); 0 otherwise.
-int complete_final_reply(const std::string& tail) {
-  if (tail.size() < 5 || tail.compare(tail.size() - 2, 2, "\r\n") != 0) return 0;
-  const std::size_t end = tail.size() - 2;
-  const std::size_t begin = tail.rfind('\n', end - 1);
-  const std::string line =
-      tail.substr(begin == std::string::npos ? 0 : begin + 1, end - (begin == std::string::npos ? 0 : begin + 1));
-  if (line.size() < 3 || line[0] < '2' || line[0] > '5' || !is_digit(line[1]) || !is_digit(line[2])) return 0;
-  if (line.size() > 3 && line[3] != ' ') return 0;
-  if (line.find('\r') != std::string::npos) return 0;
-  return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+// well-formed final reply line (a reply line, not a "-" one, ended by
+// CRLF); 0 otherwise.
+int complete_final_reply(std::string_view tail) {
+  if (tail.size() < 5 || tail.substr(tail.size() - 2) != "\r\n") return 0;
+  tail.remove_suffix(2);
+  const std::size_t begin = tail.rfind('\n');
+  const std::string_view line = begin == std::string_view::npos ? tail : tail.substr(begin + 1);
+  bool more = false;
+  const int code = reply_code(line, &more);
+  return more || line.find('\r') != std::string_view::npos ? 0 : code;
 }
 
 struct session_outcome {
@@ -234,7 +223,7 @@ struct session_outcome {
   bool stalled = false;  // killed while it waited for a reply we never finished: not a finding
   std::string crash_signature, crash_detail, hang_what;
   std::vector<conformance::finding> findings;  // client side, at the fail level, the first one counted
-  bool pipelining = false;  // PIPELINING was advertised (the last EHLO response)
+  bool pipelining = false;                     // PIPELINING was advertised (the last EHLO response)
   std::uint64_t judged_until = UINT64_MAX;  // client verdicts count before this client offset (watcher::ambiguous_at)
   std::vector<std::uint64_t> features;
   std::string transcript;
@@ -247,13 +236,6 @@ struct run_setup {
   std::string dir;
   std::string message_file;
 };
-
-std::string read_tail(const std::string& path, std::size_t keep) {
-  std::ifstream in(path, std::ios::binary);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (s.size() > keep) s.erase(0, s.size() - keep);
-  return s;
-}
 
 session_outcome run_client_session(const server_plan& plan, const client_options& o, const run_setup& setup,
                                    const std::string& work) {
@@ -323,16 +305,15 @@ session_outcome run_client_session(const server_plan& plan, const client_options
           r.hung = true;
           r.hang_what = "still running " + std::to_string(o.hang_timeout.count()) + " ms after its connection closed";
         } else if (seen->opened > 0 && seen->ended < seen->opened && now - seen->last_octet >= o.hang_timeout &&
-                   !seen->ambiguous && seen->eng_.awaiting() == 0 && seen->client_line.empty()) {
+                   !seen->ambiguous() && seen->eng_.awaiting() == 0 && seen->client_line.empty()) {
           // The ball is in the client's court: every command answered with a
           // complete final reply, and our replies open to one reading only
           // (an extra reply would have the client wait for one more). Not after a 220 to STARTTLS (the client is
           // in the handshake), nor after 221 or 421 (it may wait for our
           // close, RFC 5321 §3.8, §4.1.1.10).
           const int code = complete_final_reply(seen->server_tail);
-          std::string last = seen->last_client_line;
-          for (auto& ch : last) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-          const bool handshake = code == 220 && last.rfind("STARTTLS", 0) == 0;
+          const std::string& last = seen->last_client_line;
+          const bool handshake = code == 220 && istarts_with(last, "STARTTLS");
           if (code != 0 && !handshake && code != 221 && code != 421) {
             r.hung = true;
             std::string line = seen->server_tail.substr(0, seen->server_tail.size() - 2);
@@ -363,7 +344,7 @@ session_outcome run_client_session(const server_plan& plan, const client_options
   srv.reset();
 
   r.describe = child.describe();
-  const std::string err = read_tail(work + "/client.err", 16384);
+  const std::string err = mock::read_tail(work + "/client.err", 16384);
   if (r.started && child.exited() && !killed) {
     int signo = child.status() < 0 ? -child.status() : child.status() > 128 ? child.status() - 128 : 0;
     if (auto sig = crash_signature(signo, err)) {
@@ -416,14 +397,7 @@ class client_fuzzer final : public fuzz_loop {
   explicit client_fuzzer(const client_fuzz_options& o) : fuzz_loop(limits_of(o, "behaviours")), o_(o) {}
 
   bool setup(std::string& error) {
-    for (const char* sub : {"corpus", "crashes", "hangs", "violations", "flaky", "work"}) {
-      std::error_code ec;
-      fs::create_directories(fs::path(o_.out_dir) / sub, ec);
-      if (ec) {
-        error = "cannot make " + (fs::path(o_.out_dir) / sub).string() + ": " + ec.message();
-        return false;
-      }
-    }
+    if (!make_folders(error, "work")) return false;
     setup_.dir = (fs::path(o_.out_dir) / "work").string();
     std::error_code ec;
     fs::create_directories(setup_.dir + "/pki", ec);
@@ -488,7 +462,7 @@ class client_fuzzer final : public fuzz_loop {
     for (const auto& f : files) {
       if (!known_files_.insert(f.filename().string()).second) continue;
       server_plan p;
-      if (plan_from_script(read_tail(f.string(), 4u << 20), p)) corpus_.push_back({std::move(p), f.string()});
+      if (plan_from_script(mock::read_tail(f.string(), 4u << 20), p)) corpus_.push_back({std::move(p), f.string()});
     }
   }
 

@@ -132,6 +132,22 @@ class fuzz_loop {
     std::fflush(stderr);
   }
 
+  /// DIR/corpus/, crashes/, hangs/, violations/, flaky/ and `extra`; false
+  /// with `error` said when one cannot be made.
+  bool make_folders(std::string& error, const char* extra = nullptr) const {
+    for (const char* sub : {"corpus", "crashes", "hangs", "violations", "flaky", extra}) {
+      if (sub == nullptr) continue;
+      const std::filesystem::path dir = std::filesystem::path(l_.out_dir) / sub;
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      if (ec) {
+        error = "cannot make " + dir.string() + ": " + ec.message();
+        return false;
+      }
+    }
+    return true;
+  }
+
   /// What a session showed, before it is played again and written.
   struct verdict {
     oracle kind = oracle::crash;

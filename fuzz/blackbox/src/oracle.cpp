@@ -2,6 +2,8 @@
 // (smtpkit/fuzz/oracle.hpp).
 #include "smtpkit/fuzz/oracle.hpp"
 
+#include "smtpkit/ascii.hpp"
+
 namespace smtpkit::fuzz {
 
 conformance::engine_options oracle_engine_options() {
@@ -19,9 +21,7 @@ void violation_oracle::client_bytes(std::string_view octets) noexcept {
     const std::size_t eol = octets.find('\n', at);
     if (eol == std::string_view::npos) break;
     const std::string_view line = octets.substr(at, eol - at);
-    if (line.size() >= 5 && (line[0] | 0x20) == 'a' && (line[1] | 0x20) == 'u' && (line[2] | 0x20) == 't' &&
-        (line[3] | 0x20) == 'h' && line[4] == ' ' && eol + 1 < octets.size())
-      unread_ = true;
+    if (istarts_with(line, "AUTH ") && eol + 1 < octets.size()) unread_ = true;
     at = eol + 1;
   }
   if (bare_) return;

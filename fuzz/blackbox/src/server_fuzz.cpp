@@ -77,14 +77,7 @@ class fuzzer final : public fuzz_loop {
   }
 
   bool setup(std::string& error) {
-    for (const char* sub : {"corpus", "crashes", "hangs", "violations", "flaky"}) {
-      std::error_code ec;
-      fs::create_directories(fs::path(o_.out_dir) / sub, ec);
-      if (ec) {
-        error = "cannot make " + (fs::path(o_.out_dir) / sub).string() + ": " + ec.message();
-        return false;
-      }
-    }
+    if (!make_folders(error)) return false;
     for (const auto& s : o_.seeds) {
       std::error_code ec;
       if (!fs::exists(s, ec)) {

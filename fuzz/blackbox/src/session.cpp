@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "crash.hpp"
+#include "run_files.hpp"
 #include "smtpkit/conformance/engine.hpp"
 #include "smtpkit/escape.hpp"
 #include "smtpkit/fuzz/oracle.hpp"
@@ -21,14 +22,6 @@ namespace {
 using mock::detail::client_conn;
 using mock::detail::clock_type;
 using mock::detail::io_status;
-
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  // splitmix64 of the pair: features are hashes, collisions only cost coverage.
-  std::uint64_t z = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 }  // namespace
 
@@ -84,8 +77,7 @@ session_result run_session(const dialogue& d, const session_options& o) {
   bool said_goodbye = false;              // 221 to QUIT, or 421: a close that was announced
   eng.on_exchange([&](const conformance::exchange& x) {
     judge.exchange(x);
-    const std::uint64_t k = mix(mix(static_cast<std::uint64_t>(x.what), static_cast<std::uint64_t>(x.v)),
-                                (static_cast<std::uint64_t>(x.code) << 8) | x.state);
+    const std::uint64_t k = exchange_feature(x);
     r.features.push_back(k);
     r.features.push_back(mix(prev, k));
     prev = k;

@@ -10,11 +10,20 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 extern char** environ;
 
 namespace smtpkit::mock {
+
+std::string read_tail(const std::string& path, std::size_t keep) {
+  std::ifstream in(path, std::ios::binary);
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (s.size() > keep) s.erase(0, s.size() - keep);
+  return s;
+}
 
 std::string substitute(std::string s, const std::vector<std::pair<std::string, std::string>>& values) {
   for (const auto& [name, value] : values) {

@@ -4,6 +4,8 @@
 // after a 421 (§3.8), the client's exit status.
 #include "client_expect.hpp"
 
+#include "smtpkit/mock/probe/child_process.hpp"
+
 #include <algorithm>
 #include <fstream>
 #include <iterator>
@@ -196,13 +198,6 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-std::string read_file(const std::string& path, std::size_t keep) {
-  std::ifstream in(path, std::ios::binary);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (s.size() > keep) s.erase(0, s.size() - keep);
-  return s;
-}
-
 std::vector<std::string> expectation_failures(const script_meta& m, const client_evidence& e) {
   std::vector<std::string> failures;
   if (!e.mismatches.empty()) failures.push_back(e.mismatch_reason);
@@ -229,7 +224,7 @@ std::vector<std::string> expectation_failures(const script_meta& m, const client
     const std::string want = comparable_body(e.given_message, given_encoding);
     for (const auto& msg : msgs) {
       if (msg.path.empty()) continue;
-      if (auto d = first_difference(want, comparable_body(read_file(msg.path), given_encoding)); !d.empty()) {
+      if (auto d = first_difference(want, comparable_body(read_tail(msg.path), given_encoding)); !d.empty()) {
         failures.push_back("the message arrived changed: " + d);
         break;
       }
@@ -254,7 +249,7 @@ std::vector<std::string> expectation_failures(const script_meta& m, const client
   if (has("short-lines"))
     for (const auto& msg : msgs) {
       if (msg.path.empty()) continue;
-      const std::string body = read_file(msg.path);
+      const std::string body = read_tail(msg.path);
       std::size_t start = 0, n = 1;
       for (std::size_t nl = body.find('\n'); start < body.size(); nl = body.find('\n', start), ++n) {
         const std::size_t len = (nl == std::string::npos ? body.size() : nl + 1) - start;

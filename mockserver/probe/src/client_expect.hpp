@@ -44,9 +44,6 @@ struct client_evidence {
 /// empty when it did.
 std::vector<std::string> expectation_failures(const script_meta& m, const client_evidence& e);
 
-/// A file's contents, or its last `keep` octets.
-std::string read_file(const std::string& path, std::size_t keep = std::string::npos);
-
 /// The body of a message (after the first empty line), its line ends made CRLF.
 std::string body_of(std::string_view msg);
 

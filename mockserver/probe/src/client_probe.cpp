@@ -269,8 +269,8 @@ bool drive_client(const client_probe_options& o, const shared_setup& setup, cons
   const auto grace = steady::now() + std::chrono::seconds(2);
   while (steady::now() < grace && seen.ended() < seen.opened())
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  run.out_tail = read_file(dir + "/client.out", output_keep);
-  run.err_tail = read_file(dir + "/client.err", output_keep);
+  run.out_tail = read_tail(dir + "/client.out", output_keep);
+  run.err_tail = read_tail(dir + "/client.err", output_keep);
   return killed_open;
 }
 

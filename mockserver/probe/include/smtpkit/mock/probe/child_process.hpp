@@ -16,6 +16,10 @@ namespace smtpkit::mock {
 /// client's command line ({host}, {port}, {message}, ...).
 [[nodiscard]] std::string substitute(std::string s, const std::vector<std::pair<std::string, std::string>>& values);
 
+/// The last `keep` octets of a file (all of it by default; "" when it
+/// cannot be read): a child's output, a message it delivered.
+[[nodiscard]] std::string read_tail(const std::string& path, std::size_t keep = std::string::npos);
+
 class child_process {
  public:
   /// Starts argv[0] (looked up in PATH) with `env` added to the inherited
