@@ -211,3 +211,19 @@ def test_421_and_close_is_smtplib_disconnect_on_connect(smtp_server_factory):
     if shutil.which("curl"):
         r = clients.curl(srv.host, srv.port, SENDER, [RCPT], MESSAGE)
         assert r.returncode != 0, r
+
+
+def test_hang_still_records_what_the_client_sends(smtp_server_factory):
+    # @hang stops answering, not reading: a client that goes on talking to a
+    # hung server shows in the transcript (what `smtpkit fuzz client` needs
+    # to tell a silent client from a talking one).
+    srv = smtp_server_factory(script_text="@rule NOOP\nS: 250 2.0.0 Ok\n@hang\n@end\n", idle_timeout=1)
+    with socket.create_connection((srv.host, srv.port), timeout=5) as s:
+        f = s.makefile("rb")
+        assert f.readline().startswith(b"220")
+        s.sendall(b"NOOP\r\n")
+        assert f.readline().startswith(b"250")
+        s.sendall(b"RSET\r\n")
+        time.sleep(0.5)
+    (session,) = srv.wait_for_sessions_closed(1, timeout=10)
+    assert "C: RSET" in session.transcript, session.transcript
