@@ -29,11 +29,14 @@ import serve_bench  # noqa: E402  (the Postfix tools, the server, smtp-source)
 
 def fuzz_rate(smtpkit, port, sessions, jobs, out):
     t0 = time.monotonic()
-    subprocess.run([smtpkit, "fuzz", "server", "127.0.0.1:%d" % port, "--max-sessions", str(sessions), "--jobs",
-                    str(jobs), "--seed", "1", "--out", out, "--progress", "never", "--no-minimise", "--fail-on",
-                    "crash", "--timeout", "1", "--hang-timeout", "1"], stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, timeout=1800)
+    p = subprocess.run([smtpkit, "fuzz", "server", "127.0.0.1:%d" % port, "--max-sessions", str(sessions), "--jobs",
+                        str(jobs), "--seed", "1", "--out", out, "--progress", "never", "--no-minimise", "--fail-on",
+                        "crash", "--timeout", "1", "--hang-timeout", "1"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=1800)
     wall = time.monotonic() - t0
+    if not os.path.exists(os.path.join(out, "stats.json")):
+        sys.exit("fuzz_throughput: the fuzzer ended with status %d and no stats.json:\n%s" %
+                 (p.returncode, p.stderr.decode(errors="replace")[-2000:]))
     with open(os.path.join(out, "stats.json")) as f:
         s = json.load(f)
     return s["sessions"], s["sessions_per_s"], wall, s["stalled"]

@@ -276,9 +276,19 @@ std::size_t engine::awaiting() const noexcept {
   return n;
 }
 
+std::size_t engine::awaiting_open() const noexcept {
+  const std::uint32_t g = p_->client.open_group;
+  if (g == 0) return 0;
+  std::size_t n = 0;
+  for (const pending& q : p_->session.queue) n += q.group == g ? 1 : 0;
+  return n;
+}
+
 bool engine::holding() const noexcept { return p_->server.held.active; }
 
 std::uint32_t engine::bare_lines() const noexcept { return p_->client.groups; }
+
+engine::bare_framing engine::framing() const noexcept { return p_->server.framing; }
 
 std::string engine::first_awaiting() const {
   if (awaiting() == 0) return {};

@@ -212,7 +212,9 @@ struct server_side {
   std::size_t injected_commands = 0;   // client commands discarded by TLS
   bool esc_unadvertised_reported = false;
   held_reply held;
-  std::uint32_t bare_accepted_group = 0;  // the last group found taken as commands: one finding a line
+  std::uint32_t bare_accepted_group = 0;
+  engine::bare_framing framing;  // what the replies showed of bare-CR/LF lines  // the last group found taken as
+                                 // commands: one finding a line
 };
 
 /// What one side establishes and the other side's judge reads: the state
@@ -280,8 +282,9 @@ struct engine::impl {
   /// The server read the group as one line: its pieces become one command.
   void join_group(std::uint32_t group);
   /// The held reply answers the group as one line (join_group), or its
-  /// first piece (split: true).
-  void answer_held(bool split);
+  /// first piece (split: true). `shown`: the dialogue showed it (false:
+  /// counting could not tell, and the line is taken whole as a guess).
+  void answer_held(bool split, bool shown = true);
   /// A reply without a command that the dialogue accounts for (a server
   /// that cut the data short, answered injected commands, closes with 421).
   [[nodiscard]] bool explain_unsolicited(std::uint16_t code, std::uint64_t at);

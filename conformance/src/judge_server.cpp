@@ -444,7 +444,7 @@ void engine::impl::server_reply(std::uint64_t at) {
       // back while a reply decides how to read it): this may answer that,
       // and counting cannot tell. The line is taken as read whole, and no
       // verdict rests on the pairing from here on.
-      answer_held(false);
+      answer_held(false, false);
       session.desync = true;
       resume_client();
       if (session.queue.empty()) {
@@ -454,6 +454,18 @@ void engine::impl::server_reply(std::uint64_t at) {
     } else if (server.held.active) {
       answer_held(true);  // a second reply, and nothing else to answer
     } else if (!group_complete(g)) {
+      // Answered before its CRLF came. Past the command line limit (RFC
+      // 5321 §4.5.3.1.4) the reply may refuse the length instead: that
+      // shows nothing of how the server frames.
+      std::size_t length = 0;
+      bool over = false;
+      for (const pending& q : session.queue)
+        if (q.group == g) length += q.raw.size() + 1, over = over || q.over_limit;
+      // And only while the client has sent no line end since (a line the
+      // engine keeps open for another reason, e.g. a mode change, may have
+      // had its CRLF).
+      const bool open = client.open_group == g && client.buf.find('\n') == std::string::npos;
+      if (!session.desync && !over && open && length <= 512) ++server.framing.split;
       split_group(g);
     } else if (session.queue.back().group != g) {
       // Commands behind the line before its first reply: counting cannot
@@ -516,10 +528,11 @@ void engine::impl::join_group(std::uint32_t group) {
   session.queue.push_front(std::move(one));
 }
 
-void engine::impl::answer_held(bool split) {
+void engine::impl::answer_held(bool split, bool shown) {
   held_reply h = std::move(server.held);
   server.held = held_reply{};
   if (session.queue.empty()) return;
+  if (shown && !session.desync) ++(split ? server.framing.split : server.framing.whole);
   const std::uint32_t g = session.queue.front().group;
   if (split) split_group(g);
   else join_group(g);

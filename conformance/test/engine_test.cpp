@@ -383,5 +383,49 @@ TEST_P(engine_table, reports_exactly_the_named_rules) {
 
 INSTANTIATE_TEST_SUITE_P(rfc5321, engine_table, ::testing::ValuesIn(cases));
 
+// What a live driver (the server fuzzer) reads off the engine about lines
+// with a bare LF (RFC 5321 §2.3.8): what is owed for a line still open,
+// and how the server's replies framed such lines.
+engine greeted() {
+  engine e;
+  e.server_bytes("220 mx.example.test ESMTP\r\n");
+  e.client_bytes("EHLO client.example.test\r\n");
+  e.server_bytes("250 mx.example.test\r\n");
+  return e;
+}
+
+TEST(engine_framing, a_server_that_reads_to_the_crlf) {
+  engine e = greeted();
+  e.client_bytes("NOOP\n");
+  EXPECT_EQ(e.awaiting(), 1u);
+  EXPECT_EQ(e.awaiting_open(), 1u) << "the line is still open: nothing is owed for it yet by such a server";
+  e.client_bytes("X\r\n");
+  EXPECT_EQ(e.awaiting_open(), 0u);
+  e.server_bytes("501 5.5.2 bare LF\r\n");
+  e.client_bytes("QUIT\r\n");  // the next command: one reply was all the line drew
+  e.server_bytes("221 2.0.0 bye\r\n");
+  EXPECT_EQ(e.framing().whole, 1u);
+  EXPECT_EQ(e.framing().split, 0u);
+  EXPECT_EQ(e.awaiting(), 0u);
+}
+
+TEST(engine_framing, a_server_that_answers_at_the_bare_lf) {
+  engine e = greeted();
+  e.client_bytes("NOOP\n");
+  e.server_bytes("250 2.0.0 ok\r\n");
+  EXPECT_EQ(e.framing().split, 1u);
+  EXPECT_EQ(e.framing().whole, 0u);
+  EXPECT_EQ(e.awaiting_open(), 0u) << "answered at its bare LF, the line ended there";
+}
+
+TEST(engine_framing, a_refusal_of_an_overlong_line_is_no_framing) {
+  // Answered before the CRLF, but past the 512 octets of §4.5.3.1.4: the
+  // reply may refuse the length, whatever the server does with a bare LF.
+  engine e = greeted();
+  e.client_bytes("NOOP " + std::string(600, 'a') + "\n");
+  e.server_bytes("500 5.5.2 line too long\r\n");
+  EXPECT_EQ(e.framing().split, 0u);
+}
+
 }  // namespace
 }  // namespace smtpkit::conformance

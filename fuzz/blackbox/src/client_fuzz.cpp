@@ -651,7 +651,7 @@ class client_fuzzer final : public fuzz_loop {
           const std::string name = hex64(fnv(script) ^ session_no) + ".smtp";
           known_files_.insert(name);
           const fs::path path = fs::path(o_.out_dir) / "corpus" / name;
-          (void)write_file(path, "# plan " + std::to_string(session_no) + " of smtpkit fuzz client\n" + script);
+          defer_write(path, "# plan " + std::to_string(session_no) + " of smtpkit fuzz client\n" + script);
           corpus_.push_back({p, path.string()});
         }
       }

@@ -69,6 +69,7 @@ class fuzz_loop {
         last_progress = now();
         progress_line(false);
       }
+      flush_writes();
       if (now() - last_sync >= std::chrono::seconds(10)) {
         last_sync = now();
         std::lock_guard lock(m_);
@@ -77,6 +78,7 @@ class fuzz_loop {
       }
     }
     for (auto& w : workers) w.join();
+    flush_writes();
     if (l_.progress) progress_line(true);
     std::lock_guard lock(m_);
     write_stats();
@@ -148,6 +150,14 @@ class fuzz_loop {
     return true;
   }
 
+  /// A corpus file to write: written by the run's own thread within 100 ms,
+  /// so that workers never wait on the file system between sessions (an
+  /// open and a rename cost more than a session against a fast target).
+  void defer_write(std::filesystem::path p, std::string text) {
+    std::lock_guard lock(writes_m_);
+    writes_.emplace_back(std::move(p), std::move(text));
+  }
+
   /// What a session showed, before it is played again and written.
   struct verdict {
     oracle kind = oracle::crash;
@@ -210,6 +220,17 @@ class fuzz_loop {
   std::atomic<bool> done_{false};
 
  private:
+  void flush_writes() {
+    std::vector<std::pair<std::filesystem::path, std::string>> batch;
+    {
+      std::lock_guard lock(writes_m_);
+      batch.swap(writes_);
+    }
+    for (const auto& [p, text] : batch) (void)write_file(p, text);
+  }
+
+  std::mutex writes_m_;
+  std::vector<std::pair<std::filesystem::path, std::string>> writes_;
   std::set<std::string> found_keys_;
   std::map<std::string, int> flaky_tries_;
 };

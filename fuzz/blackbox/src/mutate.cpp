@@ -1374,7 +1374,10 @@ class mutator {
       const std::size_t cr = s.find('\r');
       if (cr != npos && cr > 0) cut = r_.coin() ? cr : std::min(cr + 1, s.size() - 1);
     }
-    write tail{s.substr(cut), max_pause_ > 0 && r_.coin() ? static_cast<std::uint32_t>(r_.between(1, max_pause_)) : 0};
+    // Half the time a pause of 1 ms between the pieces, so that they reach
+    // the server in two reads (sent back to back they often arrive as
+    // one); longer pauses are the delay mutation's.
+    write tail{s.substr(cut), max_pause_ > 0 && r_.coin() ? 1u : 0u};
     d_.writes[i].bytes.resize(cut);
     d_.writes.insert(d_.writes.begin() + static_cast<std::ptrdiff_t>(i + 1), std::move(tail));
     return true;

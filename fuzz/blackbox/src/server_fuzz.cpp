@@ -74,6 +74,7 @@ class fuzzer final : public fuzz_loop {
  public:
   explicit fuzzer(const fuzz_options& o) : fuzz_loop(limits_of(o, "states")), o_(o), session_(o.session) {
     session_.latency = &latency_;
+    session_.framing = &framing_;
   }
 
   bool setup(std::string& error) {
@@ -379,7 +380,7 @@ class fuzzer final : public fuzz_loop {
           const std::string name = hex64(fnv(d.bytes()) ^ session_no) + ".smtp";
           known_files_.insert(name);
           const fs::path p = fs::path(o_.out_dir) / "corpus" / name;
-          (void)write_file(p, "# input " + std::to_string(session_no) + " of smtpkit fuzz server\n" + r->transcript);
+          defer_write(p, "# input " + std::to_string(session_no) + " of smtpkit fuzz server\n" + r->transcript);
           const bool all_played = unplayed_ == corpus_.size();
           corpus_.push_back({d, p.string()});
           if (all_played) unplayed_ = corpus_.size();  // played just now
@@ -393,15 +394,17 @@ class fuzzer final : public fuzz_loop {
 
   const fuzz_options& o_;
   reply_latency latency_;
+  framing_profile framing_;
   session_options session_;  // o_.session, with the run's reply latency
   std::vector<entry> corpus_;
   std::size_t unplayed_ = 0;  // seeds before this index have been played unmutated
   // Dialogues stay short enough to play many a second: 128 writes (each a
-  // round trip) and 64 KiB, room for 100+ pipelined recipients; a pause
-  // of a few milliseconds (the socket has TCP_NODELAY) makes a write a
-  // read of its own on the server's side, and longer ones only cost
-  // sessions: 200 ms ran the fuzzer at a fifth of its speed.
-  const mutate_limits limits_{64 * 1024, 128, 5};
+  // round trip) and 64 KiB, room for 100+ pipelined recipients. A pause is
+  // there to make a write a read of its own on the server's side, and over
+  // loopback with TCP_NODELAY 1 ms does that; any longer only costs
+  // sessions (200 ms ran the fuzzer at a fifth of its speed, 5 ms still
+  // spent a third of its time asleep).
+  const mutate_limits limits_{64 * 1024, 128, 1};
   std::unordered_set<std::uint64_t> features_;
   std::set<std::string> known_files_;
   std::mutex restart_m_;

@@ -44,6 +44,16 @@ std::chrono::milliseconds reply_latency::wait(std::chrono::milliseconds ceiling)
   return std::clamp(std::chrono::milliseconds(ms), std::min(ceiling, std::chrono::milliseconds(5)), ceiling);
 }
 
+void framing_profile::add(std::uint32_t split, std::uint32_t whole) noexcept {
+  split_.fetch_add(split, std::memory_order_relaxed);
+  whole_.fetch_add(whole, std::memory_order_relaxed);
+}
+
+bool framing_profile::reads_to_crlf() const noexcept {
+  const std::uint32_t whole = whole_.load(std::memory_order_relaxed);
+  return whole >= 8 && split_.load(std::memory_order_relaxed) * 4 <= whole;
+}
+
 std::string_view to_string(oracle o) noexcept {
   switch (o) {
     case oracle::crash: return "crash";
@@ -163,7 +173,8 @@ session_result run_session(const dialogue& d, const session_options& o) {
     return r;
   }
 
-  bool owed = false;  // a reply that was owed did not come within the reply timeout
+  bool owed = false;           // a reply that was owed did not come within the reply timeout
+  std::size_t unanswered = 0;  // replies the engine counts as owed that did not come
   std::string owed_at;
   std::string owed_state;
   if (read_until([&] { return r.replies >= 1; }, clock_type::now() + o.reply_timeout) == io_status::timeout) {
@@ -204,18 +215,38 @@ session_result run_session(const dialogue& d, const session_options& o) {
     }
     // Once a reply failed to come, the engine and the server no longer
     // count alike (or the server hangs): later writes wait only a moment.
-    const auto full = o.latency != nullptr ? o.latency->wait(o.reply_timeout) : o.reply_timeout;
+    // A large write takes its own time to cross and be read: 1 ms more per
+    // 64 KiB, and its reply time says nothing of the target's usual pace.
+    const bool large = w.bytes.size() > 4096;
+    const auto full = o.latency != nullptr
+                          ? std::min(o.reply_timeout,
+                                     o.latency->wait(o.reply_timeout) + std::chrono::milliseconds(w.bytes.size() >> 16))
+                          : o.reply_timeout;
     const auto wait = owed ? std::min(full, std::chrono::milliseconds(50)) : full;
+    // The replies this write can still draw: not those the target already
+    // failed to give, nor, once it is known to read lines to their CRLF,
+    // those the engine counts for a line with a bare CR/LF left open.
+    const bool by_crlf = o.framing != nullptr && o.framing->reads_to_crlf();
+    auto owing = [&] {
+      std::size_t n = eng.awaiting();
+      if (by_crlf) n -= std::min(n, eng.awaiting_open());
+      return n;
+    };
     const auto sent_at = clock_type::now();
-    const bool owes = eng.awaiting() > 0;
+    const bool owes = owing() > unanswered;
     const bool stalled =
-        read_until([&] { return eng.awaiting() == 0; }, clock_type::now() + wait) == io_status::timeout;
-    if (!stalled && owes && o.latency != nullptr)
+        read_until([&] { return owing() <= unanswered; }, clock_type::now() + wait) == io_status::timeout;
+    if (!stalled && owes && !large && o.latency != nullptr)
       o.latency->observe(std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - sent_at));
     // A reply held for a line with a bare CR/LF: a server that split the
-    // line answers its second piece at once; give it a moment to.
-    if (!stalled && eng.holding() && !server_closed)
+    // line answers its second piece at once; give it a moment to, unless
+    // the target is known not to split.
+    if (!stalled && !by_crlf && eng.holding() && !server_closed)
       read_until([&] { return !eng.holding(); }, clock_type::now() + std::min(wait, std::chrono::milliseconds(50)));
+    // What did not come is not waited for again; a late reply the engine
+    // pairs with it lowers the count.
+    unanswered = std::min(unanswered, owing());
+    if (stalled) unanswered = owing();
     if (stalled && !owed) {
       owed = true;
       owed_state = last_state;
@@ -277,6 +308,9 @@ session_result run_session(const dialogue& d, const session_options& o) {
   }
 
   r.stalled = owed;
+  // One vote per session each way: a long mutated line can show the same
+  // thing dozens of times.
+  if (o.framing != nullptr) o.framing->add(eng.framing().split != 0, eng.framing().whole != 0);
   if (!r.crashed && !r.hung) eng.finish();
   else r.violations.clear(), r.violation_keys.clear();
   tw.flush();

@@ -118,6 +118,10 @@ class engine {
   /// framed that no reply has answered yet: what a client driver still waits
   /// for. A BDAT whose chunk is still incomplete is not counted.
   [[nodiscard]] std::size_t awaiting() const noexcept;
+  /// Of those, the pieces of a line the client has not ended yet (its last
+  /// piece ended by a bare CR or LF): a server that reads lines up to their
+  /// CRLF owes nothing for them yet.
+  [[nodiscard]] std::size_t awaiting_open() const noexcept;
   /// A reply to a line holding a bare CR or LF is held until the dialogue
   /// shows how the server framed that line (see above): the rest of that
   /// line is not counted in awaiting() meanwhile, since a server that read
@@ -126,6 +130,14 @@ class engine {
   /// Client command lines that held a bare CR or LF so far: from the first,
   /// which reply answers which command rests on how the server framed it.
   [[nodiscard]] std::uint32_t bare_lines() const noexcept;
+  /// How the server's replies framed those lines, as far as the dialogue
+  /// showed it: at the bare terminator (a reply before the CRLF, or one
+  /// per piece), or as one line up to the CRLF. Guesses are not counted.
+  struct bare_framing {
+    std::uint32_t split = 0;
+    std::uint32_t whole = 0;
+  };
+  [[nodiscard]] bare_framing framing() const noexcept;
   /// The oldest of those, as an escaped excerpt ("VRFY \"a b\""); "" when none.
   [[nodiscard]] std::string first_awaiting() const;
 

@@ -73,11 +73,32 @@ class reply_latency {
   std::atomic<std::uint32_t> seen_{0};
 };
 
+/// How the target frames a command line that holds a bare CR or LF, as a
+/// run's sessions have shown it (the engine's `framing()`; thread-safe).
+/// RFC 5321 §2.3.8 lets a server refuse such a line or read it as one line
+/// up to its CRLF; such a server answers nothing before the CRLF and one
+/// reply after it, and a session that waits each time for the replies a
+/// splitting server would give spends most of its time waiting. Once the
+/// target has shown it reads to the CRLF (8 times, and split a line at most
+/// 1 time in 16), sessions stop waiting for those replies. A reply that
+/// comes anyway is still read and judged, in the next read.
+class framing_profile {
+ public:
+  void add(std::uint32_t split, std::uint32_t whole) noexcept;
+  [[nodiscard]] bool reads_to_crlf() const noexcept;
+
+ private:
+  std::atomic<std::uint32_t> split_{0}, whole_{0};
+};
+
 struct session_options {
   mock::client_target target;
   /// Shared by a run's sessions: waits for replies scale with what the
   /// target has shown (null: always the reply timeout).
   reply_latency* latency = nullptr;
+  /// Shared by a run's sessions too: what the target does with bare CR
+  /// and LF (null: always wait).
+  framing_profile* framing = nullptr;
   bool starttls = false;  ///< EHLO and STARTTLS before each dialogue
   std::string helo = "fuzz.smtpkit.test";
   std::chrono::milliseconds connect_timeout{5000};
