@@ -183,7 +183,10 @@ constexpr std::array<grounds, 162> rows{{
      "RFC 5321: verified errata 1683 (§4.4), 2578 (§4.1.2), 4198 (§4.2) considered; none touches this text"},
     {"server.reply.unsolicited", "RFC 5321 §4.2", "Every command MUST generate exactly one reply.", "",
      "RFC 5321: verified errata 1683 (§4.4), 2578 (§4.1.2), 4198 (§4.2) considered; none touches this text"},
-    {"server.reply.missing", "RFC 5321 §4.2", "Every command MUST generate exactly one reply.", "",
+    {"server.reply.missing", "RFC 5321 §4.2", "Every command MUST generate exactly one reply.",
+     "Not after 5yz replies to three commands or more, the last reply among them: RFC 5321 §7.8 lets a server "
+     "defend itself and \"close the connection after generating an appropriate number of 5yz (normally 550) "
+     "replies\".",
      "RFC 5321: verified errata 1683 (§4.4), 2578 (§4.1.2), 4198 (§4.2) considered; none touches this text"},
     {"server.reply.unexpected-code", "RFC 5321 §4.3.1",
      "The table below lists alternative success and failure replies for each command. These SHOULD be strictly adhered "
@@ -400,7 +403,9 @@ constexpr std::array<grounds, 162> rows{{
      "An SMTP server MUST NOT intentionally close the connection under normal operational circumstances (see Section "
      "7.8) except: After receiving a QUIT command and responding with a 221 reply. After detecting the need to shut "
      "down the SMTP service and returning a 421 response code. [...] After a timeout [...]",
-     "", "RFC 5321: verified errata 1683 (§4.4), 2578 (§4.1.2), 4198 (§4.2) considered; none touches this text"},
+     "Not after 5yz replies to three commands or more, the last reply among them: the exception of §7.8 (\"close "
+     "the connection after generating an appropriate number of 5yz (normally 550) replies\").",
+     "RFC 5321: verified errata 1683 (§4.4), 2578 (§4.1.2), 4198 (§4.2) considered; none touches this text"},
     {"line.bare-cr", "RFC 5321 §2.3.8",
      "Conforming implementations MUST NOT recognize or generate any other character or character sequence as a line "
      "terminator. [...] SMTP client implementations MUST NOT transmit these characters except when they are intended "

@@ -229,6 +229,30 @@ const engine_case cases[] = {
      "RFC 5321 §2.3.8 bare LF inside a line, unanswered at the close: one command",
      hello_plain + "C= NOOP\\nNOOP\\r\\n\n@close S\n@close C\n",
      {"client.line.bare-lf", "server.reply.missing"}},
+    // RFC 5321 §7.8: a server may close "after generating an appropriate
+    // number of 5yz (normally 550) replies". Exim 4.96's way, as a fuzzing
+    // run recorded it: three 500s, a 501, then the close.
+    {__LINE__,
+     "RFC 5321 §7.8 close after 5yz replies, a command unanswered (was: server.reply.missing)",
+     "S: 220 mx.example.test ESMTP\nC: X\nS: 500 unrecognized command\nC: X\nS: 500 unrecognized command\n"
+     "C: X\nS: 500 unrecognized command\nC: EHLO\nS: 501 Syntactically invalid EHLO argument(s)\nC: NOOP\n"
+     "@close S\n@close C\n",
+     {"client.command.private", "client.command.private", "client.command.private", "client.command.missing-argument",
+      "client.sequence.before-ehlo"}},
+    {__LINE__,
+     "RFC 5321 §7.8 close after three 5yz replies, the last a multi-line one (was: server.session.closed)",
+     hello_plain + "C: X\nS: 500 unknown\nC: X\nS: 500 unknown\nC: DATA\nS: 503-need RCPT\n"
+                   "S: 503 Too many syntax or protocol errors\n@close S\n@close C\n",
+     {"client.command.private", "client.command.private", "client.sequence.data-without-rcpt"}},
+    {__LINE__,
+     "RFC 5321 §3.8 close after one 5yz reply: no defence, a command unanswered",
+     hello_plain + "C: X\nS: 500 unknown\nC: NOOP\n@close S\n@close C\n",
+     {"client.command.private", "server.reply.missing"}},
+    {__LINE__,
+     "RFC 5321 §3.8 close after three 5yz replies and a 250: no defence",
+     hello_plain + "C: X\nS: 500 unknown\nC: X\nS: 500 unknown\nC: X\nS: 500 unknown\nC: NOOP\nS: 250 ok\n"
+                   "@close S\n@close C\n",
+     {"client.command.private", "client.command.private", "client.command.private", "server.session.closed"}},
     // Two replies with nothing else to answer: the server split the line.
     {__LINE__,
      "RFC 5321 §2.3.8 bare LF inside a line split into two commands",
