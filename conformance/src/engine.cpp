@@ -265,7 +265,7 @@ void engine::on_exchange(std::function<void(const exchange&)> fn) { p_->on_excha
 std::size_t engine::awaiting() const noexcept {
   // A BDAT whose chunk has not all come is answered after it (RFC 3030 §2).
   std::size_t n = p_->session.queue.size();
-  if (n > 0 && p_->client.mode == client_mode::bdat) --n;
+  if (n > 0 && (p_->client.mode == client_mode::bdat || p_->session.queue.back().taken_back)) --n;
   if (p_->server.held.active && n > 0) {
     const std::uint32_t g = p_->session.queue.front().group;
     for (const pending& q : p_->session.queue) {

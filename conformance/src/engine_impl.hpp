@@ -109,6 +109,10 @@ struct pending {
   std::uint32_t group = 0;               ///< 0: not part of such a line
   line_ending bare = line_ending::none;  ///< the bare terminator that opened the group
   bool split = false;                    ///< the server answered the pieces one by one
+  /// A BDAT whose chunk the client never finished before it closed: owed
+  /// no reply (RFC 3030 §2: the reply follows the chunk), but a server that
+  /// answered the command at once (it refused it) may still be answering it.
+  bool taken_back = false;
 };
 
 /// FIFO of commands awaiting replies. A vector with a moving head: no
@@ -209,6 +213,7 @@ struct server_side {
   bool quit_replied = false;
   bool tls_pending = false;            // 220 to STARTTLS seen, TLS not yet started
   bool answered_variant_data = false;  // the last reply answered data that held a "." variant
+  bool answered_over_limit = false;    // the last reply answered a command line past §4.5.3.1.4's limit
   std::size_t injected_commands = 0;   // client commands discarded by TLS
   bool esc_unadvertised_reported = false;
   held_reply held;

@@ -494,10 +494,12 @@ void engine::impl::client_close() {
   verdicts.check(rk::client_quit_wait, !not_the_clients && view.quit && quit_unanswered && !session.desync,
                  side::client, at, "client closed before the reply to QUIT");
   // A BDAT whose chunk never came whole is not owed a reply (RFC 3030 §2:
-  // the reply follows the chunk); it is the last command queued.
+  // the reply follows the chunk); it is the last command queued. A reply
+  // that comes anyway answers it (a server without CHUNKING refuses BDAT
+  // at once, Exim 4.96 with 503), not nothing.
   if (client.mode == client_mode::bdat && !session.queue.empty() && session.queue.back().v == verb::bdat &&
       session.queue.back().kind == pending_kind::command)
-    session.queue.pop_back();
+    session.queue.back().taken_back = true;
   client.mode = client_mode::closed;
   session.client_closed = true;
 }

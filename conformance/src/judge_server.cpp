@@ -441,6 +441,15 @@ void engine::impl::server_reply(std::uint64_t at) {
     // fits a server that read one line, and one per piece a server that
     // split it; hold this one until the dialogue tells which.
     const std::uint32_t g = front.group;
+    // Past the command line limit (RFC 5321 §4.5.3.1.4) a server may cut
+    // the line at its own limit as well as at the bare terminators (Exim
+    // 4.96 answered a 17 KB line holding three bare LFs twice): counting
+    // cannot tell, and from here on no verdict rests on the pairing.
+    std::size_t length = 0;
+    bool over = false;
+    for (const pending& q : session.queue)
+      if (q.group == g) length += q.raw.size() + 1, over = over || q.over_limit;
+    if (over || length > 512) session.desync = true;
     if (server.held.active && client.mode == client_mode::paused && !client.buf.empty()) {
       // A second reply, but the client sent more behind the line (held
       // back while a reply decides how to read it): this may answer that,
@@ -456,18 +465,13 @@ void engine::impl::server_reply(std::uint64_t at) {
     } else if (server.held.active) {
       answer_held(true);  // a second reply, and nothing else to answer
     } else if (!group_complete(g)) {
-      // Answered before its CRLF came. Past the command line limit (RFC
-      // 5321 §4.5.3.1.4) the reply may refuse the length instead: that
-      // shows nothing of how the server frames.
-      std::size_t length = 0;
-      bool over = false;
-      for (const pending& q : session.queue)
-        if (q.group == g) length += q.raw.size() + 1, over = over || q.over_limit;
-      // And only while the client has sent no line end since (a line the
-      // engine keeps open for another reason, e.g. a mode change, may have
-      // had its CRLF).
+      // Answered before its CRLF came: the server framed it at the bare
+      // terminator, as long as the client has sent no line end since (a
+      // line the engine keeps open for another reason, e.g. a mode change,
+      // may have had its CRLF). Past the limit the reply may refuse the
+      // length instead (the desync above).
       const bool open = client.open_group == g && client.buf.find('\n') == std::string::npos;
-      if (!session.desync && !over && open && length <= 512) ++server.framing.split;
+      if (!session.desync && open) ++server.framing.split;
       split_group(g);
     } else if (session.queue.back().group != g) {
       // Commands behind the line before its first reply: counting cannot
@@ -557,6 +561,14 @@ void engine::impl::answered(const pending& p, std::uint16_t code, std::uint64_t 
     tell_exchange(kinds[static_cast<std::size_t>(p.kind)], p.kind == pending_kind::command ? p.v : verb::unknown, code);
   }
   server.answered_variant_data = p.kind == pending_kind::data_end && p.data_had_variant;
+  server.answered_over_limit = p.kind == pending_kind::command && p.over_limit;
+  // BDAT refused by a server that did not advertise CHUNKING, or whose
+  // size it could not read: it has no chunk to skip, and reads the chunk's
+  // octets as command lines (Exim 4.96: 503, then a 500 for each line).
+  // The engine read them as the chunk: which reply answers what is open.
+  if (p.kind == pending_kind::command && p.v == verb::bdat && code / 100 == 5 &&
+      (!session.st.has(extension::chunking) || p.grammar != errc::ok))
+    session.desync = true;
   // Code 0: the reply's code could not be read (reply.empty, reply.code).
   // It still answers the command, by counting, and gets no verdict of its
   // own; its outcome is read as a client must read a code it does not know,
@@ -669,6 +681,14 @@ bool engine::impl::explain_unsolicited(std::uint16_t code, std::uint64_t at) {
                  " with no command pending, after data holding a non-CRLF end-of-data sequence";
         },
         reply);
+    return true;
+  }
+  if (server.answered_over_limit) {
+    // Right after the reply to a line past the limit of §4.5.3.1.4: the
+    // server cut the line at its own buffer and answered the rest as a
+    // line of its own (Exim 4.96 answers a 17 KB line with two 500s). The
+    // client broke the limit; which reply answers what is open from here.
+    session.desync = true;
     return true;
   }
   if (server.injected_commands > 0 && session.st.tls) {
@@ -840,7 +860,9 @@ void engine::impl::server_close() {
   const std::uint64_t where = server.off + server.buf.size();
   // A BDAT whose chunk never came whole is not owed a reply (RFC 3030 §2:
   // the reply follows the chunk); a client that closes takes it back itself.
-  const std::size_t owed = session.queue.size() - (client.mode == client_mode::bdat && !session.queue.empty() ? 1 : 0);
+  const std::size_t owed =
+      session.queue.size() -
+      (!session.queue.empty() && (client.mode == client_mode::bdat || session.queue.back().taken_back) ? 1 : 0);
   verdicts.check(
       rk::server_reply_missing, !ended && owed > 0, side::server, where,
       [&] {

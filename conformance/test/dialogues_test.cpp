@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -109,6 +110,33 @@ TEST(recorded_dialogues, check_clean_or_as_known) {
   }
   for (const auto& k : known_findings)
     EXPECT_TRUE(seen_files.count(k.file)) << k.file << " is listed but not in " << dir;
+}
+
+// The server findings kept in corpus/findings (transcripts, replayed with
+// `smtpkit replay`) each still give the rule their "# finding:" line names:
+// a change to the engine that drops one must say why in the file.
+TEST(kept_findings, still_found) {
+  const fs::path dir = fs::path(SMTPKIT_SOURCE_DIR) / "corpus" / "findings";
+  int transcripts = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".smtp") continue;
+    std::ifstream in(e.path());
+    std::string line, rule;
+    bool replay = false;
+    while (std::getline(in, line) && line.rfind("#", 0) == 0) {
+      if (line.rfind("# finding: ", 0) == 0) rule = line.substr(11);
+      if (line.rfind("# replay: smtpkit replay", 0) == 0) replay = true;
+    }
+    if (!replay) continue;  // a client finding: a server script, not a dialogue
+    ++transcripts;
+    ASSERT_FALSE(rule.empty()) << e.path() << " names no \"# finding:\" rule";
+    auto t = read_transcript_file(e.path().string());
+    ASSERT_TRUE(t.ok()) << t.error.to_string();
+    bool found = false;
+    for (const auto& f : check_transcript(*t.value).findings) found = found || f.r().id == rule;
+    EXPECT_TRUE(found) << e.path() << " no longer gives " << rule;
+  }
+  EXPECT_GE(transcripts, 1);
 }
 
 }  // namespace

@@ -253,6 +253,30 @@ const engine_case cases[] = {
      hello_plain + "C: X\nS: 500 unknown\nC: X\nS: 500 unknown\nC: X\nS: 500 unknown\nC: NOOP\nS: 250 ok\n"
                    "@close S\n@close C\n",
      {"client.command.private", "client.command.private", "client.command.private", "server.session.closed"}},
+    // RFC 3030 §2: a BDAT whose chunk never came is owed no reply; Exim 4.96
+    // without CHUNKING refuses it at once, and that reply answers it.
+    {__LINE__,
+     "RFC 3030 §2 BDAT refused before its chunk, the client gone (was: server.reply.unsolicited)",
+     hello_plain + "C: BDAT 3\n@close C\nS: 503 BDAT command used when CHUNKING not advertised\n"
+                   "S: 421 lost input connection\n@close S\n",
+     {"client.bdat.unadvertised", "client.sequence.data-without-rcpt", "client.session.no-quit"}},
+    {__LINE__,
+     "RFC 3030 §2 BDAT without its chunk, the client gone, no reply: none owed",
+     hello_chunking + "C: BDAT 3\n@close C\n@close S\n",
+     {"client.session.no-quit"}},
+    {__LINE__,
+     "RFC 5321 §4.5.3.1.4 a line past the limit answered twice, cut at the server's buffer (was: "
+     "server.reply.unsolicited)",
+     hello_plain + "C: NOOP " + std::string(600, 'a') +
+         "\nS: 500 unrecognized command\nS: 500 unrecognized command\n"
+         "C: QUIT\nS: 221 bye\n@close S\n@close C\n",
+     {"client.line.too-long"}},
+    {__LINE__,
+     "RFC 3030 §2 BDAT without CHUNKING refused, its chunk read as commands (was: server.reply.unsolicited x3)",
+     hello_plain + "C: BDAT 20 LAST\nC: Subject: x\nC:\nC: body\nS: 503 BDAT command used when CHUNKING not "
+                   "advertised\nS: 500 unrecognized command\nS: 500 unrecognized command\nS: 500 unrecognized command\n"
+                   "C: QUIT\nS: 221 bye\n@close S\n@close C\n",
+     {"client.bdat.unadvertised", "client.sequence.data-without-rcpt"}},
     // Two replies with nothing else to answer: the server split the line.
     {__LINE__,
      "RFC 5321 §2.3.8 bare LF inside a line split into two commands",
