@@ -186,7 +186,8 @@ constexpr std::array<grounds, 162> rows{{
     {"server.reply.missing", "RFC 5321 §4.2", "Every command MUST generate exactly one reply.",
      "Not after 5yz replies to three commands or more, the last reply among them: RFC 5321 §7.8 lets a server "
      "defend itself and \"close the connection after generating an appropriate number of 5yz (normally 550) "
-     "replies\".",
+     "replies\". Nor when the command left unanswered is a line longer than §4.5.3.1.4 allows: the client broke "
+     "the limit first, and a server may drop a connection that floods it.",
      "RFC 5321: verified errata 1683 (§4.4), 2578 (§4.1.2), 4198 (§4.2) considered; none touches this text"},
     {"server.reply.unexpected-code", "RFC 5321 §4.3.1",
      "The table below lists alternative success and failure replies for each command. These SHOULD be strictly adhered "

@@ -277,6 +277,10 @@ const engine_case cases[] = {
                    "advertised\nS: 500 unrecognized command\nS: 500 unrecognized command\nS: 500 unrecognized command\n"
                    "C: QUIT\nS: 221 bye\n@close S\n@close C\n",
      {"client.bdat.unadvertised", "client.sequence.data-without-rcpt"}},
+    {__LINE__,
+     "RFC 5321 §4.5.3.1.4 a line past the limit, unanswered, then the close (was: server.reply.missing)",
+     hello_plain + "C: NOOP " + std::string(3000, 'a') + "\n@close S\n@close C\n",
+     {"client.line.too-long"}},
     // Two replies with nothing else to answer: the server split the line.
     {__LINE__,
      "RFC 5321 §2.3.8 bare LF inside a line split into two commands",
