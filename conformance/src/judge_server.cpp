@@ -581,8 +581,11 @@ void engine::impl::answered(const pending& p, std::uint16_t code, std::uint64_t 
 
   ehlo_info info;
   const ehlo_info* ehlo = nullptr;
-  if (p.kind == pending_kind::command && p.v == verb::ehlo && code == 250 && !server.reply_bad) {
-    if (!session.desync) judge_ehlo(server.reply_text, at);
+  if (p.kind == pending_kind::command && p.v == verb::ehlo && code == 250) {
+    // A malformed line (reported as it came) does not hide what the other
+    // lines advertise: a client reads them (smtp-sink ends its response
+    // with "250 "), and verdicts on what was advertised rest on them.
+    if (!session.desync && !server.reply_bad) judge_ehlo(server.reply_text, at);
     auto r = parse_ehlo_reply(server.reply_text);
     info = r.value;
     ehlo = &info;
@@ -866,8 +869,8 @@ void engine::impl::server_close() {
   // A line past §4.5.3.1.4's limit left unanswered: the client broke the
   // limit first, and a server may drop a connection flooding it (§7.8;
   // Postfix's smtp-sink closes on a line over 2 KB).
-  const bool flooded = owed > 0 && session.queue.front().kind == pending_kind::command &&
-                       session.queue.front().over_limit;
+  const bool flooded =
+      owed > 0 && session.queue.front().kind == pending_kind::command && session.queue.front().over_limit;
   verdicts.check(
       rk::server_reply_missing, !ended && !flooded && owed > 0, side::server, where,
       [&] {

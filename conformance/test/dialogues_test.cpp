@@ -61,10 +61,13 @@ const known known_findings[] = {
      "aiosmtpd 1.4.3 answers HELP with 250, a code §4.3.2 does not list for HELP (211, 214; §4.3.1: \"These SHOULD "
      "be strictly adhered to.\")"},
     {"real-curl-smtp-sink.smtp",
-     {"server.reply.text"},
+     {"server.reply.text", "server.esc.missing"},
      "smtp-sink ends its EHLO response with \"250 \" and nothing after the SP: textstring = 1*(%d09 / %d32-126) "
-     "and ehlo-line needs a keyword (RFC 5321 §4.2, §4.1.1.1)"},
-    {"real-swaks-smtp-sink.smtp", {"server.reply.text"}, "smtp-sink's empty last EHLO line (as above)"},
+     "and ehlo-line needs a keyword (RFC 5321 §4.2, §4.1.1.1); it advertises ENHANCEDSTATUSCODES there and answers "
+     "QUIT \"221 Bye\" without a status code (RFC 2034 §4)"},
+    {"real-swaks-smtp-sink.smtp",
+     {"server.reply.text", "server.esc.missing"},
+     "smtp-sink's empty last EHLO line and its 221 without a status code (as above)"},
     {"real-curl-smtpkit-helo-fallback.smtp",
      {"server.ehlo.unsupported"},
      "the recording's smtpkit serve script answers EHLO 502 on purpose, to record the client's HELO fallback "

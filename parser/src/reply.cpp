@@ -283,10 +283,12 @@ parse_result<ehlo_info> parse_ehlo_reply(std::string_view text, parse_options op
   ehlo_info& info = r.value;
   info.raw = text;
   auto rep = parse_reply(text, opts);
-  if (rep.diag) {
-    r.diag = rep.diag;
-    return r;
-  }
+  // A line whose text breaks the grammar (RFC 5321 §4.2: "250 " has an
+  // empty textstring) is reported, and the keywords are still read: a
+  // client reads them from such a response, and a checker must know what
+  // was advertised. Any other fault leaves nothing to read.
+  r.diag = rep.diag;
+  if (rep.diag && (rep.diag.code != errc::reply_text || rep.value.lines == 0 || rep.value.code != 250)) return r;
   if (rep.value.code != 250) {
     r.diag = fail(errc::ehlo_domain, 0);
     return r;

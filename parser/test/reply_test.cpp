@@ -195,6 +195,22 @@ TEST(ehlo_reply, size_limit_saturates) {
   EXPECT_EQ(parse_ehlo_reply("250-mx.example.test\r\n250 SIZE 0042").value.size_limit, 42u);
 }
 
+TEST(ehlo_reply, keeps_extensions_when_a_line_has_no_text) {
+  // Postfix's smtp-sink ends its response with "250 ": the textstring of
+  // RFC 5321 §4.2 is 1*(...), so the line is reported, and what the other
+  // lines advertise is still read, as a client reads it.
+  auto r = parse_ehlo_reply("250-sink.example.test\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n250 ");
+  EXPECT_EQ(r.diag.code, errc::reply_text);
+  EXPECT_EQ(r.value.domain, "sink.example.test");
+  EXPECT_TRUE(r.value.has(extension::pipelining));
+  EXPECT_TRUE(r.value.has(extension::auth));
+  EXPECT_EQ(r.value.auth_mechanisms, "PLAIN LOGIN");
+  // A line that is no reply line at all still leaves nothing to read.
+  auto broken = parse_ehlo_reply("250-sink.example.test\r\n25x PIPELINING");
+  EXPECT_FALSE(broken.ok());
+  EXPECT_FALSE(broken.value.has(extension::pipelining));
+}
+
 TEST(ehlo_reply, keeps_extensions_after_a_bad_keyword) {
   auto r = parse_ehlo_reply("250-mx.example.test\r\n250-AUTH=PLAIN LOGIN\r\n250-AUTH PLAIN LOGIN\r\n250 PIPELINING");
   EXPECT_EQ(r.diag.code, errc::ehlo_keyword);

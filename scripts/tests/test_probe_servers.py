@@ -134,6 +134,7 @@ PINS = {
         'extensions.chunking': 'not-applicable',
         'extensions.chunking-bdat-0-last': 'not-applicable',
         'extensions.chunking-data-after-bdat': 'not-applicable',
+        'extensions.enhancedstatuscodes': 'fail/MUST',
         'extensions.size-declared': 'not-applicable',
         'extensions.size-over-limit': 'not-applicable',
         'extensions.smtputf8': 'not-applicable',

@@ -138,6 +138,9 @@ struct ehlo_info {
 
   [[nodiscard]] bool has(extension e) const noexcept { return (extensions >> static_cast<unsigned>(e)) & 1u; }
 };
+/// A line whose text breaks the grammar (errc::reply_text, e.g. "250 " with
+/// nothing after the SP) is reported in `diag`, and the keywords of the
+/// other lines are still in `value`: what a client reads from it.
 [[nodiscard]] parse_result<ehlo_info> parse_ehlo_reply(std::string_view text, parse_options opts = {}) noexcept;
 
 /// ehlo-line = ehlo-keyword *( SP ehlo-param ), for lines after the first.
