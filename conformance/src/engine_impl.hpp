@@ -91,6 +91,8 @@ struct pending {
   // facts the judges need
   bool rset_plain = true;
   bool postmaster = false;
+  bool postmaster_bare = false;  ///< RCPT TO:<Postmaster>, no domain (§4.5.1)
+  std::string rcpt_domain;       ///< RCPT: the domain, lower case (empty for <Postmaster>)
   bool mail_smtputf8 = false;
   body_type body = body_type::none;
   bool size_declared = false;
@@ -237,6 +239,9 @@ struct session_state {
   bool silent_since_tls = false;  // TLS started and neither side has sent an octet since
   bool client_closed = false;
   bool server_closed = false;
+  /// Domains the server accepted a recipient at (up to 16): the dialogue's
+  /// evidence that it provides mail service for them (RFC 5321 §4.5.1).
+  std::vector<std::string> served_domains;
 };
 
 struct engine::impl {

@@ -399,7 +399,10 @@ constexpr std::array<grounds, 162> rows{{
      "The requirement to accept mail for postmaster implies that RCPT commands that specify a mailbox for postmaster "
      "at any of the domains for which the SMTP server provides mail service, as well as the special case of \"RCPT "
      "TO:<Postmaster>\" (with no domain specification), MUST be supported.",
-     "", "RFC 5321: verified errata 1683 (§4.4), 2578 (§4.1.2), 4198 (§4.2) considered; none touches this text"},
+     "Which domains a server provides mail service for, a dialogue shows only by a recipient the server accepted "
+     "there: postmaster at such a domain is judged, postmaster at any other is not (a server that is no relay refuses "
+     "it rightly).",
+     "RFC 5321: verified errata 1683 (§4.4), 2578 (§4.1.2), 4198 (§4.2) considered; none touches this text"},
     {"server.session.closed", "RFC 5321 §3.8",
      "An SMTP server MUST NOT intentionally close the connection under normal operational circumstances (see Section "
      "7.8) except: After receiving a QUIT command and responding with a 221 reply. After detecting the need to shut "

@@ -6,6 +6,7 @@
 // found in client_verbs, judges what only that verb can break.
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include "engine_impl.hpp"
 #include "smtpkit/conformance/registry.hpp"
@@ -213,6 +214,11 @@ void judge_rcpt(client_command& cmd) {
   cmd.check(rk::client_rcpt_without_mail, cmd.view.t == smtp_state::txn::none, "RCPT without an accepted MAIL");
   check_params(cmd);
   cmd.p.postmaster = c.address.postmaster || iequals(c.address.mbox.local_part, "postmaster");
+  cmd.p.postmaster_bare = c.address.postmaster;
+  if (!c.address.postmaster && c.address.mbox.domain.text.size() <= 255) {
+    cmd.p.rcpt_domain = std::string(c.address.mbox.domain.text);
+    for (char& ch : cmd.p.rcpt_domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
   cmd.check(rk::client_smtputf8_not_requested, c.address.mbox.utf8 && !cmd.view.txn_smtputf8,
             "UTF-8 forward-path without SMTPUTF8 on MAIL");
   if (!c.address.postmaster && !c.address.text.empty()) check_domain(cmd, c.address.mbox.domain);

@@ -314,10 +314,20 @@ void judge_rcpt_reply(const reply_to& reply) {
   const std::uint16_t code = reply.code;
   reply.check(rk::server_accepted_rcpt_without_mail, reply.positive && st.t == smtp_state::txn::none,
               [&] { return std::to_string(code) + " to RCPT without MAIL"; });
-  reply.check(
-      rk::server_postmaster_rejected,
-      reply.p.postmaster && st.t != smtp_state::txn::none && !reply.e.server.refused && one_of(code, {550, 551, 553}),
-      [&] { return std::to_string(code) + " to a postmaster recipient"; });
+  // RFC 5321 §4.5.1: <Postmaster> must be accepted, and postmaster "at any
+  // of the domains for which the SMTP server provides mail service". Which
+  // those are, the dialogue shows only by a recipient the server accepted
+  // there; postmaster at any other domain may be refused (not a relay).
+  auto& served = reply.e.session.served_domains;
+  const bool served_domain =
+      std::find(served.begin(), served.end(), reply.p.rcpt_domain) != served.end() && !reply.p.rcpt_domain.empty();
+  reply.check(rk::server_postmaster_rejected,
+              reply.p.postmaster && (reply.p.postmaster_bare || served_domain) && st.t != smtp_state::txn::none &&
+                  !reply.e.server.refused && one_of(code, {550, 551, 553}),
+              [&] { return std::to_string(code) + " to a postmaster recipient"; });
+  if ((code == 250 || code == 251) && !reply.p.postmaster && !reply.p.rcpt_domain.empty() && !served_domain &&
+      served.size() < 16)
+    served.push_back(reply.p.rcpt_domain);
   const bool too_many = is_too_many_recipients(code, reply.e.server.reply_texts);
   reply.check(rk::server_limits_recipients, too_many && st.rcpts < 100,
               [&] { return "\"too many recipients\" after " + std::to_string(st.rcpts) + " accepted"; });

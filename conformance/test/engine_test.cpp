@@ -186,6 +186,16 @@ const engine_case cases[] = {
      "RFC 5321 §4.5.1 postmaster",
      hello_plain + "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<Postmaster>\nS: 550 no\n",
      {"server.postmaster.rejected"}},
+    {__LINE__,
+     "RFC 5321 §4.5.1 postmaster at a domain the server took a recipient at",
+     hello_plain + "C: MAIL FROM:<a@example.test>\nS: 250 ok\nC: RCPT TO:<b@Example.TEST>\nS: 250 ok\n"
+                   "C: RCPT TO:<postmaster@example.test>\nS: 550 no\n",
+     {"server.postmaster.rejected"}},
+    {__LINE__,
+     "RFC 5321 §4.5.1 postmaster at a domain not shown to be served: a relay may refuse it (was: "
+     "server.postmaster.rejected; Exim 4.96: 550 relay not permitted)",
+     hello_plain + "C: MAIL FROM:<>\nS: 250 OK\nC: RCPT TO:<postmaster@X>\nS: 550 relay not permitted\n",
+     {"client.domain.unqualified"}},
 
     // Regressions: one row per engine bug, with the rule it got wrong.
     {__LINE__,
