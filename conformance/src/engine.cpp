@@ -94,6 +94,11 @@ void engine::impl::take_client_cr() {
 void engine::impl::resume_client() {
   client.paused_reported = false;
   pump_client();
+  const bool held = (client.mode == client_mode::paused || client.mode == client_mode::tls_wait) && !client.buf.empty();
+  if (client.close_pending && !held) {
+    client.close_pending = false;
+    client_close();
+  }
 }
 
 void engine::impl::pump_server() {
@@ -240,16 +245,30 @@ void engine::tls_start() {
 void engine::close(side who) {
   if (p_->server.held.active) p_->answer_held(false);
   if (who == side::client) {
-    if (p_->client.mode == client_mode::closed) return;
+    if (p_->client.mode == client_mode::closed || p_->client.close_pending) return;
+    const client_mode m = p_->client.mode;
+    if ((m == client_mode::paused || m == client_mode::tls_wait) && !p_->client.buf.empty()) {
+      p_->client.close_pending = true;  // resume_client() closes once the reply came
+      return;
+    }
     p_->client_close();
   } else {
     if (p_->session.server_closed) return;
+    if (p_->client.close_pending) {
+      // No reply came for what was held: the client's close goes first.
+      p_->client.close_pending = false;
+      p_->client_close();
+    }
     p_->server_close();
   }
 }
 
 void engine::finish() {
   if (p_->server.held.active) p_->answer_held(false);
+  if (p_->client.close_pending) {
+    p_->client.close_pending = false;
+    p_->client_close();
+  }
 }
 
 const std::vector<finding>& engine::findings() const noexcept { return p_->verdicts.findings(); }

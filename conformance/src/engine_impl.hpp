@@ -184,6 +184,10 @@ struct client_side {
   std::uint32_t open_group = 0;               ///< the group of a line whose last piece ended bare, awaiting CRLF
   line_ending open_bare = line_ending::none;  ///< the bare terminator that opened it
   std::uint32_t groups = 0;                   ///< groups opened so far
+  /// The client closed while octets it sent were held for a reply (sent
+  /// after DATA before 354, say): the close takes effect once the reply has
+  /// decided how to read them (a server refusing DATA reads a QUIT there).
+  bool close_pending = false;
 };
 
 /// A reply to the first piece of a complete group, held until the dialogue

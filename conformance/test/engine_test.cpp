@@ -291,6 +291,12 @@ const engine_case cases[] = {
      "RFC 5321 §4.5.3.1.4 a line past the limit, unanswered, then the close (was: server.reply.missing)",
      hello_plain + "C: NOOP " + std::string(3000, 'a') + "\n@close S\n@close C\n",
      {"client.line.too-long"}},
+    {__LINE__,
+     "RFC 5321 §4.3.1 DATA refused, QUIT pipelined behind it, the client gone before the replies (was: "
+     "server.reply.unsolicited, client.session.no-quit)",
+     hello_plain + "C: DATA\nC: QUIT\n@close C\nS: 503 valid RCPT command must precede DATA\nS: 221 closing\n"
+                   "@close S\n",
+     {"client.sequence.data-without-rcpt", "client.data.before-354", "client.session.quit-wait"}},
     // Two replies with nothing else to answer: the server split the line.
     {__LINE__,
      "RFC 5321 §2.3.8 bare LF inside a line split into two commands",
