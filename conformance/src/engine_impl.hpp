@@ -226,7 +226,8 @@ struct server_side {
   std::uint32_t bare_accepted_group = 0;
   engine::bare_framing framing;  // what the replies showed of bare-CR/LF lines
   std::uint32_t negative = 0;    // 5yz replies after the greeting
-  bool last_negative = false;    // the last of those replies was 5yz  // the last group found taken as
+  bool last_negative = false;    // the last of those replies was 5yz
+  std::uint32_t replies = 0;     // replies after the greeting  // the last group found taken as
                                  // commands: one finding a line
 };
 

@@ -431,6 +431,7 @@ void engine::impl::server_reply(std::uint64_t at) {
   }
   if (session.st.tls) session.replies_after_tls = true;
   server.negative += code / 100 == 5 ? 1 : 0;
+  ++server.replies;
   server.last_negative = code / 100 == 5;
   // A reply while the client's last octet is a CR not yet known to be
   // CRLF: the server took that CR as the end of a line (RFC 5321 §2.3.8),
@@ -867,8 +868,9 @@ void engine::impl::server_close() {
   // RFC 5321 §7.8: a server defending itself may "close the connection
   // after generating an appropriate number of 5yz (normally 550) replies"
   // (Exim's smtp_max_synprot_errors: "500 Too many syntax or protocol
-  // errors", then the close). Three of them, the last reply among them.
-  const bool defended = server.negative >= 3 && server.last_negative;
+  // errors", then the close; "554 Too many nonmail commands" after ten
+  // VRFYs). The last reply a 5yz, after three of them or ten replies.
+  const bool defended = server.last_negative && (server.negative >= 3 || server.replies >= 10);
   const bool ended = server.quit_replied || session.got_421 || session.desync || session.silent_since_tls || defended;
   const std::uint64_t where = server.off + server.buf.size();
   // A BDAT whose chunk never came whole is not owed a reply (RFC 3030 §2:

@@ -255,6 +255,17 @@ const engine_case cases[] = {
                    "S: 503 Too many syntax or protocol errors\n@close S\n@close C\n",
      {"client.command.private", "client.command.private", "client.sequence.data-without-rcpt"}},
     {__LINE__,
+     "RFC 5321 §7.8 close after ten VRFYs and '554 Too many nonmail commands' (Exim 4.96; was: "
+     "server.reply.missing)",
+     hello_plain +
+         [] {
+           std::string s;
+           for (int i = 0; i < 10; ++i) s += "C: VRFY x\nS: 252 Administrative prohibition\n";
+           return s;
+         }() +
+         "C: VRFY x\nS: 554 Too many nonmail commands\nC: NOOP\n@close S\n@close C\n",
+     {}},
+    {__LINE__,
      "RFC 5321 §3.8 close after one 5yz reply: no defence, a command unanswered",
      hello_plain + "C: X\nS: 500 unknown\nC: NOOP\n@close S\n@close C\n",
      {"client.command.private", "server.reply.missing"}},

@@ -207,15 +207,20 @@ reply_assembler::step reply_assembler::feed(std::string_view line, line_ending e
   s.diag = lr.diag;
   if (!s.diag && ending != line_ending::crlf && !(ending == line_ending::lf && opts.allows(lenient::bare_lf)))
     s.diag = fail(errc::reply_line_ending, line.size());
+  // A line whose only fault is in its text (RFC 5321 §4.2 textstring: an
+  // 8-bit octet, a control character) still has its code and separator:
+  // the reply goes on or ends as they say, as a client reads it.
+  const bool framed = !lr.diag || lr.diag.code == errc::reply_text;
   if (lines_ == 0) {
     code_ = s.line.code;
-  } else if (!lr.diag && s.line.code != code_ && !s.diag) {
+  } else if (framed && s.line.code != code_ && !s.diag) {
     s.diag = fail(errc::reply_code_mismatch, 0);
   }
   ++lines_;
-  // A line that does not parse ends the reply: there is no telling whether
-  // more lines belong to it, and a client would give up on it too.
-  s.complete = lr.diag || !s.line.continues();
+  // A line that does not parse otherwise ends the reply: there is no
+  // telling whether more lines belong to it, and a client would give up on
+  // it too.
+  s.complete = !framed || !s.line.continues();
   if (s.complete) lines_ = 0;
   return s;
 }

@@ -252,5 +252,22 @@ TEST(reply_assembler, reports_line_endings_and_mismatch) {
   EXPECT_TRUE(s3.diag.ok());
 }
 
+TEST(reply_assembler, a_fault_in_the_text_does_not_end_the_reply) {
+  // Exim 4.96 quotes a refused recipient, 8-bit octet and all, inside a
+  // multi-line 503: the line is reported, and the reply goes on.
+  reply_assembler a;
+  EXPECT_FALSE(a.feed("503-All RCPT commands were rejected with this error:", line_ending::crlf).complete);
+  auto bad = a.feed("503-501 @\xa2: domain missing or malformed", line_ending::crlf);
+  EXPECT_EQ(bad.diag.code, errc::reply_text);
+  EXPECT_FALSE(bad.complete);
+  auto last = a.feed("503 Valid RCPT command must precede DATA", line_ending::crlf);
+  EXPECT_TRUE(last.complete);
+  EXPECT_TRUE(last.diag.ok());
+  // A line that is no reply line still ends it.
+  reply_assembler b;
+  EXPECT_FALSE(b.feed("250-a", line_ending::crlf).complete);
+  EXPECT_TRUE(b.feed("2x0-b", line_ending::crlf).complete);
+}
+
 }  // namespace
 }  // namespace smtpkit
