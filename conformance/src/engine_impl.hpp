@@ -227,7 +227,8 @@ struct server_side {
   engine::bare_framing framing;  // what the replies showed of bare-CR/LF lines
   std::uint32_t negative = 0;    // 5yz replies after the greeting
   bool last_negative = false;    // the last of those replies was 5yz
-  std::uint32_t replies = 0;     // replies after the greeting  // the last group found taken as
+  std::uint32_t replies = 0;     // replies after the greeting
+  bool last_closing = false;     // the last reply was a 221  // the last group found taken as
                                  // commands: one finding a line
 };
 

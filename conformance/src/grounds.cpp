@@ -184,7 +184,8 @@ constexpr std::array<grounds, 162> rows{{
     {"server.reply.unsolicited", "RFC 5321 §4.2", "Every command MUST generate exactly one reply.", "",
      "RFC 5321: verified errata 1683 (§4.4), 2578 (§4.1.2), 4198 (§4.2) considered; none touches this text"},
     {"server.reply.missing", "RFC 5321 §4.2", "Every command MUST generate exactly one reply.",
-     "Not when the last reply was a 5yz after three of them or ten replies in all: RFC 5321 §7.8 lets a server "
+     "Not when the last reply was a 5yz after three of them or ten replies in all, or a 221 (the server said it is "
+     "closing): RFC 5321 §7.8 lets a server "
      "defend itself and \"close the connection after generating an appropriate number of 5yz (normally 550) "
      "replies\". Nor when the command left unanswered is a line longer than §4.5.3.1.4 allows: the client broke "
      "the limit first, and a server may drop a connection that floods it.",
@@ -407,7 +408,8 @@ constexpr std::array<grounds, 162> rows{{
      "An SMTP server MUST NOT intentionally close the connection under normal operational circumstances (see Section "
      "7.8) except: After receiving a QUIT command and responding with a 221 reply. After detecting the need to shut "
      "down the SMTP service and returning a 421 response code. [...] After a timeout [...]",
-     "Not when the last reply was a 5yz after three of them or ten replies in all: the exception of §7.8 (\"close "
+     "Not when the last reply was a 5yz after three of them or ten replies in all, or a 221 (the server said it is "
+     "closing): the exception of §7.8 (\"close "
      "the connection after generating an appropriate number of 5yz (normally 550) replies\").",
      "RFC 5321: verified errata 1683 (§4.4), 2578 (§4.1.2), 4198 (§4.2) considered; none touches this text"},
     {"line.bare-cr", "RFC 5321 §2.3.8",

@@ -431,6 +431,7 @@ void engine::impl::server_reply(std::uint64_t at) {
   }
   if (session.st.tls) session.replies_after_tls = true;
   server.negative += code / 100 == 5 ? 1 : 0;
+  server.last_closing = code == 221;
   ++server.replies;
   server.last_negative = code / 100 == 5;
   // A reply while the client's last octet is a CR not yet known to be
@@ -870,7 +871,10 @@ void engine::impl::server_close() {
   // (Exim's smtp_max_synprot_errors: "500 Too many syntax or protocol
   // errors", then the close; "554 Too many nonmail commands" after ten
   // VRFYs). The last reply a 5yz, after three of them or ten replies.
-  const bool defended = server.last_negative && (server.negative >= 3 || server.replies >= 10);
+  // Or it said it is closing: a 221 that answered no QUIT (Postfix to a
+  // client that pipelines where it may not: "221 2.7.0 Error: I can break
+  // rules, too. Goodbye.").
+  const bool defended = (server.last_negative && (server.negative >= 3 || server.replies >= 10)) || server.last_closing;
   const bool ended = server.quit_replied || session.got_421 || session.desync || session.silent_since_tls || defended;
   const std::uint64_t where = server.off + server.buf.size();
   // A BDAT whose chunk never came whole is not owed a reply (RFC 3030 §2:

@@ -266,6 +266,14 @@ const engine_case cases[] = {
          "C: VRFY x\nS: 554 Too many nonmail commands\nC: NOOP\n@close S\n@close C\n",
      {}},
     {__LINE__,
+     "RFC 5321 §7.8 Postfix's 221 to a client pipelining mail data after a refused DATA, then the close (was: "
+     "server.reply.missing)",
+     hello_plain + "C: DATA\nC: Subject: x\nC:\nC: body\nC: .\n@close C\nS: 503 5.5.1 Error: need RCPT command\n"
+                   "S: 221 2.7.0 Error: I can break rules, too. Goodbye.\n@close S\n",
+     {"client.command.empty", "client.command.unknown", "client.command.unknown", "client.command.unknown",
+      "client.data.before-354", "client.sequence.data-without-rcpt", "client.sequence.lockstep",
+      "client.sequence.lockstep", "client.sequence.lockstep", "client.session.no-quit", "server.esc.unadvertised"}},
+    {__LINE__,
      "RFC 5321 §3.8 close after one 5yz reply: no defence, a command unanswered",
      hello_plain + "C: X\nS: 500 unknown\nC: NOOP\n@close S\n@close C\n",
      {"client.command.private", "server.reply.missing"}},
