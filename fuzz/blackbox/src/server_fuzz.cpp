@@ -282,21 +282,18 @@ class fuzzer final : public fuzz_loop {
   std::chrono::milliseconds slow_hang_timeout() const {
     return std::max(std::chrono::milliseconds(10000), session_.hang_timeout * 10);
   }
-  // `d` played once more with slow_hang_timeout() for the replies after
-  // the half-close: still the hang `key`, answered (slow, not hung), or not
-  // known (the run is ending, or no session could be made).
-  enum class hang_check : std::uint8_t { hung, answered, unknown };
-  hang_check confirm_hang(const dialogue& d, const std::string& key) {
-    if (stopping()) return hang_check::unknown;
+  // True when `d`, played with slow_hang_timeout() for the replies after
+  // the half-close, no longer gives the hang `key`.
+  bool answers_given_time(const dialogue& d, const std::string& key) {
     session_options so = session_;
     // Replies late for their write are still read after the half-close,
     // each within the longer time: only that wait grows.
     so.hang_timeout = slow_hang_timeout();
     auto r = attempt(d, so);
-    if (!r || stopping()) return hang_check::unknown;
+    if (!r) return false;
     for (const auto& w : verdicts_of(*r))
-      if (w.key == key) return hang_check::hung;
-    return hang_check::answered;
+      if (w.key == key) return false;
+    return true;
   }
 
   // Plays `d` up to `times` times; the dialogue of the first run that gives
@@ -320,31 +317,21 @@ class fuzzer final : public fuzz_loop {
     std::string text;
     bool flaky = false;
     std::string how = "played again after minimising, same finding";
-    const std::string slow = std::to_string(slow_hang_timeout().count() / 1000) + " s";
-    hang_check hang = hang_check::hung;
-    // A hang not confirmed may be a slow server: it does not count.
-    const std::string unconfirmed = "; a hang not confirmed with " + slow + ", not counted as a finding";
     if (stopping()) {
       text = first_transcript;
       how = "as seen, not played again (the run was ending)";
-      flaky = v.kind == oracle::hang;
-      if (flaky) how += unconfirmed;
     } else if (!reproduce(input, v.key, 3)) {
-      const bool ending = stopping();
-      flaky = !ending || v.kind == oracle::hang;
+      flaky = !stopping();
       text = first_transcript;
-      how = !ending ? "NOT seen again in 3 more runs (timing or load; not counted as a finding)"
-                    : "as seen, not played again (the run was ending)" +
-                          (v.kind == oracle::hang ? unconfirmed : std::string());
-    } else if (v.kind == oracle::hang && (hang = confirm_hang(input, v.key)) != hang_check::hung) {
+      how = flaky ? "NOT seen again in 3 more runs (timing or load; not counted as a finding)"
+                  : "as seen, not played again (the run was ending)";
+    } else if (v.kind == oracle::hang && !stopping() && answers_given_time(input, v.key)) {
       // A server that answers late on purpose (Postfix sleeps a second more
       // for each error past smtpd_soft_error_limit) is slow, not hung.
       flaky = true;
       text = first_transcript;
-      how =
-          hang == hang_check::answered
-              ? "the replies came when given " + slow + ": slow (an error tarpit?), not hung; not counted as a finding"
-              : "seen 4 times, not confirmed with " + slow + " (the run was ending); not counted as a finding";
+      how = "the replies came when given " + std::to_string(slow_hang_timeout().count() / 1000) +
+            " s: slow (an error tarpit?), not hung; not counted as a finding";
     } else {
       if (o_.minimise) d = minimise(input, v.key, v.kind);
       else how = "played again, same finding";
