@@ -282,13 +282,14 @@ class fuzzer final : public fuzz_loop {
   std::chrono::milliseconds slow_hang_timeout() const {
     return std::max(std::chrono::milliseconds(10000), session_.hang_timeout * 10);
   }
-  // True when `d`, played with slow_hang_timeout() for the replies after
-  // the half-close, no longer gives the hang `key`.
+  // True when `d`, played with slow_hang_timeout() for each reply and for
+  // the close, no longer gives the hang `key`.
   bool answers_given_time(const dialogue& d, const std::string& key) {
     session_options so = session_;
-    // Replies late for their write are still read after the half-close,
-    // each within the longer time: only that wait grows.
     so.hang_timeout = slow_hang_timeout();
+    so.reply_timeout = std::max(so.reply_timeout, slow_hang_timeout());
+    so.latency = nullptr;
+    so.session_timeout = std::max(so.session_timeout, slow_hang_timeout() * 4);
     auto r = attempt(d, so);
     if (!r) return false;
     for (const auto& w : verdicts_of(*r))
