@@ -277,26 +277,6 @@ class fuzzer final : public fuzz_loop {
     return d;
   }
 
-  // A hang is confirmed with this much time for the replies: ten times the
-  // --hang-timeout, at least 10 s (Postfix's tarpit reaches 10 s a reply).
-  std::chrono::milliseconds slow_hang_timeout() const {
-    return std::max(std::chrono::milliseconds(10000), session_.hang_timeout * 10);
-  }
-  // True when `d`, played with slow_hang_timeout() for each reply and for
-  // the close, no longer gives the hang `key`.
-  bool answers_given_time(const dialogue& d, const std::string& key) {
-    session_options so = session_;
-    so.hang_timeout = slow_hang_timeout();
-    so.reply_timeout = std::max(so.reply_timeout, slow_hang_timeout());
-    so.latency = nullptr;
-    so.session_timeout = std::max(so.session_timeout, slow_hang_timeout() * 4);
-    auto r = attempt(d, so);
-    if (!r) return false;
-    for (const auto& w : verdicts_of(*r))
-      if (w.key == key) return false;
-    return true;
-  }
-
   // Plays `d` up to `times` times; the dialogue of the first run that gives
   // `key`, or nullopt.
   std::optional<std::string> reproduce(const dialogue& d, const std::string& key, int times) {
@@ -326,13 +306,6 @@ class fuzzer final : public fuzz_loop {
       text = first_transcript;
       how = flaky ? "NOT seen again in 3 more runs (timing or load; not counted as a finding)"
                   : "as seen, not played again (the run was ending)";
-    } else if (v.kind == oracle::hang && !stopping() && answers_given_time(input, v.key)) {
-      // A server that answers late on purpose (Postfix sleeps a second more
-      // for each error past smtpd_soft_error_limit) is slow, not hung.
-      flaky = true;
-      text = first_transcript;
-      how = "the replies came when given " + std::to_string(slow_hang_timeout().count() / 1000) +
-            " s: slow (an error tarpit?), not hung; not counted as a finding";
     } else {
       if (o_.minimise) d = minimise(input, v.key, v.kind);
       else how = "played again, same finding";

@@ -258,15 +258,7 @@ session_result run_session(const dialogue& d, const session_options& o) {
     conn->shutdown_write();
     eng.close(side::client);
     tw.close(side::client);
-    // Until the server closes: a hang is --hang-timeout without an octet
-    // (replies still coming one by one are progress), within ten of them.
-    const auto give_up = clock_type::now() + o.hang_timeout * 10;
-    io_status end = io_status::ok;
-    for (std::size_t seen = server_octets; end == io_status::ok;) {
-      end = read_until([&] { return server_octets != seen; }, std::min(give_up, clock_type::now() + o.hang_timeout));
-      seen = server_octets;
-    }
-    if (end == io_status::timeout) {
+    if (read_until([] { return false; }, clock_type::now() + o.hang_timeout) == io_status::timeout) {
       const bool alive = !conn->is_command() || conn->wait_exit(std::chrono::milliseconds(0)) == -1;
       if (alive && (eng.awaiting() > 0 || owed)) {
         r.hung = true;
