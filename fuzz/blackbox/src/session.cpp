@@ -213,8 +213,6 @@ session_result run_session(const dialogue& d, const session_options& o) {
       read_until([] { return false; }, clock_type::now() + o.reply_timeout);
       break;
     }
-    // Once a reply failed to come, the engine and the server no longer
-    // count alike (or the server hangs): later writes wait only a moment.
     // A large write takes its own time to cross and be read: 1 ms more per
     // 64 KiB, and its reply time says nothing of the target's usual pace.
     const bool large = w.bytes.size() > 4096;
@@ -222,6 +220,8 @@ session_result run_session(const dialogue& d, const session_options& o) {
                           ? std::min(o.reply_timeout,
                                      o.latency->wait(o.reply_timeout) + std::chrono::milliseconds(w.bytes.size() >> 16))
                           : o.reply_timeout;
+    // Once a reply failed to come, the engine and the server no longer
+    // count alike (or the server hangs): later writes wait only a moment.
     const auto wait = owed ? std::min(full, std::chrono::milliseconds(50)) : full;
     // The replies this write can still draw: not those the target already
     // failed to give, nor, once it is known to read lines to their CRLF,
