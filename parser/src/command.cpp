@@ -325,8 +325,9 @@ void clear_fields(detail::argument_kind k, command& c) noexcept {
       k, [](auto& field) { clear_field(field); }, c);
 }
 
-// The fast paths this CPU runs, chosen once; nullptr for none.
-const detail::command_fast_paths* const fast_paths = detail::choose_command_fast_paths();
+// The fast paths in use, chosen once: the most capable set this CPU runs,
+// nullptr for none. Only the test hook use_command_fast_paths changes it.
+const detail::command_fast_paths* fast_paths = detail::choose_command_fast_paths();
 
 // Parses into `c`, which holds no field of an earlier command (see
 // clear_after below). The verb's argument kind (command_fields.hpp) says
@@ -439,6 +440,22 @@ command_result detail::parse_command_general(std::string_view s, parse_options o
 }
 
 bool detail::command_fast_path_available() noexcept { return fast_paths != nullptr; }
+
+const char* detail::command_fast_path_name() noexcept { return fast_paths ? fast_paths->name : "none"; }
+
+bool detail::use_command_fast_paths(std::string_view name) noexcept {
+  if (name == "none") {
+    fast_paths = nullptr;
+    return true;
+  }
+  static const auto sets = command_fast_path_sets();
+  for (const command_fast_paths* p : sets)
+    if (p && name == p->name) {
+      fast_paths = p;
+      return true;
+    }
+  return false;
+}
 
 bool detail::command_fast_path_takes(std::string_view line) noexcept {
   if (!fast_paths || line.size() < 4) return false;

@@ -13,10 +13,13 @@
 // The library is built for the x86-64 baseline; each set is compiled for
 // its instruction set per function, in a file of its own
 // (command_fast_<isa>.cpp) that keeps its intrinsics and its #if for
-// compilers and targets to itself. A new set is that file, its function
-// declared below, and a line in choose_command_fast_paths.
+// compilers and targets to itself. The paths are written once, over class
+// masks (command_fast_masks.hpp); a set gives the one function that
+// classifies a window of octets. A new set is that file, its function
+// declared below, and an entry in command_fast_path_sets.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 
@@ -26,6 +29,8 @@
 namespace smtpkit::detail {
 
 struct command_fast_paths {
+  /// The instruction set: "avx512", "avx2".
+  const char* name;
   /// "MAIL FROM:<" or "RCPT TO:<" in any case (`mail` says which the
   /// caller's verb lookup found), a path and parameters: c.argument,
   /// c.address, c.params and c.typed filled as the general parser fills
@@ -40,11 +45,20 @@ struct command_fast_paths {
 /// The AVX-512 VBMI set (command_fast_avx512.cpp), or nullptr when the
 /// compiler could not build it or this CPU cannot run it.
 [[nodiscard]] const command_fast_paths* avx512_fast_paths() noexcept;
+/// The AVX2 set (command_fast_avx2.cpp), likewise.
+[[nodiscard]] const command_fast_paths* avx2_fast_paths() noexcept;
+
+/// Every set, most capable first; an entry is nullptr where the set does
+/// not run.
+[[nodiscard]] inline std::array<const command_fast_paths*, 2> command_fast_path_sets() noexcept {
+  return {avx512_fast_paths(), avx2_fast_paths()};
+}
 
 /// The set parse_command uses: the most capable one this CPU runs, or
 /// nullptr for none (the general parser alone).
 [[nodiscard]] inline const command_fast_paths* choose_command_fast_paths() noexcept {
-  if (const command_fast_paths* p = avx512_fast_paths()) return p;
+  for (const command_fast_paths* p : command_fast_path_sets())
+    if (p) return p;
   return nullptr;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 
+#include "command_fast.hpp"
 #include "command_fields.hpp"
 
 namespace smtpkit {
@@ -42,6 +43,14 @@ bool same_field(const T& a, const T& b) noexcept {
 }
 
 }  // namespace
+
+std::vector<std::string_view> detail::command_fast_path_choices() {
+  std::vector<std::string_view> out;
+  for (const command_fast_paths* p : command_fast_path_sets())
+    if (p) out.emplace_back(p->name);
+  out.emplace_back("none");
+  return out;
+}
 
 bool detail::same_params(const mail_params& a, const mail_params& b) noexcept {
   return a.present == b.present && a.unknown == b.unknown && a.size == b.size && a.body == b.body && a.ret == b.ret &&

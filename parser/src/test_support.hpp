@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include "smtpkit/command.hpp"
 #include "smtpkit/options.hpp"
@@ -20,9 +21,19 @@ namespace smtpkit::detail {
 /// fast path must equal field for field (the tests and fuzz_command
 /// compare the two on every input).
 [[nodiscard]] command_result parse_command_general(std::string_view line, parse_options opts = {}) noexcept;
-/// Whether this CPU runs a set of fast paths (MAIL/RCPT, and EHLO/HELO
-/// domains).
+/// Whether parse_command uses a set of fast paths (MAIL/RCPT, and
+/// EHLO/HELO domains): by default, whether this CPU runs one.
 [[nodiscard]] bool command_fast_path_available() noexcept;
+/// The set parse_command uses: "avx512", "avx2" or "none".
+[[nodiscard]] const char* command_fast_path_name() noexcept;
+/// Makes parse_command use the set named ("avx512", "avx2"), or none
+/// ("none"): true when this CPU runs it, false (nothing changed) when it
+/// does not. The choice holds for the whole process and is not
+/// synchronised: call it before parsing starts, or between tests.
+[[nodiscard]] bool use_command_fast_paths(std::string_view name) noexcept;
+/// The sets this CPU runs, most capable first, "none" last: every value
+/// use_command_fast_paths takes here.
+[[nodiscard]] std::vector<std::string_view> command_fast_path_choices();
 /// Whether a fast path takes `line` (never when none is available): shows
 /// that a comparison with parse_command_general did exercise it.
 [[nodiscard]] bool command_fast_path_takes(std::string_view line) noexcept;

@@ -1,17 +1,18 @@
 // fast_path_test.cpp — the MAIL/RCPT and EHLO/HELO fast paths of
-// parse_command (RFC 5321 §4.1.1.1-3, §4.1.2; command_fast.hpp, AVX-512
-// VBMI) against the general parser they must equal: the same diagnostic and
-// every field at the same place, for the boundaries of its windows and
-// for every octet at every position of typical lines. On a CPU without
-// AVX-512 VBMI the fast path never runs and the comparisons hold trivially
-// (the test says so); the fuzz target fuzz_command runs the same
-// comparison on every input it makes.
+// parse_command (RFC 5321 §4.1.1.1-3, §4.1.2; command_fast.hpp) against
+// the general parser they must equal: the same diagnostic and every field
+// at the same place, for the boundaries of their windows and for every
+// octet at every position of typical lines. Every test runs once for each
+// set (AVX-512 VBMI, AVX2), forced in turn; a set this CPU cannot run is
+// skipped, and says so. The fuzz target fuzz_command runs the same
+// comparison, for every set, on every input it makes.
 #include "smtpkit/command.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "test_support.hpp"
@@ -71,8 +72,39 @@ const std::vector<std::string> typical = {
     "RCPT TO:<a@[x-tag:content]>",
 };
 
-TEST(command_fast_path, takes_everyday_lines_and_equals_the_general_parser) {
-  if (!detail::command_fast_path_available()) GTEST_SKIP() << "this CPU has no AVX-512 VBMI: the fast path never runs";
+// Each test with the set of its parameter in use, then the default again.
+class command_fast_path : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    if (!detail::use_command_fast_paths(GetParam()))
+      GTEST_SKIP() << "this CPU does not run the " << GetParam() << " set";
+    ASSERT_STREQ(detail::command_fast_path_name(), GetParam());
+  }
+  void TearDown() override { ASSERT_TRUE(detail::use_command_fast_paths(detail::command_fast_path_choices().front())); }
+};
+
+// The default is the most capable set this CPU runs; "none" leaves every
+// line to the general parser; a set that does not exist changes nothing.
+TEST(command_fast_path_choice, defaults_to_the_most_capable_set_and_can_be_forced) {
+  const std::vector<std::string_view> choices = detail::command_fast_path_choices();
+  ASSERT_FALSE(choices.empty());
+  EXPECT_EQ(choices.back(), "none");
+  EXPECT_EQ(std::string_view(detail::command_fast_path_name()), choices.front());
+  const std::string line = "RCPT TO:<jane@example.org>";
+  EXPECT_EQ(detail::command_fast_path_takes(line), choices.front() != "none");
+  EXPECT_FALSE(detail::use_command_fast_paths("sse9"));
+  EXPECT_EQ(std::string_view(detail::command_fast_path_name()), choices.front());
+  ASSERT_TRUE(detail::use_command_fast_paths("none"));
+  EXPECT_FALSE(detail::command_fast_path_available());
+  EXPECT_FALSE(detail::command_fast_path_takes(line));
+  EXPECT_TRUE(parse_command(line).ok());
+  ASSERT_TRUE(detail::use_command_fast_paths(choices.front()));
+}
+
+INSTANTIATE_TEST_SUITE_P(sets, command_fast_path, ::testing::Values("avx512", "avx2"),
+                         [](const ::testing::TestParamInfo<const char*>& i) { return std::string(i.param); });
+
+TEST_P(command_fast_path, takes_everyday_lines_and_equals_the_general_parser) {
   for (const std::string& line : typical) {
     SCOPED_TRACE(line);
     // "<>  SIZE" has two SPs: refused (RFC 5321 §4.1.2), by the general parser.
@@ -83,7 +115,7 @@ TEST(command_fast_path, takes_everyday_lines_and_equals_the_general_parser) {
   }
 }
 
-TEST(command_fast_path, leaves_other_shapes_to_the_general_parser) {
+TEST_P(command_fast_path, leaves_other_shapes_to_the_general_parser) {
   // Each is valid (or a precise error) only by rules the fast path does not
   // implement: the general parser must see it.
   for (const std::string line : {"RCPT TO:<@relay.example:a@example.com>",
@@ -121,15 +153,14 @@ TEST(command_fast_path, leaves_other_shapes_to_the_general_parser) {
 
 // The octet counts where a window, a local part (64, §4.5.3.1.1) or a
 // label (63, RFC 1035 §2.3.4) ends.
-TEST(command_fast_path, equals_the_general_parser_at_every_length_boundary) {
-  const bool fast = detail::command_fast_path_available();
+TEST_P(command_fast_path, equals_the_general_parser_at_every_length_boundary) {
   for (std::size_t local = 1; local <= 70; ++local) {
     for (std::size_t domain : {1u, 2u, 30u, 52u, 53u, 54u, 61u, 62u, 63u, 64u, 65u, 70u}) {
       const std::string mailbox = std::string(local, 'l') + "@" + std::string(domain, 'd');
       for (const std::string& line : {"MAIL FROM:<" + mailbox + ">", "RCPT TO:<" + mailbox + ">",
                                       "MAIL FROM:<" + mailbox + "> SIZE=" + std::string(local % 21 + 1, '7')}) {
         ASSERT_TRUE(same_as_general(line));
-        if (fast && short_and_good(line)) EXPECT_TRUE(detail::command_fast_path_takes(line)) << line;
+        if (short_and_good(line)) EXPECT_TRUE(detail::command_fast_path_takes(line)) << line;
       }
     }
   }
@@ -152,7 +183,7 @@ TEST(command_fast_path, equals_the_general_parser_at_every_length_boundary) {
           "MAIL FROM:<> SIZE=5 ENVID=" + value + " BODY=7BIT", "RCPT TO:<a@b.example> ORCPT=rfc822;" + value,
           "MAIL FROM:<a@b.example> " + std::string(envid, 'X')}) {
       ASSERT_TRUE(same_as_general(line));
-      if (fast && short_and_good(line)) EXPECT_TRUE(detail::command_fast_path_takes(line)) << line;
+      if (short_and_good(line)) EXPECT_TRUE(detail::command_fast_path_takes(line)) << line;
     }
   }
 }
@@ -171,8 +202,7 @@ std::uint64_t number(const std::string& digits) {
   return n;
 }
 
-TEST(command_fast_path, decodes_size_values_like_the_general_parser) {
-  const bool fast = detail::command_fast_path_available();
+TEST_P(command_fast_path, decodes_size_values_like_the_general_parser) {
   for (std::size_t digits = 1; digits <= 20; ++digits) {
     for (int first = 0; first <= 9; ++first) {
       std::string value;
@@ -185,7 +215,7 @@ TEST(command_fast_path, decodes_size_values_like_the_general_parser) {
         const command_result r = parse_command(line);
         ASSERT_TRUE(r.ok());
         EXPECT_EQ(r.cmd.typed.size, number(value));
-        if (fast) EXPECT_TRUE(detail::command_fast_path_takes(line));
+        EXPECT_TRUE(detail::command_fast_path_takes(line));
       }
     }
   }
@@ -194,7 +224,7 @@ TEST(command_fast_path, decodes_size_values_like_the_general_parser) {
 // Every octet at every position of lines with each part the fast path
 // parses: 256 variants a position, each compared with the general parser
 // under three sets of options.
-TEST(command_fast_path, equals_the_general_parser_for_every_octet_at_every_position) {
+TEST_P(command_fast_path, equals_the_general_parser_for_every_octet_at_every_position) {
   const std::string lines[] = {
       "MAIL FROM:<a.b-c_d+e@mx-1.example.org> SIZE=123 BODY=8BITMIME RET=FULL ENVID=Q+2BQ AUTH=<>",
       "RCPT TO:<x.y@a-b.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;x+2By@a-b.example",
@@ -204,7 +234,6 @@ TEST(command_fast_path, equals_the_general_parser_for_every_octet_at_every_posit
       "EHLO mx-1.a.example",
       "HELO relay.example.org",
   };
-  const bool fast = detail::command_fast_path_available();
   std::size_t taken = 0, accepted = 0;
   for (const std::string& base : lines) {
     for (std::size_t at = 0; at < base.size(); ++at) {
@@ -218,7 +247,7 @@ TEST(command_fast_path, equals_the_general_parser_for_every_octet_at_every_posit
     }
   }
   // Every variant that still parses is one the fast path takes.
-  if (fast) EXPECT_EQ(taken, accepted);
+  EXPECT_EQ(taken, accepted);
   EXPECT_GT(accepted, 1000u);
 }
 
