@@ -158,6 +158,10 @@ def make_folder(tmp_path):
         (tmp_path / "recordings" / n).write_text(open(os.path.join(REPO, "corpus", "dialogues", n), encoding="utf-8").read())
     (tmp_path / "lines.txt").write_text("EHLO client.example.test\nMAIL FROM:<a@example.test> SIZE=10\nRCPT TO: <b@example.test>\n")
     (tmp_path / "send.py").write_text(SEND_PY)
+    (tmp_path / "routes.txt").write_text("# domain, preference, next hop\nb.test 10 127.0.0.1:2526\nhere.test local\n")
+    (tmp_path / "fuzz" / "crashes").mkdir(parents=True)  # a reproducer as `smtpkit fuzz client` writes one
+    (tmp_path / "fuzz" / "crashes" / "crash-1f05b396e1a1.smtp").write_text(
+        open(os.path.join(REPO, "examples", "scripts", "greylisting.smtp"), encoding="utf-8").read())
     (tmp_path / "message.eml").write_bytes(b"Subject: hello\r\n\r\nHello.\r\n")
 
 
