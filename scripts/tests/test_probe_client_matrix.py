@@ -138,7 +138,16 @@ ERRORS = {}
 
 # Verdicts that vary from run to run, with the other one a run may give
 # (the pin above is the one the page shows).
-UNSTABLE = {}
+UNSTABLE = {
+    # swaks 20201014 acts on the line injected after the 220 to STARTTLS in
+    # nearly every run (fail, the pin); one run of the file in three, on a
+    # quiet machine, gave pass with no finding at all: swaks did not send
+    # its next command before the real EHLO reply. 15 direct runs of the
+    # suite (-j1 and -j4) all failed as pinned; what differs in the others
+    # is timing between the two (the injected line is one write with the
+    # 220), not yet pinned down.
+    ("swaks", "security.starttls-injection"): "pass",
+}
 
 # Each client's run, with -j4, in seconds (two busy cores).
 MAX_SECONDS = 60
